@@ -1,0 +1,6 @@
+"""Root conftest: loads rollbook's fixture plugins (pytest only honours pytest_plugins here)."""
+
+pytest_plugins = (
+    "fixtures.options",
+    "fixtures.database",
+)
