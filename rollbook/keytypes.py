@@ -1,0 +1,50 @@
+"""Key column types: every primary-key and foreign-key column has the expected type."""
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from . import catalog
+from .evidence import CheckResult
+
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+INFORMATION_SCHEMA_SQL = (
+    "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns"
+    " WHERE table_schema = 'public' AND column_name = 'id' ORDER BY table_name")
+
+
+def key_column_types(conn: psycopg.Connection, expected: tuple[str, ...] = INTEGER_TYPES,
+                     ) -> list[CheckResult]:
+    """One result per key column: the catalog type, and pg_typeof of a stored value."""
+    results = []
+    for table, column, declared, role in catalog.key_columns(catalog.snapshot(conn)):
+        probe = sql.SQL("SELECT pg_typeof({col})::text FROM {tbl} WHERE {col} IS NOT NULL"
+                        " LIMIT 1").format(col=sql.Identifier(column), tbl=sql.Identifier(table))
+        row = conn.execute(probe).fetchone()
+        stored = row[0] if row else None
+        ok = declared in expected and (stored is None or stored in expected)
+        summary = f"{table}.{column} ({role}) is {declared}"
+        if stored is not None and stored != declared:
+            summary += f", stored values are {stored}"
+        if not ok:
+            summary += f"; expected one of {', '.join(expected)}"
+        results.append(CheckResult(f"key type: {table}.{column}", ok, summary,
+                                   sql=[probe.as_string(conn)],
+                                   observed={"declared": declared, "pg_typeof": stored,
+                                             "role": role}))
+    return results
+
+
+def information_schema_ids(conn: psycopg.Connection,
+                           expected: tuple[str, ...] = INTEGER_TYPES) -> CheckResult:
+    """The runbook's own query: data_type of every `id` column in information_schema."""
+    rows = conn.execute(INFORMATION_SCHEMA_SQL).fetchall()
+    table = [dict(zip(("table_name", "column_name", "data_type", "is_nullable"), r))
+             for r in rows]
+    wrong = [r for r in table if r["data_type"] not in expected]
+    summary = (f"{len(table)} id columns, all {'/'.join(expected)}" if not wrong else
+               "id columns of the wrong type: " + ", ".join(
+                   f"{r['table_name']}.id is {r['data_type']}" for r in wrong))
+    return CheckResult("information_schema: id column types", bool(table) and not wrong,
+                       summary if table else "no id columns found in public",
+                       sql=[INFORMATION_SCHEMA_SQL], observed={"columns": table})

@@ -1,0 +1,86 @@
+"""Validation after a rollback: the runbook's schema, data-integrity and query checks."""
+from __future__ import annotations
+
+import psycopg
+
+from . import catalog, fingerprint, integrity, keytypes
+from .assessment import run_named_queries, table_counts
+from .baseline import Baseline
+from .evidence import CheckResult
+from .migrations import Migrations
+
+
+def revision_is(migrations: Migrations, expected: str) -> CheckResult:
+    current = migrations.current()
+    ok = current == [expected]
+    summary = (f"alembic current is {expected}" if ok else
+               f"alembic current is {','.join(current) or '<none>'}, expected {expected}")
+    return CheckResult("alembic revision", ok, summary,
+                       sql=["SELECT version_num FROM alembic_version"],
+                       observed={"current": current, "expected": expected})
+
+
+def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline,
+                       added: dict[str, int]) -> list[CheckResult]:
+    """Each table holds exactly its baseline rows plus the rows known to be added since."""
+    counts, statements = table_counts(conn)
+    results = []
+    for table, before in sorted(baseline.tables.items()):
+        expected = before.rows + added.get(table, 0)
+        actual = counts.get(table)
+        ok = actual == expected
+        if actual is None:
+            summary = f"{table} is missing (had {before.rows} rows)"
+        elif ok:
+            summary = f"{table}: {actual} rows = {before.rows} baseline + {added.get(table, 0)} new"
+        else:
+            summary = (f"{table}: {actual} rows, expected {expected} ({before.rows} baseline + "
+                       f"{added.get(table, 0)} new): {expected - actual:+d} rows lost")
+        results.append(CheckResult(f"row count: {table}", ok, summary, sql=statements[:1] + [
+            s for s in statements if f'"{table}"' in s],
+            observed={"baseline": before.rows, "added": added.get(table, 0), "actual": actual}))
+    return results
+
+
+def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline) -> list[CheckResult]:
+    """The fingerprint of the rows that existed at baseline time is what it was then."""
+    results = []
+    for table, before in sorted(baseline.tables.items()):
+        key_range = (None, before.key_max) if before.key and before.key_max is not None else None
+        if before.key and before.key_max is None:
+            key_range = None if before.rows else (None, None)
+        now = fingerprint.fingerprint_table(conn, table, key=before.key, key_range=key_range)
+        ok = (now.rows, now.digest) == (before.rows, before.digest)
+        scope = f"{before.key} <= {before.key_max}" if key_range else "all rows"
+        summary = (f"{table}: {now.rows} rows ({scope}) match the baseline fingerprint" if ok else
+                   f"{table}: baseline rows changed ({scope}): {before.rows} rows "
+                   f"{before.digest[:12]}… then, {now.rows} rows {now.digest[:12]}… now")
+        results.append(CheckResult(f"content: {table}", ok, summary,
+                                   sql=[getattr(now, "sql", "")] if getattr(now, "sql", "") else [],
+                                   observed={"baseline": vars(before), "now": vars(now)}))
+    return results
+
+
+def query_returns_rows(conn: psycopg.Connection, name: str, query: str) -> CheckResult:
+    rows = run_named_queries(conn, {name: query})[name]
+    ok = bool(rows)
+    return CheckResult(f"query returns rows: {name}", ok,
+                       f"{len(rows)} rows" if ok else f"{name} returned no rows",
+                       sql=[query], observed={"rows": rows[:10]})
+
+
+def validate_rollback(conn: psycopg.Connection, *, migrations: Migrations, baseline: Baseline,
+                      expected_revision: str, added: dict[str, int],
+                      queries: dict[str, str]) -> list[CheckResult]:
+    """Everything the runbook checks after a database rollback, each evaluated."""
+    return [
+        revision_is(migrations, expected_revision),
+        keytypes.information_schema_ids(conn),
+        *keytypes.key_column_types(conn),
+        catalog.compare_schema(conn, baseline.schema_snapshot()),
+        *counts_vs_baseline(conn, baseline, added),
+        *baseline_rows_unchanged(conn, baseline),
+        *integrity.check_all_orphans(conn),
+        *integrity.sequences_behind(conn),
+        *(query_returns_rows(conn, name, text) for name, text in queries.items()),
+    ]
