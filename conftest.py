@@ -2,5 +2,7 @@
 
 pytest_plugins = (
     "fixtures.options",
+    "fixtures.reporting",
     "fixtures.database",
+    "fixtures.drill",
 )

@@ -97,7 +97,8 @@ def client_installation_for(server_major: int) -> Installation:
             continue
         candidates.extend(result if isinstance(result, list) else [result])
     on_path = shutil.which("pg_dump")
-    if on_path:
+    # Debian's /usr/bin/pg_dump is postgresql-common's wrapper, already covered above
+    if on_path and Path(on_path).resolve().name == "pg_dump":
         candidates.append(Installation(bin_dir=Path(on_path).resolve().parent, source="PATH"))
     usable = [inst for inst in candidates if inst.major >= server_major]
     if not usable:

@@ -1,0 +1,62 @@
+"""Recovery-time clock, checklist and the rendered record."""
+import time
+
+import pytest
+
+from rollbook.checklist import DONE, NOT_DONE, Checklist
+from rollbook.record import DrillRecord, StepLog, render_markdown
+from rollbook.rto import RecoveryClock
+
+
+def test_phase_over_objective_is_an_overrun_and_total_sums_phases():
+    clock = RecoveryClock(objectives_s={"Database Rollback": 0.01, "Validation Testing": 60},
+                          total_objective_s=60)
+    with clock.phase("Database Rollback"):
+        time.sleep(0.02)
+    with clock.phase("Validation Testing"):
+        pass
+    over = clock.overruns()
+    assert [p.name for p in over] == ["Database Rollback"]
+    total = clock.total()
+    assert total.elapsed_s == pytest.approx(sum(p.elapsed_s for p in clock.phases.values()))
+
+
+def test_failed_phase_is_marked_failed_and_still_timed():
+    clock = RecoveryClock()
+    with pytest.raises(RuntimeError):
+        with clock.phase("Database Rollback"):
+            raise RuntimeError("downgrade broke")
+    phase = clock.phases["Database Rollback"]
+    assert phase.status == "failed" and phase.elapsed_s is not None
+    assert clock.total().status == "failed"
+
+
+def test_unknown_phase_is_refused_by_name():
+    with pytest.raises(KeyError, match="Coffee Break"):
+        with RecoveryClock().phase("Coffee Break"):
+            pass
+
+
+def test_checklist_items_start_not_done_and_unknown_items_are_refused():
+    checklist = Checklist()
+    assert {item.status for item in checklist.items.values()} == {NOT_DONE}
+    checklist.done("Database migration rolled back", "alembic downgrade -1 in 0.4 s")
+    assert checklist.items["Database migration rolled back"].status == DONE
+    with pytest.raises(KeyError):
+        checklist.done("Database migrated to Oracle", "no")
+
+
+def test_record_round_trips_and_renders_actual_times():
+    record = DrillRecord(title="UUID rollback", test_id="drills/x.py::t")
+    with record.clock.phase("Database Rollback"):
+        pass
+    record.checklist.done("Database migration rolled back", "0002 -> 0001")
+    record.steps.append(StepLog("alembic downgrade -1", "passed", 0.5, "0002 -> 0001"))
+    record.verdict = "passed"
+    again = DrillRecord.from_dict(record.to_dict())
+    text = render_markdown({"run_id": "r1"}, [again])
+    assert "| Database Rollback | 30 min 00.0 s |" in text
+    assert "| Application Rollback | 30" not in text
+    assert "- [x] Database migration rolled back — *done*: 0002 -> 0001" in text
+    assert "- [ ] Maintenance mode enabled — *not done*" in text
+    assert "| **Total Rollback** | 70 min 00.0 s |" in text
