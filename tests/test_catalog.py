@@ -1,0 +1,171 @@
+"""Schema snapshots and their diff, on a real database: clean schema, then planted defects."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rollbook.catalog import (
+    KeyColumn,
+    Schema,
+    compare_schema,
+    diff,
+    format_diff,
+    key_columns,
+    snapshot,
+)
+from rollbook.db import connect
+
+JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"
+
+
+@pytest.fixture
+def conn(scratch_dsn):
+    """A connection to a scratch database holding the clean journal_app schema."""
+    with connect(scratch_dsn) as conn:
+        conn.execute(JOURNAL_APP.read_text())
+        yield conn
+
+
+def test_snapshot_describes_tables_columns_constraints_indexes_and_sequences(conn):
+    schema = snapshot(conn)
+
+    assert sorted(schema.tables) == ["journal_tags", "journals", "tag_notes", "tags", "users"]
+    user_id = schema.tables["journals"]["user_id"]
+    assert (user_id.type, user_id.not_null, user_id.default) == ("integer", True, None)
+    assert schema.tables["users"]["id"].default == "nextval('public.users_id_seq'::regclass)"
+    assert schema.tables["tags"]["id"].identity == "by default"
+
+    fk = schema.constraints["tag_notes.tag_notes_journal_tag_fkey"]
+    assert (fk.type, fk.columns, fk.ref_table, fk.ref_columns, fk.validated) == (
+        "foreign key", ("journal_id", "tag_id"), "journal_tags", ("journal_id", "tag_id"), True)
+    assert fk.definition == ("FOREIGN KEY (journal_id, tag_id) REFERENCES"
+                             " public.journal_tags(journal_id, tag_id)")
+
+    unique = schema.indexes["users_email_lower_key"]
+    assert (unique.table, unique.unique, unique.primary, unique.valid) == (
+        "users", True, False, True)
+    assert unique.definition == ("CREATE UNIQUE INDEX users_email_lower_key ON public.users"
+                                 " USING btree (lower(email))")
+    assert schema.indexes["users_pkey"].primary
+
+    assert {name: s.owned_by for name, s in schema.sequences.items()} == {
+        "users_id_seq": "users.id", "journals_id_seq": "journals.id",
+        "tags_id_seq": "tags.id", "tag_notes_id_seq": "tag_notes.id"}
+    assert schema.describe() == ("5 tables, 15 columns, 10 constraints, 8 indexes,"
+                                 " 4 sequences")
+
+
+def test_snapshot_round_trips_through_json(conn):
+    schema = snapshot(conn)
+    assert Schema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+
+
+def test_clean_schema_matches_itself_and_sequence_values_are_not_compared(conn):
+    before = snapshot(conn)
+    conn.execute("SELECT nextval('users_id_seq'); INSERT INTO tags (name) VALUES ('new')")
+
+    result = compare_schema(conn, before)
+
+    assert result.ok, result.summary
+    assert result.summary == ("schema matches baseline: 5 tables, 15 columns, 10 constraints,"
+                              " 8 indexes, 4 sequences")
+    assert result.observed["differences"] == []
+    assert any("pg_constraint" in statement for statement in result.sql)
+
+
+def test_column_order_does_not_matter(conn):
+    conn.execute("CREATE TABLE notes (a integer NOT NULL, b text DEFAULT 'x')")
+    before = snapshot(conn)
+    conn.execute("DROP TABLE notes; CREATE TABLE notes (b text DEFAULT 'x', a integer NOT NULL)")
+
+    assert diff(before, snapshot(conn)) == []
+
+
+def test_key_column_left_as_uuid_is_reported_as_a_type_change(conn):
+    before = snapshot(conn)
+    conn.execute("""
+        ALTER TABLE journals DROP CONSTRAINT journals_user_id_fkey;
+        ALTER TABLE journals ALTER COLUMN user_id TYPE uuid
+            USING lpad(to_hex(user_id), 32, '0')::uuid""")
+
+    result = compare_schema(conn, before)
+
+    assert not result.ok
+    assert format_diff(diff(before, snapshot(conn))).splitlines() == [
+        "column journals.user_id: type integer -> uuid",
+        ("constraint journals.journals_user_id_fkey: missing (expected FOREIGN KEY (user_id)"
+        " REFERENCES public.users(id))"),
+    ]
+    assert result.summary == ("schema differs from baseline: 2 differences; first:"
+                              " column journals.user_id: type integer -> uuid")
+    first = result.observed["differences"][0]
+    assert (first["kind"], first["name"], first["change"], first["before"], first["after"]) == (
+        "column", "journals.user_id", "changed", "integer", "uuid")
+
+
+def test_dropped_index_is_missing(conn):
+    before = snapshot(conn)
+    conn.execute("DROP INDEX journals_user_id_idx")
+
+    result = compare_schema(conn, before)
+
+    assert not result.ok
+    assert result.summary == (
+        "schema differs from baseline: 1 difference; first: index journals_user_id_idx: missing"
+        " (expected CREATE INDEX journals_user_id_idx ON public.journals USING btree (user_id))")
+
+
+def test_constraint_re_added_not_valid_and_leftover_table_are_reported(conn):
+    before = snapshot(conn)
+    conn.execute("""
+        ALTER TABLE journals DROP CONSTRAINT journals_user_id_fkey;
+        ALTER TABLE journals ADD CONSTRAINT journals_user_id_fkey
+            FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;
+        CREATE TABLE users_uuid (id uuid PRIMARY KEY, email text)""")
+
+    lines = format_diff(diff(before, snapshot(conn))).splitlines()
+
+    assert lines == [
+        "table users_uuid: extra (not expected; 2 columns: email, id)",
+        ("constraint journals.journals_user_id_fkey: definition FOREIGN KEY (user_id) REFERENCES"
+        " public.users(id) -> FOREIGN KEY (user_id) REFERENCES public.users(id) NOT VALID"),
+        "constraint journals.journals_user_id_fkey: validated true -> false",
+    ]
+
+
+def test_missing_table_is_one_line_not_one_per_column(conn):
+    before = snapshot(conn)
+    conn.execute("DROP TABLE tag_notes")
+
+    diffs = diff(before, snapshot(conn))
+
+    assert [str(d) for d in diffs] == [
+        "table tag_notes: missing (expected 4 columns: id, journal_id, note, tag_id)",
+        "sequence tag_notes_id_seq: missing (expected integer)"]
+
+
+def test_key_columns_lists_primary_and_foreign_keys_with_their_types(conn):
+    keys = key_columns(snapshot(conn))
+
+    assert KeyColumn("users", "id", "integer", "primary key") in keys
+    assert KeyColumn("journal_tags", "tag_id", "integer", "primary key") in keys
+    assert KeyColumn("journal_tags", "tag_id", "integer", "foreign key -> tags.id") in keys
+    assert KeyColumn("tag_notes", "tag_id", "integer",
+                     "foreign key -> journal_tags.tag_id") in keys
+    assert {k.type for k in keys} == {"integer"}
+
+
+def test_key_columns_show_uuid_keys_left_behind(conn):
+    conn.execute("""
+        CREATE TABLE users_uuid (id uuid PRIMARY KEY);
+        CREATE TABLE journals_uuid (id serial PRIMARY KEY,
+                                    user_id uuid REFERENCES users_uuid (id))""")
+
+    uuid_keys = [k for k in key_columns(snapshot(conn)) if k.type != "integer"]
+
+    assert uuid_keys == [
+        ("journals_uuid", "user_id", "uuid", "foreign key -> users_uuid.id"),
+        ("users_uuid", "id", "uuid", "primary key"),
+    ]
