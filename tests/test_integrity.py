@@ -6,7 +6,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from rollbook.catalog import compare_schema, snapshot
 from rollbook.db import connect
+from rollbook.fingerprint import compare_fingerprints, fingerprint_tables
 from rollbook.integrity import (
     ForeignKey,
     check_all_orphans,
@@ -176,3 +178,16 @@ def test_index_left_invalid_by_a_failed_concurrent_build_is_reported(conn):
         " or drop it and create it again")
     assert result.observed["definition"] == (
         "CREATE UNIQUE INDEX journals_user_id_key ON public.journals USING btree (user_id)")
+
+
+def test_every_check_runs_on_a_read_only_operator_connection(conn, scratch_dsn):
+    baseline, fingerprints = snapshot(conn), fingerprint_tables(conn, ["users", "journals"])
+    with connect(scratch_dsn, read_only=True, statement_timeout_ms=5000) as operator:
+        results = [compare_schema(operator, baseline),
+                   *compare_fingerprints(operator, fingerprints), *check_all_orphans(operator),
+                   *sequences_behind(operator), *not_valid_constraints(operator),
+                   *invalid_indexes(operator)]
+        assert operator.execute("SHOW transaction_read_only").fetchone() == ("on",)
+
+    assert [r.summary for r in results if not r.ok] == []
+    assert len(results) == 1 + 2 + 4 + 4 + 1 + 1
