@@ -46,9 +46,10 @@ def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline) -> lis
     """The fingerprint of the rows that existed at baseline time is what it was then."""
     results = []
     for table, before in sorted(baseline.tables.items()):
-        key_range = (None, before.key_max) if before.key and before.key_max is not None else None
-        if before.key and before.key_max is None:
-            key_range = None if before.rows else (None, None)
+        # Baseline rows are those with key <= the baseline's max key; without an integer key
+        # to tell them apart, the whole table is compared.
+        by_key = before.key and (before.key_max is not None or before.rows == 0)
+        key_range = (None, before.key_max) if by_key else None
         now = fingerprint.fingerprint_table(conn, table, key=before.key, key_range=key_range)
         ok = (now.rows, now.digest) == (before.rows, before.digest)
         scope = f"{before.key} <= {before.key_max}" if key_range else "all rows"
@@ -56,8 +57,8 @@ def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline) -> lis
                    f"{table}: baseline rows changed ({scope}): {before.rows} rows "
                    f"{before.digest[:12]}… then, {now.rows} rows {now.digest[:12]}… now")
         results.append(CheckResult(f"content: {table}", ok, summary,
-                                   sql=[getattr(now, "sql", "")] if getattr(now, "sql", "") else [],
-                                   observed={"baseline": vars(before), "now": vars(now)}))
+                                   sql=[now.sql],
+                                   observed={"baseline": vars(before), "now": now.to_dict()}))
     return results
 
 
