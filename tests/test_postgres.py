@@ -54,3 +54,22 @@ def test_unreachable_url_server_is_one_clear_line():
 def test_unknown_backend_is_refused():
     with pytest.raises(ServerError, match="unknown server backend 'oracle'"):
         start_server("oracle")
+
+
+@pytest.mark.docker
+def test_docker_backend_starts_a_server_or_skips_with_reason():
+    from rollbook.pg_docker import docker_unavailable_reason
+    reason = docker_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with start_server("docker") as server:
+        assert server.version_num >= 120000
+        assert server.password not in server.redacted_dsn()
+
+
+def test_docker_backend_without_engine_is_one_clear_line():
+    from rollbook.pg_docker import docker_unavailable_reason
+    if docker_unavailable_reason() is None:
+        pytest.skip("a Docker engine answers here; the no-engine message cannot be shown")
+    with pytest.raises(ServerError, match=r"cannot use the docker backend: .*Hint: start a Docker"):
+        start_server("docker").start()

@@ -1,0 +1,60 @@
+"""A throwaway PostgreSQL in Docker via testcontainers (optional extra `rollbook[docker]`)."""
+from __future__ import annotations
+
+import secrets
+
+from .errors import ServerError
+from .postgres import Server
+
+DEFAULT_IMAGE = "postgres:18"
+
+
+def docker_unavailable_reason() -> str | None:
+    """None when a Docker engine answers; otherwise why not, in one line."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker Python package is not installed (pip install 'rollbook[docker]')"
+    try:
+        docker.from_env(timeout=5).ping()
+    except Exception as exc:  # any failure to reach the engine means: no engine here
+        return f"no Docker engine answers ({type(exc).__name__})"
+    return None
+
+
+class DockerServer(Server):
+    """PostgreSQL in a container started by testcontainers, removed on stop."""
+
+    kind = "docker"
+
+    def __init__(self, image: str | None = None):
+        super().__init__(host="127.0.0.1", port=0, user="rollbook",
+                         password=secrets.token_urlsafe(16), dbname="postgres")
+        self.image = image or DEFAULT_IMAGE
+        self._container = None
+
+    def start(self) -> "DockerServer":
+        reason = docker_unavailable_reason()
+        if reason:
+            raise ServerError(f"cannot use the docker backend: {reason}.",
+                              hint="start a Docker engine, or use --pg-backend embedded.")
+        try:
+            from testcontainers.community.postgres import PostgresContainer
+        except ImportError as exc:
+            raise ServerError("testcontainers is not installed.",
+                              hint="pip install 'rollbook[docker]'") from exc
+        self._container = PostgresContainer(self.image, username=self.user,
+                                            password=self.password, dbname=self.dbname)
+        self._container.start()
+        self.host = self._container.get_container_host_ip()
+        self.port = int(self._container.get_exposed_port(5432))
+        self._read_version()
+        return self
+
+    def stop(self) -> None:
+        if self._container is not None:
+            self._container.stop()
+            self._container = None
+
+    def describe(self) -> str:
+        return f"docker PostgreSQL {self.version} ({self.image}) at {self.redacted_dsn()}"
