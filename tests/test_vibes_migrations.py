@@ -1,0 +1,306 @@
+"""The Vibes migrations: 0001 integer baseline, 0002 uuid keys, and a lossless way back.
+
+The built-in pytest-alembic tests (single head, upgrade, up/down consistency, models match
+the DDL) run here against a scratch database; the rest check what a rollback must guarantee:
+the downgrade rebuilds the 0001 schema object for object (names and definitions read from
+pg_catalog) and every row with its original id, and rows created on the UUID schema come
+back with fresh ids from the sequences and intact references.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
+from psycopg import sql
+from pytest_alembic.tests import (  # noqa: F401  (collected as tests of this module)
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+from sqlalchemy.orm import Session
+
+from vibes import models
+from vibes.migrations_config import INI_PATH, alembic_config as vibes_alembic_config
+from vibes.migrations_config import sqlalchemy_url
+from vibes.schema import FOREIGN_KEYS, ID_TABLES, TABLES, sequence_name, table_key_columns
+from vibes.seed import seed
+
+
+@pytest.fixture
+def alembic_config():
+    """pytest-alembic: the Vibes project; the connection comes from alembic_engine."""
+    return vibes_alembic_config()
+
+
+@pytest.fixture
+def alembic_engine(scratch_dsn):
+    """pytest-alembic: an engine on a fresh scratch database."""
+    engine = sa.create_engine(sqlalchemy_url(scratch_dsn), poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+# -- catalog and content snapshots ------------------------------------------------------
+
+CATALOG = {
+    "tables": """
+        SELECT c.relname, c.relkind, c.relpersistence, coalesce(c.reloptions, '{}')::text
+        FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+          AND c.relkind IN ('r', 'p', 'v', 'm')""",
+    "columns": """
+        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+          AND a.attnum > 0 AND NOT a.attisdropped""",
+    # Every kind, not-null constraints (PostgreSQL 18) included: their names must match too.
+    "constraints": """
+        SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+        WHERE c.relnamespace = 'public'::regnamespace""",
+    "indexes": """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE c.relnamespace = 'public'::regnamespace""",
+    "sequences": """
+        SELECT c.relname, s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmin,
+               s.seqmax, s.seqcache, s.seqcycle,
+               (SELECT t.relname || '.' || a.attname || ':' || d.deptype::text FROM pg_depend d
+                JOIN pg_class t ON t.oid = d.refobjid
+                JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i'))
+        FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+        WHERE c.relnamespace = 'public'::regnamespace""",
+}
+
+
+def catalog(dsn: str) -> dict[str, set[tuple]]:
+    """The public schema as sets of catalog rows: by name, so column order does not count."""
+    with psycopg.connect(dsn) as conn:
+        return {kind: set(conn.execute(query).fetchall()) for kind, query in CATALOG.items()}
+
+
+def assert_same_schema(expected: dict[str, set[tuple]], found: dict[str, set[tuple]]) -> None:
+    problems = []
+    for kind in CATALOG:
+        missing, extra = expected[kind] - found[kind], found[kind] - expected[kind]
+        problems += [f"{kind} missing: {row}" for row in sorted(missing, key=repr)]
+        problems += [f"{kind} unexpected: {row}" for row in sorted(extra, key=repr)]
+    assert not problems, "schema differs from the 0001 baseline:\n" + "\n".join(problems)
+
+
+def fingerprints(dsn: str) -> dict[str, tuple[int, str]]:
+    """Per table: row count and md5 of its rows as jsonb (column-order free), by key."""
+    result = {}
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        for table in TABLES:
+            order = sql.SQL(", ").join(map(sql.Identifier, table_key_columns(table)))
+            result[table] = conn.execute(sql.SQL(
+                "SELECT count(*), md5(coalesce(string_agg(to_jsonb(t)::text, E'\\n'"
+                " ORDER BY {}), '')) FROM {} t").format(order, sql.Identifier(table))).fetchone()
+    return result
+
+
+def assert_sequences_ahead(dsn: str) -> None:
+    """nextval() of every id sequence returns an id above every id in use."""
+    with psycopg.connect(dsn) as conn:
+        for table in ID_TABLES:
+            seq = sql.Identifier(sequence_name(table))
+            last, called = conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
+                seq)).fetchone()
+            top = conn.execute(sql.SQL("SELECT max(id) FROM {}").format(
+                sql.Identifier(table))).fetchone()[0]
+            next_id = last + 1 if called else last
+            assert top is None or next_id > top, f"{table}: next id {next_id} <= max(id) {top}"
+
+
+def assert_no_orphans(dsn: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        for (table, column), parent in FOREIGN_KEYS.items():
+            orphans = conn.execute(sql.SQL(
+                "SELECT count(*) FROM {t} c WHERE c.{col} IS NOT NULL AND NOT EXISTS"
+                " (SELECT FROM {p} p WHERE p.id = c.{col})").format(
+                t=sql.Identifier(table), col=sql.Identifier(column),
+                p=sql.Identifier(parent))).fetchone()[0]
+            assert orphans == 0, f"{table}.{column}: {orphans} rows point at no {parent}"
+
+
+def column_types(dsn: str, column: str) -> dict[str, str]:
+    with psycopg.connect(dsn) as conn:
+        return dict(conn.execute(
+            "SELECT table_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND column_name = %s AND table_name <> ALL(%s)",
+            [column, ["alembic_version"]]).fetchall())
+
+
+# -- the tests ------------------------------------------------------------------------
+
+
+def test_config_is_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = vibes_alembic_config("host=db.invalid dbname=vibes")
+    script = ScriptDirectory.from_config(config)
+    assert INI_PATH.is_file()
+    assert script.get_heads() == ["0002"]
+    assert [r.revision for r in script.walk_revisions()] == ["0002", "0001"]
+
+
+@pytest.mark.parametrize("dsn, expected", [
+    ("host=h port=5433 user=u dbname=d sslmode=require",
+     "postgresql+psycopg://u@h:5433/d?sslmode=require"),
+    ("postgresql://u@h:5433/d", "postgresql+psycopg://u@h:5433/d"),
+    ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+])
+def test_dsn_becomes_a_psycopg3_url(dsn, expected):
+    assert sqlalchemy_url(dsn).render_as_string(hide_password=False) == expected
+
+
+def test_password_survives_the_config_and_never_reaches_the_log(pg_server, scratch_dsn,
+                                                                 caplog):
+    password = "pa%ss:w@rd/1"  # trust auth accepts any password; it must just not leak
+    dsn = psycopg.conninfo.make_conninfo(scratch_dsn, password=password)
+    config = vibes_alembic_config(dsn)
+    assert sqlalchemy_url(config.get_main_option("sqlalchemy.url")).password == password
+    with caplog.at_level(logging.INFO, logger="alembic"):
+        command.upgrade(config, "0001")
+    assert "migrating postgresql+psycopg://postgres:***@" in caplog.text
+    assert password not in caplog.text and "pa%ss" not in caplog.text
+
+
+def test_uuid_revision_moves_every_key_to_uuid_and_keeps_integer_ids(scratch_dsn):
+    config = vibes_alembic_config(scratch_dsn)
+    command.upgrade(config, "0001")
+    seed(scratch_dsn, "tiny")
+    with psycopg.connect(scratch_dsn) as conn:
+        before = dict(conn.execute("SELECT email, id FROM users").fetchall())
+    command.upgrade(config, "0002")
+
+    assert set(column_types(scratch_dsn, "id").values()) == {"uuid"}
+    key_types = {f"{t}.{c}": column_types(scratch_dsn, c)[t] for t, c in FOREIGN_KEYS}
+    assert set(key_types.values()) == {"uuid"}, key_types
+    assert column_types(scratch_dsn, "legacy_id") == {t: "integer" for t in ID_TABLES}
+    with psycopg.connect(scratch_dsn) as conn:
+        assert dict(conn.execute("SELECT email, legacy_id FROM users").fetchall()) == before
+        owners = conn.execute(
+            "SELECT s.relname, t.relname || '.' || a.attname FROM pg_depend d"
+            " JOIN pg_class s ON s.oid = d.objid JOIN pg_class t ON t.oid = d.refobjid"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid"
+            " WHERE s.relkind = 'S' AND d.deptype = 'a'").fetchall()
+    assert dict(owners) == {sequence_name(t): f"{t}.legacy_id" for t in ID_TABLES}
+    assert_no_orphans(scratch_dsn)
+
+
+def test_downgrade_restores_the_integer_schema_and_every_row_exactly(scratch_dsn):
+    config = vibes_alembic_config(scratch_dsn)
+    command.upgrade(config, "0001")
+    baseline = catalog(scratch_dsn)
+    seed(scratch_dsn, "tiny")
+    assert_same_schema(baseline, catalog(scratch_dsn))
+    before = fingerprints(scratch_dsn)
+
+    command.upgrade(config, "0002")
+    command.downgrade(config, "0001")
+
+    assert_same_schema(baseline, catalog(scratch_dsn))
+    assert fingerprints(scratch_dsn) == before
+    assert_sequences_ahead(scratch_dsn)
+    assert_no_orphans(scratch_dsn)
+    # and once more round: a second upgrade/downgrade is just as lossless
+    command.upgrade(config, "head")
+    command.downgrade(config, "-1")
+    assert_same_schema(baseline, catalog(scratch_dsn))
+    assert fingerprints(scratch_dsn) == before
+
+
+def _add_rows_on_uuid_schema(dsn: str) -> None:
+    """What the service writes after the upgrade: uuid keys only, legacy_id left NULL."""
+    engine = sa.create_engine(sqlalchemy_url(dsn), poolclass=sa.pool.NullPool)
+    at = datetime(2025, 2, 1, tzinfo=timezone.utc)
+    try:
+        with Session(engine) as session, session.begin():
+            old_user = session.scalars(sa.select(models.User).where(
+                models.User.legacy_id == 1)).one()
+            old_journal = session.scalars(sa.select(models.Journal).where(
+                models.Journal.legacy_id == 1)).one()
+            user = models.User(id=uuid.uuid4(), email="new@example.com", password_hash="x",
+                               created_at=at)
+            journal = models.Journal(id=uuid.uuid4(), user_id=user.id, title="after the upgrade",
+                                     content="written on uuid keys", created_at=at,
+                                     updated_at=at)
+            tag = models.Tag(id=uuid.uuid4(), user_id=user.id, name="uuid-era")
+            session.add(user)
+            session.flush()  # no relationship() between the models: parents go first
+            session.add_all([journal, tag])
+            session.flush()
+            session.add_all([
+                models.JournalTag(journal_id=journal.id, tag_id=tag.id),
+                models.JournalTag(journal_id=old_journal.id, tag_id=tag.id),
+                models.Reminder(user_id=user.id, journal_id=journal.id, remind_at=at,
+                                message="new reminder"),
+                models.Reminder(user_id=old_user.id, journal_id=old_journal.id, remind_at=at,
+                                message="old user, new reminder"),
+                models.AuditLog(user_id=user.id, action="login", payload={"new": True}),
+                models.AuditLog(user_id=None, action="system", payload=None),
+                models.UserSession(user_id=user.id, token="new-token", expires_at=at),
+                models.SecretTag(user_id=old_user.id, tag_hash="f" * 64, salt="s" * 32),
+            ])
+    finally:
+        engine.dispose()
+
+
+def test_rows_created_on_uuid_survive_the_downgrade_with_fresh_ids(scratch_dsn):
+    config = vibes_alembic_config(scratch_dsn)
+    command.upgrade(config, "0001")
+    counts = seed(scratch_dsn, "tiny")
+    before = fingerprints(scratch_dsn)
+    command.upgrade(config, "0002")
+    _add_rows_on_uuid_schema(scratch_dsn)
+    command.downgrade(config, "0001")
+
+    after = fingerprints(scratch_dsn)
+    added = {"users": 1, "journals": 1, "tags": 1, "journal_tags": 2, "secret_tags": 1,
+             "reminders": 2, "audit_logs": 2, "user_sessions": 1}
+    assert {t: after[t][0] - before[t][0] for t in TABLES} == added
+    with psycopg.connect(scratch_dsn) as conn:
+        user_id = conn.execute("SELECT id FROM users WHERE email = 'new@example.com'").fetchone()[0]
+        assert user_id == counts["users"] + 1
+        journal = conn.execute("SELECT id, user_id FROM journals"
+                               " WHERE title = 'after the upgrade'").fetchone()
+        assert journal == (counts["journals"] + 1, user_id)
+        tag_id = conn.execute("SELECT id FROM tags WHERE name = 'uuid-era'").fetchone()[0]
+        assert conn.execute("SELECT journal_id FROM journal_tags WHERE tag_id = %s"
+                            " ORDER BY journal_id", [tag_id]).fetchall() == [(1,), (journal[0],)]
+        assert conn.execute("SELECT user_id, journal_id FROM reminders WHERE id > %s ORDER BY id",
+                            [counts["reminders"]]).fetchall() == [(user_id, journal[0]), (1, 1)]
+        assert conn.execute("SELECT user_id FROM audit_logs WHERE id > %s ORDER BY id",
+                            [counts["audit_logs"]]).fetchall() == [(user_id,), (None,)]
+        # the rows that existed before the upgrade are untouched, ids included
+        assert conn.execute("SELECT count(*) FROM users WHERE id <= %s",
+                            [counts["users"]]).fetchone()[0] == counts["users"]
+    assert_sequences_ahead(scratch_dsn)
+    assert_no_orphans(scratch_dsn)
+
+
+def test_downgrade_never_reuses_an_id_when_a_sequence_fell_behind(scratch_dsn):
+    config = vibes_alembic_config(scratch_dsn)
+    command.upgrade(config, "0001")
+    counts = seed(scratch_dsn, "tiny")
+    command.upgrade(config, "0002")
+    with psycopg.connect(scratch_dsn) as conn:
+        conn.execute("SELECT setval('users_id_seq', 1, false)")
+        conn.execute("INSERT INTO users (email, password_hash) VALUES ('late@example.com', 'x')")
+    command.downgrade(config, "0001")
+    with psycopg.connect(scratch_dsn) as conn:
+        assert conn.execute("SELECT id FROM users WHERE email = 'late@example.com'"
+                            ).fetchone() == (counts["users"] + 1,)
+    assert_sequences_ahead(scratch_dsn)
