@@ -6,6 +6,7 @@ from psycopg import sql
 
 from . import catalog
 from .evidence import CheckResult
+from .migrations import VERSION_TABLE
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
 INFORMATION_SCHEMA_SQL = (
@@ -15,9 +16,14 @@ INFORMATION_SCHEMA_SQL = (
 
 def key_column_types(conn: psycopg.Connection, expected: tuple[str, ...] = INTEGER_TYPES,
                      ) -> list[CheckResult]:
-    """One result per key column: the catalog type, and pg_typeof of a stored value."""
+    """One result per key column: the catalog type, and pg_typeof of a stored value.
+
+    Alembic's own version table is bookkeeping, not a key of the service, and is left out.
+    """
     results = []
     for table, column, declared, role in catalog.key_columns(catalog.snapshot(conn)):
+        if table == VERSION_TABLE:
+            continue
         probe = sql.SQL("SELECT pg_typeof({col})::text FROM {tbl} WHERE {col} IS NOT NULL"
                         " LIMIT 1").format(col=sql.Identifier(column), tbl=sql.Identifier(table))
         row = conn.execute(probe).fetchone()

@@ -1,0 +1,19 @@
+"""The runbook's own SQL for the Vibes service, verbatim where the runbook gives it."""
+from __future__ import annotations
+
+IMPACT_QUERIES = {
+    "affected users": "SELECT COUNT(*) as total_users FROM users",
+    "journals and users with journals": (
+        "SELECT COUNT(*) as total_journals, COUNT(DISTINCT user_id) as users_with_journals"
+        " FROM journals"),
+}
+
+VALIDATION_QUERIES = {
+    "foreign key join (journals -> users)": (
+        "SELECT j.id as journal_id, j.user_id, u.id as user_id_check"
+        " FROM journals j JOIN users u ON j.user_id = u.id LIMIT 10"),
+    "integer id lookup": "SELECT id, pg_typeof(id) as id_type, email FROM users LIMIT 5",
+    "join for one user": (
+        "SELECT u.email, j.title, j.created_at FROM users u JOIN journals j ON u.id = j.user_id"
+        " WHERE u.id = (SELECT min(user_id) FROM journals)"),
+}

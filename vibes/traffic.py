@@ -1,0 +1,56 @@
+"""Writes the live service makes while on the UUID schema, for drills to carry through a rollback.
+
+New users with their journals, tags and sessions, and new journals and audit entries for users
+who existed before the migration: after the downgrade every one of them must still be there,
+with a fresh integer id and its references intact.
+"""
+from __future__ import annotations
+
+import psycopg
+
+from .schema import TABLES
+
+
+def write_on_uuid(conn: psycopg.Connection, *, new_users: int = 3, journals_each: int = 4,
+                  old_user_journals: int = 5) -> dict[str, int]:
+    """Insert rows on the 0002 schema (uuid keys, legacy_id NULL); returns rows added per table."""
+    added = dict.fromkeys(TABLES, 0)
+    with conn.transaction():
+        for n in range(new_users):
+            user = conn.execute(
+                "INSERT INTO users (email, password_hash, display_name)"
+                " VALUES (%s, %s, %s) RETURNING id",
+                (f"uuid-era-{n}@vibes.example", f"pbkdf2:uuid-era-{n}", f"UUID era {n}"),
+            ).fetchone()[0]
+            tag = conn.execute("INSERT INTO tags (user_id, name) VALUES (%s, %s) RETURNING id",
+                               (user, f"uuid-era-{n}")).fetchone()[0]
+            conn.execute("INSERT INTO secret_tags (user_id, tag_hash, salt) VALUES (%s, %s, %s)",
+                         (user, f"{n:064x}", f"{n:032x}"))
+            conn.execute("INSERT INTO user_sessions (user_id, token, expires_at)"
+                         " VALUES (%s, %s, now() + interval '1 day')", (user, f"uuid-era-{n}"))
+            for j in range(journals_each):
+                journal = conn.execute(
+                    "INSERT INTO journals (user_id, title, content, mood)"
+                    " VALUES (%s, %s, %s, 'calm') RETURNING id",
+                    (user, f"Written on UUID {n}.{j}", "kept through the rollback"),
+                ).fetchone()[0]
+                conn.execute("INSERT INTO journal_tags (journal_id, tag_id) VALUES (%s, %s)",
+                             (journal, tag))
+            conn.execute("INSERT INTO reminders (user_id, journal_id, remind_at, message)"
+                         " VALUES (%s, %s, now() + interval '1 hour', 'uuid era')",
+                         (user, journal))
+            added.update({t: added[t] + 1 for t in ("users", "tags", "secret_tags",
+                                                    "user_sessions", "reminders")})
+            added["journals"] += journals_each
+            added["journal_tags"] += journals_each
+        old_users = conn.execute("SELECT id FROM users WHERE legacy_id IS NOT NULL"
+                                 " ORDER BY legacy_id LIMIT %s", (old_user_journals,)).fetchall()
+        for (user,) in old_users:
+            conn.execute("INSERT INTO journals (user_id, title, content)"
+                         " VALUES (%s, 'Old user, UUID era', 'an existing user wrote this')",
+                         (user,))
+            conn.execute("INSERT INTO audit_logs (user_id, action, payload)"
+                         " VALUES (%s, 'journal.create', '{\"era\": \"uuid\"}')", (user,))
+        added["journals"] += len(old_users)
+        added["audit_logs"] += len(old_users)
+    return {table: count for table, count in added.items() if count}
