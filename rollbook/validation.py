@@ -50,7 +50,16 @@ def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline) -> lis
         # to tell them apart, the whole table is compared.
         by_key = before.key and (before.key_max is not None or before.rows == 0)
         key_range = (None, before.key_max) if by_key else None
-        now = fingerprint.fingerprint_table(conn, table, key=before.key, key_range=key_range)
+        try:
+            now = fingerprint.fingerprint_table(conn, table, key=before.key,
+                                                key_range=key_range)
+        except psycopg.Error as exc:
+            results.append(CheckResult(
+                f"content: {table}", False,
+                f"{table}: cannot select the baseline rows by {before.key} <= "
+                f"{before.key_max}: {str(exc).splitlines()[0]}",
+                observed={"baseline": vars(before)}))
+            continue
         ok = (now.rows, now.digest) == (before.rows, before.digest)
         scope = f"{before.key} <= {before.key_max}" if key_range else "all rows"
         summary = (f"{table}: {now.rows} rows ({scope}) match the baseline fingerprint" if ok else
