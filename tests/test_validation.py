@@ -67,7 +67,8 @@ DEFECTS = {
         "ALTER TABLE user_sessions ALTER COLUMN id DROP DEFAULT,"
         " ALTER COLUMN id TYPE uuid USING gen_random_uuid()",
         {"key type: user_sessions.id", "information_schema: id column types",
-         "schema matches baseline", "content: user_sessions"},
+         "schema matches baseline", "content: user_sessions",
+         "sequence user_sessions_id_seq ahead of max(user_sessions.id)"},
         "user_sessions.id"),
     "dropped index": (
         "DROP INDEX ix_journals_user_id_created_at",
