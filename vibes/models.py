@@ -12,8 +12,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, MetaData, Sequence,
-                        String, Text, UniqueConstraint, Uuid, text)
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

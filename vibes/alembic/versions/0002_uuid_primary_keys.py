@@ -105,7 +105,8 @@ AFTER_LOAD: dict[str, tuple[str, ...]] = {
     "audit_logs": ("ALTER TABLE audit_logs ADD CONSTRAINT audit_logs_pkey PRIMARY KEY (id)",
                    "CREATE INDEX ix_audit_logs_user_id ON audit_logs (user_id)",
                    "CREATE INDEX ix_audit_logs_created_at ON audit_logs (created_at)"),
-    "user_sessions": ("ALTER TABLE user_sessions ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (id),"
+    "user_sessions": ("ALTER TABLE user_sessions"
+                      " ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (id),"
                       " ADD CONSTRAINT user_sessions_token_key UNIQUE (token)",
                       "CREATE INDEX ix_user_sessions_user_id ON user_sessions (user_id)",
                       "CREATE INDEX ix_user_sessions_expires_at ON user_sessions (expires_at)"),
@@ -137,7 +138,7 @@ def _rebuild(*, to_uuid: bool) -> None:
         _copy_rows(table, columns, old, to_uuid)
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE {table}{old}")
-    for table, columns in TABLES.items():
+    for table in TABLES:
         for statement in AFTER_LOAD[table]:
             op.execute(statement)
         if to_uuid and table in keyed:
