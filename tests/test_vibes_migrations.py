@@ -8,6 +8,7 @@ back with fresh ids from the sequences and intact references.
 """
 from __future__ import annotations
 
+import io
 import logging
 import uuid
 from datetime import datetime, timezone
@@ -175,7 +176,7 @@ def test_password_survives_the_config_and_never_reaches_the_log(pg_server, scrat
     assert sqlalchemy_url(config.get_main_option("sqlalchemy.url")).password == password
     with caplog.at_level(logging.INFO, logger="alembic"):
         command.upgrade(config, "0001")
-    assert "migrating postgresql+psycopg://postgres:***@" in caplog.text
+    assert "database postgresql+psycopg://postgres:***@" in caplog.text
     assert password not in caplog.text and "pa%ss" not in caplog.text
 
 
@@ -308,3 +309,15 @@ def test_downgrade_never_reuses_an_id_when_a_sequence_fell_behind(scratch_dsn):
         assert conn.execute("SELECT id FROM users WHERE email = 'late@example.com'"
                             ).fetchone() == (counts["users"] + 1,)
     assert_sequences_ahead(scratch_dsn)
+
+
+def test_offline_mode_writes_the_sql_of_both_directions_without_a_database():
+    out = io.StringIO()
+    config = vibes_alembic_config("host=db.invalid user=u password=hush dbname=vibes", stdout=out)
+    command.upgrade(config, "0001:0002", sql=True)
+    command.downgrade(config, "0002:0001", sql=True)
+    script = out.getvalue()
+    assert "ALTER TABLE journals RENAME TO journals__int;" in script
+    assert "UPDATE users t SET legacy_id = n.legacy_id" in script
+    assert "ALTER SEQUENCE users_id_seq OWNED BY users.id;" in script
+    assert "hush" not in script

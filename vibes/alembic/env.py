@@ -73,7 +73,7 @@ def run_migrations_online() -> None:
             connection.commit()
         return
     url = _database_url()
-    log.info("migrating %s", url.render_as_string(hide_password=True))
+    log.info("database %s", url.render_as_string(hide_password=True))
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:

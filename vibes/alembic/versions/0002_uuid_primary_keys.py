@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0002"
 down_revision = "0001"
@@ -203,10 +203,14 @@ def _copy_rows(table: str, columns, old: str, to_uuid: bool) -> None:
         else:
             targets.append(name)
             values.append(f"o.{name}")
+    insert = (f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(values)}"
+              f" FROM {table}{old} o {' '.join(joins)}")
+    if context.is_offline_mode():  # --sql: no rows to count, the script is read first
+        op.execute(insert)
+        op.execute(f"ANALYZE {table}")
+        return
     bind = op.get_bind()
-    copied = bind.execute(sa.text(
-        f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(values)}"
-        f" FROM {table}{old} o {' '.join(joins)}")).rowcount
+    copied = bind.execute(sa.text(insert)).rowcount
     expected = bind.execute(sa.text(f"SELECT count(*) FROM {table}{old}")).scalar_one()
     if copied != expected:
         raise RuntimeError(f"{table}: copied {copied} of {expected} rows; a key did not map."
