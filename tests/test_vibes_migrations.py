@@ -314,6 +314,7 @@ def test_downgrade_never_reuses_an_id_when_a_sequence_fell_behind(scratch_dsn):
 def test_offline_mode_writes_the_sql_of_both_directions_without_a_database():
     out = io.StringIO()
     config = vibes_alembic_config("host=db.invalid user=u password=hush dbname=vibes", stdout=out)
+    config.output_buffer = out
     command.upgrade(config, "0001:0002", sql=True)
     command.downgrade(config, "0002:0001", sql=True)
     script = out.getvalue()
