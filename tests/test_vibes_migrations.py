@@ -127,6 +127,12 @@ def assert_sequences_ahead(dsn: str) -> None:
             assert top is None or next_id > top, f"{table}: next id {next_id} <= max(id) {top}"
 
 
+def sequence_states(dsn: str) -> dict[str, tuple[int, bool]]:
+    with psycopg.connect(dsn) as conn:
+        return {t: conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
+            sql.Identifier(sequence_name(t)))).fetchone() for t in ID_TABLES}
+
+
 def assert_no_orphans(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         for (table, column), parent in FOREIGN_KEYS.items():
@@ -210,13 +216,14 @@ def test_downgrade_restores_the_integer_schema_and_every_row_exactly(scratch_dsn
     baseline = catalog(scratch_dsn)
     seed(scratch_dsn, scale)
     assert_same_schema(baseline, catalog(scratch_dsn))
-    before = fingerprints(scratch_dsn)
+    before, sequences = fingerprints(scratch_dsn), sequence_states(scratch_dsn)
 
     command.upgrade(config, "0002")
     command.downgrade(config, "0001")
 
     assert_same_schema(baseline, catalog(scratch_dsn))
     assert fingerprints(scratch_dsn) == before
+    assert sequence_states(scratch_dsn) == sequences  # no row added: not a number consumed
     assert_sequences_ahead(scratch_dsn)
     assert_no_orphans(scratch_dsn)
     # and once more round: a second upgrade/downgrade is just as lossless
