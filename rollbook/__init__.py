@@ -1,1 +1,4 @@
-"""rollbook: a database rollback runbook turned into code. The engine here knows nothing of pytest."""
+"""rollbook: a database rollback runbook turned into code.
+
+The engine here knows nothing of pytest.
+"""

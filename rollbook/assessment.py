@@ -29,7 +29,7 @@ def run_named_queries(conn: psycopg.Connection, queries: dict[str, str]) -> dict
     for name, text in queries.items():
         cur = conn.execute(text)
         columns = [col.name for col in cur.description]
-        results[name] = [dict(zip(columns, row)) for row in cur.fetchall()]
+        results[name] = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
     return results
 
 

@@ -333,6 +333,6 @@ def key_columns(schema: Schema) -> list[KeyColumn]:
                      for ref in constraint.ref_columns]
         else:
             continue
-        for column, role in zip(constraint.columns, roles):
+        for column, role in zip(constraint.columns, roles, strict=True):
             keys.append(KeyColumn(constraint.table, column, columns[column].type, role))
     return keys

@@ -120,7 +120,7 @@ def orphans_statement(fk: ForeignKey) -> sql.Composed:
     child = [sql.Identifier("c", column) for column in fk.columns]
     matches = sql.SQL(" AND ").join(
         sql.SQL("p.{} = {}").format(sql.Identifier(ref), column)
-        for ref, column in zip(fk.ref_columns, child))
+        for ref, column in zip(fk.ref_columns, child, strict=True))
     not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in child)
     keys = sql.SQL(", ").join(child)
     return sql.SQL(

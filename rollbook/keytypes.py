@@ -45,7 +45,7 @@ def information_schema_ids(conn: psycopg.Connection,
                            expected: tuple[str, ...] = INTEGER_TYPES) -> CheckResult:
     """The runbook's own query: data_type of every `id` column in information_schema."""
     rows = conn.execute(INFORMATION_SCHEMA_SQL).fetchall()
-    table = [dict(zip(("table_name", "column_name", "data_type", "is_nullable"), r))
+    table = [dict(zip(("table_name", "column_name", "data_type", "is_nullable"), r, strict=True))
              for r in rows]
     wrong = [r for r in table if r["data_type"] not in expected]
     summary = (f"{len(table)} id columns, all {'/'.join(expected)}" if not wrong else

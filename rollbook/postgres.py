@@ -138,7 +138,8 @@ def start_server(backend: str, *, dsn: str | None = None, bin_dir: str | None = 
     """A not-yet-started server of the named backend: embedded, local, docker or url."""
     if backend == "url":
         if not dsn:
-            raise ServerError("the url backend needs a DSN.", hint="pass --dsn or set ROLLBOOK_DSN.")
+            raise ServerError("the url backend needs a DSN.",
+                              hint="pass --dsn or set ROLLBOOK_DSN.")
         return UrlServer(dsn)
     if backend in ("embedded", "local"):
         from .pg_embedded import EmbeddedServer
