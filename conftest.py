@@ -5,4 +5,5 @@ pytest_plugins = (
     "fixtures.reporting",
     "fixtures.database",
     "fixtures.drill",
+    "pytester",
 )
