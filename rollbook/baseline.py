@@ -38,12 +38,18 @@ class Baseline:
     sequences: dict[str, int | None]
     plans: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
+    # What `rollbook snapshot` adds for the operator checks: time ranges, key-range digests.
+    # Left out of the manifest when empty, so manifests written without it keep their sha256.
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "created_at": self.created_at, "database": self.database,
+        body = {"format": FORMAT, "created_at": self.created_at, "database": self.database,
                 "revision": self.revision, "schema": self.schema,
                 "tables": {name: vars(t) for name, t in sorted(self.tables.items())},
                 "sequences": self.sequences, "plans": self.plans}
+        if self.facts:
+            body["facts"] = self.facts
+        return body
 
     @property
     def sha256(self) -> str:
@@ -109,7 +115,8 @@ def load(path: Path) -> Baseline:
         return Baseline(database=body["database"], revision=body["revision"],
                         schema=body["schema"], sequences=body["sequences"],
                         tables={n: TableBaseline(**t) for n, t in body["tables"].items()},
-                        plans=body.get("plans", {}), created_at=body.get("created_at", ""))
+                        plans=body.get("plans", {}), created_at=body.get("created_at", ""),
+                        facts=body.get("facts", {}))
     except (KeyError, TypeError) as exc:
         raise BaselineError(f"baseline file {path} lacks a required field ({exc}).") from exc
 

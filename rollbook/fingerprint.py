@@ -91,10 +91,7 @@ def _measure(conn: psycopg.Connection, table: str, schema: str, key: str | None,
                                     " primary key to restrict by key_range.",
                                     hint="pass key= explicitly.")
             key = primary_key[0]
-        row = sql.SQL("ROW({})").format(sql.SQL(", ").join(
-            sql.Identifier("t", name) for name in sorted(columns)))
-        selected = [sql.SQL("count(*)"),
-                    sql.SQL(SUM_OF_ROW_HASHES).format(row=row)]
+        selected = [sql.SQL("count(*)"), digest_expression(columns)]
         where, params = sql.SQL(""), None
         if key is not None and key_range is None:
             selected.append(sql.SQL("min({k}), max({k})").format(k=sql.Identifier("t", key)))
@@ -109,6 +106,17 @@ def _measure(conn: psycopg.Connection, table: str, schema: str, key: str | None,
         key_range = (result[2], result[3])
     digest = format(int(result[1]) % MODULUS, "016x")
     return TableFingerprint(table, result[0], digest, schema, key, key_range, statement_text)
+
+
+def digest_expression(columns: Iterable[str], alias: str = "t") -> sql.Composed:
+    """The aggregate that digests rows of `alias`: their columns in name order, hashed, summed.
+
+    Shared by every digest so that they all add up: the digests of disjoint key ranges sum
+    (modulo 2^64) to the digest of their union.
+    """
+    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(
+        sql.Identifier(alias, name) for name in sorted(columns)))
+    return sql.SQL(SUM_OF_ROW_HASHES).format(row=row)
 
 
 def _key_range_condition(key: sql.Identifier,

@@ -6,7 +6,7 @@ Each check is one SQL statement run inside PostgreSQL; Python sees counts and a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -168,6 +168,33 @@ def check_all_orphans(conn: psycopg.Connection, soft_fks=(),
                       schemas: tuple[str, ...] = ("public",)) -> list[CheckResult]:
     """find_orphans for every declared foreign key in `schemas`, then for each soft one."""
     return [find_orphans(conn, fk) for fk in [*foreign_keys(conn, schemas), *soft_fks]]
+
+
+class OwnedSequence(NamedTuple):
+    """A sequence owned by a column (serial or identity)."""
+
+    seq_schema: str
+    seq_name: str
+    increment: int
+    schema: str
+    table: str
+    column: str
+
+    @property
+    def label(self) -> str:
+        return display_name(self.seq_schema, self.seq_name)
+
+
+def owned_sequences(conn: psycopg.Connection,
+                    schemas: tuple[str, ...] = ("public",)) -> list[OwnedSequence]:
+    """Every sequence in `schemas` owned by a column, with that column."""
+    rows = conn.execute(OWNED_SEQUENCES_SQL, {"schemas": list(schemas)}).fetchall()
+    return [OwnedSequence(*row) for row in rows]
+
+
+def sequence_ahead(conn: psycopg.Connection, owned: OwnedSequence) -> CheckResult:
+    """Is `owned`'s next value past its column's max (min, for descending sequences)?"""
+    return _sequence_check(conn, *owned)
 
 
 def sequences_behind(conn: psycopg.Connection,

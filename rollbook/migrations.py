@@ -52,16 +52,15 @@ class Migrations:
         self.dsn = dsn
         self.scripts = ScriptDirectory.from_config(config)
 
-    def current(self) -> list[str]:
-        """The revision(s) the database is at (empty when never migrated)."""
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            present = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                                   (VERSION_TABLE,)).fetchone()[0]
-            if not present:
-                return []
-            rows = conn.execute(sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(
-                sql.Identifier(VERSION_TABLE))).fetchall()
-        return [row[0] for row in rows]
+    def current(self, conn: psycopg.Connection | None = None) -> list[str]:
+        """The revision(s) the database is at (empty when never migrated).
+
+        Pass `conn` to read it over a connection of yours (e.g. a read-only one).
+        """
+        if conn is not None:
+            return current_revisions(conn)
+        with psycopg.connect(self.dsn, autocommit=True) as own:
+            return current_revisions(own)
 
     def heads(self) -> list[str]:
         return list(self.scripts.get_heads())
@@ -93,6 +92,18 @@ class Migrations:
                             from_revision=",".join(before) or None,
                             to_revision=",".join(after) or None,
                             elapsed_s=elapsed, output=redact_text(out.getvalue()))
+
+
+CURRENT_SQL = sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(
+    sql.Identifier(VERSION_TABLE))
+
+
+def current_revisions(conn: psycopg.Connection) -> list[str]:
+    """The revision(s) in the database's version table (empty when it has none); reads only."""
+    present = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()[0]
+    if not present:
+        return []
+    return [row[0] for row in conn.execute(CURRENT_SQL).fetchall()]
 
 
 def _down(down_revision) -> str | None:
