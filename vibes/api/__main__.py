@@ -16,9 +16,8 @@ import sys
 
 import psycopg
 
-from ..migrations_config import URL_ENV_VAR
 from . import logs
-from .config import ConfigError, Settings, from_env
+from .config import URL_ENV_VAR, ConfigError, Settings, from_env
 
 EXIT_CONFIG, EXIT_GUARD = 2, 3
 CONNECT_TIMEOUT_S = 5

@@ -23,8 +23,10 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
-from ..migrations_config import REVISION_INTEGER, REVISION_UUID, URL_ENV_VAR
-
+# The same values as vibes.migrations_config (a test holds them equal), kept here so that the
+# service starts without importing Alembic and SQLAlchemy.
+REVISION_INTEGER, REVISION_UUID = "0001", "0002"
+URL_ENV_VAR = "VIBES_DATABASE_URL"
 INTEGER, UUID = "integer", "uuid"
 REVISION_OF_MODE = {INTEGER: REVISION_INTEGER, UUID: REVISION_UUID}
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,8 +67,8 @@ class Settings:
             p = conninfo_to_dict(self.dsn)
         except Exception:
             return "<unparseable DSN>"
-        return (f"{p.get('user', '')}@{p.get('host', 'localhost')}:{p.get('port', '5432')}"
-                f"/{p.get('dbname', '')}")
+        user = f"{p['user']}@" if p.get("user") else ""
+        return f"{user}{p.get('host', 'localhost')}:{p.get('port', '5432')}/{p.get('dbname', '')}"
 
     def mode_flags(self) -> str:
         uuid_on = self.id_mode == UUID
