@@ -20,12 +20,13 @@ def revision_is(migrations: Migrations, expected: str) -> CheckResult:
                        observed={"current": current, "expected": expected})
 
 
-def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline,
-                       added: dict[str, int]) -> list[CheckResult]:
-    """Each table holds exactly its baseline rows plus the rows known to be added since."""
+def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline, added: dict[str, int],
+                       tables: tuple[str, ...] | None = None) -> list[CheckResult]:
+    """Each table (all of the baseline's, or those named) holds exactly its baseline rows plus
+    the rows known to be added since."""
     counts, statements = table_counts(conn)
     results = []
-    for table, before in sorted(baseline.tables.items()):
+    for table, before in _selected(baseline, tables):
         expected = before.rows + added.get(table, 0)
         actual = counts.get(table)
         ok = actual == expected
@@ -42,10 +43,11 @@ def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline,
     return results
 
 
-def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline) -> list[CheckResult]:
+def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline,
+                            tables: tuple[str, ...] | None = None) -> list[CheckResult]:
     """The fingerprint of the rows that existed at baseline time is what it was then."""
     results = []
-    for table, before in sorted(baseline.tables.items()):
+    for table, before in _selected(baseline, tables):
         # Baseline rows are those with key <= the baseline's max key; without an integer key
         # to tell them apart, the whole table is compared.
         by_key = before.key and (before.key_max is not None or before.rows == 0)
@@ -69,6 +71,11 @@ def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline) -> lis
                                    sql=[now.sql],
                                    observed={"baseline": vars(before), "now": now.to_dict()}))
     return results
+
+
+def _selected(baseline: Baseline, tables: tuple[str, ...] | None):
+    return sorted((name, before) for name, before in baseline.tables.items()
+                  if tables is None or name in tables)
 
 
 def query_returns_rows(conn: psycopg.Connection, name: str, query: str) -> CheckResult:

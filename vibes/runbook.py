@@ -8,6 +8,11 @@ IMPACT_QUERIES = {
         " FROM journals"),
 }
 
+# "Drop UUID tables (if safe to do so)", in the runbook's order. journal_tags is not in the
+# runbook's list: `pg_restore -c` drops and recreates it.
+MANUAL_ROLLBACK_DROP = ("user_sessions", "audit_logs", "reminders", "secret_tags", "tags",
+                        "journals", "users")
+
 VALIDATION_QUERIES = {
     "foreign key join (journals -> users)": (
         "SELECT j.id as journal_id, j.user_id, u.id as user_id_check"

@@ -1,0 +1,45 @@
+"""Drill: the runbook's manual database rollback, for when `alembic downgrade` fails.
+
+Drop the UUID tables, then `pg_restore -c` from the pre-migration backup. Rows written while on
+UUID are lost by design; the drill counts them before the restore so the operator chooses
+knowingly, and checks that count.
+"""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.phases import prepare_uuid_rollback, validate_after_rollback
+from rollbook import backup
+from rollbook.db import connect
+from rollbook.discard import rows_written_since
+from rollbook.manual import drop_tables
+from vibes.runbook import MANUAL_ROLLBACK_DROP
+
+pytestmark = pytest.mark.drill
+
+
+def test_manual_rollback_drop_uuid_tables_and_restore(drill, pg_server, drill_database,
+                                                      seed_scale):
+    """Manual rollback: drop the UUID tables and pg_restore -c the pre-migration backup."""
+    prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
+
+    with drill.step("Count the rows the restore would discard") as step:
+        with connect(prepared.dsn, read_only=True) as conn:
+            discarded = drill.check(rows_written_since(conn, prepared.baseline))
+        step.detail = discarded.summary
+        assert discarded.observed["written_since_backup"] == prepared.added
+        drill.fact("rows_discarded_by_restore", discarded.observed["total"])
+
+    with drill.phase("Database Rollback") as step:
+        with drill.step("Drop UUID tables"):
+            with connect(prepared.dsn) as conn:
+                drill.check(drop_tables(conn, MANUAL_ROLLBACK_DROP))
+        with drill.step("Restore from the pre-migration backup (pg_restore -c)"):
+            run = backup.restore(pg_server, drill_database, prepared.pre_migration, clean=True)
+            drill.attach_text("pg_restore", " ".join(run.command) + "\n" + run.stderr)
+        step.detail = (f"dropped {len(MANUAL_ROLLBACK_DROP)} tables, pg_restore -c "
+                       f"{prepared.pre_migration.path.name} in {run.elapsed_s:.2f} s")
+        drill.checklist.done("Database migration rolled back", step.detail)
+
+    validate_after_rollback(drill, prepared, kept={})
+    drill.assert_within_objectives()
