@@ -63,30 +63,40 @@ class EmbeddedServer(Server):
             user = pwd.getpwnam(self.run_as)
             os.chown(self.workdir, user.pw_uid, user.pw_gid)
         self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
-                  "--encoding=UTF8", "--locale=C", "--no-sync")
+                  "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
         for attempt in range(3):
             self.port = _free_port()
             self._write_settings()
             try:
-                self._run("pg_ctl", "start", "-w", "-t", str(START_TIMEOUT_S), "-D",
-                          str(self.data_dir), "-l", str(self.log_path))
+                self._pg_ctl_start()
                 break
             except ServerError:
                 if attempt == 2 or "could not bind" not in self.read_log():
                     raise
-        self._running = True
         self._read_version()
         return self
+
+    def restart(self) -> None:
+        """Stop and start the same cluster on the same port (shared buffers are emptied)."""
+        self._pg_ctl_stop()
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-t", str(START_TIMEOUT_S), "-D", str(self.data_dir),
+                  "-l", str(self.log_path))
+        self._running = True
+
+    def _pg_ctl_stop(self) -> None:
+        try:
+            self._run("pg_ctl", "stop", "-w", "-m", "fast", "-t", "60", "-D", str(self.data_dir))
+        finally:
+            self._running = False
 
     def stop(self) -> None:
         if self.workdir is None:
             return
         if self._running:
-            try:
-                self._run("pg_ctl", "stop", "-w", "-m", "fast", "-t", "60", "-D",
-                          str(self.data_dir))
-            finally:
-                self._running = False
+            self._pg_ctl_stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = None
 

@@ -1,0 +1,93 @@
+"""Rollback triggers: each fires on its fault and stays quiet on a healthy system; the decision
+matrix maps the most severe fired signal to the runbook's action."""
+from __future__ import annotations
+
+import pytest
+
+from rollbook import corruption, integrity, triggers
+from rollbook.db import connect
+from rollbook.postgres import start_server
+
+
+def test_decision_matrix_rows_follow_the_runbook():
+    quiet = triggers.decide([triggers.error_rate(1.0, 1.0, 10)])
+    assert quiet.severity == "None" and not quiet.automatic_rollback_due
+    high = triggers.decide([triggers.error_rate(15.0, 1.0, 10),
+                            triggers.failing_endpoints([], 5, 25)])
+    assert high.row == ("Medium", "15 minutes", "Manual rollback decision")
+    critical = triggers.decide([triggers.error_rate(15.0, 1.0, 10),
+                                triggers.failing_endpoints(["login", "journals"], 5, 25)])
+    assert critical.severity == "Critical" and critical.automatic_rollback_due
+    assert critical.row == ("High", "Immediate", "Automatic rollback")
+    assert [s.name for s in critical.fired] == ["API error rate above baseline",
+                                                "share of failing API endpoints"]
+
+
+@pytest.mark.parametrize("now_ms, fired", [(14.9, False), (15.1, True)])
+def test_query_slowdown_fires_past_half_again_the_baseline(now_ms, fired):
+    signal = triggers.query_slowdown("user by id", now_ms, 10.0, 1.5)
+    assert signal.fired is fired
+    assert "vs 10.00 ms baseline" in signal.measured
+
+
+@pytest.mark.parametrize("failing, fired", [(1, False), (2, True)])
+def test_failing_endpoints_fire_above_a_quarter(failing, fired):
+    names = [f"endpoint {i}" for i in range(failing)]
+    assert triggers.failing_endpoints(names, 5, 25.0).fired is fired
+
+
+def test_every_signal_is_reported_even_after_one_fired():
+    decision = triggers.decide([triggers.failing_endpoints(["a", "b"], 2, 25),
+                                triggers.error_rate(0.0, 0.0, 10),
+                                triggers.corruption([], available=False)])
+    lines = decision.report().splitlines()
+    assert len(lines) == 4
+    assert "FIRED" in lines[1] and "quiet" in lines[2] and "not evaluated" in lines[3]
+
+
+def test_orphans_fire_on_a_planted_orphan_and_stay_quiet_when_clean(scratch_dsn):
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY)")
+        conn.execute("CREATE TABLE journals (id serial PRIMARY KEY, user_id int REFERENCES users)")
+        conn.execute("INSERT INTO users DEFAULT VALUES")
+        conn.execute("INSERT INTO journals (user_id) VALUES (1)")
+        assert not triggers.orphans(integrity.check_all_orphans(conn)).fired
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("INSERT INTO journals (user_id) VALUES (42)")
+        signal = triggers.orphans(integrity.check_all_orphans(conn))
+    assert signal.fired and signal.severity == "Critical"
+    assert signal.measured.startswith("1 orphans")
+
+
+def test_migration_incomplete_fires_on_revision_heads_or_schema():
+    assert not triggers.migration_incomplete(["0001"], "0001", ["0002"], []).fired
+    assert triggers.migration_incomplete(["0002"], "0001", ["0002"], []).fired
+    assert triggers.migration_incomplete(["0001"], "0001", ["0002", "0003"], []).fired
+    partial = triggers.migration_incomplete(["0001"], "0001", ["0002"],
+                                            ["column users.legacy_id: extra"])
+    assert partial.fired and "schema differs" in partial.measured
+
+
+def test_amcheck_finds_a_corrupted_index_page_and_passes_a_clean_one():
+    with start_server("embedded") as server:
+        with connect(server.dsn()) as conn:
+            conn.execute("CREATE EXTENSION amcheck")
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+            conn.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g")
+            clean = corruption.check_indexes(conn)
+            assert [r.ok for r in clean] == [True]
+            assert not triggers.corruption(clean, corruption.amcheck_available(conn)).fired
+            conn.execute("CHECKPOINT")
+            path = server.data_dir / conn.execute(
+                "SELECT pg_relation_filepath('t_pkey')").fetchone()[0]
+        server.restart()
+        page = 8192
+        with path.open("r+b") as index_file:  # scribble over the tuples of leaf page 1
+            index_file.seek(page + page // 2)
+            index_file.write(b"\xff" * 512)
+        server.restart()
+        with connect(server.dsn()) as conn:
+            results = corruption.check_indexes(conn)
+            signal = triggers.corruption(results, corruption.amcheck_available(conn))
+    assert signal.fired and signal.severity == "Critical"
+    assert "t_pkey on t is corrupt" in results[0].summary
