@@ -58,9 +58,10 @@ def call(client: httpx.Client, method: str, url: str, *, json: Any = None,
          headers: Mapping[str, str] | None = None) -> Call:
     """One request; transport failures (refused, timed out) become a Call with an error."""
     headers = dict(headers or {})
+    sent = {k: v for k, v in client.headers.items() if k.lower() in _SECRET_HEADERS} | headers
     request = {"method": method, "url": str(client.base_url.join(url)),
                "headers": {k: (_mask_header(v) if k.lower() in _SECRET_HEADERS else v)
-                           for k, v in headers.items()}}
+                           for k, v in sent.items()}}
     if json is not None:
         request["json"] = _masked(json)
     started = time.perf_counter()
@@ -150,8 +151,9 @@ def run_smoke(base_url: str, *, requests: int = 10, allow_writes: bool = False,
               user_id: int | str | None = None,
               budgets: LatencyBudget | Mapping[str, LatencyBudget] | None = None,
               max_error_rate: float = 0.0, max_failing_share: float = 0.0,
-              timeout_s: float = 5.0) -> SmokeReport:
-    """Call each endpoint ``requests`` times; see the module docstring."""
+              timeout_s: float = 5.0, admin_token: str | None = None) -> SmokeReport:
+    """Call each endpoint ``requests`` times; see the module docstring. With ``admin_token``
+    every call carries it (X-Admin-Token), so the smoke passes a maintenance gate."""
     if requests < 1:
         raise ValueError(f"requests={requests}: call each endpoint at least once")
     results: list[EndpointResult] = []
@@ -160,6 +162,9 @@ def run_smoke(base_url: str, *, requests: int = 10, allow_writes: bool = False,
         return budgets.get(name) if isinstance(budgets, Mapping) else budgets
 
     with client_for(base_url, timeout_s) as client:
+        if admin_token:
+            client.headers["X-Admin-Token"] = admin_token
+
         def measure(name, method, path, expected, **kwargs):
             made = [call(client, method, path, **{k: (v(i) if callable(v) else v)
                                                   for k, v in kwargs.items()})

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from alembic import command
 
-from rollbook.service import free_port, vibes_service
+from rollbook.service import disable_maintenance, enable_maintenance, free_port, vibes_service
 from rollbook.smoke import (
     CREATE,
     ENDPOINTS,
@@ -33,6 +33,7 @@ from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_con
 from vibes.seed import seed
 
 PASSWORD = "smokepw-" + secrets.token_hex(8)
+ADMIN_TOKEN = "admin-" + secrets.token_hex(8)
 ACCOUNT = SmokeAccount("user3@example.com", PASSWORD)
 N = 20
 
@@ -56,7 +57,7 @@ def service(pg_server, tmp_path_factory):
     """The Vibes API in integer mode over a seeded database, for this module."""
     name = vibes_database(pg_server)
     folder = tmp_path_factory.mktemp("smoke")
-    with vibes_service(pg_server.dsn(name), log_path=folder / "log",
+    with vibes_service(pg_server.dsn(name), log_path=folder / "log", admin_token=ADMIN_TOKEN,
                        maintenance_file=folder / "maintenance") as svc:
         yield svc
     pg_server.drop_database(name)
@@ -148,6 +149,25 @@ def test_endpoints_answering_500_fail_and_raise_the_signals(pg_server, tmp_path)
     assert not report.failing_endpoints.ok
     assert report.failing_endpoints.summary == \
         "2 of 5 API endpoints failing (40%): create journal, list journals"
+
+
+def test_maintenance_fails_the_smoke_unless_the_operator_token_is_sent(service):
+    assert enable_maintenance(service.base_url, ADMIN_TOKEN).ok
+    try:
+        gated = run_smoke(service.base_url, requests=2, allow_writes=True, account=ACCOUNT,
+                          user_id=3)
+        operator = run_smoke(service.base_url, requests=2, allow_writes=True, account=ACCOUNT,
+                             admin_token=ADMIN_TOKEN)
+    finally:
+        assert disable_maintenance(service.base_url, ADMIN_TOKEN).ok
+    assert gated.endpoint(HEALTH).status == PASSED
+    assert "(HTTP 503 ×2)" in gated.endpoint(LOGIN).summary
+    assert gated.endpoint(GET_USER).status == FAILED
+    assert gated.failing_endpoints.observed["share"] == 0.8
+    assert all(r.ok for r in operator.results()), [r.summary for r in operator.results()]
+    first = operator.endpoint(GET_USER).observed["first_call"]["request"]
+    assert first["headers"] == {"x-admin-token": "***"}
+    assert ADMIN_TOKEN not in json.dumps([r.to_dict() for r in operator.results()])
 
 
 def test_endpoints_slower_than_their_budget_fail(service):

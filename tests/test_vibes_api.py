@@ -243,6 +243,10 @@ def test_maintenance_mode_needs_the_admin_token_gates_the_api_and_survives_resta
             assert health.json()["status"] == "maintenance"
 
         assert_gated()
+        operator = client.get("/api/v1/users/1", headers={"X-Admin-Token": ADMIN_TOKEN})
+        assert operator.status_code == 200  # an operator's own checks pass the gate
+        assert client.get("/api/v1/users/1", headers={"X-Admin-Token": "wrong"}
+                          ).status_code == 503
         restarted = svc.restart()
         assert restarted.parts[0].observed["signal"] == "SIGTERM"
         assert_gated()  # the flag lives in a file, not in the process

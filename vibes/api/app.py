@@ -8,7 +8,8 @@
     GET  /api/v1/journals?limit=N      the token's user's journals, newest first
     GET  /api/v1/users/{id}            one user; an id of the other id mode is a 404
 
-While maintenance is on, everything but /health and /admin/* answers 503 with Retry-After.
+While maintenance is on, everything but /health and /admin/* answers 503 with Retry-After,
+except to an operator whose request carries the admin token in X-Admin-Token.
 Errors are JSON: {"error": ..., "detail": ...}; a database that cannot be reached is a 503, a
 statement that fails (a table missing under the service, say) a 500 with one log line.
 """
@@ -46,14 +47,24 @@ MAX_LIMIT = 200
 
 
 class MaintenanceGate:
-    """ASGI middleware: 503 + Retry-After for every non-admin path but /health while on."""
+    """ASGI middleware: 503 + Retry-After for every non-admin path but /health while on.
 
-    def __init__(self, app, flag: MaintenanceFlag, retry_after_s: int):
+    An operator's request that carries the admin token in X-Admin-Token passes: the runbook
+    tests the API (login, journals) before it switches maintenance off.
+    """
+
+    def __init__(self, app, flag: MaintenanceFlag, retry_after_s: int, admin_token: str | None):
         self.app, self.flag, self.retry_after_s = app, flag, retry_after_s
+        self.admin_token = admin_token.encode() if admin_token else None
+
+    def _operator(self, scope) -> bool:
+        given = dict(scope["headers"]).get(b"x-admin-token")
+        return bool(self.admin_token and given
+                    and hmac.compare_digest(given, self.admin_token))
 
     async def __call__(self, scope, receive, send):
         if (scope["type"] == "http" and not scope["path"].startswith(EXEMPT_FROM_MAINTENANCE)
-                and self.flag.enabled()):
+                and self.flag.enabled() and not self._operator(scope)):
             response = JSONResponse(
                 {"error": "maintenance", "detail": "Vibes is in maintenance; retry later."},
                 status_code=503, headers={"Retry-After": str(self.retry_after_s)})
@@ -198,7 +209,8 @@ def create_app(settings: Settings) -> Starlette:
                 psycopg.OperationalError: _unavailable, psycopg.Error: _database_error}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers,
                     middleware=[Middleware(MaintenanceGate, flag=api.flag,
-                                           retry_after_s=settings.retry_after_s)])
+                                           retry_after_s=settings.retry_after_s,
+                                           admin_token=settings.admin_token)])
     app.state.api = api
     return app
 
