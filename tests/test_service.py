@@ -11,6 +11,7 @@ import textwrap
 import time
 import uuid
 
+import httpx
 import pytest
 from alembic import command
 
@@ -27,7 +28,7 @@ from rollbook.service import (
     verify_maintenance,
     vibes_service,
 )
-from vibes.migrations_config import REVISION_INTEGER, alembic_config
+from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
 from vibes.seed import seed
 
 ADMIN_TOKEN = "admin-" + uuid.uuid4().hex
@@ -262,3 +263,37 @@ def test_a_failing_stop_command_is_a_service_error_with_its_output():
         svc.stop()
     assert caught.value.message == f"{' '.join(failing)} exited with code 1."
     assert caught.value.context == [("output", "no pid file\n")]
+
+
+def test_application_rollback_a_uuid_service_restarted_in_integer_mode(pg_server, tmp_path):
+    """The drill's sequence in small: the database is downgraded under the UUID service, which
+    then reports the wrong revision and fails its lookups, until it restarts on integer ids."""
+    name = f"rb_service_rollback_{uuid.uuid4().hex[:8]}"
+    pg_server.create_database(name)
+    dsn = pg_server.dsn(name)
+    try:
+        command.upgrade(alembic_config(dsn), REVISION_INTEGER)
+        seed(dsn, "tiny")
+        command.upgrade(alembic_config(dsn), REVISION_UUID)
+        with vibes_service(dsn, id_mode="uuid", log_path=tmp_path / "log",
+                           maintenance_file=tmp_path / "m") as svc, \
+                httpx.Client(base_url=svc.base_url, trust_env=False) as client:
+            some_user = client.get("/api/v1/users/1")
+            assert some_user.status_code == 404  # an integer id on the UUID service
+            command.downgrade(alembic_config(dsn), "-1")
+
+            health = read_health(svc.base_url)
+            assert not health.ok and "HTTP 503" in health.summary
+            body = health.observed["response"]["body"]
+            assert (body["status"], body["alembic_revision"], body["expected_revision"]) == (
+                "wrong_revision", "0001", "0002")
+            assert client.get(f"/api/v1/users/{uuid.uuid4()}").status_code == 500
+
+            restarted = svc.restart(env_update=id_mode_env("integer"))
+            assert restarted.parts[1].parts[0].observed["health"]["response"]["body"][
+                "id_mode"] == "integer"
+            assert read_health(svc.base_url).ok
+            user = client.get("/api/v1/users/1")
+            assert user.status_code == 200 and user.json()["id"] == 1
+    finally:
+        pg_server.drop_database(name)
