@@ -21,6 +21,19 @@ class StepLog:
 
 
 @dataclass
+class DecisionLog:
+    """One evaluation of the rollback triggers and what was done about it."""
+
+    severity: str
+    impact: str
+    response_time: str
+    matrix_action: str
+    action_taken: str
+    time_to_decide_s: float
+    signals: list[str] = field(default_factory=list)
+
+
+@dataclass
 class DrillRecord:
     """What one drill did and saw, written to JSON by the drill and rendered at session end."""
 
@@ -30,6 +43,7 @@ class DrillRecord:
     checklist: Checklist = field(default_factory=Checklist)
     steps: list[StepLog] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    decisions: list[DecisionLog] = field(default_factory=list)
     verdict: str = "unknown"
     failure: str = ""
 
@@ -37,6 +51,7 @@ class DrillRecord:
         return {"title": self.title, "test_id": self.test_id, "verdict": self.verdict,
                 "failure": self.failure, "facts": self.facts,
                 "steps": [vars(s) for s in self.steps],
+                "decisions": [vars(d) for d in self.decisions],
                 "checklist": self.checklist.to_list(),
                 "phases": [vars(p) for p in self.clock.phases.values()],
                 "total_objective_s": self.clock.total_objective_s}
@@ -49,6 +64,7 @@ class DrillRecord:
         return cls(title=body["title"], test_id=body["test_id"], clock=clock,
                    checklist=Checklist.from_list(body["checklist"]),
                    steps=[StepLog(**s) for s in body["steps"]], facts=body["facts"],
+                   decisions=[DecisionLog(**d) for d in body.get("decisions", [])],
                    verdict=body["verdict"], failure=body["failure"])
 
     def save(self, path: Path) -> None:
@@ -74,6 +90,8 @@ def _drill_section(drill: DrillRecord) -> list[str]:
         lines.append(f"- **failure**: {drill.failure}")
     for key, value in drill.facts.items():
         lines.append(f"- **{key.replace('_', ' ')}**: {value}")
+    if drill.decisions:
+        lines += ["", *_decision_trail(drill.decisions)]
     lines += ["", "### Recovery Time Objectives", "",
               "| Component | RTO Target | Actual Time | Status |",
               "|-----------|------------|-------------|--------|"]
@@ -99,4 +117,16 @@ def _drill_section(drill: DrillRecord) -> list[str]:
         detail = step.detail.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {number} | {step.title} | {step.outcome} | "
                      f"{format_duration(step.elapsed_s)} | {detail} |")
+    return lines
+
+
+def _decision_trail(decisions: list[DecisionLog]) -> list[str]:
+    lines = ["### Decision trail", ""]
+    for number, decision in enumerate(decisions, 1):
+        lines += [f"{number}. **{decision.severity}** (impact {decision.impact}, respond "
+                  f"{decision.response_time}) — matrix: *{decision.matrix_action}*; taken: "
+                  f"*{decision.action_taken}*; decided in "
+                  f"{format_duration(decision.time_to_decide_s)}", "", "   ```"]
+        lines += [f"   {signal}" for signal in decision.signals]
+        lines += ["   ```", ""]
     return lines
