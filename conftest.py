@@ -5,5 +5,7 @@ pytest_plugins = (
     "fixtures.reporting",
     "fixtures.database",
     "fixtures.drill",
+    "fixtures.profile",
+    "fixtures.checks",
     "pytester",
 )

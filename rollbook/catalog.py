@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
 import psycopg
+from psycopg import sql
 
 from .evidence import CheckResult
 
@@ -336,3 +337,9 @@ def key_columns(schema: Schema) -> list[KeyColumn]:
         for column, role in zip(constraint.columns, roles, strict=True):
             keys.append(KeyColumn(constraint.table, column, columns[column].type, role))
     return keys
+
+
+def relation(name: str) -> sql.Identifier:
+    """The schema-qualified identifier of a relation named as display_name() names it."""
+    schema, _, table = name.rpartition(".")
+    return sql.Identifier(schema or "public", table)

@@ -66,8 +66,7 @@ def check_key_column(conn: psycopg.Connection, key: catalog.KeyColumn,
     """One key column: its declared type now, and pg_typeof of a few stored values, against
     `expected` (e.g. the baseline's type of that column, or the profile's integer types)."""
     name = f"key type: {key.table}.{key.column}"
-    relation = sql.Identifier(*key.table.split(".", 1)) if "." in key.table else \
-        sql.Identifier(key.table)
+    relation = catalog.relation(key.table)
     params = {"relation": relation.as_string(conn), "column": key.column}
     row = conn.execute(DECLARED_TYPE_SQL, params).fetchone()
     statements = [DECLARED_TYPE_SQL]

@@ -1,0 +1,24 @@
+"""Content: the rows that existed at baseline hash as they did then.
+
+On a mismatch the failure names the key ranges whose rows differ, found by bisection over the
+baseline's key-range digests (a few SQL sums, no rows downloaded).
+"""
+from __future__ import annotations
+
+import pytest
+
+from rollbook import content
+
+pytestmark = pytest.mark.check
+
+
+def test_baseline_rows_unchanged(checks_conn, checks_baseline, table, check):
+    """Row count and content digest of the baseline rows equal the baseline's."""
+    if checks_baseline is None:
+        pytest.skip("no baseline: content is compared with the fingerprints of a baseline "
+                    "(rollbook snapshot, then --baseline FILE)")
+    before = checks_baseline.tables.get(table)
+    if before is None:
+        pytest.skip(f"{table} is not in the baseline (a table added since)")
+    check(content.compare_table(checks_conn, table, before,
+                                content.baseline_leaves(checks_baseline, table)))
