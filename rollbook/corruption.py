@@ -46,3 +46,8 @@ def check_indexes(conn: psycopg.Connection, schemas=("public",)) -> list[CheckRe
         results.append(CheckResult(f"amcheck: {index}", True, f"index {index} on {table} ok",
                                    sql=[CHECK_SQL % repr(index)]))
     return results
+
+
+def enable_amcheck(conn: psycopg.Connection) -> None:
+    """CREATE EXTENSION amcheck (disposable databases only: it is a write)."""
+    conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import catalog, integrity
+from . import corruption as amcheck
+
 CRITICAL, HIGH, MEDIUM, LOW = "Critical", "High", "Medium", "Low"
 SEVERITY_ORDER = (CRITICAL, HIGH, MEDIUM, LOW)
 
@@ -151,3 +154,19 @@ def corruption(index_results: list, available: bool) -> Signal:
                   f"{len(bad)} of {len(index_results)} indexes corrupt", "> 0", bool(bad),
                   detail="; ".join(r.summary for r in bad),
                   evidence={"corrupt": [r.to_dict() for r in bad]})
+
+
+def database_signals(conn, migrations, *, expected_revision: str | None,
+                     expected_schema: dict | None, soft_fks=()) -> list[Signal]:
+    """Measure the database-side triggers: migration state, orphans, corruption."""
+    differences: list[str] = []
+    if expected_schema is not None:
+        diffs = catalog.diff(catalog.Schema.from_dict(expected_schema), catalog.snapshot(conn))
+        differences = [str(d) for d in diffs]
+    available = amcheck.amcheck_available(conn)
+    return [
+        migration_incomplete(migrations.current(conn), expected_revision, migrations.heads(),
+                             differences),
+        orphans(integrity.check_all_orphans(conn, soft_fks=soft_fks)),
+        corruption(amcheck.check_indexes(conn) if available else [], available),
+    ]

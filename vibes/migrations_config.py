@@ -50,14 +50,15 @@ def sqlalchemy_url(dsn: str | URL) -> URL:
     return url
 
 
-def alembic_config(dsn: str | URL | None = None, *, stdout: TextIO | None = None) -> Config:
+def alembic_config(dsn: str | URL | None = None, *, stdout: TextIO | None = None,
+                   ini: Path = INI_PATH) -> Config:
     """An Alembic Config for the Vibes migrations, pointed at ``dsn`` when one is given.
 
     Without a DSN, env.py falls back to a connection in ``config.attributes["connection"]``
     or the VIBES_DATABASE_URL environment variable. Logging configuration is left to the
     calling program (``attributes["configure_logger"] = False``).
     """
-    config = Config(str(INI_PATH), stdout=stdout if stdout is not None else sys.stdout)
+    config = Config(str(ini), stdout=stdout if stdout is not None else sys.stdout)
     config.attributes["configure_logger"] = False
     if dsn is not None:
         rendered = sqlalchemy_url(dsn).render_as_string(hide_password=False)

@@ -1,0 +1,68 @@
+"""Fault drill: the UUID migration fails halfway and leaves a partially applied schema.
+
+A copy of revision 0002 with a planted error runs without an enclosing transaction (as
+migrations with non-transactional steps do) and dies after rebuilding some tables. The
+"migration incomplete" trigger must fire; the way back is a full restore from the
+pre-migration backup, after which the triggers must be quiet again.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fixtures.phases import prepare_integer_baseline, validate_after_rollback
+from rollbook import backup, triggers
+from rollbook.db import connect
+from rollbook.migrations import Migrations
+from vibes.faults import FAIL_AFTER_TABLE, copy_failing_halfway
+from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+
+pytestmark = pytest.mark.drill
+
+
+def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, drill_database,
+                                                            seed_scale):
+    """UUID migration fails halfway: incomplete migration detected, full restore."""
+    start = prepare_integer_baseline(drill, pg_server, drill_database, seed_scale)
+    planted = Migrations(alembic_config(start.dsn, ini=copy_failing_halfway(
+        drill.workspace / "planted_migrations")), start.dsn)
+
+    with drill.step(f"Upgrade to {REVISION_UUID} with a planted failure") as step:
+        with pytest.raises(RuntimeError, match="planted failure") as failure:
+            planted.upgrade(REVISION_UUID)
+        step.detail = str(failure.value)
+
+    with drill.step("Evaluate the rollback triggers") as step:
+        started = time.perf_counter()
+        with connect(start.dsn, read_only=True) as conn:
+            signals = triggers.database_signals(
+                conn, start.migrations, expected_revision=REVISION_UUID,
+                expected_schema=start.baseline.schema)
+        decision = drill.decide(triggers.decide(signals), started=started,
+                                action_taken="full restore from the pre-migration backup")
+        step.detail = decision.summary()
+        assert [s.name for s in decision.fired] == ["migration incomplete"]
+        assert FAIL_AFTER_TABLE in " ".join(decision.fired[0].evidence["schema_differences"])
+        drill.checklist.done("Rollback trigger identified and documented", decision.summary())
+
+    with drill.phase("Database Rollback") as step:
+        pg_server.drop_database(drill_database)
+        pg_server.create_database(drill_database)
+        run = backup.restore(pg_server, drill_database, start.pre_migration, jobs=2)
+        step.detail = f"database recreated, pg_restore -j 2 in {run.elapsed_s:.2f} s"
+        drill.checklist.done("Database migration rolled back", step.detail)
+
+    validate_after_rollback(drill, start, kept={})
+
+    with drill.step("Steady state: the triggers are quiet again") as step:
+        started = time.perf_counter()
+        with connect(start.dsn, read_only=True) as conn:
+            signals = triggers.database_signals(
+                conn, start.migrations, expected_revision=REVISION_INTEGER,
+                expected_schema=start.baseline.schema)
+        after = drill.decide(triggers.decide(signals), started=started,
+                             action_taken="none: the rollback is complete")
+        step.detail = after.summary()
+        assert not after.fired, after.report()
+    drill.assert_within_objectives()
