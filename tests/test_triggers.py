@@ -91,3 +91,16 @@ def test_amcheck_finds_a_corrupted_index_page_and_passes_a_clean_one():
             signal = triggers.corruption(results, corruption.amcheck_available(conn))
     assert signal.fired and signal.severity == "Critical"
     assert "t_pkey on t is corrupt" in results[0].summary
+
+
+def test_rollback_path_follows_the_matrix_and_what_is_damaged():
+    quiet = triggers.decide([triggers.error_rate(0, 0, 10)])
+    assert triggers.rollback_path(quiet) is None
+    slow = triggers.decide([triggers.query_slowdown("user by id", 30, 10, 1.5)])
+    assert triggers.rollback_path(slow) == triggers.DOWNGRADE
+    incomplete = triggers.decide([triggers.migration_incomplete(["0001"], "0002", ["0002"], [])])
+    assert triggers.rollback_path(incomplete) == triggers.DOWNGRADE
+    damaged = triggers.decide([triggers.query_slowdown("user by id", 30, 10, 1.5),
+                               triggers.Signal("orphans", "Data Integrity Issues", "Critical",
+                                               "2 orphans", "> 0", True)])
+    assert triggers.rollback_path(damaged) == triggers.RESTORE

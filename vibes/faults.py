@@ -50,3 +50,14 @@ def copy_failing_halfway(destination: Path) -> Path:
     text = text.replace(_COPY_LINE, _FAILURE)
     revision.write_text(text)
     return destination / INI_PATH.name
+
+
+def plant_orphans(conn, count: int) -> str:
+    """Journals whose user does not exist, written with triggers (and so FK checks) disabled,
+    as a careless bulk load does."""
+    with conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute("INSERT INTO journals (user_id, title, content)"
+                     " SELECT gen_random_uuid(), 'orphan ' || g, 'no such user'"
+                     " FROM generate_series(1, %s) g", (count,))
+    return f"{count} journals reference users that do not exist"
