@@ -26,6 +26,7 @@ from psycopg import sql
 from psycopg.types.numeric import Int8
 
 from . import bulkload
+from .api.passwords import hash_password
 from .schema import ID_TABLES, TABLES, sequence_name
 
 SCALES: dict[str, int] = {"tiny": 500, "small": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -81,7 +82,7 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
     ("users", f"""
 INSERT INTO users (id, email, password_hash, display_name, created_at)
 SELECT u, 'user' || u || '@example.com',
-       '$2b$12$' || md5('pw:' || u) || left(md5('pepper:' || u), 21),
+       %(password_hash)s,
        CASE WHEN u %% 7 = 0 THEN NULL ELSE
          (ARRAY['Ada','Ben','Chloe','Dev','Elif','Farid','Greta','Hiro','Ines','Jon','Kemi',
                 'Lars','Maya','Nico','Olu','Priya','Quinn','Rosa','Sami','Tess'])[1 + u %% 20]
@@ -174,9 +175,19 @@ FROM (SELECT s, {T_JOURNALS} + (s::bigint * {TWO_YEARS_S} / (%(n_users)s * 3 / 2
 )
 
 
+SEED_PASSWORD = "vibes-seed-password"  # test data only: every seeded user logs in with it
+_SEED_SALT = b"vibes.seed.salt!"  # fixed, so a scale always seeds the same bytes
+
+
+def seed_password_hash() -> str:
+    """The stored hash of SEED_PASSWORD (cheap scrypt parameters: this is test data)."""
+    return hash_password(SEED_PASSWORD, n=2**12, salt=_SEED_SALT)
+
+
 def seed(dsn: str, scale: str | int, *, progress: Progress | None = None) -> dict[str, int]:
     """Fill the empty Vibes tables of ``dsn`` (at revision 0001); return rows per table."""
     plan = plan_for(scale)
+    params = plan.params | {"password_hash": seed_password_hash()}
     say = progress or (lambda _line: None)
     started = time.perf_counter()
     say(f"seeding {plan.journals:,} journals, {plan.users:,} users")
@@ -188,7 +199,7 @@ def seed(dsn: str, scale: str | int, *, progress: Progress | None = None) -> dic
         with bulkload.without_keys(conn, TABLES, progress=say):
             for table, statement in STATEMENTS:
                 t0 = time.perf_counter()
-                cur = conn.execute(statement, plan.params)
+                cur = conn.execute(statement, params)
                 counts[table] = cur.rowcount
                 conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
                 say(f"{table}: {cur.rowcount:,} rows in {time.perf_counter() - t0:.1f}s")
