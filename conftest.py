@@ -5,6 +5,7 @@ pytest_plugins = (
     "fixtures.reporting",
     "fixtures.database",
     "fixtures.drill",
+    "fixtures.service",
     "fixtures.profile",
     "fixtures.checks",
     "pytester",

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .errors import ServerError
+from .net import free_port
 from .pg_install import Installation
 from .postgres import Server
 
@@ -65,7 +65,7 @@ class EmbeddedServer(Server):
         self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
                   "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self._write_settings()
             try:
                 self._pg_ctl_start()
@@ -153,9 +153,3 @@ def _grant_traverse(path: Path) -> None:
         mode = parent.stat().st_mode
         if not mode & stat.S_IXOTH:
             parent.chmod(mode | stat.S_IXOTH)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

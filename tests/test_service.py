@@ -19,14 +19,16 @@ from rollbook.service import (
     CommandService,
     ServiceError,
     ServiceProcess,
-    disable_maintenance,
-    enable_maintenance,
     free_port,
     id_mode_env,
     port_open,
+    vibes_service,
+)
+from rollbook.service_client import (
+    disable_maintenance,
+    enable_maintenance,
     read_health,
     verify_maintenance,
-    vibes_service,
 )
 from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
 from vibes.seed import seed

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from alembic import command
 
-from rollbook.service import disable_maintenance, enable_maintenance, free_port, vibes_service
+from rollbook.service import free_port, vibes_service
+from rollbook.service_client import disable_maintenance, enable_maintenance
 from rollbook.smoke import (
     CREATE,
     ENDPOINTS,
