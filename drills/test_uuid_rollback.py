@@ -1,21 +1,32 @@
 """Drill: roll back the Vibes UUID primary-key migration with `alembic downgrade -1`.
 
-Steps follow the runbook: preparation (baseline, backups, assessment), the database rollback,
-then validation of schema, types, counts, content and relationships. Every step is an Allure
-step; the rollback and the validation are timed against the recovery-time objectives.
+Steps follow the runbook: preparation (baseline, backups, assessment), maintenance mode, the
+database rollback, the application rollback and restart, validation of schema, types, counts,
+content, relationships and the API, and maintenance mode off again. Every step is an Allure
+step; the four runbook phases are timed against the recovery-time objectives.
 """
 from __future__ import annotations
 
 import pytest
 
+from fixtures.application import (
+    application_rollback,
+    check_live_service,
+    enter_maintenance,
+    leave_maintenance,
+)
 from fixtures.phases import migration_detail, prepare_uuid_rollback, validate_after_rollback
 
 pytestmark = pytest.mark.drill
 
 
-def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale):
+def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale,
+                                              start_vibes_api):
     """UUID primary-key migration rolled back with alembic downgrade -1."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
+    service = start_vibes_api(prepared.dsn, id_mode="uuid")
+    check_live_service(drill, service, "uuid")
+    enter_maintenance(drill, service)
 
     with drill.phase("Database Rollback") as step:
         run = prepared.migrations.downgrade("-1")
@@ -23,5 +34,7 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
         step.detail = migration_detail(run)
         drill.checklist.done("Database migration rolled back", step.detail)
 
-    validate_after_rollback(drill, prepared, kept=prepared.added)
+    application_rollback(drill, service)
+    validate_after_rollback(drill, prepared, kept=prepared.added, service=service)
+    leave_maintenance(drill, service)
     drill.assert_within_objectives()
