@@ -1,0 +1,119 @@
+"""The `rollbook` command.
+
+    rollbook snapshot --env prod --output pre_migration_baseline.json
+    rollbook profile --env prod
+
+Settings follow the same precedence as the pytest options: command line, then environment
+(ROLLBOOK_ENV, ROLLBOOK_DSN, ...), then the profile, then the default. Bad input is one line on
+stderr per mistake and exit status 2; nothing is written.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import psycopg
+
+from . import snapshot
+from .errors import RollbookError
+from .redact import redact_dsn, redact_text
+from .target import Settings, checks_connection, resolve
+
+EXIT_REFUSED = 2
+
+
+def default_envs_dir() -> Path:
+    """./envs when there is one, else the envs/ of the rollbook checkout."""
+    here = Path.cwd() / "envs"
+    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "envs"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rollbook", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--env", help="profile: NAME for envs/NAME.toml or a .toml path "
+                         "(env ROLLBOOK_ENV, default local)")
+        sub.add_argument("--dsn", help="database to use instead of the profile's (env "
+                         "ROLLBOOK_DSN); keep the password in PGPASSWORD or ~/.pgpass")
+        sub.add_argument("--envs-dir", type=Path, default=None,
+                         help="where profiles live (default: ./envs, else rollbook's envs/)")
+
+    snap = commands.add_parser("snapshot", help="write the baseline manifest of a live "
+                               "database, read-only")
+    common(snap)
+    snap.add_argument("--output", "-o", type=Path, required=True, help="manifest file to write")
+    snap.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    show = commands.add_parser("profile", help="validate a profile and show the settings "
+                               "it resolves to")
+    common(show)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    cli = {"env": args.env, "dsn": args.dsn, "baseline": None, "pg_backend": None,
+           "pg_bin_dir": None, "scale": None}
+    return resolve(cli, os.environ, args.envs_dir or default_envs_dir())
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.dsn is None:
+        raise RollbookError(f"profile {settings.profile.name} is embedded: its database only "
+                            "exists while the suite runs.",
+                            hint="pass --dsn (or set ROLLBOOK_DSN) to snapshot a live database.")
+    output: Path = args.output
+    if output.exists() and not args.force:
+        raise RollbookError(f"{output} already exists; a baseline is not overwritten by "
+                            "accident.", hint="choose another --output, or pass --force.")
+    if not output.parent.is_dir():
+        raise RollbookError(f"directory {output.parent} does not exist.",
+                            hint="create it, or choose another --output.")
+    with checks_connection(settings.profile, settings.dsn) as conn:
+        taken = snapshot.take(conn, settings.profile)
+    partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    taken.save(partial)
+    partial.replace(output)
+    rows = sum(t.rows for t in taken.tables.values())
+    print(f"wrote {output}: {len(taken.tables)} tables, {rows:,} rows, revision "
+          f"{','.join(taken.revision) or '<none>'}, {len(taken.plans)} key queries timed, "
+          f"database {taken.database['name']} (system {taken.database['system_identifier']}),"
+          f" sha256 {taken.sha256}")
+    return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = settings.profile
+    print(profile.describe())
+    print(f"  database: {redact_dsn(settings.dsn) if settings.dsn else 'embedded'} "
+          f"(from {settings.dsn_source})")
+    print(f"  baseline: {settings.baseline_path or 'none'} (from {settings.baseline_source})")
+    print(f"  alembic: {profile.alembic.ini or 'none'}, expected revision "
+          f"{profile.alembic.expected_revision or 'any'}")
+    print(f"  key queries: {', '.join(q.name for q in profile.queries) or 'none'}")
+    print(f"  session: read-only, statement_timeout {profile.database.statement_timeout_ms} ms,"
+          f" lock_timeout {profile.database.lock_timeout_ms} ms, application_name "
+          f"{profile.database.application_name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"snapshot": cmd_snapshot, "profile": cmd_profile}[args.command](args)
+    except RollbookError as exc:
+        lines = getattr(exc, "mistakes", None) or [exc.one_line()]
+    except psycopg.Error as exc:
+        lines = [f"the database refused: {str(exc).strip().splitlines()[0]}"]
+    for line in lines:
+        print(f"rollbook: error: {redact_text(line)}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""`pytest checks/` as an operator runs it: clean database passes, -n 2 loses nothing, the run
+writes nothing (fingerprints and write counters unchanged), the checks connection cannot write.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from examples.checkrun import database_state, failed, run_checks, snapshot, vibes_copy
+
+from rollbook.target import open_target, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def vibes(pg_server, tmp_path):
+    """A clean Vibes database at 0001 and its baseline from `rollbook snapshot`."""
+    name, dsn = vibes_copy(pg_server)
+    yield dsn, snapshot(dsn, tmp_path / "baseline.json")
+    pg_server.drop_database(name)
+
+
+def test_clean_database_passes_every_check_and_writes_nothing(pytester, monkeypatch, vibes):
+    dsn, baseline = vibes
+    before = database_state(dsn)
+
+    result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn,
+                               "--baseline", str(baseline))
+
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert not failed(found)
+    families = {test.split("::")[0] for test in found}
+    assert families == {f"test_{f}" for f in ("preflight", "types", "schema", "counts",
+                                                "orphans", "content", "performance",
+                                                "monitoring")}
+    assert sum(1 for t in found if t.startswith("test_orphans::test_no_orphans[")) == 9
+    assert database_state(dsn) == before
+
+
+def test_without_a_baseline_the_profile_expectations_are_used(pytester, monkeypatch, vibes):
+    dsn, _ = vibes
+
+    result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn)
+
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    skipped = {t for t, outcome in found.items() if outcome == "skipped"}
+    assert {t for t in skipped if t.startswith("test_content::")} == {
+        t for t in found if t.startswith("test_content::")}
+    assert found["test_schema::test_table_matches_the_baseline[users]"] == "passed"
+    result.stdout.fnmatch_lines(["*no baseline: profile expectations only*"])
+
+
+def test_two_workers_lose_no_result(pytester, monkeypatch, vibes):
+    dsn, baseline = vibes
+    args = ("--env", "prod.example", "--dsn", dsn, "--baseline", str(baseline))
+    serial, serial_found = run_checks(pytester, monkeypatch, *args)
+
+    result, found = run_checks(pytester, monkeypatch, *args, "-n", "2")
+
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert found == serial_found
+    runs = sorted((pytester.path / "reports").iterdir())
+    latest = [r for r in runs if r.is_dir() and r.name != "latest"][-1]
+    allure = [json.loads(p.read_text()) for p in (latest / "allure-results").glob("*-result.json")]
+    assert len(allure) == len(found)
+    summary = (latest / "checks.md").read_text()
+    assert summary.count("| ok |") == sum(1 for o in found.values() if o == "passed")
+
+
+def test_a_write_through_the_checks_connection_fails(vibes):
+    dsn, _ = vibes
+    settings = resolve({"env": "prod.example", "dsn": dsn}, {}, ROOT / "envs")
+    target = open_target(settings, ROOT / "reports")
+    with target.connect() as conn:
+        for statement in ("INSERT INTO tags (user_id, name) VALUES (1, 'written')",
+                          "CREATE TEMP TABLE scratch (x int)",
+                          "SELECT nextval('users_id_seq')",
+                          "UPDATE users SET display_name = 'x' WHERE id = 1"):
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute(statement)
+        settings_now = conn.execute("SELECT current_setting('default_transaction_read_only'),"
+                                    " current_setting('statement_timeout'),"
+                                    " current_setting('lock_timeout'),"
+                                    " current_setting('application_name')").fetchone()
+    assert settings_now == ("on", "30s", "500ms", "rollbook-checks")
