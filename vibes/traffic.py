@@ -54,3 +54,9 @@ def write_on_uuid(conn: psycopg.Connection, *, new_users: int = 3, journals_each
         added["journals"] += len(old_users)
         added["audit_logs"] += len(old_users)
     return {table: count for table, count in added.items() if count}
+
+
+def journals_titled(conn: psycopg.Connection, titles: list[str]) -> int:
+    """How many of these journal titles are in the database (each title is unique)."""
+    return conn.execute("SELECT count(DISTINCT title) FROM journals WHERE title = ANY(%s)",
+                        (titles,)).fetchone()[0]

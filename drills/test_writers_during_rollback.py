@@ -1,0 +1,78 @@
+"""Fault drill: writers keep creating journals through the API during the whole rollback window.
+
+Maintenance mode refuses them (503 + Retry-After) while the database and the application are
+rolled back; the restart makes some fail outright. Afterwards every write the API acknowledged
+must be in the database — before the rollback on UUID ids, and after it on integer ids.
+"""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.application import (
+    application_rollback,
+    check_live_service,
+    enter_maintenance,
+    leave_maintenance,
+)
+from fixtures.phases import migration_detail, prepare_uuid_rollback, validate_after_rollback
+from rollbook.db import connect
+from rollbook.smoke import SmokeAccount
+from rollbook.writers import JournalWriters
+from vibes.seed import SEED_PASSWORD
+from vibes.traffic import journals_titled
+
+pytestmark = pytest.mark.drill
+WRITERS = [SmokeAccount(f"user{n}@example.com", SEED_PASSWORD) for n in (2, 3)]
+MAX_REQUESTS, MAX_SECONDS = 50_000, 600  # bounds: the writers stop by themselves
+WRITES_BEFORE, WRITES_AFTER = 20, 20
+
+
+def test_no_acknowledged_write_is_lost_across_the_rollback(drill, pg_server, drill_database,
+                                                           seed_scale, start_vibes_api):
+    """Writers through the API during the rollback window: every acknowledged write kept."""
+    prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
+    service = start_vibes_api(prepared.dsn, id_mode="uuid")
+    check_live_service(drill, service, "uuid")
+    writers = JournalWriters(service.base_url, WRITERS, max_requests=MAX_REQUESTS,
+                             max_seconds=MAX_SECONDS, pause_s=0.02)
+    try:
+        with drill.step(f"{len(WRITERS)} writers create journals through the API") as step:
+            writers.start().wait_for_acknowledged(WRITES_BEFORE)
+            step.detail = str(writers.snapshot())
+        enter_maintenance(drill, service)
+
+        with drill.phase("Database Rollback") as step:
+            run = prepared.migrations.downgrade("-1")
+            step.detail = migration_detail(run)
+            drill.checklist.done("Database migration rolled back", step.detail)
+        application_rollback(drill, service)
+
+        on_uuid = writers.snapshot()
+        kept = dict(prepared.added)
+        kept["journals"] = kept.get("journals", 0) + on_uuid["acknowledged"]
+        for table in ("user_sessions", "audit_logs"):  # each login writes one of each
+            kept[table] = kept.get(table, 0) + on_uuid["logins"]
+        validate_after_rollback(drill, prepared, kept=kept, service=service)
+        leave_maintenance(drill, service)
+
+        with drill.step("Writers go on, now on integer ids") as step:
+            writers.wait_for_acknowledged(on_uuid["acknowledged"] + WRITES_AFTER)
+            step.detail = str(writers.snapshot())
+    finally:
+        tally = writers.stop()
+
+    with drill.step("Every acknowledged write is in the database") as step:
+        with connect(prepared.dsn, read_only=True) as conn:
+            present = journals_titled(conn, tally.acknowledged)
+        counts = tally.summary()
+        lost = len(tally.acknowledged) - present
+        drill.attach_json("writers", counts | {"present": present, "lost": lost,
+                                               "failures (first 20)": tally.failures})
+        step.detail = (f"written {counts['attempted']}, refused {counts['refused']} "
+                       f"(maintenance), failed {counts['failed']} (restart), "
+                       f"acknowledged {counts['acknowledged']}, kept {present}, lost {lost}")
+        drill.fact("writes_during_rollback", step.detail)
+        assert counts["acknowledged"] >= on_uuid["acknowledged"] + WRITES_AFTER, counts
+        assert counts["refused"] > 0, "maintenance mode refused no write"
+        assert lost == 0, f"{lost} acknowledged writes are missing"
+    drill.assert_within_objectives()
