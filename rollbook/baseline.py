@@ -19,6 +19,7 @@ from . import catalog, fingerprint
 from .errors import BaselineError
 
 FORMAT = "rollbook-baseline/1"
+INTEGER_KEY_TYPES = ("smallint", "integer", "bigint")
 
 
 @dataclass
@@ -74,7 +75,8 @@ def capture(conn: psycopg.Connection, revision: list[str]) -> Baseline:
     for name, fp in fingerprint.fingerprint_tables(conn, sorted(schema.tables)).items():
         key = keys.get(name)
         key_max = None
-        if key is not None:
+        # only an integer key tells baseline rows from newer ones (and has a max(): uuid has not)
+        if key is not None and schema.tables[name][key].type in INTEGER_KEY_TYPES:
             key_max = conn.execute(sql.SQL("SELECT max({}) FROM {}").format(
                 sql.Identifier(key), sql.Identifier(name))).fetchone()[0]
             key_max = key_max if isinstance(key_max, int) else None

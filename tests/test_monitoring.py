@@ -1,0 +1,101 @@
+"""Monitoring: active connections, blocking locks, long transactions, pg_stat_statements under
+both column namings; each quiet on an idle database and firing on a planted situation."""
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+from examples.checkrun import failed, run_checks, vibes_copy
+
+from rollbook import monitoring
+from rollbook.db import connect
+
+THRESHOLDS = """\
+[database]
+dsn_env = "UNUSED_MONITORING_DSN"
+[monitoring]
+max_active_connections = 0
+max_lock_wait_s = 0
+max_transaction_age_s = 0.5
+max_statement_mean_ms = 100
+"""
+
+
+@pytest.fixture
+def vibes(pg_server):
+    name, dsn = vibes_copy(pg_server)
+    yield dsn
+    pg_server.drop_database(name)
+
+
+def test_idle_database_is_quiet(vibes):
+    with connect(vibes, read_only=True) as conn:
+        results = [monitoring.active_connections(conn, 0), monitoring.blocking_locks(conn, 0),
+                   monitoring.long_transactions(conn, 0.5),
+                   monitoring.top_statements(conn, 10, 10_000)]
+    assert [r.ok for r in results] == [True] * 4, [r.summary for r in results]
+    assert results[3].observed["columns"] == ["total_exec_time", "mean_exec_time"]
+
+
+def test_statements_view_with_postgresql_12_column_names(vibes):
+    with connect(vibes) as conn:
+        conn.execute("""
+            CREATE SCHEMA pg12;
+            CREATE VIEW pg12.pg_stat_statements AS
+            SELECT 10::oid AS userid, oid AS dbid, 'SELECT slow()'::text AS query,
+                   4::bigint AS calls, 2400.0::float8 AS total_time, 600.0::float8 AS mean_time
+            FROM pg_database WHERE datname = current_database()""")
+    with connect(vibes, read_only=True) as conn:
+        slow = monitoring.top_statements(conn, 10, 500, schema="pg12")
+        fine = monitoring.top_statements(conn, 10, 1000, schema="pg12")
+
+    assert not slow.ok and fine.ok
+    assert slow.observed["columns"] == ["total_time", "mean_time"]
+    assert slow.observed["top"] == [{"query": "SELECT slow()", "calls": 4, "total_ms": 2400.0,
+                                     "mean_ms": 600.0}]
+    assert "ORDER BY \"total_time\" DESC" in slow.sql[-1]
+    assert slow.summary.startswith("1 of the top 1 statements average over 500 ms; the slowest:"
+                                   " 600 ms mean over 4 calls: SELECT slow()")
+
+
+def test_missing_extension_is_reported_not_failed(scratch_dsn):
+    with connect(scratch_dsn, read_only=True) as conn:
+        result = monitoring.top_statements(conn, 10, 100)
+    assert result.ok and result.observed == {"present": False}
+
+
+def test_every_monitoring_check_fires_on_a_planted_situation(pytester, monkeypatch, vibes,
+                                                               tmp_path):
+    profile = tmp_path / "thresholds.toml"
+    profile.write_text(THRESHOLDS)
+    with connect(vibes) as conn:
+        for _ in range(2):
+            conn.execute("SELECT pg_sleep(0.15)")
+    holder = psycopg.connect(vibes)  # a transaction, left open, holding a lock
+    holder.execute("LOCK TABLE tags IN ACCESS EXCLUSIVE MODE")
+    waiter = threading.Thread(target=_blocked_read, args=(vibes,))
+    waiter.start()
+    time.sleep(1.0)
+    try:
+        result, found = run_checks(pytester, monkeypatch, "--env", str(profile), "--dsn", vibes,
+                                   modules=("test_monitoring.py",))
+    finally:
+        holder.rollback()
+        holder.close()
+        waiter.join(timeout=30)
+
+    assert failed(found) == {"test_monitoring::test_active_connections",
+                             "test_monitoring::test_no_session_blocked_on_a_lock",
+                             "test_monitoring::test_no_long_transaction",
+                             "test_monitoring::test_top_statements"}
+    result.stdout.fnmatch_lines(["*1 active connections, more than 0*",
+                                 "*1 sessions blocked longer than 0 s; pid * has waited*",
+                                 "*2 transactions open longer than 0.5 s; the oldest, pid *idle in transaction*",
+                                 "*statements average over 100 ms*pg_sleep*"])
+
+
+def _blocked_read(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT count(*) FROM tags")
