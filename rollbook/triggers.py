@@ -89,9 +89,12 @@ def decide(signals: list[Signal]) -> Decision:
     return Decision(list(signals))
 
 
-def query_slowdown(name: str, now_ms: float, baseline_ms: float, max_ratio: float) -> Signal:
-    """Performance Degradation: >50 % increase in query execution time (ratio 1.5)."""
-    ratio = now_ms / baseline_ms if baseline_ms > 0 else float("inf")
+def query_slowdown(name: str, now_ms: float, baseline_ms: float, max_ratio: float,
+                   noise_floor_ms: float = 0.0) -> Signal:
+    """Performance Degradation: >50 % increase in query execution time (ratio 1.5). Times under
+    the noise floor count as the floor, so sub-millisecond jitter cannot fire it."""
+    floored_now, floored_base = max(now_ms, noise_floor_ms), max(baseline_ms, noise_floor_ms)
+    ratio = floored_now / floored_base if floored_base > 0 else float("inf")
     return Signal(f"query slower than baseline: {name}", "Performance Degradation", CRITICAL,
                   f"{now_ms:.2f} ms vs {baseline_ms:.2f} ms baseline ({ratio:.2f}x)",
                   f"> {max_ratio:.2f}x", ratio > max_ratio,

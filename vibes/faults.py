@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from psycopg import sql
+
 from .migrations_config import INI_PATH
 
 UUID_REVISION_FILE = "0002_uuid_primary_keys.py"
@@ -61,3 +63,9 @@ def plant_orphans(conn, count: int) -> str:
                      " SELECT gen_random_uuid(), 'orphan ' || g, 'no such user'"
                      " FROM generate_series(1, %s) g", (count,))
     return f"{count} journals reference users that do not exist"
+
+
+def drop_index(conn, name: str) -> str:
+    """The index is gone, as after a migration that forgot to recreate it."""
+    conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    return f"index {name} dropped"
