@@ -194,7 +194,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     db.finish()
     if database.embedded and database.dsn_env:
         db.error("dsn_env", "a profile is either embedded = true or names a dsn_env, not both")
-    if not database.embedded and not database.dsn_env:
+    if not database.embedded and "dsn_env" not in db.data:
         db.error("dsn_env", "missing: name the environment variable that holds the DSN "
                  "(e.g. dsn_env = \"VIBES_DSN\"), or set embedded = true")
     if database.embedded and not disposable:
@@ -213,7 +213,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     alembic = Alembic(ini=al.path("ini", base=path.parent, must_exist=True),
                       expected_revision=al.string("expected_revision"))
     al.finish()
-    if database.embedded and (alembic.ini is None or alembic.expected_revision is None):
+    if database.embedded and ("ini" not in al.data or "expected_revision" not in al.data):
         al.error("ini", "an embedded profile needs [alembic] ini and expected_revision: the "
                  "suite migrates its database to that revision")
 

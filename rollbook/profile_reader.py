@@ -25,6 +25,7 @@ class Reader:
         self.file, self.where, self.mistakes = file, where, mistakes
         self.data: dict[str, Any] = data if isinstance(data, dict) else {}
         self.asked: set[str] = set()
+        self.silent: set[str] = set()  # accepted here (reported elsewhere), never suggested
 
     # -- reporting -------------------------------------------------------------------
     def error(self, key: str, problem: str) -> None:
@@ -32,14 +33,14 @@ class Reader:
         self.mistakes.append(f"{self.file}: {place}: {problem}")
 
     def consume(self, *keys: str) -> None:
-        self.asked.update(keys)
+        self.silent.update(keys)
 
     def keys(self) -> list[str]:
         return list(self.data)
 
     def finish(self, known: tuple[str, ...] = ()) -> None:
         for key in self.data:
-            if key in self.asked and (not known or key in known):
+            if key in self.silent or (key in self.asked and (not known or key in known)):
                 continue
             candidates = sorted(set(known) | self.asked)
             close = difflib.get_close_matches(key, candidates, n=1)
