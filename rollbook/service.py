@@ -222,6 +222,13 @@ class ServiceProcess(Service):
         return StepTiming("stop", elapsed, f"pid {pid} stopped {how}; port {self.port} closed",
                           observed)
 
+    def kill(self) -> int | None:
+        """SIGKILL the service, as a crash does; returns its exit code."""
+        if not self.running:
+            return self._proc.returncode if self._proc else None
+        self._signal_group(signal.SIGKILL)
+        return self._proc.wait()
+
     def _signal_group(self, sig: int) -> None:
         try:
             os.killpg(self._proc.pid, sig)  # its own session: the group is this child's

@@ -109,6 +109,21 @@ def failing_endpoints(failing: list[str], total: int, max_pct: float) -> Signal:
                   detail=", ".join(failing), evidence={"failing": failing, "total": total})
 
 
+def api_signals(report, baseline_error_pct: float, *, max_failing_pct: float,
+                max_error_points: float) -> list[Signal]:
+    """The API triggers from a smoke report: failing endpoints' share and the error rate."""
+    ran = [e for e in report.endpoints if e.status != "not run"]
+    failing = [e.name for e in ran if not e.ok]
+    return [failing_endpoints(failing, len(ran), max_failing_pct),
+            error_rate(smoke_error_pct(report), baseline_error_pct, max_error_points)]
+
+
+def smoke_error_pct(report) -> float:
+    ran = [e for e in report.endpoints if e.status != "not run"]
+    requests = sum(e.observed.get("requests", 0) for e in ran)
+    return 100.0 * sum(e.observed.get("errors", 0) for e in ran) / requests if requests else 0.0
+
+
 def error_rate(now_pct: float, baseline_pct: float, max_points: float) -> Signal:
     """Error Rate Increase: error rates >10 % above baseline (percentage points)."""
     points = now_pct - baseline_pct

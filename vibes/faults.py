@@ -69,3 +69,14 @@ def drop_index(conn, name: str) -> str:
     """The index is gone, as after a migration that forgot to recreate it."""
     conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
     return f"index {name} dropped"
+
+
+def break_logins(conn) -> str:
+    """Every login fails inside the database (a trigger raises on the session insert), as a
+    UUID build whose session writes are broken would: the API answers 500."""
+    conn.execute("CREATE OR REPLACE FUNCTION planted_session_failure() RETURNS trigger"
+                 " LANGUAGE plpgsql AS $$ BEGIN"
+                 " RAISE EXCEPTION 'planted: session insert fails'; END $$")
+    conn.execute("CREATE TRIGGER planted_session_failure BEFORE INSERT ON user_sessions"
+                 " FOR EACH ROW EXECUTE FUNCTION planted_session_failure()")
+    return "user_sessions inserts raise: every login answers 500"

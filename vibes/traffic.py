@@ -60,3 +60,26 @@ def journals_titled(conn: psycopg.Connection, titles: list[str]) -> int:
     """How many of these journal titles are in the database (each title is unique)."""
     return conn.execute("SELECT count(DISTINCT title) FROM journals WHERE title = ANY(%s)",
                         (titles,)).fetchone()[0]
+
+
+def rows_written_through_api(*, logins: int = 0, journals: int = 0) -> dict[str, int]:
+    """Rows the Vibes API writes: a login stores a session and an audit entry in one
+    transaction; a created journal is one row."""
+    return {"user_sessions": logins, "audit_logs": logins, "journals": journals}
+
+
+def rows_written_by_smoke(report) -> dict[str, int]:
+    """Rows an API smoke wrote, from the answers it got (200 login, 201 create)."""
+    def answered(name: str, status: int) -> int:
+        found = [e for e in report.endpoints if e.name == name]
+        return found[0].observed.get("outcomes", {}).get(f"HTTP {status}", 0) if found else 0
+    return rows_written_through_api(logins=answered("login", 200),
+                                    journals=answered("create journal", 201))
+
+
+def add_rows(*counts: dict[str, int]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for count in counts:
+        for table, n in count.items():
+            total[table] = total.get(table, 0) + n
+    return {table: n for table, n in total.items() if n}
