@@ -168,9 +168,10 @@ def compare_table(conn: psycopg.Connection, table: str, before: TableBaseline,
     summary = (f"{table}: baseline rows ({scope}) changed: {before.rows} rows digest "
                f"{before.digest} then, {now.rows} rows digest {now.digest} now")
     if not leaves:
-        return CheckResult(name, False, summary + ". Hint: the baseline has no key-range "
-                           "digests (take it with `rollbook snapshot`) to narrow this down",
-                           [now.sql], observed)
+        why = ("the baseline has no key-range digests (take it with `rollbook snapshot`) to "
+               "narrow this down" if by_key else "the table has no integer key to narrow this "
+               "down by; compare it with the pre-rollback backup")
+        return CheckResult(name, False, f"{summary}. Hint: {why}", [now.sql], observed)
     bisection = _Bisection(conn, table, leaves, before.key_max)
     bisection.walk(_Span(0, bisection.count), (now.rows, int(now.digest, 16)))
     ranges = _merge(bisection.differing)

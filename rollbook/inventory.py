@@ -144,7 +144,8 @@ def _key_lookups(conn: psycopg.Connection, expected: catalog.Schema) -> list[Key
         table = catalog.relation(c.table)
         key = sql.Identifier(c.columns[0])
         lookup = sql.SQL("SELECT {k} FROM {t} WHERE {k} = %(key)s").format(k=key, t=table)
-        first = sql.SQL("SELECT min({k}) AS key FROM {t}").format(k=key, t=table)
+        first = sql.SQL("SELECT {k} AS key FROM {t} ORDER BY {k} LIMIT 1").format(k=key,
+                                                                                   t=table)
         queries.append(KeyQuery(name=f"primary-key lookup on {c.table}",
                                 sql=lookup.as_string(conn), params=first.as_string(conn),
                                 expect_indexes=(c.name,), key_lookup=True))
