@@ -86,3 +86,17 @@ def test_a_write_through_the_checks_connection_fails(vibes):
                                     " current_setting('lock_timeout'),"
                                     " current_setting('application_name')").fetchone()
     assert settings_now == ("on", "30s", "500ms", "rollbook-checks")
+
+
+def test_fresh_clone_default_passes_on_two_workers(pytester, monkeypatch):
+    """No --env, no --dsn: the local profile's embedded database, prepared once by the xdist
+    controller and checked by both workers against its own snapshot."""
+    result, found = run_checks(pytester, monkeypatch, "-n", "2")
+
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert not failed(found) and len(found) > 100
+    assert not [t for t, outcome in found.items() if outcome == "skipped"]
+    result.stdout.fnmatch_lines(["rollbook checks: profile local (*envs/local.toml, embedded, "
+                                 "disposable); embedded PostgreSQL * alembic 0001; baseline "
+                                 "*baseline-local.json (sha256 *, taken when the embedded "
+                                 "database was prepared)"])
