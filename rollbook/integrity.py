@@ -151,6 +151,12 @@ def find_orphans(conn: psycopg.Connection, fk: ForeignKey) -> CheckResult:
         return CheckResult(name, False, f"cannot look for orphans of {fk.describe()}: {first}."
                            " Hint: the key columns may be missing or of different types",
                            [statement], observed)
+    except psycopg.InternalError as exc:  # class XX: data or index corrupted
+        first = str(exc).strip().splitlines()[0]
+        observed["error"] = str(exc)
+        return CheckResult(name, False, f"cannot look for orphans of {fk.describe()}: the "
+                           f"server reports corruption ({exc.sqlstate}: {first}). Hint: run "
+                           "amcheck and restore the damaged relation", [statement], observed)
     observed.update(orphans=count, samples=samples or [])
     if count == 0:
         return CheckResult(name, True, f"no orphans: every non-null"

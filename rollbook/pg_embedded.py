@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ServerError
@@ -76,9 +77,12 @@ class EmbeddedServer(Server):
         self._read_version()
         return self
 
-    def restart(self) -> None:
-        """Stop and start the same cluster on the same port (shared buffers are emptied)."""
+    def restart(self, while_stopped: Callable[[], None] | None = None) -> None:
+        """Stop and start the same cluster on the same port (shared buffers are emptied),
+        running `while_stopped` in between."""
         self._pg_ctl_stop()
+        if while_stopped is not None:
+            while_stopped()
         self._pg_ctl_start()
 
     def _pg_ctl_start(self) -> None:

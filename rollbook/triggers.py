@@ -135,12 +135,17 @@ def error_rate(now_pct: float, baseline_pct: float, max_points: float) -> Signal
 
 def orphans(orphan_results: list) -> Signal:
     """Data Integrity Issues: foreign key violations or orphaned records."""
-    bad = [r for r in orphan_results if not r.ok]
+    unreadable = [r for r in orphan_results if "error" in r.observed]
+    bad = [r for r in orphan_results if not r.ok and r not in unreadable]
     total = sum(int(r.observed.get("orphans", 0) or 0) for r in bad)
+    detail = "; ".join(r.summary for r in [*bad, *unreadable])
     return Signal("orphaned rows / foreign-key violations", "Data Integrity Issues", CRITICAL,
-                  f"{total} orphans in {len(bad)} of {len(orphan_results)} keys", "> 0",
-                  bool(bad), detail="; ".join(r.summary for r in bad),
-                  evidence={"failing": [r.to_dict() for r in bad]})
+                  f"{total} orphans in {len(bad)} of {len(orphan_results)} keys"
+                  + (f", {len(unreadable)} keys could not be checked" if unreadable else ""),
+                  "> 0", bool(bad), detail=detail,
+                  evaluated=len(unreadable) < len(orphan_results) or not orphan_results,
+                  evidence={"failing": [r.to_dict() for r in bad],
+                            "unreadable": [r.to_dict() for r in unreadable]})
 
 
 def migration_incomplete(current: list[str], expected: str | None, heads: list[str],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rollbook import corruption, integrity, triggers
+from rollbook.corrupt import scribble_on_page
 from rollbook.db import connect
 from rollbook.postgres import start_server
 
@@ -77,15 +78,7 @@ def test_amcheck_finds_a_corrupted_index_page_and_passes_a_clean_one():
             clean = corruption.check_indexes(conn)
             assert [r.ok for r in clean] == [True]
             assert not triggers.corruption(clean, corruption.amcheck_available(conn)).fired
-            conn.execute("CHECKPOINT")
-            path = server.data_dir / conn.execute(
-                "SELECT pg_relation_filepath('t_pkey')").fetchone()[0]
-        server.restart()
-        page = 8192
-        with path.open("r+b") as index_file:  # scribble over the tuples of leaf page 1
-            index_file.seek(page + page // 2)
-            index_file.write(b"\xff" * 512)
-        server.restart()
+        scribble_on_page(server, server.dsn(), "t_pkey")
         with connect(server.dsn()) as conn:
             results = corruption.check_indexes(conn)
             signal = triggers.corruption(results, corruption.amcheck_available(conn))
