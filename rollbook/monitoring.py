@@ -107,11 +107,13 @@ def statements_view(conn: psycopg.Connection) -> tuple[str, str] | None:
 
 
 def top_statements(conn: psycopg.Connection, limit: int, max_mean_ms: float, *,
-                   schema: str | None = None) -> CheckResult:
+                   min_calls: int = 10, schema: str | None = None) -> CheckResult:
     """The runbook's `SELECT query, calls, total_time, mean_time FROM pg_stat_statements ORDER
     BY total_time DESC LIMIT 10`, in this database, with whichever column names the installed
-    version has; fails when a statement's mean time is over max_mean_ms. `schema` names where
-    the view lives when it is not found through pg_extension."""
+    version has. Fails when a statement called at least `min_calls` times (traffic, not a
+    one-off migration, restore or seed) averages over max_mean_ms. EXPLAIN statements (the
+    checks' own) are left out. `schema` names where the view lives when it is not found through
+    pg_extension."""
     statements = [EXTENSION_SQL]
     version = None
     if schema is None:
@@ -134,18 +136,22 @@ def top_statements(conn: psycopg.Connection, limit: int, max_mean_ms: float, *,
         "SELECT left(query, 200) AS query, calls, round({total}::numeric, 3) AS total_ms,"
         " round({mean}::numeric, 3) AS mean_ms FROM {view}"
         " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND query !~* '^\\s*explain\\M'"
         " ORDER BY {total} DESC LIMIT {n}").format(total=total, mean=mean, view=view,
                                                   n=sql.Literal(limit)), conn)
     statements.append(query)
     top = _rows(conn.execute(query))
-    slow = [s for s in top if (s["mean_ms"] or 0) > max_mean_ms]
+    slow = sorted((s for s in top if s["calls"] >= min_calls
+                   and (s["mean_ms"] or 0) > max_mean_ms), key=lambda s: -s["mean_ms"])
     observed = {"present": True, "version": version, "columns": list(names), "top": top,
-                "max_mean_ms": max_mean_ms}
+                "max_mean_ms": max_mean_ms, "min_calls": min_calls}
     if slow:
         return CheckResult("top statements", False, f"{len(slow)} of the top {len(top)} "
-                           f"statements average over {max_mean_ms:g} ms; the slowest: "
+                           f"statements (called {min_calls}+ times) average over "
+                           f"{max_mean_ms:g} ms; the slowest: "
                            f"{slow[0]['mean_ms']:g} ms mean over {slow[0]['calls']} calls: "
                            f"{' '.join(str(slow[0]['query']).split())[:80]}. Hint: EXPLAIN it "
                            "and compare with the baseline", statements, observed)
-    return CheckResult("top statements", True, f"top {len(top)} statements by {names[0]}, none "
-                       f"averaging over {max_mean_ms:g} ms", statements, observed)
+    return CheckResult("top statements", True, f"top {len(top)} statements by {names[0]}: none "
+                       f"called {min_calls}+ times averages over {max_mean_ms:g} ms",
+                       statements, observed)

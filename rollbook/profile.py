@@ -107,6 +107,7 @@ class Monitoring:
     max_lock_wait_s: float = 5.0
     max_transaction_age_s: float = 300.0
     max_statement_mean_ms: float = 1_000.0
+    min_calls: int = 10  # statements called fewer times are one-offs (migration, seed), not traffic
     top_statements: int = 10
 
 
@@ -289,6 +290,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         max_lock_wait_s=mo.number("max_lock_wait_s", default=5.0, minimum=0),
         max_transaction_age_s=mo.number("max_transaction_age_s", default=300.0, minimum=0),
         max_statement_mean_ms=mo.number("max_statement_mean_ms", default=1000.0, minimum=0),
+        min_calls=mo.integer("min_calls", default=10, minimum=1),
         top_statements=mo.integer("top_statements", default=10, minimum=1))
     mo.finish()
     top.finish()

@@ -20,6 +20,7 @@ max_active_connections = 0
 max_lock_wait_s = 0
 max_transaction_age_s = 0.5
 max_statement_mean_ms = 100
+min_calls = 2
 """
 
 
@@ -48,16 +49,17 @@ def test_statements_view_with_postgresql_12_column_names(vibes):
                    4::bigint AS calls, 2400.0::float8 AS total_time, 600.0::float8 AS mean_time
             FROM pg_database WHERE datname = current_database()""")
     with connect(vibes, read_only=True) as conn:
-        slow = monitoring.top_statements(conn, 10, 500, schema="pg12")
-        fine = monitoring.top_statements(conn, 10, 1000, schema="pg12")
+        slow = monitoring.top_statements(conn, 10, 500, min_calls=4, schema="pg12")
+        fine = monitoring.top_statements(conn, 10, 1000, min_calls=4, schema="pg12")
+        rare = monitoring.top_statements(conn, 10, 500, min_calls=5, schema="pg12")
 
-    assert not slow.ok and fine.ok
+    assert not slow.ok and fine.ok and rare.ok
     assert slow.observed["columns"] == ["total_time", "mean_time"]
     assert slow.observed["top"] == [{"query": "SELECT slow()", "calls": 4, "total_ms": 2400.0,
                                      "mean_ms": 600.0}]
     assert "ORDER BY \"total_time\" DESC" in slow.sql[-1]
-    assert slow.summary.startswith("1 of the top 1 statements average over 500 ms; the slowest:"
-                                   " 600 ms mean over 4 calls: SELECT slow()")
+    assert slow.summary.startswith("1 of the top 1 statements (called 4+ times) average over 500"
+                                   " ms; the slowest: 600 ms mean over 4 calls: SELECT slow()")
 
 
 def test_missing_extension_is_reported_not_failed(scratch_dsn):
@@ -93,7 +95,7 @@ def test_every_monitoring_check_fires_on_a_planted_situation(pytester, monkeypat
     result.stdout.fnmatch_lines(["*1 active connections, more than 0*",
                                  "*1 sessions blocked longer than 0 s; pid * has waited*",
                                  "*2 transactions open longer than 0.5 s; the oldest, pid *idle in transaction*",
-                                 "*statements average over 100 ms*pg_sleep*"])
+                                 "*statements (called 2+ times) average over 100 ms*pg_sleep*"])
 
 
 def _blocked_read(dsn: str) -> None:

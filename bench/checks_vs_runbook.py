@@ -1,0 +1,138 @@
+"""Wall time of `pytest checks/` against the runbook's own psql commands, on one database.
+
+    .venv/bin/python bench/checks_vs_runbook.py --scale 1m
+
+Starts an embedded PostgreSQL, migrates Vibes to 0001, seeds `--scale`, then in one run:
+`rollbook snapshot`, `pytest checks/` (serial and -n 2) against that snapshot, and every psql
+and alembic command of the runbook's assessment and validation sections, each as the runbook
+writes it (a new psql process per command). Prints a table and writes it as JSON next to
+`--output` (default: bench/results/checks_vs_runbook-SCALE.json).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rollbook.db import connect  # noqa: E402
+from rollbook.migrations import Migrations  # noqa: E402
+from rollbook.postgres import start_server  # noqa: E402
+from vibes.migrations_config import alembic_config, sqlalchemy_url  # noqa: E402
+from vibes.seed import seed  # noqa: E402
+
+# The runbook's commands in its order: pre-rollback assessment, schema validation, data
+# integrity, validation after restore, database query and performance tests, monitoring.
+RUNBOOK_SQL = {
+    "version": "SELECT version();",
+    "total users": "SELECT COUNT(*) as total_users FROM users;",
+    "journals, users with journals": "SELECT COUNT(*) as total_journals, COUNT(DISTINCT "
+                                     "user_id) as users_with_journals FROM journals;",
+    "active connections": "SELECT COUNT(*) as active_connections FROM pg_stat_activity WHERE "
+                          "state = 'active';",
+    "\\d users": "\\d users",
+    "\\d journals": "\\d journals",
+    "id column types": "SELECT table_name, column_name, data_type, is_nullable FROM "
+                       "information_schema.columns WHERE table_name IN ('users', 'journals', "
+                       "'tags') AND column_name = 'id';",
+    "record counts": "SELECT 'users' as table_name, COUNT(*) as record_count FROM users UNION "
+                     "ALL SELECT 'journals', COUNT(*) FROM journals UNION ALL SELECT 'tags', "
+                     "COUNT(*) FROM tags;",
+    "foreign key join": "SELECT j.id as journal_id, j.user_id, u.id as user_id_check FROM "
+                        "journals j JOIN users u ON j.user_id = u.id LIMIT 10;",
+    "pg_typeof": "SELECT id, pg_typeof(id) as id_type, email FROM users LIMIT 5;",
+    "user data": "SELECT COUNT(*) as total_users, COUNT(DISTINCT email) as unique_emails, "
+                 "MIN(created_at) as oldest_user, MAX(created_at) as newest_user FROM users;",
+    "journal data": "SELECT COUNT(*) as total_journals, COUNT(DISTINCT user_id) as "
+                    "users_with_journals, MIN(created_at) as oldest_journal, MAX(created_at) "
+                    "as newest_journal FROM journals;",
+    "orphaned journals": "SELECT COUNT(*) as orphaned_journals FROM journals j LEFT JOIN users "
+                         "u ON j.user_id = u.id WHERE u.id IS NULL;",
+    "integer id query": "SELECT id, email, created_at FROM users WHERE id = 1;",
+    "join query": "SELECT u.email, j.title, j.created_at FROM users u JOIN journals j ON u.id "
+                  "= j.user_id WHERE u.id = 1;",
+    "explain user by id": "EXPLAIN ANALYZE SELECT * FROM users WHERE id = 1;",
+    "explain journal count per user": "EXPLAIN ANALYZE SELECT u.email, COUNT(j.id) as "
+                                      "journal_count FROM users u LEFT JOIN journals j ON u.id"
+                                      " = j.user_id GROUP BY u.id, u.email;",
+    # as written in the runbook: PostgreSQL 13+ renamed total_time/mean_time, so this fails
+    "pg_stat_statements (runbook's columns)": "SELECT query, calls, total_time, mean_time FROM "
+                                              "pg_stat_statements ORDER BY total_time DESC "
+                                              "LIMIT 10;",
+}
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if "ERROR" in line.upper()]
+        return elapsed, done.returncode, (errors or done.stderr.strip().splitlines() or [""])[0]
+    return elapsed, done.returncode, (done.stdout.strip().splitlines() or [""])[-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="1m")
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args()
+    output = args.output or ROOT / "bench" / "results" / f"checks_vs_runbook-{args.scale}.json"
+    rows: list[dict] = []
+
+    def record(what: str, seconds: float, code: int, note: str = "") -> None:
+        rows.append({"what": what, "seconds": round(seconds, 3), "exit": code, "note": note})
+        print(f"{seconds:9.3f} s  exit {code}  {what}  {note[:90]}", flush=True)
+
+    with start_server("embedded") as server, tempfile.TemporaryDirectory() as work:
+        server.create_database("vibes")
+        dsn = server.dsn("vibes")
+        Migrations(alembic_config(dsn), dsn).upgrade("0001")
+        started = time.perf_counter()
+        seeded = seed(dsn, args.scale)
+        record(f"seed {args.scale} ({sum(seeded.values()):,} rows)",
+               time.perf_counter() - started, 0)
+        with connect(dsn) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        env = dict(os.environ, PGCONNECT_TIMEOUT="10",
+                   VIBES_DATABASE_URL=sqlalchemy_url(dsn).render_as_string(hide_password=False))
+        baseline = Path(work) / "baseline.json"
+        python = sys.executable
+        record("rollbook snapshot", *timed([python, "-m", "rollbook.cli", "snapshot", "--env",
+                                            "prod.example", "--dsn", dsn, "-o", str(baseline)],
+                                           env))
+        checks = [python, "-m", "pytest", "checks", "-q", "-p", "no:randomly", "--env",
+                  "prod.example", "--dsn", dsn, "--baseline", str(baseline),
+                  "--reports-dir", str(Path(work) / "reports")]
+        record("pytest checks/", *timed(checks, env))
+        record("pytest checks/ -n 2", *timed([*checks, "-n", "2"], env))
+
+        psql = str(server.installation.tool("psql"))
+        runbook_total = 0.0
+        for verb in ("current", "history"):
+            seconds, code, note = timed([python, "-m", "alembic", "-c",
+                                         str(ROOT / "vibes" / "alembic.ini"), verb], env)
+            runbook_total += seconds
+            record(f"runbook: python -m alembic {verb}", seconds, code, note)
+        for name, command in RUNBOOK_SQL.items():
+            seconds, code, note = timed([psql, "-X", "-d", server.client_dsn("vibes"), "-c",
+                                         command], server.client_env())
+            runbook_total += seconds
+            record(f"runbook: {name}", seconds, code, note)
+        record("runbook: all of the above, one after the other", runbook_total, 0)
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"scale": args.scale, "rows": rows}, indent=2) + "\n")
+    print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
