@@ -7,6 +7,7 @@ to 200 characters.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,9 @@ import psycopg
 from psycopg import sql
 
 from .evidence import CheckResult, as_text
+from .redact import redact_text
+
+_PASSWORD_LITERAL = re.compile(r"\b(password)\s+'(?:[^']|'')*'", re.I)
 
 ACTIVE_SQL = """\
 SELECT pid, usename, application_name, state, wait_event_type,
@@ -54,10 +58,18 @@ TIME_COLUMNS = (("total_exec_time", "mean_exec_time"),  # 1.8+, PostgreSQL 13+
                 ("total_time", "mean_time"))  # up to 1.7, PostgreSQL 12
 
 
+def _plain(key: str, value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if key == "query" and isinstance(value, str):  # another session's text may hold a secret
+        return redact_text(_PASSWORD_LITERAL.sub(r"\1 '***'", value))
+    return value
+
+
 def _rows(cur: psycopg.Cursor) -> list[dict[str, Any]]:
     names = [c.name for c in cur.description]
-    return [{k: (float(v) if isinstance(v, Decimal) else v)
-             for k, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    return [{k: _plain(k, v) for k, v in zip(names, row, strict=True)}
+            for row in cur.fetchall()]
 
 
 def active_connections(conn: psycopg.Connection, maximum: int) -> CheckResult:

@@ -101,3 +101,19 @@ def test_every_monitoring_check_fires_on_a_planted_situation(pytester, monkeypat
 def _blocked_read(dsn: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SELECT count(*) FROM tags")
+
+
+def test_query_texts_of_other_sessions_do_not_carry_passwords(vibes):
+    setter = psycopg.connect(vibes, autocommit=True)
+    waiter = threading.Thread(target=setter.execute, args=(
+        "SELECT pg_sleep(3), 'ALTER ROLE ops PASSWORD ''hunter2'''",))
+    waiter.start()
+    time.sleep(0.5)
+    try:
+        with connect(vibes, read_only=True) as conn:
+            result = monitoring.active_connections(conn, 10)
+    finally:
+        waiter.join(timeout=10)
+        setter.close()
+    [session] = result.observed["sessions"]
+    assert "hunter2" not in session["query"] and "PASSWORD '***'" in session["query"]
