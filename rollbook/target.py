@@ -230,7 +230,12 @@ def prepare_embedded(settings: Settings, workdir: Path) -> tuple[Server, str, Pa
             profile.alembic.expected_revision)
         if profile.embedded.seed:
             module, function = profile.embedded.seed.split(":")
-            getattr(importlib.import_module(module), function)(dsn, settings.scale)
+            try:
+                getattr(importlib.import_module(module), function)(dsn, settings.scale)
+            except Exception as exc:  # any refusal of the seeder (e.g. an unknown scale)
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ConfigError(f"seeding the embedded database with {profile.embedded.seed}"
+                                  f" failed: {first}") from exc
         with connect(dsn) as conn:
             for extension in profile.embedded.extensions:
                 conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(

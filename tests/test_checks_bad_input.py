@@ -153,3 +153,9 @@ def test_baseline_from_another_database(pytester, monkeypatch, pg_server, vibes,
                            "--baseline", str(path))
     assert_refused(result, f"was taken from database {other_name} (system ",
                    "Hint: point --dsn at the database the baseline came from")
+
+
+def test_unknown_seed_scale_of_the_embedded_profile(pytester, monkeypatch):
+    result, _ = run_checks(pytester, monkeypatch, "--scale", "bogus")
+    assert_refused(result, "seeding the embedded database with vibes.seed:seed failed: unknown "
+                   "scale 'bogus'. Hint: use one of tiny, small, 100k, 1m")
