@@ -1,12 +1,15 @@
 """A throwaway PostgreSQL in Docker via testcontainers (optional extra `rollbook[docker]`)."""
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 
 from .errors import ServerError
 from .postgres import Server
 
 DEFAULT_IMAGE = "postgres:18"
+DEFAULT_DOCKER_SOCKET = "unix:///var/run/docker.sock"
 
 
 def docker_unavailable_reason() -> str | None:
@@ -15,10 +18,34 @@ def docker_unavailable_reason() -> str | None:
         import docker
     except ImportError:
         return "the docker Python package is not installed (pip install 'rollbook[docker]')"
+    host = os.environ.get("DOCKER_HOST", DEFAULT_DOCKER_SOCKET)
+    if host.startswith("unix://"):
+        refused = _unix_socket_refuses(host.removeprefix("unix://"))
+        if refused:
+            return f"no Docker engine answers at {host} ({refused})"
     try:
-        docker.from_env(timeout=5).ping()
+        client = docker.from_env(timeout=5)
     except Exception as exc:  # any failure to reach the engine means: no engine here
         return f"no Docker engine answers ({type(exc).__name__})"
+    try:
+        client.ping()
+    except Exception as exc:
+        return f"no Docker engine answers ({type(exc).__name__})"
+    finally:
+        client.close()
+    return None
+
+
+def _unix_socket_refuses(path: str) -> str | None:
+    """Why nothing accepts connections on a unix socket, or None when something does."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(2)
+    try:
+        probe.connect(path)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    finally:
+        probe.close()
     return None
 
 
