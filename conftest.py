@@ -8,5 +8,6 @@ pytest_plugins = (
     "fixtures.service",
     "fixtures.profile",
     "fixtures.checks",
+    "fixtures.api",
     "pytester",
 )

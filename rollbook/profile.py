@@ -8,6 +8,7 @@ a profile is reported on its own line, naming the file, the key and the fix.
 """
 from __future__ import annotations
 
+import importlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from . import profile_reader as r
 from .errors import ConfigError
 from .rto import RUNBOOK_OBJECTIVES_S, RUNBOOK_TOTAL_OBJECTIVE_S, TOTAL_PHASE
+from .smoke import ENDPOINTS
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
 DEFAULT_PROFILE = "local"
@@ -95,6 +97,24 @@ class Performance:
 
 
 @dataclass(frozen=True)
+class Api:
+    """The service's API as the checks call it. Disposable profiles may name `service`, a
+    "module:function" called as function(dsn) that returns a Service the suite starts against
+    the checks' database, and `smoke_account`, one returning (email, password) of seeded data."""
+
+    base_url: str | None = None
+    service: str | None = None
+    smoke_account: str | None = None
+    requests: int = 20
+    smoke_email: str | None = None
+    smoke_password_env: str | None = None  # the NAME of the variable holding the password
+    user_id: int | None = None
+    p95_budget_ms: dict[str, float] = field(default_factory=dict)
+    default_p95_ms: float = 500.0
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class Triggers:
     query_slowdown_ratio: float = 1.5
     failing_endpoints_pct: float = 25.0
@@ -121,7 +141,7 @@ class Profile:
     database: Database = field(default_factory=Database)
     embedded: Embedded = field(default_factory=Embedded)
     alembic: Alembic = field(default_factory=Alembic)
-    api_base_url: str | None = None
+    api: Api = field(default_factory=Api)
     key_types: tuple[str, ...] = INTEGER_TYPES
     tables: dict[str, TableExpectation] = field(default_factory=dict)
     soft_foreign_keys: tuple[SoftForeignKey, ...] = ()
@@ -135,6 +155,12 @@ class Profile:
         where = "embedded, disposable" if self.database.embedded else (
             f"DSN from ${self.database.dsn_env}" if self.database.dsn_env else "DSN from --dsn")
         return f"profile {self.name} ({self.path}, {where})"
+
+
+def load_ref(ref: str):
+    """The function a profile names as "module:function"."""
+    module, function = ref.split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def known_profiles(envs_dir: Path) -> list[str]:
@@ -218,9 +244,26 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         al.error("ini", "an embedded profile needs [alembic] ini and expected_revision: the "
                  "suite migrates its database to that revision")
 
-    api = top.section("api")
-    api_base_url = api.http_url("base_url")
-    api.finish()
+    ar = top.section("api")
+    budgets = ar.section("p95_budget_ms")
+    api = Api(base_url=ar.http_url("base_url"),
+              service=ar.import_ref("service"), smoke_account=ar.import_ref("smoke_account"),
+              requests=ar.integer("requests", default=20, minimum=1),
+              smoke_email=ar.string("smoke_email"),
+              smoke_password_env=ar.env_var_name("smoke_password_env"),
+              user_id=ar.integer("user_id", minimum=1),
+              p95_budget_ms={name: budgets.number(name) for name in budgets.keys()},
+              default_p95_ms=ar.number("default_p95_ms", default=500.0),
+              timeout_s=ar.number("timeout_s", default=5.0))
+    budgets.finish(known=ENDPOINTS)
+    ar.finish()
+    for key in ("service", "smoke_account"):
+        if getattr(api, key) and not disposable:
+            ar.error(key, "only a disposable profile may name one; point base_url at the "
+                     "running API and name a smoke account by smoke_email/smoke_password_env")
+    if bool(api.smoke_email) != bool(api.smoke_password_env):
+        ar.error("smoke_email", "a smoke account needs both smoke_email and "
+                 "smoke_password_env (the name of the variable holding its password)")
 
     keys = top.section("keys")
     key_types = tuple(keys.string_list("types", default=list(INTEGER_TYPES)))
@@ -298,7 +341,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         raise ProfileError(mistakes)
     return Profile(name=name or path.stem, path=path, description=description or "",
                    disposable=bool(disposable), baseline=baseline, database=database,
-                   embedded=embedded, alembic=alembic, api_base_url=api_base_url,
+                   embedded=embedded, alembic=alembic, api=api,
                    key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,
                    queries=tuple(queries), monitoring=monitoring)

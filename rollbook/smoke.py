@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore  # noqa: F401  httpx imports it lazily; eager here so it is loaded once
 import httpx
 
 from .evidence import CheckResult

@@ -5,7 +5,6 @@ Precedence of every setting: command line, then environment, then profile, then 
 """
 from __future__ import annotations
 
-import importlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from .db import connect
 from .errors import ConfigError, RollbookError
 from .migrations import Migrations, current_revisions
 from .postgres import Server, start_server
-from .profile import DEFAULT_PROFILE, Profile, load_profile
+from .profile import DEFAULT_PROFILE, Profile, load_profile, load_ref
 from .redact import redact_dsn
 
 ENV_VARS = {"env": "ROLLBOOK_ENV", "dsn": "ROLLBOOK_DSN", "baseline": "ROLLBOOK_BASELINE",
@@ -229,9 +228,8 @@ def prepare_embedded(settings: Settings, workdir: Path) -> tuple[Server, str, Pa
         Migrations(alembic_config(profile.alembic.ini, dsn), dsn).upgrade(
             profile.alembic.expected_revision)
         if profile.embedded.seed:
-            module, function = profile.embedded.seed.split(":")
             try:
-                getattr(importlib.import_module(module), function)(dsn, settings.scale)
+                load_ref(profile.embedded.seed)(dsn, settings.scale)
             except Exception as exc:  # any refusal of the seeder (e.g. an unknown scale)
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise ConfigError(f"seeding the embedded database with {profile.embedded.seed}"

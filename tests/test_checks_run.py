@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from examples.checkrun import database_state, failed, run_checks, snapshot, vibes_copy
 
+from rollbook.service import vibes_service
 from rollbook.target import open_target, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,33 +18,40 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def vibes(pg_server, tmp_path):
-    """A clean Vibes database at 0001 and its baseline from `rollbook snapshot`."""
+    """A clean Vibes database at 0001, its baseline from `rollbook snapshot`, and the Vibes API
+    serving it (its URL given to the checks with --api-url)."""
     name, dsn = vibes_copy(pg_server)
-    yield dsn, snapshot(dsn, tmp_path / "baseline.json")
+    baseline = snapshot(dsn, tmp_path / "baseline.json")
+    with vibes_service(dsn, id_mode="integer") as api:
+        yield dsn, baseline, ("--api-url", api.base_url)
     pg_server.drop_database(name)
 
 
-def test_clean_database_passes_every_check_and_writes_nothing(pytester, monkeypatch, vibes):
-    dsn, baseline = vibes
+def test_clean_database_passes_every_check_and_writes_nothing(vibes, pytester, monkeypatch):
+    dsn, baseline, api = vibes
     before = database_state(dsn)
 
     result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn,
-                               "--baseline", str(baseline))
+                               "--baseline", str(baseline), *api)
 
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert not failed(found)
     families = {test.split("::")[0] for test in found}
     assert families == {f"test_{f}" for f in ("preflight", "types", "schema", "counts",
                                                 "orphans", "content", "performance",
-                                                "monitoring")}
+                                                "monitoring", "api")}
+    not_run = {t for t, outcome in found.items() if outcome == "skipped"}
+    assert not_run == {"test_api::test_endpoint_answers_within_budget[login]",
+                       "test_api::test_endpoint_answers_within_budget[create journal]",
+                       "test_api::test_endpoint_answers_within_budget[list journals]"}
     assert sum(1 for t in found if t.startswith("test_orphans::test_no_orphans[")) == 9
     assert database_state(dsn) == before
 
 
-def test_without_a_baseline_the_profile_expectations_are_used(pytester, monkeypatch, vibes):
-    dsn, _ = vibes
+def test_without_a_baseline_the_profile_expectations_are_used(vibes, pytester, monkeypatch):
+    dsn, _, api = vibes
 
-    result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn)
+    result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn, *api)
 
     assert result.ret == 0, result.stdout.str()[-3000:]
     skipped = {t for t, outcome in found.items() if outcome == "skipped"}
@@ -53,9 +61,9 @@ def test_without_a_baseline_the_profile_expectations_are_used(pytester, monkeypa
     result.stdout.fnmatch_lines(["*no baseline: profile expectations only*"])
 
 
-def test_two_workers_lose_no_result(pytester, monkeypatch, vibes):
-    dsn, baseline = vibes
-    args = ("--env", "prod.example", "--dsn", dsn, "--baseline", str(baseline))
+def test_two_workers_lose_no_result(vibes, pytester, monkeypatch):
+    dsn, baseline, api = vibes
+    args = ("--env", "prod.example", "--dsn", dsn, "--baseline", str(baseline), *api)
     serial, serial_found = run_checks(pytester, monkeypatch, *args)
 
     result, found = run_checks(pytester, monkeypatch, *args, "-n", "2")
@@ -66,11 +74,14 @@ def test_two_workers_lose_no_result(pytester, monkeypatch, vibes):
     allure = [json.loads(p.read_text()) for p in (latest / "allure-results").glob("*-result.json")]
     assert len(allure) == len(found)
     summary = (latest / "checks.md").read_text()
-    assert summary.count("| ok |") == sum(1 for o in found.values() if o == "passed")
+    recorded = {line.split("`")[1].split("::", 1)[1] for line in summary.splitlines()
+                if line.startswith("| ok |")}
+    passed = {test.split("::", 1)[1] for test, o in found.items() if o == "passed"}
+    assert recorded == passed  # every passed check is in the summary, once per test
 
 
 def test_a_write_through_the_checks_connection_fails(vibes):
-    dsn, _ = vibes
+    dsn, _, _ = vibes
     settings = resolve({"env": "prod.example", "dsn": dsn}, {}, ROOT / "envs")
     target = open_target(settings, ROOT / "reports")
     with target.connect() as conn:

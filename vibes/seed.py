@@ -179,6 +179,11 @@ SEED_PASSWORD = "vibes-seed-password"  # test data only: every seeded user logs 
 _SEED_SALT = b"vibes.seed.salt!"  # fixed, so a scale always seeds the same bytes
 
 
+def smoke_account() -> tuple[str, str]:
+    """(email, password) of a seeded user, for API smoke checks on seeded databases."""
+    return "user1@example.com", SEED_PASSWORD
+
+
 def seed_password_hash() -> str:
     """The stored hash of SEED_PASSWORD (cheap scrypt parameters: this is test data)."""
     return hash_password(SEED_PASSWORD, n=2**12, salt=_SEED_SALT)
