@@ -1,6 +1,7 @@
 """The `rollbook` command.
 
     rollbook snapshot --env prod --output pre_migration_baseline.json
+    rollbook assess --env prod --baseline pre_migration_baseline.json
     rollbook profile --env prod
 
 Settings follow the same precedence as the pytest options: command line, then environment
@@ -10,18 +11,21 @@ stderr per mistake and exit status 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 import psycopg
 
-from . import snapshot
+from . import api_checks, assess, baseline, snapshot, triggers
 from .errors import RollbookError
+from .migrations import Migrations
 from .redact import redact_dsn, redact_text
-from .target import Settings, checks_connection, resolve
+from .target import Settings, alembic_config, checks_connection, resolve, wrong_baseline
 
 EXIT_REFUSED = 2
+EXIT_ROLLBACK_DUE = 3
 
 
 def default_envs_dir() -> Path:
@@ -48,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     snap.add_argument("--output", "-o", type=Path, required=True, help="manifest file to write")
     snap.add_argument("--force", action="store_true", help="overwrite an existing file")
 
+    judge = commands.add_parser("assess", help="measure every rollback trigger and decide "
+                                "per the runbook's matrix; exit 3 when an automatic "
+                                "rollback is due")
+    common(judge)
+    judge.add_argument("--baseline", help="baseline manifest to compare against (env "
+                       "ROLLBOOK_BASELINE)")
+    judge.add_argument("--api-url", help="API to smoke-test instead of the profile's "
+                       "[api] base_url (env ROLLBOOK_API_URL)")
+    judge.add_argument("--no-api", action="store_true", help="assess the database only")
+    judge.add_argument("--output", "-o", type=Path, help="also write the decision as JSON")
+
     show = commands.add_parser("profile", help="validate a profile and show the settings "
                                "it resolves to")
     common(show)
@@ -55,8 +70,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    cli = {"env": args.env, "dsn": args.dsn, "baseline": None, "pg_backend": None,
-           "pg_bin_dir": None, "scale": None}
+    cli = {"env": args.env, "dsn": args.dsn, "baseline": getattr(args, "baseline", None),
+           "pg_backend": None, "pg_bin_dir": None, "scale": None}
     return resolve(cli, os.environ, args.envs_dir or default_envs_dir())
 
 
@@ -86,6 +101,29 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assess(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = settings.profile
+    if settings.dsn is None:
+        raise RollbookError(f"profile {profile.name} is embedded: its database only exists "
+                            "while the suite runs.", hint="pass --dsn (or set ROLLBOOK_DSN).")
+    known = baseline.load(settings.baseline_path) if settings.baseline_path else None
+    api_url = args.api_url or os.environ.get("ROLLBOOK_API_URL") or profile.api.base_url
+    if args.no_api:
+        api_url = None
+    report = api_checks.smoke(api_checks.plan_for(profile, api_url)) if api_url else None
+    migrations = Migrations(alembic_config(profile.alembic.ini, settings.dsn), settings.dsn)
+    with checks_connection(profile, settings.dsn) as conn:
+        mismatch = wrong_baseline(conn, known, settings.baseline_path) if known else None
+        if mismatch:
+            raise RollbookError(mismatch)
+        decision = triggers.decide(assess.measure(conn, profile, migrations, known, report))
+    print(decision.report())
+    if args.output:
+        args.output.write_text(json.dumps(decision.to_dict(), indent=2, default=str) + "\n")
+    return EXIT_ROLLBACK_DUE if decision.automatic_rollback_due else 0
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = settings.profile
@@ -105,7 +143,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"snapshot": cmd_snapshot, "profile": cmd_profile}[args.command](args)
+        commands = {"snapshot": cmd_snapshot, "assess": cmd_assess, "profile": cmd_profile}
+        return commands[args.command](args)
     except RollbookError as exc:
         lines = getattr(exc, "mistakes", None) or [exc.one_line()]
     except psycopg.Error as exc:

@@ -157,20 +157,25 @@ class Target:
             self.server = None
 
 
+def wrong_baseline(conn: psycopg.Connection, baseline: baseline_mod.Baseline,
+                   baseline_path: Path | None) -> str | None:
+    """Why the baseline does not belong to this database, or None when it does."""
+    here = baseline_mod.database_identity(conn)
+    then = baseline.database
+    if (then.get("system_identifier"), then.get("name")) == (here["system_identifier"],
+                                                              here["name"]):
+        return None
+    return (f"baseline {baseline_path} was taken from database {then.get('name')} (system "
+            f"{then.get('system_identifier')}), but this is database {here['name']} (system "
+            f"{here['system_identifier']}). Hint: point --dsn at the database the baseline "
+            "came from, or take a new one with `rollbook snapshot`.")
+
+
 def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Baseline | None,
           baseline_path: Path | None) -> list[str]:
     """Every reason not to run checks against this database, one line each."""
-    reasons = []
-    if baseline is not None:
-        here = baseline_mod.database_identity(conn)
-        then = baseline.database
-        if (then.get("system_identifier"), then.get("name")) != (
-                here["system_identifier"], here["name"]):
-            reasons.append(f"baseline {baseline_path} was taken from database {then.get('name')}"
-                           f" (system {then.get('system_identifier')}), but this is database "
-                           f"{here['name']} (system {here['system_identifier']}). Hint: point "
-                           "--dsn at the database the baseline came from, or take a new one "
-                           "with `rollbook snapshot`.")
+    reasons = [wrong_baseline(conn, baseline, baseline_path)] if baseline is not None else []
+    reasons = [reason for reason in reasons if reason]
     result = preflight.revision(conn, expected_revision(profile, baseline))
     if not result.ok:
         reasons.append(result.summary + ".")

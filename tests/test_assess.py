@@ -1,0 +1,95 @@
+"""`rollbook assess`: every trigger measured on a live database and API, the matrix's decision
+printed, exit 3 only when an automatic rollback is due."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from examples.checkrun import snapshot, vibes_copy
+
+from rollbook import cli
+from rollbook.db import connect
+from rollbook.migrations import Migrations
+from rollbook.net import free_port
+from rollbook.service import vibes_service
+from vibes.migrations_config import alembic_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def live(pg_server, tmp_path):
+    """A Vibes database at 0001 with its baseline, and its API running."""
+    name, dsn = vibes_copy(pg_server)
+    baseline = snapshot(dsn, tmp_path / "baseline.json")
+    with vibes_service(dsn, id_mode="integer") as api:
+        yield dsn, baseline, api.base_url
+    pg_server.drop_database(name)
+
+
+def _assess(capsys, dsn, baseline, api_url, tmp_path):
+    output = tmp_path / "decision.json"
+    api = ["--api-url", api_url] if api_url else ["--no-api"]
+    code = cli.main(["assess", "--env", "prod.example", "--dsn", dsn, "--baseline",
+                     str(baseline), *api, "--output", str(output),
+                     "--envs-dir", str(ROOT / "envs")])
+    return code, capsys.readouterr(), json.loads(output.read_text()) if output.exists() else {}
+
+
+def test_healthy_system_is_quiet_and_exits_zero(live, capsys, tmp_path):
+    code, out, decision = _assess(capsys, *live, tmp_path)
+    assert code == 0, out.err
+    assert out.out.startswith("severity None")
+    names = {s["name"] for s in decision["signals"]}
+    assert {"migration incomplete", "orphaned rows / foreign-key violations",
+            "index corruption (amcheck)", "share of failing API endpoints",
+            "API error rate above baseline",
+            "query slower than baseline: user by id"} <= names
+    assert not any(s["fired"] for s in decision["signals"])
+
+
+def test_orphans_are_critical_and_exit_three(live, capsys, tmp_path):
+    dsn = live[0]
+    with connect(dsn) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("INSERT INTO journals (user_id, title, content) VALUES (99999, 'o', 'o')")
+    code, out, decision = _assess(capsys, *live, tmp_path)
+    assert code == cli.EXIT_ROLLBACK_DUE
+    assert decision["severity"] == "Critical" and decision["action"] == "Automatic rollback"
+    assert "FIRED  Critical  orphaned rows / foreign-key violations: measured 1 orphans" in out.out
+
+
+def test_api_down_is_critical(live, capsys, tmp_path):
+    dsn, baseline, _ = live
+    code, out, _ = _assess(capsys, dsn, baseline, f"http://127.0.0.1:{free_port()}", tmp_path)
+    assert code == cli.EXIT_ROLLBACK_DUE
+    assert re.search(r"FIRED  Critical  share of failing API endpoints: measured (\d)/\1 "
+                     r"\(100 %\)", out.out), out.out
+
+
+def test_unexpected_revision_is_high_a_manual_decision(pg_server, capsys, tmp_path):
+    name, dsn = vibes_copy(pg_server)
+    try:
+        baseline = snapshot(dsn, tmp_path / "baseline.json")
+        Migrations(alembic_config(dsn), dsn).upgrade("0002")
+        code, out, decision = _assess(capsys, dsn, baseline, None, tmp_path)
+    finally:
+        pg_server.drop_database(name)
+    assert code == 0  # High: a manual rollback decision within 15 minutes, not automatic
+    assert decision["severity"] == "High"
+    assert decision["response_time"] == "15 minutes"
+    assert "at revision 0002, expected 0001" in out.out
+
+
+def test_assess_is_one_line_on_a_baseline_from_another_database(live, pg_server, capsys,
+                                                                 tmp_path):
+    _, baseline, api_url = live
+    other, other_dsn = vibes_copy(pg_server)
+    try:
+        code, out, _ = _assess(capsys, other_dsn, baseline, api_url, tmp_path)
+    finally:
+        pg_server.drop_database(other)
+    assert code == cli.EXIT_REFUSED
+    assert out.err.count("\n") == 1 and "was taken from database" in out.err
