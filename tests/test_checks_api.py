@@ -89,3 +89,20 @@ def test_slower_than_budget_fails(database, pytester, monkeypatch, tmp_path):
     assert result.ret == 1
     assert _endpoint(found, "health") == "failed"
     result.stdout.fnmatch_lines(["*health: p95 * ms over its budget of 0.001 ms*"])
+
+
+def test_planted_orphan_fails_the_trigger_checks(database, pytester, monkeypatch, tmp_path):
+    with connect(database) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("INSERT INTO journals (user_id, title, content) VALUES (99999, 'o', 'o')")
+    with vibes_service(database, id_mode="integer") as api:
+        monkeypatch.setenv("VIBES_SMOKE_PASSWORD", SEED_PASSWORD)
+        result, found = run_checks(pytester, monkeypatch, "--env", str(_profile(tmp_path)),
+                                   "--dsn", database, "--api-url", api.base_url,
+                                   modules=("test_triggers.py",))
+    assert found["test_triggers::test_trigger_family_is_quiet[data integrity]"] == "failed"
+    assert found["test_triggers::test_trigger_family_is_quiet[migration]"] == "passed"
+    assert found["test_triggers::test_trigger_family_is_quiet[corruption]"] == "passed"
+    assert found["test_triggers::test_decision_matrix_calls_for_no_rollback"] == "failed"
+    result.stdout.fnmatch_lines(["*severity Critical (impact High, respond Immediate): "
+                                 "Automatic rollback*"])

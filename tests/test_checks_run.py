@@ -39,7 +39,7 @@ def test_clean_database_passes_every_check_and_writes_nothing(vibes, pytester, m
     families = {test.split("::")[0] for test in found}
     assert families == {f"test_{f}" for f in ("preflight", "types", "schema", "counts",
                                                 "orphans", "content", "performance",
-                                                "monitoring", "api")}
+                                                "monitoring", "api", "triggers")}
     not_run = {t for t, outcome in found.items() if outcome == "skipped"}
     assert not_run == {"test_api::test_endpoint_answers_within_budget[login]",
                        "test_api::test_endpoint_answers_within_budget[create journal]",

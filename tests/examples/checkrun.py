@@ -39,6 +39,7 @@ def vibes_template(pg_server) -> str:
         seed(dsn, "tiny")
         with connect(dsn) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
         _templates[id(pg_server)] = name
     return _templates[id(pg_server)]
 

@@ -1,0 +1,62 @@
+"""Rollback triggers: the runbook's "Rollback Triggers and Decision Criteria", measured.
+
+Every trigger is evaluated (none stops the others), each family must be quiet, and the decision
+matrix must call for no rollback. `rollbook assess` prints the same decision outside pytest.
+"""
+from __future__ import annotations
+
+import pytest
+
+from fixtures.evidence import attach_json, attach_text
+from rollbook import assess, triggers
+from rollbook.errors import RollbookError
+from rollbook.evidence import CheckResult
+
+pytestmark = pytest.mark.check
+
+FAMILIES = {
+    "migration": ("Migration Incomplete",),
+    "data integrity": ("Data Integrity Issues",),
+    "corruption": ("Database Corruption",),
+    "performance": ("Performance Degradation",),
+    "api": ("API Endpoint Failures", "Error Rate Increase"),
+}
+
+
+@pytest.fixture(scope="session")
+def trigger_signals(request, checks_target, checks_conn, checks_profile, checks_baseline):
+    """Every trigger measured once per session (the API's too when the profile has one)."""
+    try:
+        report = request.getfixturevalue("api_smoke")
+    except pytest.skip.Exception:
+        report = None  # the profile names no API: its triggers are not measured
+    migrations = checks_target.migrations()
+    if migrations is None:
+        raise RollbookError("the profile names no Alembic project: [alembic] ini is needed "
+                            "to evaluate the migration trigger")
+    return assess.measure(checks_conn, checks_profile, migrations, checks_baseline, report)
+
+
+def _as_result(signal: triggers.Signal) -> CheckResult:
+    return CheckResult(f"trigger: {signal.name}", not signal.fired, signal.line().strip(),
+                       observed=signal.to_dict())
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_trigger_family_is_quiet(trigger_signals, family, check):
+    """Each trigger of the family measured and under its threshold."""
+    mine = [s for s in trigger_signals if s.runbook_trigger in FAMILIES[family]]
+    evaluated = [s for s in mine if s.evaluated]
+    if not evaluated:
+        reasons = "; ".join(s.line().strip() for s in mine) or "nothing to measure"
+        pytest.skip(f"not evaluated here: {reasons}")
+    check(*(_as_result(s) for s in evaluated))
+
+
+def test_decision_matrix_calls_for_no_rollback(trigger_signals, check):
+    """The most severe fired trigger picks the matrix row; none fired means no rollback."""
+    decision = triggers.decide(trigger_signals)
+    attach_text("rollback triggers", decision.report())
+    attach_json("decision", decision.to_dict())
+    check(CheckResult("decision matrix", not decision.fired, decision.summary(),
+                      observed=decision.to_dict()))
