@@ -47,7 +47,7 @@ def slowdown_signals(conn: psycopg.Connection, profile: Profile,
     return found
 
 
-def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations,
+def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations | None,
             baseline: Baseline | None, api_report: SmokeReport | None = None
             ) -> list[triggers.Signal]:
     """Every trigger the profile and its data allow: database, performance, API."""

@@ -187,24 +187,15 @@ def database_signals(conn, migrations, *, expected_revision: str | None,
         diffs = catalog.diff(catalog.Schema.from_dict(expected_schema), catalog.snapshot(conn))
         differences = [str(d) for d in diffs]
     available = amcheck.amcheck_available(conn)
+    if migrations is None:
+        migration = Signal("migration incomplete", "Migration Incomplete", HIGH,
+                           "no Alembic project to compare with", "any mismatch", False,
+                           evaluated=False, detail="name [alembic] ini in the profile")
+    else:
+        migration = migration_incomplete(migrations.current(conn), expected_revision,
+                                         migrations.heads(), differences)
     return [
-        migration_incomplete(migrations.current(conn), expected_revision, migrations.heads(),
-                             differences),
+        migration,
         orphans(integrity.check_all_orphans(conn, soft_fks=soft_fks)),
         corruption(amcheck.check_indexes(conn) if available else [], available),
     ]
-
-
-DOWNGRADE, RESTORE = "alembic downgrade -1", "restore from the pre-migration backup"
-_DATA_DAMAGED = ("Data Integrity Issues", "Database Corruption")
-
-
-def rollback_path(decision: Decision) -> str | None:
-    """The way back the matrix's action calls for: none unless a rollback is due; a restore
-    when the data itself is damaged (a downgrade would carry the damage back); else the
-    downgrade."""
-    if decision.severity not in (CRITICAL, HIGH):
-        return None
-    if any(s.runbook_trigger in _DATA_DAMAGED for s in decision.fired):
-        return RESTORE
-    return DOWNGRADE

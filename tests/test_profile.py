@@ -36,7 +36,7 @@ def test_shipped_profiles_load(name):
 def test_local_is_embedded_and_prod_names_a_variable():
     local, prod = load_profile("local", ENVS), load_profile("prod.example", ENVS)
     assert local.database.embedded and local.embedded.seed == "vibes.seed:seed"
-    assert local.embedded.snapshot and local.embedded.extensions == ("pg_stat_statements",)
+    assert local.embedded.snapshot and local.embedded.extensions == ("pg_stat_statements", "amcheck")
     assert not prod.database.embedded and prod.database.dsn_env == "VIBES_PROD_DSN"
     assert prod.tables["users"].unique == (("email",),)
 
