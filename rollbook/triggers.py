@@ -199,3 +199,18 @@ def database_signals(conn, migrations, *, expected_revision: str | None,
         orphans(integrity.check_all_orphans(conn, soft_fks=soft_fks)),
         corruption(amcheck.check_indexes(conn) if available else [], available),
     ]
+
+
+DOWNGRADE, RESTORE = "alembic downgrade -1", "restore from the pre-migration backup"
+_DATA_DAMAGED = ("Data Integrity Issues", "Database Corruption")
+
+
+def rollback_path(decision: Decision) -> str | None:
+    """The way back the matrix's action calls for: none unless a rollback is due; a restore
+    when the data itself is damaged (a downgrade would carry the damage back); else the
+    downgrade."""
+    if decision.severity not in (CRITICAL, HIGH):
+        return None
+    if any(s.runbook_trigger in _DATA_DAMAGED for s in decision.fired):
+        return RESTORE
+    return DOWNGRADE
