@@ -9,11 +9,14 @@ from __future__ import annotations
 import pytest
 
 from fixtures.application import check_live_service
-from fixtures.phases import evaluate_triggers, prepare_uuid_rollback, validate_after_rollback
+from fixtures.phases import (
+    count_rows_a_restore_discards,
+    evaluate_triggers,
+    prepare_uuid_rollback,
+    validate_after_rollback,
+)
 from rollbook import backup, triggers
 from rollbook.corrupt import scribble_on_page
-from rollbook.db import connect
-from rollbook.discard import rows_written_since
 from rollbook.rto import format_duration
 from rollbook.service import id_mode_env
 from vibes.migrations_config import REVISION_UUID
@@ -53,12 +56,7 @@ def test_data_corruption_emergency_restore(drill, pg_server, drill_database, see
         drill.checklist.done("Configuration restored", "UUID_ENABLED=false, "
                              "USE_INTEGER_IDS=true")
 
-    with drill.step("Count the rows the restore would discard") as step:
-        with connect(prepared.dsn, read_only=True) as conn:
-            discarded = drill.check(rows_written_since(conn, prepared.baseline))
-        assert discarded.observed["written_since_backup"] == prepared.added
-        step.detail = discarded.summary
-        drill.fact("rows_discarded_by_restore", discarded.observed["total"])
+    count_rows_a_restore_discards(drill, prepared, prepared.added)
 
     with drill.phase("Database Rollback") as step:
         run = backup.restore(pg_server, drill_database, prepared.pre_migration, clean=True)

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import evaluate_triggers, prepare_integer_baseline, validate_after_rollback
-from rollbook import backup
+from fixtures.phases import (
+    evaluate_triggers,
+    full_restore,
+    prepare_integer_baseline,
+    validate_after_rollback,
+)
 from rollbook.migrations import Migrations
 from vibes.faults import FAIL_AFTER_TABLE, copy_failing_halfway
 from vibes.migrations_config import REVISION_UUID, alembic_config
@@ -39,13 +43,7 @@ def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, dr
         assert FAIL_AFTER_TABLE in " ".join(decision.fired[0].evidence["schema_differences"])
         drill.checklist.done("Rollback trigger identified and documented", decision.summary())
 
-    with drill.phase("Database Rollback") as step:
-        pg_server.drop_database(drill_database)
-        pg_server.create_database(drill_database)
-        run = backup.restore(pg_server, drill_database, start.pre_migration, jobs=2)
-        step.detail = f"database recreated, pg_restore -j 2 in {run.elapsed_s:.2f} s"
-        drill.checklist.done("Database migration rolled back", step.detail)
+    full_restore(drill, start)
 
     validate_after_rollback(drill, start, kept={})
-
     drill.assert_within_objectives()

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import evaluate_triggers, prepare_uuid_rollback, validate_after_rollback
-from rollbook import backup, triggers
+from fixtures.phases import (
+    count_rows_a_restore_discards,
+    evaluate_triggers,
+    full_restore,
+    prepare_uuid_rollback,
+    validate_after_rollback,
+)
+from rollbook import triggers
 from rollbook.db import connect
-from rollbook.discard import rows_written_since
 from vibes.faults import plant_orphans
 from vibes.migrations_config import REVISION_UUID
 
@@ -39,20 +44,10 @@ def test_planted_orphans_trigger_a_restore(drill, pg_server, drill_database, see
         assert path == triggers.RESTORE
         drill.checklist.done("Rollback trigger identified and documented", decision.summary())
 
-    with drill.step("Count the rows the restore would discard") as step:
-        with connect(prepared.dsn, read_only=True) as conn:
-            discarded = drill.check(rows_written_since(conn, prepared.baseline))
-        expected = dict(prepared.added, journals=prepared.added["journals"] + ORPHANS)
-        assert discarded.observed["written_since_backup"] == expected
-        step.detail = discarded.summary
-        drill.fact("rows_discarded_by_restore", discarded.observed["total"])
+    with_orphans = dict(prepared.added, journals=prepared.added["journals"] + ORPHANS)
+    count_rows_a_restore_discards(drill, prepared, with_orphans)
 
-    with drill.phase("Database Rollback") as step:
-        pg_server.drop_database(drill_database)
-        pg_server.create_database(drill_database)
-        run = backup.restore(pg_server, drill_database, prepared.pre_migration, jobs=2)
-        step.detail = f"full restore, pg_restore -j 2 in {run.elapsed_s:.2f} s"
-        drill.checklist.done("Database migration rolled back", step.detail)
+    full_restore(drill, prepared)
 
     validate_after_rollback(drill, prepared, kept={})
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import prepare_uuid_rollback, validate_after_rollback
+from fixtures.phases import (
+    count_rows_a_restore_discards,
+    prepare_uuid_rollback,
+    validate_after_rollback,
+)
 from rollbook import backup
 from rollbook.db import connect
-from rollbook.discard import rows_written_since
 from rollbook.manual import drop_tables
 from vibes.runbook import MANUAL_ROLLBACK_DROP
 
@@ -23,12 +26,7 @@ def test_manual_rollback_drop_uuid_tables_and_restore(drill, pg_server, drill_da
     """Manual rollback: drop the UUID tables and pg_restore -c the pre-migration backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
 
-    with drill.step("Count the rows the restore would discard") as step:
-        with connect(prepared.dsn, read_only=True) as conn:
-            discarded = drill.check(rows_written_since(conn, prepared.baseline))
-        step.detail = discarded.summary
-        assert discarded.observed["written_since_backup"] == prepared.added
-        drill.fact("rows_discarded_by_restore", discarded.observed["total"])
+    count_rows_a_restore_discards(drill, prepared, prepared.added)
 
     with drill.phase("Database Rollback") as step:
         with drill.step("Drop UUID tables"):
