@@ -30,16 +30,20 @@ ORDER BY 1, 2, 3"""
 
 # Not-null constraints (contype 'n', PostgreSQL 18+) are left out: the column's not_null
 # flag says the same thing on every server version.
-CONSTRAINTS_SQL = """\
-SELECT n.nspname, t.relname, con.conname, con.contype, pg_get_constraintdef(con.oid),
-       con.convalidated,
+# A constraint's columns, and its referenced schema, table and columns, in key order.
+CONSTRAINT_ENDS_SQL = """\
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
              ORDER BY k.ord),
        rn.nspname, r.relname,
        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-             ORDER BY k.ord)
+             ORDER BY k.ord)"""
+
+CONSTRAINTS_SQL = f"""\
+SELECT n.nspname, t.relname, con.conname, con.contype, pg_get_constraintdef(con.oid),
+       con.convalidated,
+{CONSTRAINT_ENDS_SQL}
 FROM pg_constraint con
 JOIN pg_class t ON t.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace

@@ -11,20 +11,14 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg import sql
 
-from .catalog import display_name
+from .catalog import CONSTRAINT_ENDS_SQL, display_name
 from .evidence import CheckResult, as_text
 
 SAMPLE_SIZE = 5
 
-FOREIGN_KEYS_SQL = """\
+FOREIGN_KEYS_SQL = f"""\
 SELECT con.conname, n.nspname, t.relname,
-       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
-             ORDER BY k.ord),
-       rn.nspname, r.relname,
-       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
-             ORDER BY k.ord),
+{CONSTRAINT_ENDS_SQL},
        con.convalidated
 FROM pg_constraint con
 JOIN pg_class t ON t.oid = con.conrelid
