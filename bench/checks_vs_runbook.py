@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from rollbook.db import connect  # noqa: E402
 from rollbook.migrations import Migrations  # noqa: E402
 from rollbook.postgres import start_server  # noqa: E402
+from rollbook.service import vibes_service  # noqa: E402
 from vibes.migrations_config import alembic_config, sqlalchemy_url  # noqa: E402
 from vibes.seed import seed  # noqa: E402
 
@@ -91,7 +93,8 @@ def main() -> int:
         rows.append({"what": what, "seconds": round(seconds, 3), "exit": code, "note": note})
         print(f"{seconds:9.3f} s  exit {code}  {what}  {note[:90]}", flush=True)
 
-    with start_server("embedded") as server, tempfile.TemporaryDirectory() as work:
+    with start_server("embedded") as server, tempfile.TemporaryDirectory() as work, \
+            ExitStack() as stack:
         server.create_database("vibes")
         dsn = server.dsn("vibes")
         Migrations(alembic_config(dsn), dsn).upgrade("0001")
@@ -101,6 +104,8 @@ def main() -> int:
                time.perf_counter() - started, 0)
         with connect(dsn) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        api = stack.enter_context(vibes_service(dsn, id_mode="integer"))
         env = dict(os.environ, PGCONNECT_TIMEOUT="10",
                    VIBES_DATABASE_URL=sqlalchemy_url(dsn).render_as_string(hide_password=False))
         baseline = Path(work) / "baseline.json"
@@ -110,7 +115,7 @@ def main() -> int:
                                            env))
         checks = [python, "-m", "pytest", "checks", "-q", "-p", "no:randomly", "--env",
                   "prod.example", "--dsn", dsn, "--baseline", str(baseline),
-                  "--reports-dir", str(Path(work) / "reports")]
+                  "--api-url", api.base_url, "--reports-dir", str(Path(work) / "reports")]
         record("pytest checks/", *timed(checks, env))
         record("pytest checks/ -n 2", *timed([*checks, "-n", "2"], env))
 
