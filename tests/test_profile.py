@@ -83,6 +83,14 @@ def test_a_minimal_profile_only_names_the_dsn_variable(tmp_path):
      "[api] base_url: must not carry credentials; tokens go in environment variables"),
     ('[database]\ndsn_env = "X"\n[embedded]\nseed = "no_such_module:seed"\n',
      "[embedded] seed: module 'no_such_module' cannot be imported"),
+    ('[database]\ndsn_env = "X"\n[api]\nservice = "rollbook.service:vibes_service"\n',
+     "[api] service: only a disposable profile may name one; point base_url at the running "
+     "API and name a smoke account by smoke_email/smoke_password_env"),
+    ('[database]\ndsn_env = "X"\n[api]\nsmoke_email = "smoke@vibes.example.com"\n',
+     "[api] smoke_email: a smoke account needs both smoke_email and smoke_password_env (the "
+     "name of the variable holding its password)"),
+    ('[database]\ndsn_env = "X"\n[api.p95_budget_ms]\nlogon = 5\n',
+     "[api.p95_budget_ms] logon: unknown key (did you mean login?)"),
 ])
 def test_each_mistake_is_one_line_naming_key_and_fix(tmp_path, text, expected):
     assert mistakes(text, tmp_path) == [expected]
