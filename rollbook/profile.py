@@ -252,7 +252,8 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
               smoke_email=ar.string("smoke_email"),
               smoke_password_env=ar.env_var_name("smoke_password_env"),
               user_id=ar.integer("user_id", minimum=1),
-              p95_budget_ms={name: budgets.number(name) for name in budgets.keys()},
+              p95_budget_ms={name: budgets.number(name) for name in budgets.keys()
+                             if name in ENDPOINTS},
               default_p95_ms=ar.number("default_p95_ms", default=500.0),
               timeout_s=ar.number("timeout_s", default=5.0))
     budgets.finish(known=ENDPOINTS)
