@@ -82,3 +82,19 @@ def test_drill(drill):
     results = pytester.path / "reports" / "latest" / "allure-results"
     for path in results.iterdir():
         assert "hunter2" not in path.read_text(errors="replace"), path.name
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--scale", "bogus"), "ERROR: --scale bogus: unknown scale 'bogus'. Hint: use one of tiny*"),
+    (("--pg-backend", "local", "--pg-bin-dir", "/nope"),
+     "ERROR: no PostgreSQL server binary at /nope/postgres. Hint: pass the bin directory*"),
+    (("--pg-backend", "url"), "ERROR: --pg-backend url needs a server. Hint: pass --dsn*"),
+])
+def test_bad_drill_settings_are_one_line_before_anything_starts(pytester, args, message):
+    pytester.makeconftest(PLUGINS)
+    pytester.makepyfile(test_drill="def test_drill(drill):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert not (pytester.path / "reports").exists() or not list(
+        (pytester.path / "reports").glob("*/records/*.json"))
