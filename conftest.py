@@ -6,6 +6,7 @@ pytest_plugins = (
     "fixtures.database",
     "fixtures.drill",
     "fixtures.service",
+    "fixtures.notices",
     "fixtures.profile",
     "fixtures.checks",
     "fixtures.api",

@@ -2,8 +2,9 @@
 
 Steps follow the runbook: preparation (baseline, backups, assessment), maintenance mode, the
 database rollback, the application rollback and restart, validation of schema, types, counts,
-content, relationships and the API, and maintenance mode off again. Every step is an Allure
-step; the four runbook phases are timed against the recovery-time objectives.
+content, relationships and the API, maintenance mode off again, and the notices (stakeholders
+before, users and the status page after) sent for real to a local relay and status page. Every
+step is an Allure step; the four runbook phases are timed against the recovery-time objectives.
 """
 from __future__ import annotations
 
@@ -15,18 +16,20 @@ from fixtures.application import (
     enter_maintenance,
     leave_maintenance,
 )
+from fixtures.communication import notify_stakeholders, notify_users_and_status_page
 from fixtures.phases import migration_detail, prepare_uuid_rollback, validate_after_rollback
 
 pytestmark = pytest.mark.drill
 
 
 def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale,
-                                              start_vibes_api):
+                                              start_vibes_api, outbox):
     """UUID primary-key migration rolled back with alembic downgrade -1."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
     check_live_service(drill, service, "uuid")
     enter_maintenance(drill, service)
+    notify_stakeholders(drill, outbox)
 
     with drill.phase("Database Rollback") as step:
         run = prepared.migrations.downgrade("-1")
@@ -37,4 +40,5 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     application_rollback(drill, service)
     validate_after_rollback(drill, prepared, kept=prepared.added, service=service)
     leave_maintenance(drill, service)
+    notify_users_and_status_page(drill, outbox)
     drill.assert_within_objectives()

@@ -22,3 +22,13 @@ VALIDATION_QUERIES = {
         "SELECT u.email, j.title, j.created_at FROM users u JOIN journals j ON u.id = j.user_id"
         " WHERE u.id = (SELECT min(user_id) FROM journals)"),
 }
+
+
+# "Notify Stakeholders", "Notify Users" and "Update Status Page", as the runbook words them.
+STAKEHOLDERS = ["stakeholders@company.com"]
+USERS = ["users@company.com"]
+ROLLBACK_STARTED = ("URGENT: Vibes Database Rollback in Progress",
+                    "UUID migration rollback initiated at {when}")
+ROLLBACK_COMPLETE = ("Vibes System Update: Rollback Complete",
+                     "UUID migration has been rolled back. System is stable.")
+STATUS_RESOLVED = {"status": "resolved", "message": "Database rollback completed successfully"}
