@@ -157,5 +157,5 @@ def test_baseline_from_another_database(pytester, monkeypatch, pg_server, vibes,
 
 def test_unknown_seed_scale_of_the_embedded_profile(pytester, monkeypatch):
     result, _ = run_checks(pytester, monkeypatch, "--scale", "bogus")
-    assert_refused(result, "seeding the embedded database with vibes.seed:seed failed: unknown "
-                   "scale 'bogus'. Hint: use one of tiny, small, 100k, 1m")
+    assert_refused(result, "--scale bogus: unknown scale 'bogus'. Hint: use one of tiny, small, "
+                   "100k, 1m")
