@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from rollbook import backup
 from rollbook.errors import BackupError, ServerError
@@ -21,7 +22,8 @@ def small_db(scratch_dsn):
 
 def _count(server, dbname, table):
     with psycopg.connect(server.dsn(dbname), autocommit=True) as conn:
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+            sql.Identifier(table))).fetchone()[0]
 
 
 def test_dump_is_verified_and_records_the_tool(pg_server, small_db, tmp_path):

@@ -3,6 +3,7 @@ one planted defect at a time. Each defect must be caught by exactly the checks i
 from __future__ import annotations
 
 import pytest
+from psycopg import sql
 
 from rollbook import baseline, validation
 from rollbook.db import connect
@@ -38,8 +39,9 @@ def copy_of(pg_server, rolled_back):
     template, before, added = rolled_back
     name = "rb_validation_copy"
     with connect(pg_server.dsn("postgres")) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)))
     yield pg_server.dsn(name), before, added
     pg_server.drop_database(name)
 
