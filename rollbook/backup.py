@@ -7,6 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from .errors import BackupError
 from .evidence import CheckResult
 from .postgres import Server
@@ -77,7 +80,9 @@ def verify(server: Server, backup: Backup) -> CheckResult:
 
 def restore(server: Server, dbname: str, backup: Backup, *, clean: bool = False,
             jobs: int | None = None, tables: tuple[str, ...] = ()) -> ToolRun:
-    """pg_restore the archive into dbname (-c to drop objects first, -j for parallel, -t)."""
+    """pg_restore the archive into dbname (-c to drop objects first, -j for parallel, -t),
+    then ANALYZE what was restored: pg_restore brings no planner statistics, and without them
+    the first queries after a restore run on guesses."""
     argv = [str(server.installation.tool("pg_restore")), "--no-password", "--no-owner",
             "--exit-on-error", f"--dbname={server.client_dsn(dbname)}"]
     if clean:
@@ -86,7 +91,16 @@ def restore(server: Server, dbname: str, backup: Backup, *, clean: bool = False,
         argv.append(f"--jobs={jobs}")
     argv += [f"--table={table}" for table in tables]
     argv.append(str(backup.path))
-    return _run(server, argv)
+    run = _run(server, argv)
+    started = time.perf_counter()
+    with psycopg.connect(server.dsn(dbname), autocommit=True) as conn:
+        targets = [sql.Identifier(table) for table in tables]
+        statement = sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(targets)) if targets \
+            else sql.SQL("ANALYZE")
+        conn.execute(statement)
+    run.command.append(f"&& {statement.as_string(None)}")
+    run.elapsed_s += time.perf_counter() - started
+    return run
 
 
 def sha256_of(path: Path) -> str:
