@@ -13,11 +13,15 @@ TABLES_SQL = ("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c
               " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1")
 
 
+def count_statement(table: str) -> sql.Composed:
+    return sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+
+
 def table_counts(conn: psycopg.Connection) -> tuple[dict[str, int], list[str]]:
     """Exact row count of every table in public, one count(*) per table."""
     counts, statements = {}, []
     for (table,) in conn.execute(TABLES_SQL).fetchall():
-        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+        query = count_statement(table)
         statements.append(query.as_string(conn))
         counts[table] = conn.execute(query).fetchone()[0]
     return counts, [TABLES_SQL, *statements]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import psycopg
 
 from . import catalog, fingerprint, integrity, keytypes
-from .assessment import run_named_queries, table_counts
+from .assessment import count_statement, run_named_queries, table_counts
 from .baseline import Baseline
 from .evidence import CheckResult
 from .migrations import Migrations
@@ -24,7 +24,7 @@ def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline, added: dict
                        tables: tuple[str, ...] | None = None) -> list[CheckResult]:
     """Each table (all of the baseline's, or those named) holds exactly its baseline rows plus
     the rows known to be added since."""
-    counts, statements = table_counts(conn)
+    counts, _ = table_counts(conn)
     results = []
     for table, before in _selected(baseline, tables):
         expected = before.rows + added.get(table, 0)
@@ -35,10 +35,12 @@ def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline, added: dict
         elif ok:
             summary = f"{table}: {actual} rows = {before.rows} baseline + {added.get(table, 0)} new"
         else:
+            gap = (f"{expected - actual} rows lost" if actual < expected else
+                   f"{actual - expected} rows nobody accounts for")
             summary = (f"{table}: {actual} rows, expected {expected} ({before.rows} baseline + "
-                       f"{added.get(table, 0)} new): {expected - actual:+d} rows lost")
-        results.append(CheckResult(f"row count: {table}", ok, summary, sql=statements[:1] + [
-            s for s in statements if f'"{table}"' in s],
+                       f"{added.get(table, 0)} new): {gap}")
+        results.append(CheckResult(
+            f"row count: {table}", ok, summary, sql=[count_statement(table).as_string(conn)],
             observed={"baseline": before.rows, "added": added.get(table, 0), "actual": actual}))
     return results
 
