@@ -17,7 +17,13 @@ from fixtures.application import (
     leave_maintenance,
 )
 from fixtures.communication import notify_stakeholders, notify_users_and_status_page
-from fixtures.phases import migration_detail, prepare_uuid_rollback, validate_after_rollback
+from fixtures.phases import (
+    evaluate_triggers,
+    migration_detail,
+    prepare_uuid_rollback,
+    validate_after_rollback,
+)
+from vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
 
@@ -28,6 +34,12 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
     check_live_service(drill, service, "uuid")
+    with drill.step("Rollback trigger: the scheduled drill; the measured triggers recorded"):
+        decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
+                                     expected_schema=None,
+                                     action_taken="rehearsal: roll back as scheduled")
+        drill.checklist.done("Rollback trigger identified and documented",
+                             f"scheduled rollback drill; measured: {decision.summary()}")
     enter_maintenance(drill, service)
     notify_stakeholders(drill, outbox)
 

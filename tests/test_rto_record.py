@@ -5,6 +5,7 @@ import pytest
 
 from rollbook.checklist import DONE, NOT_DONE, Checklist
 from rollbook.record import DrillRecord, StepLog, render_markdown
+from rollbook.record_html import render_html
 from rollbook.rto import RecoveryClock
 
 
@@ -60,3 +61,17 @@ def test_record_round_trips_and_renders_actual_times():
     assert "- [x] Database migration rolled back — *done*: 0002 -> 0001" in text
     assert "- [ ] Maintenance mode enabled — *not done*" in text
     assert "| **Total Rollback** | 70 min 00.0 s |" in text
+
+
+def test_html_record_has_the_same_tables_and_escapes_what_it_shows():
+    record = DrillRecord(title="UUID rollback <drill>", test_id="drills/x.py::t")
+    with record.clock.phase("Database Rollback"):
+        pass
+    record.checklist.done("Database migration rolled back", "0002 -> 0001 & <checked>")
+    record.steps.append(StepLog("alembic downgrade -1", "passed", 0.5, "0002 -> 0001"))
+    record.verdict = "passed"
+    page = render_html({"run_id": "r1"}, [record])
+    assert "<h2>UUID rollback &lt;drill&gt; — <span class=passed>PASSED</span></h2>" in page
+    assert "<td>Database Rollback</td><td>30 min 00.0 s</td>" in page
+    assert "<td class=done>done</td><td>0002 -&gt; 0001 &amp; &lt;checked&gt;</td>" in page
+    assert "<td class=not-run>not run</td>" in page
