@@ -20,6 +20,7 @@ from fixtures.communication import notify_stakeholders, notify_users_and_status_
 from fixtures.phases import (
     evaluate_triggers,
     migration_detail,
+    operator_checks,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
@@ -52,5 +53,6 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     application_rollback(drill, service)
     validate_after_rollback(drill, prepared, kept=prepared.added, service=service)
     leave_maintenance(drill, service)
+    operator_checks(drill, prepared, service.base_url)
     notify_users_and_status_page(drill, outbox)
     drill.assert_within_objectives()
