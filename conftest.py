@@ -1,14 +1,4 @@
-"""Root conftest: loads rollbook's fixture plugins (pytest only honours pytest_plugins here)."""
+"""Root conftest: rollbook's own tests use pytester. The plugin itself comes through its
+`pytest11` entry points (pyproject.toml)."""
 
-pytest_plugins = (
-    "fixtures.options",
-    "fixtures.reporting",
-    "fixtures.database",
-    "fixtures.drill",
-    "fixtures.service",
-    "fixtures.notices",
-    "fixtures.profile",
-    "fixtures.checks",
-    "fixtures.api",
-    "pytester",
-)
+pytest_plugins = ("pytester",)

@@ -23,12 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rollbook.db import connect  # noqa: E402
-from rollbook.migrations import Migrations  # noqa: E402
-from rollbook.postgres import start_server  # noqa: E402
-from rollbook.service import vibes_service  # noqa: E402
-from vibes.migrations_config import alembic_config, sqlalchemy_url  # noqa: E402
-from vibes.seed import seed  # noqa: E402
+from rollbook.pg.connect import connect  # noqa: E402
+from rollbook.pg.server import start_server  # noqa: E402
+from rollbook.runbook.migrations import Migrations  # noqa: E402
+from rollbook.runbook.service import vibes_service  # noqa: E402
+from rollbook_vibes.migrations_config import alembic_config, sqlalchemy_url  # noqa: E402
+from rollbook_vibes.seed import seed  # noqa: E402
 
 # The runbook's commands in its order: pre-rollback assessment, schema validation, data
 # integrity, validation after restore, database query and performance tests, monitoring.
@@ -123,7 +123,7 @@ def main() -> int:
         runbook_total = 0.0
         for verb in ("current", "history"):
             seconds, code, note = timed([python, "-m", "alembic", "-c",
-                                         str(ROOT / "vibes" / "alembic.ini"), verb], env)
+                                         str(ROOT / "rollbook_vibes" / "alembic.ini"), verb], env)
             runbook_total += seconds
             record(f"runbook: python -m alembic {verb}", seconds, code, note)
         for name, command in RUNBOOK_SQL.items():

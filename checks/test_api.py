@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.evidence import attach_result
-from rollbook.api_checks import trigger_results
-from rollbook.smoke import ENDPOINTS, NOT_RUN
+from rollbook.measure.api_smoke import ENDPOINTS, NOT_RUN
+from rollbook.pytest_plugin.evidence import attach_result
+from rollbook.verdicts.api import trigger_results
 
 pytestmark = pytest.mark.check
 

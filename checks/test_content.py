@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import content
+from rollbook.verdicts import content
 
 pytestmark = pytest.mark.check
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import counts
+from rollbook.verdicts import counts
 
 pytestmark = pytest.mark.check
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import monitoring
+from rollbook.verdicts import monitoring
 
 pytestmark = pytest.mark.check
 

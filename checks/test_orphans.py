@@ -7,26 +7,26 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import integrity
+from rollbook.verdicts import orphans
 
 pytestmark = pytest.mark.check
 
 
 def test_no_orphans(checks_conn, foreign_key, check):
     """No child row's non-null key lacks its parent (NOT EXISTS anti-join in PostgreSQL)."""
-    check(integrity.find_orphans(checks_conn, foreign_key))
+    check(orphans.find_orphans(checks_conn, foreign_key))
 
 
 def test_constraints_are_validated(checks_conn, check):
     """No constraint is left NOT VALID: existing rows were checked against every one."""
-    check(*integrity.not_valid_constraints(checks_conn))
+    check(*orphans.not_valid_constraints(checks_conn))
 
 
 def test_indexes_are_valid(checks_conn, check):
     """No index is left invalid (e.g. by an interrupted CREATE INDEX CONCURRENTLY)."""
-    check(*integrity.invalid_indexes(checks_conn))
+    check(*orphans.invalid_indexes(checks_conn))
 
 
 def test_sequence_is_ahead_of_its_column(checks_conn, owned_sequence, check):
     """The next value of a serial/identity sequence is past max(id): inserts will not collide."""
-    check(integrity.sequence_ahead(checks_conn, owned_sequence))
+    check(orphans.sequence_ahead(checks_conn, owned_sequence))

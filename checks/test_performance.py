@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import plans
+from rollbook.measure import plans
 
 pytestmark = pytest.mark.check
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import preflight
+from rollbook.verdicts import preflight
 
 pytestmark = pytest.mark.check
 

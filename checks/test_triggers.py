@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.evidence import attach_json, attach_text
-from rollbook import assess, triggers
-from rollbook.evidence import CheckResult
+from rollbook.pytest_plugin.evidence import attach_json, attach_text
+from rollbook.record.evidence import CheckResult
+from rollbook.verdicts import assess, triggers
 
 pytestmark = pytest.mark.check
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import inventory, keytypes
+from rollbook.measure import inventory
+from rollbook.verdicts import key_types
 
 pytestmark = pytest.mark.check
 
 
 def test_key_column_type(checks_conn, key_column, check):
     """The key column's declared type, and pg_typeof of sampled values, are as expected."""
-    check(keytypes.check_key_column(checks_conn, key_column.key, key_column.types))
+    check(key_types.check_key_column(checks_conn, key_column.key, key_column.types))
 
 
 def test_information_schema_id_columns(checks_conn, checks_profile, checks_baseline, check):
     """The runbook's information_schema.columns query: every `id` column has an id type."""
     expected = inventory.id_column_types(checks_profile, checks_baseline)
-    check(keytypes.information_schema_ids(checks_conn, expected))
+    check(key_types.information_schema_ids(checks_conn, expected))

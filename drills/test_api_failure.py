@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.application import application_rollback, check_live_service
-from fixtures.phases import (
+from rollbook.measure.api_smoke import SmokeAccount, run_smoke
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.application import application_rollback, check_live_service
+from rollbook.pytest_plugin.phases import (
     evaluate_triggers,
     migration_detail,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
-from rollbook import triggers
-from rollbook.db import connect
-from rollbook.smoke import SmokeAccount, run_smoke
-from vibes.faults import break_logins
-from vibes.seed import SEED_PASSWORD
-from vibes.traffic import add_rows, rows_written_by_smoke
+from rollbook.verdicts import triggers
+from rollbook_vibes.faults import break_logins
+from rollbook_vibes.seed import SEED_PASSWORD
+from rollbook_vibes.traffic import add_rows, rows_written_by_smoke
 
 pytestmark = pytest.mark.drill
 ACCOUNT = SmokeAccount("user4@example.com", SEED_PASSWORD)

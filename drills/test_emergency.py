@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.application import check_live_service
-from fixtures.phases import (
+from rollbook.pytest_plugin.application import check_live_service
+from rollbook.pytest_plugin.phases import (
     count_rows_a_restore_discards,
     evaluate_triggers,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
-from rollbook import backup, triggers
-from rollbook.corrupt import scribble_on_page
-from rollbook.rto import format_duration
-from rollbook.service import id_mode_env
-from vibes.migrations_config import REVISION_UUID
+from rollbook.record.clock import format_duration
+from rollbook.runbook import backup
+from rollbook.runbook.corrupt import scribble_on_page
+from rollbook.runbook.service import id_mode_env
+from rollbook.verdicts import triggers
+from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
 DAMAGED_INDEX = "journals_pkey"

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import (
+from rollbook.measure import plans
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.phases import (
     evaluate_triggers,
     migration_detail,
     prepare_integer_baseline,
     upgrade_and_write_on_uuid,
     validate_after_rollback,
 )
-from rollbook import plans, triggers
-from rollbook.db import connect
-from rollbook.profile import KeyQuery
-from vibes.faults import drop_index
-from vibes.migrations_config import REVISION_UUID
-from vibes.seed import plan_for
+from rollbook.settings.profile import KeyQuery
+from rollbook.verdicts import triggers
+from rollbook_vibes.faults import drop_index
+from rollbook_vibes.migrations_config import REVISION_UUID
+from rollbook_vibes.seed import plan_for
 
 pytestmark = pytest.mark.drill
 MIN_SCALE = "100k"  # enough rows for a Seq Scan to be measurably slower than the index

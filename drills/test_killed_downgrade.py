@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import migration_detail, prepare_uuid_rollback, validate_after_rollback
-from rollbook import catalog
-from rollbook.assessment import table_counts
-from rollbook.db import connect
-from rollbook.migration_process import (
+from rollbook.measure import catalog
+from rollbook.measure.impact import table_counts
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.phases import (
+    migration_detail,
+    prepare_uuid_rollback,
+    validate_after_rollback,
+)
+from rollbook.runbook.alembic_process import (
     AlembicProcess,
     holding_lock,
     wait_for_backend_gone,
     wait_for_blocked_backend,
 )
-from vibes.migrations_config import INI_PATH, REVISION_UUID, URL_ENV_VAR, sqlalchemy_url
+from rollbook_vibes.migrations_config import INI_PATH, REVISION_UUID, URL_ENV_VAR, sqlalchemy_url
 
 pytestmark = pytest.mark.drill
 BLOCKED_TABLE = "user_sessions"  # the downgrade renames it last

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import (
+from rollbook.pytest_plugin.phases import (
     evaluate_triggers,
     full_restore,
     prepare_integer_baseline,
     validate_after_rollback,
 )
-from rollbook.migrations import Migrations
-from vibes.faults import FAIL_AFTER_TABLE, copy_failing_halfway
-from vibes.migrations_config import REVISION_UUID, alembic_config
+from rollbook.runbook.migrations import Migrations
+from rollbook_vibes.faults import FAIL_AFTER_TABLE, copy_failing_halfway
+from rollbook_vibes.migrations_config import REVISION_UUID, alembic_config
 
 pytestmark = pytest.mark.drill
 

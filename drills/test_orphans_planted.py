@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import (
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.phases import (
     count_rows_a_restore_discards,
     evaluate_triggers,
     full_restore,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
-from rollbook import triggers
-from rollbook.db import connect
-from vibes.faults import plant_orphans
-from vibes.migrations_config import REVISION_UUID
+from rollbook.verdicts import triggers
+from rollbook_vibes.faults import plant_orphans
+from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
 ORPHANS = 3

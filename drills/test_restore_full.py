@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import (
+from rollbook.pytest_plugin.phases import (
     count_rows_a_restore_discards,
     full_restore,
     prepare_uuid_rollback,

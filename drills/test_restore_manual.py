@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import (
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.phases import (
     count_rows_a_restore_discards,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
-from rollbook import backup
-from rollbook.db import connect
-from rollbook.manual import drop_tables
-from vibes.runbook import MANUAL_ROLLBACK_DROP
+from rollbook.runbook import backup
+from rollbook.runbook.manual import drop_tables
+from rollbook_vibes.runbook import MANUAL_ROLLBACK_DROP
 
 pytestmark = pytest.mark.drill
 

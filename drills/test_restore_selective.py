@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.phases import migration_detail, prepare_uuid_rollback
-from rollbook import backup, validation
-from rollbook.assessment import table_counts
-from rollbook.db import connect
+from rollbook.measure.impact import table_counts
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.phases import migration_detail, prepare_uuid_rollback
+from rollbook.runbook import backup
+from rollbook.verdicts import validation
 
 pytestmark = pytest.mark.drill
 SELECTED = ("users", "journals")

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.application import (
+from rollbook.pytest_plugin.application import (
     application_rollback,
     check_live_service,
     enter_maintenance,
     leave_maintenance,
 )
-from fixtures.communication import notify_stakeholders, notify_users_and_status_page
-from fixtures.phases import (
+from rollbook.pytest_plugin.communication import notify_stakeholders, notify_users_and_status_page
+from rollbook.pytest_plugin.phases import (
     evaluate_triggers,
     migration_detail,
     operator_checks,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
-from vibes.migrations_config import REVISION_UUID
+from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
 

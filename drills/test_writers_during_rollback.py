@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.application import (
+from rollbook.measure.api_smoke import SmokeAccount
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.application import (
     application_rollback,
     check_live_service,
     enter_maintenance,
     leave_maintenance,
 )
-from fixtures.phases import migration_detail, prepare_uuid_rollback, validate_after_rollback
-from rollbook.db import connect
-from rollbook.smoke import SmokeAccount
-from rollbook.writers import JournalWriters
-from vibes.seed import SEED_PASSWORD
-from vibes.traffic import add_rows, journals_titled, rows_written_through_api
+from rollbook.pytest_plugin.phases import (
+    migration_detail,
+    prepare_uuid_rollback,
+    validate_after_rollback,
+)
+from rollbook.runbook.writers import JournalWriters
+from rollbook_vibes.seed import SEED_PASSWORD
+from rollbook_vibes.traffic import add_rows, journals_titled, rows_written_through_api
 
 pytestmark = pytest.mark.drill
 WRITERS = [SmokeAccount(f"user{n}@example.com", SEED_PASSWORD) for n in (2, 3)]

@@ -18,20 +18,26 @@ from pathlib import Path
 
 import psycopg
 
-from . import api_checks, assess, baseline, snapshot, triggers
-from .errors import RollbookError
-from .migrations import Migrations
-from .redact import redact_dsn, redact_text
-from .target import Settings, alembic_config, checks_connection, resolve, wrong_baseline
+from rollbook.errors import RollbookError
+from rollbook.measure import baseline, snapshot
+from rollbook.record.redact import redact_dsn, redact_text
+from rollbook.runbook.migrations import Migrations
+from rollbook.settings.target import (
+    Settings,
+    alembic_config,
+    checks_connection,
+    resolve,
+    wrong_baseline,
+)
+from rollbook.verdicts import api, assess, triggers
 
 EXIT_REFUSED = 2
 EXIT_ROLLBACK_DUE = 3
 
 
 def default_envs_dir() -> Path:
-    """./envs when there is one, else the envs/ of the rollbook checkout."""
-    here = Path.cwd() / "envs"
-    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "envs"
+    """./envs; a profile not found there is looked up among rollbook's built-in ones."""
+    return Path.cwd() / "envs"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--dsn", help="database to use instead of the profile's (env "
                          "ROLLBOOK_DSN); keep the password in PGPASSWORD or ~/.pgpass")
         sub.add_argument("--envs-dir", type=Path, default=None,
-                         help="where profiles live (default: ./envs, else rollbook's envs/)")
+                         help="where profiles live (default: ./envs, then the built-in ones)")
 
     snap = commands.add_parser("snapshot", help="write the baseline manifest of a live "
                                "database, read-only")
@@ -111,7 +117,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     api_url = args.api_url or os.environ.get("ROLLBOOK_API_URL") or profile.api.base_url
     if args.no_api:
         api_url = None
-    report = api_checks.smoke(api_checks.plan_for(profile, api_url)) if api_url else None
+    report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
     migrations = Migrations(alembic_config(profile.alembic.ini, settings.dsn), settings.dsn)
     with checks_connection(profile, settings.dsn) as conn:
         mismatch = wrong_baseline(conn, known, settings.baseline_path) if known else None

@@ -10,11 +10,12 @@ import pytest
 from examples.checkrun import snapshot, vibes_copy
 
 from rollbook import cli
-from rollbook.db import connect
-from rollbook.migrations import Migrations
 from rollbook.net import free_port
-from rollbook.service import vibes_service
-from vibes.migrations_config import alembic_config
+from rollbook.pg.connect import connect
+from rollbook.runbook.migrations import Migrations
+from rollbook.runbook.service import vibes_service
+from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook_vibes.migrations_config import alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +35,7 @@ def _assess(capsys, dsn, baseline, api_url, tmp_path):
     api = ["--api-url", api_url] if api_url else ["--no-api"]
     code = cli.main(["assess", "--env", "prod.example", "--dsn", dsn, "--baseline",
                      str(baseline), *api, "--output", str(output),
-                     "--envs-dir", str(ROOT / "envs")])
+                     "--envs-dir", str(BUILTIN_ENVS)])
     return code, capsys.readouterr(), json.loads(output.read_text()) if output.exists() else {}
 
 

@@ -5,9 +5,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from rollbook import backup
 from rollbook.errors import BackupError, ServerError
-from rollbook.pg_install import client_installation_for
+from rollbook.pg.install import client_installation_for
+from rollbook.runbook import backup
 
 
 @pytest.fixture

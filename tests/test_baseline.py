@@ -6,9 +6,9 @@ import json
 import psycopg
 import pytest
 
-from rollbook import baseline
-from rollbook.db import connect
 from rollbook.errors import BaselineError
+from rollbook.measure import baseline
+from rollbook.pg.connect import connect
 
 
 @pytest.fixture

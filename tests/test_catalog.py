@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.catalog import (
+from rollbook.measure.catalog import (
     KeyColumn,
     Schema,
     compare_schema,
@@ -15,7 +15,7 @@ from rollbook.catalog import (
     key_columns,
     snapshot,
 )
-from rollbook.db import connect
+from rollbook.pg.connect import connect
 
 JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from examples.checkrun import run_checks, vibes_copy
 
-from rollbook.db import connect
 from rollbook.net import free_port
-from rollbook.service import vibes_service
-from vibes.faults import break_logins
-from vibes.seed import SEED_PASSWORD
+from rollbook.pg.connect import connect
+from rollbook.runbook.service import vibes_service
+from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook_vibes.faults import break_logins
+from rollbook_vibes.seed import SEED_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = ("health", "login", "create journal", "list journals", "get user")
@@ -20,8 +21,8 @@ ENDPOINTS = ("health", "login", "create journal", "list journals", "get user")
 
 def _profile(folder: Path, *, p95_ms: float = 2000) -> Path:
     """prod.example with a dedicated smoke account (password in VIBES_SMOKE_PASSWORD)."""
-    text = (ROOT / "envs" / "prod.example.toml").read_text()
-    text = text.replace('"../vibes/alembic.ini"', f'"{ROOT / "vibes" / "alembic.ini"}"')
+    text = (BUILTIN_ENVS / "prod.example.toml").read_text()
+    text = text.replace('"../../rollbook_vibes/alembic.ini"', f'"{ROOT / "rollbook_vibes" / "alembic.ini"}"')
     text = text.replace('# smoke_email = "rollbook-smoke@vibes.example.com"',
                         'smoke_email = "user1@example.com"')
     text = text.replace('# smoke_password_env', 'smoke_password_env')

@@ -7,9 +7,9 @@ import json
 import pytest
 from examples.checkrun import database_state, run_checks, snapshot, vibes_copy
 
-from rollbook.db import connect
-from rollbook.migrations import Migrations
-from vibes.migrations_config import alembic_config
+from rollbook.pg.connect import connect
+from rollbook.runbook.migrations import Migrations
+from rollbook_vibes.migrations_config import alembic_config
 
 
 def assert_refused(result, *fragments: str, lines: int = 1) -> None:
@@ -32,7 +32,7 @@ def vibes(pg_server):
 
 def test_unknown_env_name(pytester, monkeypatch):
     result, _ = run_checks(pytester, monkeypatch, "--env", "nope")
-    assert_refused(result, "unknown env 'nope': there is no ", "envs/nope.toml. Hint: use one of:"
+    assert_refused(result, "unknown env 'nope': there is no ", "envs/nope.toml (nor a built-in profile of that name). Hint: use one of:"
                    " ci, local, prod.example; or pass a path to a .toml profile.")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import baseline, content, fingerprint
-from rollbook.db import connect
+from rollbook.measure import baseline, fingerprint
+from rollbook.pg.connect import connect
+from rollbook.verdicts import content
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from examples.checkrun import EXAMPLES, failed, run_checks, snapshot
 
-from rollbook.db import connect
+from rollbook.pg.connect import connect
 
 SHOP = EXAMPLES / "shop"
 PROFILE = str(SHOP / "shop.toml")

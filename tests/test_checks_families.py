@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from examples.checkrun import failed, run_checks, snapshot, vibes_copy
 
-from rollbook.db import connect
+from rollbook.pg.connect import connect
 
 PLANTED = {
     "types": (

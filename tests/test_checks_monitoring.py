@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from examples.checkrun import failed, run_checks, vibes_copy
 
-from rollbook import monitoring
-from rollbook.db import connect
+from rollbook.pg.connect import connect
+from rollbook.verdicts import monitoring
 
 THRESHOLDS = """\
 [database]

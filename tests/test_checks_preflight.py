@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rollbook import preflight
-from rollbook.db import connect
-from rollbook.migrations import Migrations
-from rollbook.target import alembic_config as ini_config
-from vibes.migrations_config import INI_PATH, alembic_config
+from rollbook.pg.connect import connect
+from rollbook.runbook.migrations import Migrations
+from rollbook.settings.target import alembic_config as ini_config
+from rollbook.verdicts import preflight
+from rollbook_vibes.migrations_config import INI_PATH, alembic_config
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import psycopg
 import pytest
 from examples.checkrun import database_state, failed, run_checks, snapshot, vibes_copy
 
-from rollbook.service import vibes_service
-from rollbook.target import open_target, resolve
+from rollbook.runbook.service import vibes_service
+from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.target import open_target, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +83,7 @@ def test_two_workers_lose_no_result(vibes, pytester, monkeypatch):
 
 def test_a_write_through_the_checks_connection_fails(vibes):
     dsn, _, _ = vibes
-    settings = resolve({"env": "prod.example", "dsn": dsn}, {}, ROOT / "envs")
+    settings = resolve({"env": "prod.example", "dsn": dsn}, {}, BUILTIN_ENVS)
     target = open_target(settings, ROOT / "reports")
     with target.connect() as conn:
         for statement in ("INSERT INTO tags (user_id, name) VALUES (1, 'written')",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from examples.checkrun import database_state, vibes_copy
 
-from rollbook import baseline, cli
+from rollbook import cli
+from rollbook.measure import baseline
+from rollbook.settings.profile import BUILTIN_ENVS
 
-ENVS = str(Path(__file__).resolve().parents[1] / "envs")
+ENVS = str(BUILTIN_ENVS)
 
 
 @pytest.fixture

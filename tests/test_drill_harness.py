@@ -3,15 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-PLUGINS = '''
-pytest_plugins = ("fixtures.options", "fixtures.reporting", "fixtures.database",
-                  "fixtures.drill")
-'''
-
 
 @pytest.fixture
 def run_drill(pytester):
-    pytester.makeconftest(PLUGINS)
+    """A user's project: no conftest, the plugin comes from rollbook's pytest11 entry points."""
 
     def run(body: str):
         pytester.makepyfile(test_drill=body)
@@ -91,7 +86,6 @@ def test_drill(drill):
     (("--pg-backend", "url"), "ERROR: --pg-backend url needs a server. Hint: pass --dsn*"),
 ])
 def test_bad_drill_settings_are_one_line_before_anything_starts(pytester, args, message):
-    pytester.makeconftest(PLUGINS)
     pytester.makepyfile(test_drill="def test_drill(drill):\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.db import connect
 from rollbook.errors import RollbookError
-from rollbook.fingerprint import (
+from rollbook.measure.fingerprint import (
     TableFingerprint,
     compare_fingerprints,
     fingerprint_table,
     fingerprint_tables,
 )
+from rollbook.pg.connect import connect
 
 JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"
 EMPTY_DIGEST = "0000000000000000"

@@ -6,10 +6,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rollbook.catalog import compare_schema, snapshot
-from rollbook.db import connect
-from rollbook.fingerprint import compare_fingerprints, fingerprint_tables
-from rollbook.integrity import (
+from rollbook.measure.catalog import compare_schema, snapshot
+from rollbook.measure.fingerprint import compare_fingerprints, fingerprint_tables
+from rollbook.pg.connect import connect
+from rollbook.verdicts.orphans import (
     ForeignKey,
     check_all_orphans,
     find_orphans,

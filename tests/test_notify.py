@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rollbook.net import free_port
-from rollbook.notify import Channels, post_status, send_email
+from rollbook.runbook.notify import Channels, post_status, send_email
 
 
 def test_dry_run_is_the_default_and_sends_nothing(outbox):

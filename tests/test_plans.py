@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import plans
-from rollbook.db import connect
-from rollbook.profile import KeyQuery, Performance
+from rollbook.measure import plans
+from rollbook.pg.connect import connect
+from rollbook.settings.profile import KeyQuery, Performance
 
 LOOKUP = KeyQuery(name="item by id", sql="SELECT id, label FROM items WHERE id = %(id)s",
                   params="SELECT max(id) AS id FROM items", expect_indexes=("items_pkey",),

@@ -5,8 +5,8 @@ import psycopg
 import pytest
 
 from rollbook.errors import ServerError
-from rollbook.pg_install import debian_installations
-from rollbook.postgres import UrlServer, start_server
+from rollbook.pg.install import debian_installations
+from rollbook.pg.server import UrlServer, start_server
 
 
 def test_embedded_server_reports_version_and_matching_client_tools(pg_server):
@@ -58,7 +58,7 @@ def test_unknown_backend_is_refused():
 
 @pytest.mark.docker
 def test_docker_backend_starts_a_server_or_skips_with_reason():
-    from rollbook.pg_docker import docker_unavailable_reason
+    from rollbook.pg.docker import docker_unavailable_reason
     reason = docker_unavailable_reason()
     if reason:
         pytest.skip(reason)
@@ -68,7 +68,7 @@ def test_docker_backend_starts_a_server_or_skips_with_reason():
 
 
 def test_docker_backend_without_engine_is_one_clear_line():
-    from rollbook.pg_docker import docker_unavailable_reason
+    from rollbook.pg.docker import docker_unavailable_reason
     if docker_unavailable_reason() is None:
         pytest.skip("a Docker engine answers here; the no-engine message cannot be shown")
     with pytest.raises(ServerError, match=r"cannot use the docker backend: .*Hint: start a Docker"):

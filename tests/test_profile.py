@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from rollbook.errors import ConfigError
-from rollbook.profile import ProfileError, load_profile, parse_profile
-from rollbook.target import resolve
+from rollbook.settings.profile import BUILTIN_ENVS, ProfileError, load_profile, parse_profile
+from rollbook.settings.target import resolve
 
-ENVS = Path(__file__).resolve().parents[1] / "envs"
+ENVS = BUILTIN_ENVS
 
 
 def mistakes(text: str, tmp_path: Path) -> list[str]:
@@ -35,7 +35,7 @@ def test_shipped_profiles_load(name):
 
 def test_local_is_embedded_and_prod_names_a_variable():
     local, prod = load_profile("local", ENVS), load_profile("prod.example", ENVS)
-    assert local.database.embedded and local.embedded.seed == "vibes.seed:seed"
+    assert local.database.embedded and local.embedded.seed == "rollbook_vibes.seed:seed"
     assert local.embedded.snapshot and local.embedded.extensions == ("pg_stat_statements", "amcheck")
     assert not prod.database.embedded and prod.database.dsn_env == "VIBES_PROD_DSN"
     assert prod.tables["users"].unique == (("email",),)
@@ -83,7 +83,7 @@ def test_a_minimal_profile_only_names_the_dsn_variable(tmp_path):
      "[api] base_url: must not carry credentials; tokens go in environment variables"),
     ('[database]\ndsn_env = "X"\n[embedded]\nseed = "no_such_module:seed"\n',
      "[embedded] seed: module 'no_such_module' cannot be imported"),
-    ('[database]\ndsn_env = "X"\n[api]\nservice = "rollbook.service:vibes_service"\n',
+    ('[database]\ndsn_env = "X"\n[api]\nservice = "rollbook.runbook.service:vibes_service"\n',
      "[api] service: only a disposable profile may name one; point base_url at the running "
      "API and name a smoke account by smoke_email/smoke_password_env"),
     ('[database]\ndsn_env = "X"\n[api]\nsmoke_email = "smoke@vibes.example.com"\n',
@@ -126,7 +126,7 @@ def test_unknown_env_and_missing_file_are_one_line():
     with pytest.raises(ConfigError) as caught:
         load_profile("staging", ENVS)
     assert caught.value.one_line() == (
-        f"unknown env 'staging': there is no {ENVS}/staging.toml. Hint: use one of: ci, local, "
+        f"unknown env 'staging': there is no {ENVS}/staging.toml (nor a built-in profile of that name). Hint: use one of: ci, local, "
         "prod.example; or pass a path to a .toml profile.")
     with pytest.raises(ConfigError, match=r"profile file /nowhere/p.toml does not exist\."):
         load_profile("/nowhere/p.toml", ENVS)

@@ -1,5 +1,5 @@
 """Passwords never reach people: DSNs and free text are masked."""
-from rollbook.redact import redact_dsn, redact_text
+from rollbook.record.redact import redact_dsn, redact_text
 
 
 def test_url_dsn_password_is_masked():

@@ -3,10 +3,10 @@ import time
 
 import pytest
 
-from rollbook.checklist import DONE, NOT_DONE, Checklist
-from rollbook.record import DrillRecord, StepLog, render_markdown
-from rollbook.record_html import render_html
-from rollbook.rto import RecoveryClock
+from rollbook.record.checklist import DONE, NOT_DONE, Checklist
+from rollbook.record.clock import RecoveryClock
+from rollbook.record.html import render_html
+from rollbook.record.markdown import DrillRecord, StepLog, render_markdown
 
 
 def test_phase_over_objective_is_an_overrun_and_total_sums_phases():

@@ -1,4 +1,4 @@
-"""rollbook.service: start, stop and restart a real service (as a child process and through
+"""rollbook.runbook.service: start, stop and restart a real service (as a child process and through
 start/stop commands), timed; the health wait and its failures; maintenance evidence."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from alembic import command
 
-from rollbook.service import (
+from rollbook.runbook.service import (
     CommandService,
     ServiceError,
     ServiceProcess,
@@ -24,14 +24,14 @@ from rollbook.service import (
     port_open,
     vibes_service,
 )
-from rollbook.service_client import (
+from rollbook.runbook.service_client import (
     disable_maintenance,
     enable_maintenance,
     read_health,
     verify_maintenance,
 )
-from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
-from vibes.seed import seed
+from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+from rollbook_vibes.seed import seed
 
 ADMIN_TOKEN = "admin-" + uuid.uuid4().hex
 
@@ -156,7 +156,7 @@ def test_start_refuses_a_taken_port_and_shell_strings(tmp_path):
         with pytest.raises(ServiceError, match=f"port {port} on 127.0.0.1 is already taken"):
             svc.start()
     with pytest.raises(ServiceError, match="argv list, not a shell string"):
-        ServiceProcess("python -m vibes.api", port=1)
+        ServiceProcess("python -m rollbook_vibes.api", port=1)
     with pytest.raises(ServiceError, match="argv lists"):
         CommandService("./scripts/start.sh", ["stop"], base_url="http://127.0.0.1:1")
     with pytest.raises(ServiceError, match="unknown id mode 'bigint'"):
@@ -167,7 +167,7 @@ START_SCRIPT = textwrap.dedent("""
     import os, subprocess, sys
     port, log, pidfile = sys.argv[1:4]
     with open(log, "ab") as out:
-        child = subprocess.Popen([sys.executable, "-m", "vibes.api", "--port", port],
+        child = subprocess.Popen([sys.executable, "-m", "rollbook_vibes.api", "--port", port],
                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
     with open(pidfile, "w") as f:
@@ -250,7 +250,7 @@ def test_vibes_service_passes_the_dsn_in_the_environment_only(tmp_path):
     dsn = "host=127.0.0.1 port=1 dbname=x password=pw-in-env"
     svc = vibes_service(dsn, id_mode="uuid", admin_token="adm", port=4321,
                         maintenance_file=tmp_path / "m")
-    assert svc.argv[1:] == ["-m", "vibes.api", "--dsn-env", "VIBES_DATABASE_URL", "--port",
+    assert svc.argv[1:] == ["-m", "rollbook_vibes.api", "--dsn-env", "VIBES_DATABASE_URL", "--port",
                             "4321"]
     assert svc.env["VIBES_DATABASE_URL"] == dsn
     assert (svc.env["UUID_ENABLED"], svc.env["USE_INTEGER_IDS"]) == ("true", "false")

@@ -1,4 +1,4 @@
-"""rollbook.smoke against the real Vibes API: the figures on a healthy service, writes reported
+"""rollbook.measure.api_smoke against the real Vibes API: the figures on a healthy service, writes reported
 as not run when not allowed, and every check shown failing when the service misbehaves
 (down, answering 500s, slower than its budget)."""
 from __future__ import annotations
@@ -12,9 +12,7 @@ import psycopg
 import pytest
 from alembic import command
 
-from rollbook.service import free_port, vibes_service
-from rollbook.service_client import disable_maintenance, enable_maintenance
-from rollbook.smoke import (
+from rollbook.measure.api_smoke import (
     CREATE,
     ENDPOINTS,
     FAILED,
@@ -29,9 +27,11 @@ from rollbook.smoke import (
     percentile,
     run_smoke,
 )
-from vibes.api.passwords import set_password
-from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
-from vibes.seed import seed
+from rollbook.runbook.service import free_port, vibes_service
+from rollbook.runbook.service_client import disable_maintenance, enable_maintenance
+from rollbook_vibes.api.passwords import set_password
+from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+from rollbook_vibes.seed import seed
 
 PASSWORD = "smokepw-" + secrets.token_hex(8)
 ADMIN_TOKEN = "admin-" + secrets.token_hex(8)

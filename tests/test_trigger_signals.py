@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook import corruption, integrity, triggers
-from rollbook.corrupt import scribble_on_page
-from rollbook.db import connect
-from rollbook.postgres import start_server
+from rollbook.measure import amcheck
+from rollbook.pg.connect import connect
+from rollbook.pg.server import start_server
+from rollbook.runbook.corrupt import scribble_on_page
+from rollbook.verdicts import orphans, triggers
 
 
 def test_decision_matrix_rows_follow_the_runbook():
@@ -52,10 +53,10 @@ def test_orphans_fire_on_a_planted_orphan_and_stay_quiet_when_clean(scratch_dsn)
         conn.execute("CREATE TABLE journals (id serial PRIMARY KEY, user_id int REFERENCES users)")
         conn.execute("INSERT INTO users DEFAULT VALUES")
         conn.execute("INSERT INTO journals (user_id) VALUES (1)")
-        assert not triggers.orphans(integrity.check_all_orphans(conn)).fired
+        assert not triggers.orphans(orphans.check_all_orphans(conn)).fired
         conn.execute("SET session_replication_role = replica")
         conn.execute("INSERT INTO journals (user_id) VALUES (42)")
-        signal = triggers.orphans(integrity.check_all_orphans(conn))
+        signal = triggers.orphans(orphans.check_all_orphans(conn))
     assert signal.fired and signal.severity == "Critical"
     assert signal.measured.startswith("1 orphans")
 
@@ -75,13 +76,13 @@ def test_amcheck_finds_a_corrupted_index_page_and_passes_a_clean_one():
             conn.execute("CREATE EXTENSION amcheck")
             conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
             conn.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g")
-            clean = corruption.check_indexes(conn)
+            clean = amcheck.check_indexes(conn)
             assert [r.ok for r in clean] == [True]
-            assert not triggers.corruption(clean, corruption.amcheck_available(conn)).fired
+            assert not triggers.corruption(clean, amcheck.amcheck_available(conn)).fired
         scribble_on_page(server, server.dsn(), "t_pkey")
         with connect(server.dsn()) as conn:
-            results = corruption.check_indexes(conn)
-            signal = triggers.corruption(results, corruption.amcheck_available(conn))
+            results = amcheck.check_indexes(conn)
+            signal = triggers.corruption(results, amcheck.amcheck_available(conn))
     assert signal.fired and signal.severity == "Critical"
     assert "t_pkey on t is corrupt" in results[0].summary
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from psycopg import sql
 
-from rollbook import baseline, validation
-from rollbook.db import connect
-from rollbook.migrations import Migrations
-from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
-from vibes.runbook import VALIDATION_QUERIES
-from vibes.seed import seed
-from vibes.traffic import write_on_uuid
+from rollbook.measure import baseline
+from rollbook.pg.connect import connect
+from rollbook.runbook.migrations import Migrations
+from rollbook.verdicts import validation
+from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+from rollbook_vibes.runbook import VALIDATION_QUERIES
+from rollbook_vibes.seed import seed
+from rollbook_vibes.traffic import write_on_uuid
 
 
 @pytest.fixture(scope="module")

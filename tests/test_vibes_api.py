@@ -17,11 +17,11 @@ import pytest
 from alembic import command
 from psycopg.conninfo import make_conninfo
 
-from rollbook.service import ServiceError, free_port, id_mode_env, vibes_service
-from vibes.api.passwords import set_password
-from vibes.api.store import token_digest
-from vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
-from vibes.seed import seed
+from rollbook.runbook.service import ServiceError, free_port, id_mode_env, vibes_service
+from rollbook_vibes.api.passwords import set_password
+from rollbook_vibes.api.store import token_digest
+from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+from rollbook_vibes.seed import seed
 
 ADMIN_TOKEN = "admin-" + secrets.token_hex(12)
 DSN_PASSWORD = "dsnpw-" + secrets.token_hex(12)
@@ -204,8 +204,8 @@ def test_concurrent_requests_are_all_served(services):
 
 
 def test_the_service_knows_the_revisions_of_the_alembic_project():
-    from vibes import migrations_config
-    from vibes.api import config
+    from rollbook_vibes import migrations_config
+    from rollbook_vibes.api import config
 
     assert (config.REVISION_INTEGER, config.REVISION_UUID, config.URL_ENV_VAR) == (
         migrations_config.REVISION_INTEGER, migrations_config.REVISION_UUID,
@@ -308,7 +308,7 @@ def run_api(dsn: str | None, **env: str) -> subprocess.CompletedProcess:
     if dsn is not None:
         values["APP_DSN"] = dsn
     values.update(env)
-    return subprocess.run([sys.executable, "-m", "vibes.api", "--dsn-env", "APP_DSN", "--port",
+    return subprocess.run([sys.executable, "-m", "rollbook_vibes.api", "--dsn-env", "APP_DSN", "--port",
                            str(free_port())], env=values, capture_output=True, text=True,
                           timeout=60)
 

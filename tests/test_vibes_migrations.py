@@ -28,11 +28,11 @@ from pytest_alembic.tests import (  # noqa: F401  (collected as tests of this mo
 )
 from sqlalchemy.orm import Session
 
-from vibes import models
-from vibes.migrations_config import INI_PATH, sqlalchemy_url
-from vibes.migrations_config import alembic_config as vibes_alembic_config
-from vibes.schema import FOREIGN_KEYS, ID_TABLES, TABLES, sequence_name
-from vibes.seed import seed
+from rollbook_vibes import models
+from rollbook_vibes.migrations_config import INI_PATH, sqlalchemy_url
+from rollbook_vibes.migrations_config import alembic_config as vibes_alembic_config
+from rollbook_vibes.schema import FOREIGN_KEYS, ID_TABLES, TABLES, sequence_name
+from rollbook_vibes.seed import seed
 
 
 @pytest.fixture

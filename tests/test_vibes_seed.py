@@ -7,10 +7,10 @@ from alembic import command
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from vibes import bulkload
-from vibes.migrations_config import alembic_config
-from vibes.schema import ID_TABLES, TABLES, sequence_name, table_key_columns
-from vibes.seed import SCALES, SeedError, main, plan_for, seed
+from rollbook_vibes import bulkload
+from rollbook_vibes.migrations_config import alembic_config
+from rollbook_vibes.schema import ID_TABLES, TABLES, sequence_name, table_key_columns
+from rollbook_vibes.seed import SCALES, SeedError, main, plan_for, seed
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from psycopg import sql
 
-from rollbook import catalog, cli, fingerprint
-from rollbook.db import connect
-from rollbook.migrations import Migrations
-from vibes.migrations_config import alembic_config
-from vibes.seed import seed
+from rollbook import cli
+from rollbook.measure import catalog, fingerprint
+from rollbook.pg.connect import connect
+from rollbook.runbook.migrations import Migrations
+from rollbook_vibes.migrations_config import alembic_config
+from rollbook_vibes.seed import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "checks"

@@ -1,0 +1,1 @@
+"""What is read from a database: catalog snapshot, counts and digests, key ranges, plans."""

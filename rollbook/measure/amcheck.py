@@ -1,0 +1,53 @@
+"""Corruption indicators from amcheck.
+
+Only bt_index_check is used: it takes an AccessShareLock, like a SELECT, so it neither blocks
+nor is blocked by writers. bt_index_parent_check (ShareLock, blocks writes) and heapallindexed
+(a full heap scan per index) are left out on purpose for live databases.
+"""
+from __future__ import annotations
+
+import psycopg
+
+from rollbook.record.evidence import CheckResult
+
+AVAILABLE_SQL = "SELECT count(*) > 0 FROM pg_extension WHERE extname = 'amcheck'"
+BTREE_INDEXES_SQL = (
+    "SELECT i.indexrelid::regclass::text, t.relname FROM pg_index i"
+    " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid"
+    " JOIN pg_am am ON am.oid = ic.relam"
+    " WHERE am.amname = 'btree' AND t.relnamespace = ANY(%s::regnamespace[])"
+    " AND i.indisvalid AND i.indisready AND t.relpersistence <> 't' ORDER BY 1")
+CHECK_SQL = "SELECT bt_index_check(%s::regclass)"
+
+
+def amcheck_available(conn: psycopg.Connection) -> bool:
+    return conn.execute(AVAILABLE_SQL).fetchone()[0]
+
+
+def check_indexes(conn: psycopg.Connection, schemas=("public",)) -> list[CheckResult]:
+    """bt_index_check on every valid B-tree index of the schemas; one result per index."""
+    indexes = conn.execute(BTREE_INDEXES_SQL, (list(schemas),)).fetchall()
+    results = []
+    for index, table in indexes:
+        try:
+            conn.execute(CHECK_SQL, (index,))
+        except psycopg.Error as exc:
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                conn.rollback()
+            sqlstate = exc.sqlstate or "?"
+            message = str(exc).strip().splitlines()[0]
+            results.append(CheckResult(
+                f"amcheck: {index}", False,
+                f"index {index} on {table} is corrupt ({sqlstate}): {message}. Hint: REINDEX "
+                f"it; if the table's pages are damaged too, restore the table from backup.",
+                sql=[CHECK_SQL % repr(index)], observed={"sqlstate": sqlstate,
+                                                         "error": message}))
+            continue
+        results.append(CheckResult(f"amcheck: {index}", True, f"index {index} on {table} ok",
+                                   sql=[CHECK_SQL % repr(index)]))
+    return results
+
+
+def enable_amcheck(conn: psycopg.Connection) -> None:
+    """CREATE EXTENSION amcheck (disposable databases only: it is a write)."""
+    conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")

@@ -1,0 +1,137 @@
+"""The baseline manifest: the memory of "before" — schema, counts, fingerprints, sequences.
+
+Written as JSON carrying the sha256 of its own canonical content, so a manifest edited or
+truncated after the fact is refused, and carrying the identity of the database it came from.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollbook.errors import BaselineError
+from rollbook.measure import catalog, fingerprint
+
+FORMAT = "rollbook-baseline/1"
+INTEGER_KEY_TYPES = ("smallint", "integer", "bigint")
+
+
+@dataclass
+class TableBaseline:
+    rows: int
+    digest: str
+    key: str | None = None
+    key_max: int | None = None
+
+
+@dataclass
+class Baseline:
+    database: dict[str, Any]
+    revision: list[str]
+    schema: dict[str, Any]
+    tables: dict[str, TableBaseline]
+    sequences: dict[str, int | None]
+    plans: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    # What `rollbook snapshot` adds for the operator checks: time ranges, key-range digests.
+    # Left out of the manifest when empty, so manifests written without it keep their sha256.
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {"format": FORMAT, "created_at": self.created_at, "database": self.database,
+                "revision": self.revision, "schema": self.schema,
+                "tables": {name: vars(t) for name, t in sorted(self.tables.items())},
+                "sequences": self.sequences, "plans": self.plans}
+        if self.facts:
+            body["facts"] = self.facts
+        return body
+
+    @property
+    def sha256(self) -> str:
+        return _digest(self.to_dict())
+
+    def schema_snapshot(self) -> "catalog.Schema":
+        return catalog.Schema.from_dict(self.schema)
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = self.to_dict()
+        body["sha256"] = _digest(body)
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+        return path
+
+
+def capture(conn: psycopg.Connection, revision: list[str]) -> Baseline:
+    """Snapshot schema, per-table counts and fingerprints, key maxima and sequence values."""
+    schema = catalog.snapshot(conn)
+    keys = _first_key_columns(schema)
+    tables = {}
+    for name, fp in fingerprint.fingerprint_tables(conn, sorted(schema.tables)).items():
+        key = keys.get(name)
+        key_max = None
+        # only an integer key tells baseline rows from newer ones (and has a max(): uuid has not)
+        if key is not None and schema.tables[name][key].type in INTEGER_KEY_TYPES:
+            key_max = conn.execute(sql.SQL("SELECT max({}) FROM {}").format(
+                sql.Identifier(key), sql.Identifier(name))).fetchone()[0]
+            key_max = key_max if isinstance(key_max, int) else None
+        tables[name] = TableBaseline(rows=fp.rows, digest=fp.digest, key=key, key_max=key_max)
+    sequences = dict(conn.execute(
+        "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+        " ORDER BY 1").fetchall())
+    return Baseline(database=database_identity(conn), revision=list(revision),
+                    schema=schema.to_dict(), tables=tables, sequences=sequences,
+                    created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+def database_identity(conn: psycopg.Connection) -> dict[str, Any]:
+    """What tells one database apart from another: cluster system identifier + database name."""
+    row = conn.execute("SELECT (SELECT system_identifier::text FROM pg_control_system()),"
+                       " current_database(), current_setting('server_version')").fetchone()
+    return {"system_identifier": row[0], "name": row[1], "server_version": row[2]}
+
+
+def load(path: Path) -> Baseline:
+    """Read a manifest, refusing one that is missing, unreadable or altered."""
+    if not path.exists():
+        raise BaselineError(f"baseline file {path} does not exist.",
+                            hint="create one with `rollbook snapshot --output FILE`.")
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BaselineError(f"baseline file {path} is not valid JSON ({exc}).",
+                            hint="restore it from where it was stored, or take a new one.") from exc
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise BaselineError(f"{path} is not a rollbook baseline (format {FORMAT} expected).")
+    recorded = body.pop("sha256", None)
+    if recorded != _digest(body):
+        raise BaselineError(f"baseline file {path} does not match its sha256: it was altered "
+                            "or truncated after it was written.",
+                            hint="use the original file, or take a new snapshot.")
+    try:
+        return Baseline(database=body["database"], revision=body["revision"],
+                        schema=body["schema"], sequences=body["sequences"],
+                        tables={n: TableBaseline(**t) for n, t in body["tables"].items()},
+                        plans=body.get("plans", {}), created_at=body.get("created_at", ""),
+                        facts=body.get("facts", {}))
+    except (KeyError, TypeError) as exc:
+        raise BaselineError(f"baseline file {path} lacks a required field ({exc}).") from exc
+
+
+def _first_key_columns(schema: "catalog.Schema") -> dict[str, str]:
+    """The first primary-key column of each table, used to tell baseline rows from newer ones."""
+    keys: dict[str, str] = {}
+    for table, column, _type, role in catalog.key_columns(schema):
+        if role == "primary key":
+            keys.setdefault(table, column)
+    return keys
+
+
+def _digest(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

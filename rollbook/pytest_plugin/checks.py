@@ -1,0 +1,93 @@
+"""Check results into the report, and checks/ parametrized by what the database holds.
+
+`check(result)` attaches a CheckResult's SQL and observations to the Allure report, records it
+in reports/<run>/checks/, and fails the test with the result's one-line summary (no traceback:
+the summary says what is wrong and where to look). The controller renders every recorded result
+into reports/<run>/checks.md at the end, whichever xdist worker produced it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from rollbook.measure.inventory import fk_label
+from rollbook.pytest_plugin.evidence import attach_result
+from rollbook.pytest_plugin.profile import TARGET, inventory_for
+from rollbook.pytest_plugin.reporting import RUN_DIR
+from rollbook.record.evidence import CheckResult
+from rollbook.record.redact import redact_text
+
+# fixture name -> (values from the inventory, test id of a value)
+PARAMETERS: dict[str, tuple[Callable, Callable]] = {
+    "table": (lambda inv: inv.tables, str),
+    "key_column": (lambda inv: inv.key_columns, lambda k: k.label()),
+    "foreign_key": (lambda inv: inv.foreign_keys, fk_label),
+    "owned_sequence": (lambda inv: inv.sequences, lambda s: s.label),
+    "unique_key": (lambda inv: inv.unique_keys, lambda u: u.label()),
+    "time_column": (lambda inv: inv.time_columns, lambda t: t.label()),
+    "key_query": (lambda inv: inv.queries, lambda q: q.name),
+}
+
+
+def pytest_generate_tests(metafunc):
+    checks_dir = (Path(metafunc.config.rootpath) / "checks").resolve()
+    if checks_dir not in Path(metafunc.definition.path).resolve().parents:
+        return
+    for name, (values, label) in PARAMETERS.items():
+        if name in metafunc.fixturenames:
+            items = list(values(inventory_for(metafunc.config)))
+            metafunc.parametrize(name, items, ids=[label(item) for item in items])
+
+
+def _record(run_dir: Path, nodeid: str, results: list[CheckResult]) -> None:
+    folder = run_dir / "checks"
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)[:180]
+    body = {"test": nodeid, "results": [{"name": r.name, "ok": r.ok, "summary": r.summary}
+                                        for r in results]}
+    (folder / f"{slug}.json").write_text(redact_text(json.dumps(body, indent=1)))
+
+
+@pytest.fixture
+def check(request, run_dir: Path):
+    """Judge CheckResults: attach each one's evidence, record it in reports/<run>/checks/, and
+    fail the test with the one-line summary of every result that is not ok."""
+    judged: list[CheckResult] = []
+
+    def judge(*results: CheckResult) -> CheckResult:
+        for result in results:
+            attach_result(result)
+        judged.extend(results)
+        _record(run_dir, request.node.nodeid, judged)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            lines = [r.summary for r in failed]
+            lines += [r.observed["diff"] for r in failed if r.observed.get("diff")]
+            pytest.fail(redact_text("\n".join(lines)), pytrace=False)
+        return results[-1] if results else None
+
+    return judge
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    if getattr(config, "workerinput", None) is not None or RUN_DIR not in config.stash:
+        return
+    folder = config.stash[RUN_DIR] / "checks"
+    if not folder.is_dir():
+        return
+    target = config.stash.get(TARGET, None)
+    lines = ["# Operator checks", ""]
+    if target is not None:
+        lines += [redact_text(target.describe()), ""]
+    lines += ["| verdict | test | summary |", "| --- | --- | --- |"]
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    for record in sorted(records, key=lambda r: r["test"]):
+        for r in record["results"]:
+            summary = r["summary"].replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {'ok' if r['ok'] else 'FAILED'} | `{record['test']}` | {summary} |")
+    (config.stash[RUN_DIR] / "checks.md").write_text("\n".join(lines) + "\n")

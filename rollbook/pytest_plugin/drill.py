@@ -1,0 +1,150 @@
+"""The drill harness: Allure steps, recovery-time phases, evidence, and the drill's record."""
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import allure
+import pytest
+
+from rollbook.pytest_plugin.evidence import attach_file, attach_json, attach_result, attach_text
+from rollbook.pytest_plugin.reporting import REPORTS
+from rollbook.record.clock import format_duration
+from rollbook.record.evidence import CheckResult
+from rollbook.record.markdown import DecisionLog, DrillRecord, StepLog
+from rollbook.record.redact import redact_text
+from rollbook.verdicts.triggers import Decision
+
+
+class DrillFailure(AssertionError):
+    """A drill step found the system not as the runbook requires."""
+
+
+class Drill:
+    """Runs a drill's steps in runbook order and keeps what the record needs."""
+
+    def __init__(self, record: DrillRecord, workspace: Path, config=None):
+        self.record = record
+        self.workspace = workspace
+        self.checklist = record.checklist
+        self._config = config
+
+    def progress(self, message: str) -> None:
+        """A progress line on the terminal, shown live even while output is captured."""
+        plugins = self._config.pluginmanager if self._config else None
+        terminal = plugins.get_plugin("terminalreporter") if plugins else None
+        if terminal is None:
+            return
+        capture = plugins.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            terminal.write_line(f"[rollbook] {message}")
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[StepLog]:
+        log = StepLog(title=title, outcome="passed", elapsed_s=0.0)
+        self.record.steps.append(log)
+        started = time.perf_counter()
+        try:
+            with allure.step(title):
+                yield log
+        except BaseException as exc:
+            log.outcome = "failed"
+            log.detail = log.detail or redact_text(str(exc).splitlines()[0] if str(exc) else
+                                                   type(exc).__name__)
+            raise
+        finally:
+            log.elapsed_s = time.perf_counter() - started
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[StepLog]:
+        """A runbook phase with a recovery-time objective, timed by the record's clock."""
+        with self.step(name) as log, self.record.clock.phase(name):
+            yield log
+
+    def fact(self, key: str, value) -> None:
+        self.record.facts[key] = value
+
+    attach_text = staticmethod(attach_text)
+    attach_json = staticmethod(attach_json)
+    attach_file = staticmethod(attach_file)
+
+    def check(self, result: CheckResult) -> CheckResult:
+        """Attach a check's evidence and fail the step when its verdict is not ok."""
+        self.checks([result])
+        return result
+
+    def checks(self, results: Iterable[CheckResult]) -> list[CheckResult]:
+        """Evaluate every result (never stop at the first), attach each, fail if any failed."""
+        results = list(results)
+        for result in results:
+            attach_result(result)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise DrillFailure(f"{len(failed)} of {len(results)} checks failed: "
+                               + "; ".join(f"{r.name}: {r.summary}" for r in failed))
+        return results
+
+    def decide(self, decision: Decision, *, action_taken: str, started: float) -> Decision:
+        """Record a trigger evaluation in the decision trail; `started` is perf_counter() at
+        the moment the signals began to be measured."""
+        elapsed = time.perf_counter() - started
+        impact, response, action = decision.row
+        self.record.decisions.append(DecisionLog(
+            severity=decision.severity, impact=impact, response_time=response,
+            matrix_action=action, action_taken=action_taken, time_to_decide_s=elapsed,
+            signals=[s.line() for s in decision.signals]))
+        self.attach_text("rollback triggers", decision.report())
+        self.attach_json("decision", decision.to_dict())
+        return decision
+
+    def assert_within_objectives(self) -> None:
+        with self.step("Recovery-time objectives met"):
+            over = self.record.clock.overruns()
+            if over:
+                raise DrillFailure("over the recovery-time objective: " + ", ".join(
+                    f"{p.name} took {format_duration(p.elapsed_s)} "
+                    f"(objective {format_duration(p.objective_s)})" for p in over))
+
+
+@pytest.fixture
+def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
+    """The drill harness for one drill test: steps, phases, checks, and its rollback record.
+
+    The record (checklist, recovery-time table, steps) is written to the run folder when the
+    drill ends, pass or fail, and rendered into reports/<run>/rollback-record.md.
+    """
+    doc = (request.node.function.__doc__ or request.node.name).strip().splitlines()[0]
+    record = DrillRecord(title=doc.rstrip("."), test_id=request.node.nodeid)
+    harness = Drill(record, tmp_path_factory.mktemp("rollback_workspace"), request.config)
+    yield harness
+    reports = request.node.stash.get(REPORTS, {})
+    failed = [r for r in reports.values() if r.failed]
+    record.verdict = "failed" if failed else "passed"
+    if failed:
+        record.failure = redact_text(_one_line(failed[0]))
+        _keep_server_log(request, run_dir)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+    record.save(run_dir / "records" / f"{slug}.json")
+
+
+def _keep_server_log(request, run_dir: Path) -> None:
+    """On failure, the server log goes into the report: attached, and copied to the run folder."""
+    if "pg_server" not in request.fixturenames:
+        return
+    server = request.getfixturevalue("pg_server")
+    text = server.read_log() if hasattr(server, "read_log") else ""
+    if not text:
+        return
+    attach_text("PostgreSQL server log", text[-200_000:])
+    logs = run_dir / "server-logs"
+    logs.mkdir(exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+    (logs / f"{slug}.log").write_text(redact_text(text))
+
+
+def _one_line(report) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return crash.message.splitlines()[0] if crash is not None else str(report.longrepr)[:300]

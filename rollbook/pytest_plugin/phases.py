@@ -1,0 +1,262 @@
+"""The runbook's shared drill phases: preparation before a rollback, validation after it.
+
+Each drill calls these from its test body, so every step shows in runbook order in the report.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollbook.measure import baseline, plans, snapshot
+from rollbook.measure.amcheck import enable_amcheck
+from rollbook.measure.discard import rows_written_since
+from rollbook.measure.impact import assess
+from rollbook.pg.connect import connect
+from rollbook.pg.server import Server
+from rollbook.pytest_plugin.application import api_smoke
+from rollbook.record.clock import format_duration
+from rollbook.runbook import backup
+from rollbook.runbook.migrations import MigrationRun, Migrations
+from rollbook.runbook.service import ServiceProcess
+from rollbook.settings.profile import BUILTIN_ENVS, load_profile
+from rollbook.verdicts import monitoring, triggers, validation
+from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+from rollbook_vibes.runbook import IMPACT_QUERIES, VALIDATION_QUERIES
+from rollbook_vibes.seed import plan_for, seed
+from rollbook_vibes.traffic import write_on_uuid
+
+LONG_SEED_JOURNALS = 100_000  # seeds this big print progress lines
+OPERATOR_CHECKS_TIMEOUT_S = 900
+ROOT = Path(__file__).resolve().parents[2]
+# The runbook's key queries, budgets and limits, as the default profile states them.
+DRILL_PROFILE = load_profile("local", BUILTIN_ENVS)
+
+
+@dataclass
+class Baselined:
+    """A seeded Vibes database at the integer revision, its baseline and pre-migration backup."""
+
+    server: Server
+    database: str
+    dsn: str
+    migrations: Migrations
+    baseline: baseline.Baseline
+    pre_migration: backup.Backup
+
+
+@dataclass
+class Prepared(Baselined):
+    """A Vibes database on the UUID schema, with its memory of "before" and its backups."""
+
+    pre_rollback: backup.Backup
+    added: dict[str, int]
+
+
+def migration_detail(run: MigrationRun) -> str:
+    return (f"{run.command}: {run.from_revision or '<base>'} -> {run.to_revision or '<base>'} "
+            f"in {format_duration(run.elapsed_s)}")
+
+
+def prepare_uuid_rollback(drill, server: Server, database: str, scale: str) -> Prepared:
+    """Integer baseline, seed, baseline manifest, pre-migration backup, UUID upgrade, writes on
+    UUID, pre-rollback assessment and backup: everything the runbook does before rolling back."""
+    return upgrade_and_write_on_uuid(drill, prepare_integer_baseline(drill, server, database,
+                                                                      scale))
+
+
+def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -> Baselined:
+    """The Vibes database before the UUID migration: revision 0001, seeded, remembered in a
+    baseline manifest and a verified pre-migration backup."""
+    dsn = server.dsn(database)
+    migrations = Migrations(alembic_config(dsn), dsn)
+    drill.fact("server", server.describe())
+    drill.fact("server_version", server.version)
+    drill.fact("client_tools", server.installation.describe())
+    drill.fact("scale", scale)
+    drill.checklist.not_applicable("Rollback team assembled", "automated drill, no people paged")
+    drill.checklist.not_applicable("Root cause analysis initiated",
+                                   "rehearsal: there is no incident to analyse")
+
+    with drill.step(f"Migrate to the integer baseline ({REVISION_INTEGER})") as step:
+        step.detail = migration_detail(migrations.upgrade(REVISION_INTEGER))
+        with connect(dsn) as conn:
+            enable_amcheck(conn)  # so the corruption trigger can be evaluated
+
+    with drill.step(f"Seed Vibes data (scale {scale})") as step:
+        long_seed = plan_for(scale).journals >= LONG_SEED_JOURNALS
+        seeded = seed(dsn, scale, progress=drill.progress if long_seed else None)
+        drill.attach_json("rows seeded", seeded)
+        step.detail = f"{sum(seeded.values()):,} rows"
+
+    with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") as step:
+        with connect(dsn, read_only=True) as conn:
+            before = snapshot.take(conn, DRILL_PROFILE)  # as `rollbook snapshot` takes it
+        path = before.save(drill.workspace / "baseline.json")
+        drill.attach_file("baseline.json", path)
+        step.detail = f"sha256 {before.sha256[:12]}…"
+
+    with drill.step("Pre-migration backup (pg_dump -Fc, verified)") as step:
+        pre_migration = backup.dump(server, database,
+                                    drill.workspace / "pre_migration_backup.dump")
+        drill.attach_json("pre-migration backup", pre_migration.to_dict())
+        step.detail = f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} entries"
+
+    return Baselined(server=server, database=database, dsn=dsn, migrations=migrations,
+                     baseline=before, pre_migration=pre_migration)
+
+
+def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
+    """UUID upgrade, writes while on UUID, pre-rollback assessment and backup."""
+    server, database, dsn, migrations = start.server, start.database, start.dsn, start.migrations
+    with drill.step(f"Upgrade to the UUID schema ({REVISION_UUID})") as step:
+        step.detail = migration_detail(migrations.upgrade(REVISION_UUID))
+
+    with drill.step("Write new rows while on UUID") as step:
+        with connect(dsn) as conn:
+            added = write_on_uuid(conn)
+        drill.attach_json("rows written on UUID", added)
+        step.detail = ", ".join(f"{table} +{n}" for table, n in added.items())
+
+    with drill.step("Pre-rollback assessment") as step:
+        with connect(dsn, read_only=True) as conn:
+            assessment = drill.check(assess(conn, migrations, IMPACT_QUERIES))
+        drill.checklist.done("Impact assessment completed", assessment.summary)
+        drill.fact("revision_before", ",".join(assessment.observed["alembic_current"]))
+        step.detail = assessment.summary
+
+    with drill.step("Create rollback workspace and back up the current state") as step:
+        pre_rollback = backup.dump(server, database,
+                                   drill.workspace / "pre_rollback_backup.dump")
+        drill.attach_json("pre-rollback backup", pre_rollback.to_dict())
+        step.detail = (f"{pre_rollback.path.name}: {pre_rollback.size_bytes:,} bytes, "
+                       f"sha256 {pre_rollback.sha256[:12]}…, verified by pg_restore --list "
+                       f"({pre_rollback.toc_entries} entries)")
+        drill.checklist.done("Backup of current state created", step.detail)
+
+    return Prepared(server=server, database=database, dsn=dsn, migrations=migrations,
+                    baseline=start.baseline, pre_migration=start.pre_migration,
+                    pre_rollback=pre_rollback, added=added)
+
+
+def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
+                      expected_schema: dict | None, action_taken, extra_signals=()):
+    """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
+    `action_taken` is a string, or a function of the decision that returns one; `extra_signals`
+    a list, or a function measuring them (then timed as part of deciding)."""
+    started = time.perf_counter()
+    if callable(extra_signals):
+        extra_signals = extra_signals()
+    with connect(prepared.dsn, read_only=True) as conn:
+        signals = triggers.database_signals(conn, prepared.migrations,
+                                            expected_revision=expected_revision,
+                                            expected_schema=expected_schema)
+    decision = triggers.decide([*signals, *extra_signals])
+    taken = action_taken(decision) if callable(action_taken) else action_taken
+    return drill.decide(decision, started=started, action_taken=taken)
+
+
+def steady_state(drill, prepared: Baselined, extra_signals=()) -> None:
+    """After a rollback, the same triggers as before it must all be quiet. `extra_signals` may
+    be a function, called only now (e.g. an API smoke that writes)."""
+    with drill.step("Steady state: the rollback triggers are quiet again") as step:
+        after = evaluate_triggers(drill, prepared, expected_revision=REVISION_INTEGER,
+                                  expected_schema=prepared.baseline.schema,
+                                  action_taken="none: the rollback is complete",
+                                  extra_signals=extra_signals)
+        step.detail = after.summary()
+        assert not after.fired, after.report()
+
+
+def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
+                            service: ServiceProcess | None = None,
+                            extra_signals=()) -> None:
+    """The runbook's validation, timed: `kept` is the rows written on UUID the way back kept.
+    With a service, the API smoke follows the database checks (its writes come after them)."""
+    with drill.phase("Validation Testing") as step:
+        with connect(prepared.dsn, read_only=True) as conn:
+            results = drill.checks(validation.validate_rollback(
+                conn, migrations=prepared.migrations, baseline=prepared.baseline,
+                expected_revision=REVISION_INTEGER, added=kept, queries=VALIDATION_QUERIES))
+        step.detail = f"{len(results)} checks passed"
+        drill.checklist.done("Data integrity verified",
+                             f"{len(results)} checks: revision, key types, schema = baseline, "
+                             "counts = baseline + rows kept, baseline fingerprints, orphans, "
+                             "sequences, runbook join queries")
+        performance_and_monitoring(drill, prepared)
+        if service is not None:
+            api_smoke(drill, service)
+    steady_state(drill, prepared, extra_signals)
+    drill.fact("revision_after", ",".join(prepared.migrations.current()))
+    drill.checklist.done("Documentation updated", "this rollback record, written by the drill")
+
+
+def performance_and_monitoring(drill, prepared: Baselined) -> None:
+    """The runbook's query performance (plans and times against the baseline's) and its
+    post-rollback monitoring (connections, blocking locks, long transactions)."""
+    performance, limits = DRILL_PROFILE.performance, DRILL_PROFILE.monitoring
+    ratio = DRILL_PROFILE.triggers.query_slowdown_ratio
+    with drill.step("Performance validation: EXPLAIN ANALYZE of the runbook's queries") as step:
+        with connect(prepared.dsn, read_only=True) as conn:
+            results = drill.checks([check for query in DRILL_PROFILE.queries for check in (
+                plans.plan_check(conn, query, performance),
+                plans.time_check(conn, query, performance, prepared.baseline.plans, ratio))])
+        step.detail = "; ".join(r.summary for r in results)
+        drill.checklist.done("Performance validation passed", step.detail)
+    with drill.step("Monitoring: connections, blocking locks, long transactions") as step:
+        with connect(prepared.dsn, read_only=True) as conn:
+            results = drill.checks([
+                monitoring.active_connections(conn, limits.max_active_connections),
+                monitoring.blocking_locks(conn, limits.max_lock_wait_s),
+                monitoring.long_transactions(conn, limits.max_transaction_age_s)])
+        step.detail = "; ".join(r.summary for r in results)
+        drill.checklist.done("Monitoring restored", step.detail)
+
+
+def operator_checks(drill, prepared: Baselined, api_url: str) -> None:
+    """The operator's `pytest checks/` against the rolled-back database and its API, with the
+    drill's baseline: the runbook's full test suite after a rollback."""
+    with drill.step("Integration tests: pytest checks/ against the rolled-back system") as step:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
+        env["ROLLBOOK_DSN"] = prepared.dsn  # the environment, not argv: argv shows in `ps`
+        argv = [sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p",
+                "no:cacheprovider", "--env", "prod.example", "--baseline",
+                str(drill.workspace / "baseline.json"), "--api-url", api_url,
+                "--reports-dir", str(drill.workspace / "checks-reports")]
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=OPERATOR_CHECKS_TIMEOUT_S)
+        drill.attach_text("pytest checks/", done.stdout[-20_000:] + done.stderr[-5_000:])
+        lines = done.stdout.strip().splitlines()
+        step.detail = lines[-1].strip("= ") if lines else done.stderr.strip()[-300:]
+        assert done.returncode == 0, f"pytest checks/ exited {done.returncode}: {step.detail}"
+        drill.checklist.done("Integration tests successful", f"pytest checks/: {step.detail}")
+
+
+def count_rows_a_restore_discards(drill, prepared: Baselined, expected: dict[str, int]) -> None:
+    """Before any restore: the rows written since the backup, which the restore will discard,
+    counted and reported so the operator chooses knowingly; the count must be `expected`."""
+    with drill.step("Count the rows the restore would discard") as step:
+        with connect(prepared.dsn, read_only=True) as conn:
+            discarded = drill.check(rows_written_since(conn, prepared.baseline))
+        step.detail = discarded.summary
+        assert discarded.observed["written_since_backup"] == expected, discarded.summary
+        drill.fact("rows_discarded_by_restore", discarded.observed["total"])
+
+
+def full_restore(drill, prepared: Baselined, *, jobs: int = 2) -> None:
+    """The Database Rollback phase by full restore: drop and recreate the database, then
+    pg_restore -j the pre-migration backup."""
+    server, database = prepared.server, prepared.database
+    with drill.phase("Database Rollback") as step:
+        with drill.step(f"Drop and recreate database {database}"):
+            server.drop_database(database)
+            server.create_database(database)
+        with drill.step(f"pg_restore -j {jobs} the pre-migration backup"):
+            run = backup.restore(server, database, prepared.pre_migration, jobs=jobs)
+            drill.attach_text("pg_restore", " ".join(run.command) + "\n" + run.stderr)
+        step.detail = (f"database recreated, pg_restore -j {jobs} "
+                       f"{prepared.pre_migration.path.name} in {format_duration(run.elapsed_s)}")
+        drill.checklist.done("Database migration rolled back", step.detail)

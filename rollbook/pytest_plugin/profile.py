@@ -1,0 +1,166 @@
+"""The checks' profile and target database: resolved once, guarded, shared with xdist workers.
+
+pytest_configure loads and validates the profile named by --env (every mistake one line). When
+the session runs checks/, the controller resolves the target before any test: it prepares the
+embedded database of a disposable profile, loads the baseline, and refuses a database the
+checks must not run against (wrong revision, several heads, baseline from elsewhere, cannot
+connect). A refusal is pytest's usage error: one line per reason, exit status 4, nothing run,
+nothing written. xdist workers receive the prepared database from the controller.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rollbook.errors import RollbookError
+from rollbook.measure import baseline as baseline_mod
+from rollbook.measure import inventory as inventory_mod
+from rollbook.pytest_plugin.reporting import RUN_DIR
+from rollbook.record.redact import redact_text
+from rollbook.settings.profile import load_profile
+from rollbook.settings.target import ENV_VARS, Settings, Target, open_target, resolve
+
+SETTINGS = pytest.StashKey[Settings]()
+TARGET = pytest.StashKey[Target]()
+INVENTORY = pytest.StashKey[inventory_mod.Inventory]()
+WORKER_KEY = "rollbook_checks_target"
+
+
+def _cli(config) -> dict[str, str | None]:
+    return {key: config.getoption(f"--{key.replace('_', '-')}") for key in ENV_VARS}
+
+
+def _envs_dir(config) -> Path:
+    return Path(config.rootpath) / "envs"
+
+
+def _refusal(exc: RollbookError) -> pytest.UsageError:
+    lines = getattr(exc, "mistakes", None) or getattr(exc, "reasons", None) or [exc.one_line()]
+    return pytest.UsageError(*(redact_text(line) for line in lines))
+
+
+def checks_selected(config) -> bool:
+    """Does this session collect anything under checks/ (by its arguments or testpaths)?"""
+    checks_dir = (Path(config.rootpath) / "checks").resolve()
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0])
+        if not path.is_absolute():
+            path = Path(config.invocation_params.dir) / path
+        path = path.resolve()
+        if path == checks_dir or checks_dir in path.parents or path in checks_dir.parents:
+            return True
+    return False
+
+
+def pytest_configure(config):
+    if getattr(config, "workerinput", None) is not None:
+        return
+    name = _cli(config)["env"] or os.environ.get(ENV_VARS["env"]) or "local"
+    try:
+        load_profile(name, _envs_dir(config))
+    except RollbookError as exc:
+        raise _refusal(exc) from None
+
+
+def _open(config) -> Target:
+    settings = resolve(_cli(config), os.environ, _envs_dir(config))
+    target = open_target(settings, config.stash[RUN_DIR])
+    config.add_cleanup(target.close)
+    return target
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    config = session.config
+    if getattr(config, "workerinput", None) is not None or not checks_selected(config):
+        return
+    if config.option.showfixtures or config.option.show_fixtures_per_test:
+        return
+    try:
+        config.stash[TARGET] = _open(config)
+    except RollbookError as exc:
+        raise _refusal(exc) from None
+    except psycopg.Error as exc:
+        raise pytest.UsageError(redact_text(f"cannot prepare the checks' database: "
+                                            f"{str(exc).strip().splitlines()[0]}")) from None
+
+
+def pytest_configure_node(node):
+    """xdist controller hook: workers check the very database the controller prepared."""
+    target = node.config.stash.get(TARGET, None)
+    if target is None:
+        return
+    node.workerinput[WORKER_KEY] = {
+        "dsn": target.dsn if target.server is not None else None,  # embedded: no password
+        "baseline": str(target.baseline_path) if target.baseline_path else None,
+        "baseline_source": target.baseline_source, "server_version": target.server_version,
+        "revision": target.revision}
+
+
+def target_for(config) -> Target:
+    """The session's target: the controller's, a worker's copy of it, or opened on demand."""
+    if TARGET in config.stash:
+        return config.stash[TARGET]
+    given = getattr(config, "workerinput", {}).get(WORKER_KEY)
+    try:
+        if given is None:
+            target = _open(config)
+        else:
+            cli = dict(_cli(config), baseline=given["baseline"])
+            settings = resolve(cli, os.environ, _envs_dir(config))
+            target = Target(settings, given["dsn"] or settings.dsn,
+                            baseline_mod.load(Path(given["baseline"])) if given["baseline"]
+                            else None, Path(given["baseline"]) if given["baseline"] else None,
+                            given["baseline_source"], given["server_version"], given["revision"])
+    except RollbookError as exc:
+        pytest.exit(redact_text(exc.one_line()), returncode=pytest.ExitCode.USAGE_ERROR)
+    config.stash[TARGET] = target
+    return target
+
+
+def inventory_for(config) -> inventory_mod.Inventory:
+    """What the checks parametrize over, read once per process from the target."""
+    if INVENTORY not in config.stash:
+        target = target_for(config)
+        with target.connect() as conn:
+            config.stash[INVENTORY] = inventory_mod.build(conn, target.profile, target.baseline)
+    return config.stash[INVENTORY]
+
+
+def pytest_report_header(config):
+    target = config.stash.get(TARGET, None)
+    if target is not None:
+        return f"rollbook checks: {redact_text(target.describe())}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def checks_target(pytestconfig) -> Target:
+    """The database the operator checks run against: chosen by --env/--dsn/--baseline (CLI >
+    ROLLBOOK_* environment > profile > default), already guarded (expected revision, single
+    head, baseline taken from this very database)."""
+    return target_for(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def checks_profile(checks_target):
+    """The validated profile (envs/NAME.toml) of this checks run."""
+    return checks_target.profile
+
+
+@pytest.fixture(scope="session")
+def checks_baseline(checks_target):
+    """The baseline manifest the checks compare against, or None: then the profile's
+    expectations are used and content checks are skipped."""
+    return checks_target.baseline
+
+
+@pytest.fixture(scope="session")
+def checks_conn(checks_target):
+    """The checks' connection: default_transaction_read_only = on, the profile's
+    statement_timeout, lock_timeout and application_name. Nothing sent over it can write."""
+    with checks_target.connect() as conn:
+        yield conn

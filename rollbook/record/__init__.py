@@ -1,0 +1,1 @@
+"""The record: evidence, checklist, recovery-time clock, the rollback record, redaction."""

@@ -1,0 +1,127 @@
+"""pg_dump / pg_restore: custom-format archives, verified, with the tools matched to the server."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from rollbook.errors import BackupError
+from rollbook.pg.server import Server
+from rollbook.record.evidence import CheckResult
+from rollbook.record.redact import redact_text
+
+
+@dataclass
+class Backup:
+    """A pg_dump -Fc archive and what is known about it."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    elapsed_s: float
+    tool: str
+    command: list[str]
+    toc_entries: int = 0
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "sha256": self.sha256, "size_bytes": self.size_bytes,
+                "elapsed_s": round(self.elapsed_s, 3), "tool": self.tool,
+                "command": " ".join(self.command), "toc_entries": self.toc_entries}
+
+
+@dataclass
+class ToolRun:
+    command: list[str]
+    elapsed_s: float
+    stderr: str
+
+
+def dump(server: Server, dbname: str, path: Path, *, tables: tuple[str, ...] = ()) -> Backup:
+    """pg_dump -Fc of dbname into path (parents created), then verify it and hash it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    argv = [str(server.installation.tool("pg_dump")), "--format=custom", "--no-password",
+            f"--file={path}", f"--dbname={server.client_dsn(dbname)}"]
+    argv += [f"--table={table}" for table in tables]
+    run = _run(server, argv)
+    backup = Backup(path=path, sha256=sha256_of(path), size_bytes=path.stat().st_size,
+                    elapsed_s=run.elapsed_s, tool=server.installation.describe(),
+                    command=run.command)
+    verdict = verify(server, backup)
+    if not verdict.ok:
+        raise BackupError(verdict.summary)
+    backup.toc_entries = verdict.observed["toc_entries"]
+    return backup
+
+
+def verify(server: Server, backup: Backup) -> CheckResult:
+    """The archive is readable by pg_restore --list and still has the sha256 it was made with."""
+    name = f"backup verified: {backup.path.name}"
+    actual = sha256_of(backup.path)
+    if actual != backup.sha256:
+        return CheckResult(name, False, f"{backup.path} changed since it was written: sha256 "
+                           f"{actual[:12]}… is not {backup.sha256[:12]}…",
+                           observed={"expected_sha256": backup.sha256, "sha256": actual})
+    argv = [str(server.installation.tool("pg_restore")), "--list", str(backup.path)]
+    result = subprocess.run(argv, capture_output=True, text=True, env=server.client_env())
+    if result.returncode != 0:
+        return CheckResult(name, False, f"pg_restore --list cannot read {backup.path}: "
+                           f"{result.stderr.strip().splitlines()[0] if result.stderr else ''}",
+                           observed={"stderr": result.stderr})
+    entries = [line for line in result.stdout.splitlines() if line and not line.startswith(";")]
+    return CheckResult(name, True, f"{len(entries)} archive entries, sha256 {actual[:12]}…",
+                       observed={"toc_entries": len(entries), "sha256": actual,
+                                 "listing": result.stdout})
+
+
+def restore(server: Server, dbname: str, backup: Backup, *, clean: bool = False,
+            jobs: int | None = None, tables: tuple[str, ...] = ()) -> ToolRun:
+    """pg_restore the archive into dbname (-c to drop objects first, -j for parallel, -t),
+    then ANALYZE what was restored: pg_restore brings no planner statistics, and without them
+    the first queries after a restore run on guesses."""
+    argv = [str(server.installation.tool("pg_restore")), "--no-password", "--no-owner",
+            "--exit-on-error", f"--dbname={server.client_dsn(dbname)}"]
+    if clean:
+        argv += ["--clean", "--if-exists"]
+    if jobs:
+        argv.append(f"--jobs={jobs}")
+    argv += [f"--table={table}" for table in tables]
+    argv.append(str(backup.path))
+    run = _run(server, argv)
+    started = time.perf_counter()
+    with psycopg.connect(server.dsn(dbname), autocommit=True) as conn:
+        targets = [sql.Identifier(table) for table in tables]
+        statement = sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(targets)) if targets \
+            else sql.SQL("ANALYZE")
+        conn.execute(statement)
+    run.command.append(f"&& {statement.as_string(None)}")
+    run.elapsed_s += time.perf_counter() - started
+    return run
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _run(server: Server, argv: list[str]) -> ToolRun:
+    shown = [redact_text(arg) for arg in argv]
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True, env=server.client_env())
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        tool = Path(argv[0]).name
+        raise BackupError(
+            f"{tool} failed with exit code {result.returncode}: "
+            f"{(result.stderr.strip().splitlines() or [''])[-1]}",
+            context=[("command", " ".join(shown)), ("stderr", redact_text(result.stderr))],
+            hint=f"{tool} came from {server.installation.describe()}; it must be as new as "
+                 f"the server ({server.version}).")
+    return ToolRun(command=shown, elapsed_s=elapsed, stderr=redact_text(result.stderr))

@@ -1,0 +1,112 @@
+"""Alembic: where the database is, where the scripts go, and timed upgrades/downgrades."""
+from __future__ import annotations
+
+import io
+import time
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from psycopg import sql
+
+from rollbook.errors import MigrationError
+from rollbook.record.redact import redact_text
+
+VERSION_TABLE = "alembic_version"
+
+
+@dataclass
+class MigrationRun:
+    """One alembic command: from which revision to which, and how long it took."""
+
+    command: str
+    from_revision: str | None
+    to_revision: str | None
+    elapsed_s: float
+    output: str
+
+    def to_dict(self) -> dict:
+        return {"command": self.command, "from": self.from_revision, "to": self.to_revision,
+                "elapsed_s": round(self.elapsed_s, 3), "output": self.output}
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    down_revision: str | None
+    doc: str
+
+    def line(self) -> str:
+        return f"{self.down_revision or '<base>'} -> {self.revision}, {self.doc}"
+
+
+class Migrations:
+    """An Alembic project bound to one database."""
+
+    def __init__(self, config: Config, dsn: str):
+        self.config = config
+        self.dsn = dsn
+        self.scripts = ScriptDirectory.from_config(config)
+
+    def current(self, conn: psycopg.Connection | None = None) -> list[str]:
+        """The revision(s) the database is at (empty when never migrated).
+
+        Pass `conn` to read it over a connection of yours (e.g. a read-only one).
+        """
+        if conn is not None:
+            return current_revisions(conn)
+        with psycopg.connect(self.dsn, autocommit=True) as own:
+            return current_revisions(own)
+
+    def heads(self) -> list[str]:
+        return list(self.scripts.get_heads())
+
+    def history(self) -> list[Revision]:
+        """All revisions, newest first, as `alembic history` lists them."""
+        return [Revision(rev.revision, _down(rev.down_revision), (rev.doc or "").strip())
+                for rev in self.scripts.walk_revisions()]
+
+    def upgrade(self, target: str = "head") -> MigrationRun:
+        return self._run("upgrade", target)
+
+    def downgrade(self, target: str = "-1") -> MigrationRun:
+        return self._run("downgrade", target)
+
+    def _run(self, verb: str, target: str) -> MigrationRun:
+        before = self.current()
+        out = io.StringIO()
+        started = time.perf_counter()
+        try:
+            with redirect_stdout(out):
+                getattr(command, verb)(self.config, target)
+        except CommandError as exc:
+            raise MigrationError(f"alembic {verb} {target} refused: {redact_text(str(exc))}",
+                                 hint="check `alembic current` and `alembic history`.") from exc
+        elapsed = time.perf_counter() - started
+        after = self.current()
+        return MigrationRun(command=f"alembic {verb} {target}",
+                            from_revision=",".join(before) or None,
+                            to_revision=",".join(after) or None,
+                            elapsed_s=elapsed, output=redact_text(out.getvalue()))
+
+
+CURRENT_SQL = sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(
+    sql.Identifier(VERSION_TABLE))
+
+
+def current_revisions(conn: psycopg.Connection) -> list[str]:
+    """The revision(s) in the database's version table (empty when it has none); reads only."""
+    present = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()[0]
+    if not present:
+        return []
+    return [row[0] for row in conn.execute(CURRENT_SQL).fetchall()]
+
+
+def _down(down_revision) -> str | None:
+    if isinstance(down_revision, (tuple, list)):
+        return ",".join(down_revision)
+    return down_revision

@@ -1,0 +1,1 @@
+"""Settings: profiles (envs/*.toml) and the target they name, resolved once."""

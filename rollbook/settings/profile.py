@@ -1,0 +1,359 @@
+"""Environment profiles: `envs/NAME.toml`, loaded, validated and frozen.
+
+A profile describes one environment the checks run against: where its database is (the *name*
+of the environment variable holding the DSN, never the DSN or a password), its API, its Alembic
+project and expected revision, the tables and key types it expects, soft foreign keys, trigger
+thresholds, recovery-time objectives and the key queries with their budgets. Every mistake in
+a profile is reported on its own line, naming the file, the key and the fix.
+"""
+from __future__ import annotations
+
+import importlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rollbook.errors import ConfigError
+from rollbook.measure.api_smoke import ENDPOINTS
+from rollbook.record.clock import RUNBOOK_OBJECTIVES_S, RUNBOOK_TOTAL_OBJECTIVE_S, TOTAL_PHASE
+from rollbook.settings import reader as r
+
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+DEFAULT_PROFILE = "local"
+
+
+class ProfileError(ConfigError):
+    """A profile with one or more mistakes; `mistakes` holds one line per mistake."""
+
+    def __init__(self, mistakes: list[str]):
+        super().__init__(mistakes[0] if len(mistakes) == 1 else
+                         f"{len(mistakes)} mistakes: " + " | ".join(mistakes))
+        self.mistakes = mistakes
+
+
+@dataclass(frozen=True)
+class Database:
+    embedded: bool = False
+    dsn_env: str | None = None
+    statement_timeout_ms: int = 30_000
+    lock_timeout_ms: int = 1_000
+    application_name: str = "rollbook-checks"
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """How the suite prepares a database it starts itself (disposable profiles only)."""
+
+    backend: str = "embedded"
+    seed: str | None = None  # "module:function" called as function(dsn, scale)
+    scale: str = "tiny"
+    extensions: tuple[str, ...] = ()
+    snapshot: bool = False  # take a baseline right after preparing; used unless --baseline
+
+
+@dataclass(frozen=True)
+class Alembic:
+    ini: Path | None = None
+    expected_revision: str | None = None
+
+
+@dataclass(frozen=True)
+class TableExpectation:
+    key_type: str | None = None
+    min_rows: int = 0
+    unique: tuple[tuple[str, ...], ...] = ()
+    time_column: str | None = None
+
+
+@dataclass(frozen=True)
+class SoftForeignKey:
+    table: str
+    columns: tuple[str, ...]
+    references: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyQuery:
+    """A query whose plan and time are checked: EXPLAIN (ANALYZE, BUFFERS) of `sql`, with the
+    values of `params` (a query returning one row of named values) bound to it."""
+
+    name: str
+    sql: str
+    params: str | None = None
+    expect_indexes: tuple[str, ...] = ()
+    budget_ms: float | None = None
+    key_lookup: bool = False  # a Seq Scan on a big table is then a failure
+
+
+@dataclass(frozen=True)
+class Performance:
+    repeats: int = 3
+    noise_floor_ms: float = 1.0
+    small_table_pages: int = 64
+    key_lookups: bool = True
+    default_budget_ms: float = 250.0
+
+
+@dataclass(frozen=True)
+class Api:
+    """The service's API as the checks call it. Disposable profiles may name `service`, a
+    "module:function" called as function(dsn) that returns a Service the suite starts against
+    the checks' database, and `smoke_account`, one returning (email, password) of seeded data."""
+
+    base_url: str | None = None
+    service: str | None = None
+    smoke_account: str | None = None
+    requests: int = 20
+    smoke_email: str | None = None
+    smoke_password_env: str | None = None  # the NAME of the variable holding the password
+    user_id: int | None = None
+    p95_budget_ms: dict[str, float] = field(default_factory=dict)
+    default_p95_ms: float = 500.0
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Triggers:
+    query_slowdown_ratio: float = 1.5
+    failing_endpoints_pct: float = 25.0
+    error_rate_points: float = 10.0
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    max_active_connections: int = 50
+    max_lock_wait_s: float = 5.0
+    max_transaction_age_s: float = 300.0
+    max_statement_mean_ms: float = 1_000.0
+    min_calls: int = 10  # statements called fewer times are one-offs (migration, seed), not traffic
+    top_statements: int = 10
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: Path
+    description: str = ""
+    disposable: bool = False
+    baseline: Path | None = None
+    database: Database = field(default_factory=Database)
+    embedded: Embedded = field(default_factory=Embedded)
+    alembic: Alembic = field(default_factory=Alembic)
+    api: Api = field(default_factory=Api)
+    key_types: tuple[str, ...] = INTEGER_TYPES
+    tables: dict[str, TableExpectation] = field(default_factory=dict)
+    soft_foreign_keys: tuple[SoftForeignKey, ...] = ()
+    triggers: Triggers = field(default_factory=Triggers)
+    rto_s: dict[str, float] = field(default_factory=dict)
+    performance: Performance = field(default_factory=Performance)
+    queries: tuple[KeyQuery, ...] = ()
+    monitoring: Monitoring = field(default_factory=Monitoring)
+
+    def describe(self) -> str:
+        where = "embedded, disposable" if self.database.embedded else (
+            f"DSN from ${self.database.dsn_env}" if self.database.dsn_env else "DSN from --dsn")
+        return f"profile {self.name} ({self.path}, {where})"
+
+
+def load_ref(ref: str):
+    """The function a profile names as "module:function"."""
+    module, function = ref.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+# Profiles that ship with rollbook (local, ci, prod.example): found when the project's own
+# envs/ has no profile of that name, so an installed rollbook works outside its checkout.
+BUILTIN_ENVS = Path(__file__).resolve().parents[1] / "envs"
+
+
+def _search(envs_dir: Path) -> list[Path]:
+    return [envs_dir] if envs_dir.resolve() == BUILTIN_ENVS else [envs_dir, BUILTIN_ENVS]
+
+
+def known_profiles(envs_dir: Path) -> list[str]:
+    return sorted({p.stem for d in _search(envs_dir) if d.is_dir() for p in d.glob("*.toml")})
+
+
+def find_profile(name_or_path: str, envs_dir: Path) -> Path:
+    """`--env` value to a file: a name in envs_dir, or a path to a .toml file."""
+    if name_or_path.endswith(".toml") or "/" in name_or_path:
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"profile file {path} does not exist.",
+                              hint="pass --env NAME for envs/NAME.toml, or an existing .toml path.")
+        return path
+    for folder in _search(envs_dir):
+        path = folder / f"{name_or_path}.toml"
+        if path.is_file():
+            return path
+    known = ", ".join(known_profiles(envs_dir)) or "none"
+    raise ConfigError(f"unknown env {name_or_path!r}: there is no {envs_dir / name_or_path}.toml"
+                      " (nor a built-in profile of that name).",
+                      hint=f"use one of: {known}; or pass a path to a .toml profile.")
+
+
+def load_profile(name_or_path: str, envs_dir: Path) -> Profile:
+    """Find, parse and validate a profile; every mistake becomes one line of a ProfileError."""
+    path = find_profile(name_or_path, envs_dir)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read profile {path}: {exc}.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.", hint="fix the syntax at that "
+                          "line (strings in quotes, [sections]).") from exc
+    return parse_profile(data, path)
+
+
+def parse_profile(data: dict[str, Any], path: Path) -> Profile:
+    mistakes: list[str] = []
+    top = r.Reader(data, str(path), "", mistakes)
+    for secret in ("dsn", "password", "url"):
+        if secret in data or secret in data.get("database", {}):
+            top.error(secret, "profiles never hold a DSN or password; put the DSN in an "
+                      "environment variable and name it with [database] dsn_env")
+    top.consume("dsn", "password", "url")
+    name = top.string("name", default=path.stem)
+    description = top.string("description", default="")
+    disposable = top.boolean("disposable", default=False)
+    baseline = top.path("baseline", base=path.parent)
+
+    db = top.section("database")
+    db.consume("dsn", "password", "url")
+    database = Database(
+        embedded=db.boolean("embedded", default=False),
+        dsn_env=db.env_var_name("dsn_env"),
+        statement_timeout_ms=db.integer("statement_timeout_ms", default=30_000, minimum=1),
+        lock_timeout_ms=db.integer("lock_timeout_ms", default=1_000, minimum=1),
+        application_name=db.string("application_name", default="rollbook-checks",
+                                   max_length=63))
+    db.finish()
+    if database.embedded and database.dsn_env:
+        db.error("dsn_env", "a profile is either embedded = true or names a dsn_env, not both")
+    if not database.embedded and "dsn_env" not in db.data:
+        db.error("dsn_env", "missing: name the environment variable that holds the DSN "
+                 "(e.g. dsn_env = \"VIBES_DSN\"), or set embedded = true")
+    if database.embedded and not disposable:
+        top.error("disposable", "[database] embedded = true needs disposable = true: rollbook "
+                  "creates, migrates and seeds that database")
+
+    emb = top.section("embedded")
+    embedded = Embedded(
+        backend=emb.choice("backend", ("embedded", "local", "docker"), default="embedded"),
+        seed=emb.import_ref("seed"), scale=emb.string("scale", default="tiny"),
+        extensions=tuple(emb.string_list("extensions", default=[])),
+        snapshot=emb.boolean("snapshot", default=False))
+    emb.finish()
+
+    al = top.section("alembic")
+    alembic = Alembic(ini=al.path("ini", base=path.parent, must_exist=True),
+                      expected_revision=al.string("expected_revision"))
+    al.finish()
+    if database.embedded and ("ini" not in al.data or "expected_revision" not in al.data):
+        al.error("ini", "an embedded profile needs [alembic] ini and expected_revision: the "
+                 "suite migrates its database to that revision")
+
+    ar = top.section("api")
+    budgets = ar.section("p95_budget_ms")
+    api = Api(base_url=ar.http_url("base_url"),
+              service=ar.import_ref("service"), smoke_account=ar.import_ref("smoke_account"),
+              requests=ar.integer("requests", default=20, minimum=1),
+              smoke_email=ar.string("smoke_email"),
+              smoke_password_env=ar.env_var_name("smoke_password_env"),
+              user_id=ar.integer("user_id", minimum=1),
+              p95_budget_ms={name: budgets.number(name) for name in budgets.keys()
+                             if name in ENDPOINTS},
+              default_p95_ms=ar.number("default_p95_ms", default=500.0),
+              timeout_s=ar.number("timeout_s", default=5.0))
+    budgets.finish(known=ENDPOINTS)
+    ar.finish()
+    for key in ("service", "smoke_account"):
+        if getattr(api, key) and not disposable:
+            ar.error(key, "only a disposable profile may name one; point base_url at the "
+                     "running API and name a smoke account by smoke_email/smoke_password_env")
+    if bool(api.smoke_email) != bool(api.smoke_password_env):
+        ar.error("smoke_email", "a smoke account needs both smoke_email and "
+                 "smoke_password_env (the name of the variable holding its password)")
+
+    keys = top.section("keys")
+    key_types = tuple(keys.string_list("types", default=list(INTEGER_TYPES)))
+    keys.finish()
+
+    tables = {}
+    for table, tr in top.named_sections("tables"):
+        tables[table] = TableExpectation(
+            key_type=tr.string("key_type"), min_rows=tr.integer("min_rows", default=0, minimum=0),
+            unique=tuple(tuple(cols) for cols in tr.list_of_string_lists("unique")),
+            time_column=tr.string("time_column"))
+        tr.finish()
+
+    soft = []
+    for fr in top.array_of_tables("soft_foreign_keys"):
+        columns = tuple(fr.string_list("columns", required=True))
+        ref_columns = tuple(fr.string_list("ref_columns", required=True))
+        fk = SoftForeignKey(fr.string("table", required=True) or "", columns,
+                            fr.string("references", required=True) or "", ref_columns)
+        if columns and ref_columns and len(columns) != len(ref_columns):
+            fr.error("ref_columns", f"has {len(ref_columns)} columns but columns has "
+                     f"{len(columns)}; they pair up one to one")
+        fr.finish()
+        soft.append(fk)
+
+    tg = top.section("triggers")
+    triggers = Triggers(
+        query_slowdown_ratio=tg.number("query_slowdown_ratio", default=1.5, minimum=1.0),
+        failing_endpoints_pct=tg.number("failing_endpoints_pct", default=25.0, minimum=0),
+        error_rate_points=tg.number("error_rate_points", default=10.0, minimum=0))
+    tg.finish()
+
+    rt = top.section("rto")
+    known = (*RUNBOOK_OBJECTIVES_S, TOTAL_PHASE)
+    rto_s = {**RUNBOOK_OBJECTIVES_S, TOTAL_PHASE: RUNBOOK_TOTAL_OBJECTIVE_S}
+    for phase in list(rt.keys()):
+        if phase in known:
+            rto_s[phase] = rt.duration(phase)
+    rt.finish(known=known)
+
+    pf = top.section("performance")
+    performance = Performance(
+        repeats=pf.integer("repeats", default=3, minimum=1),
+        noise_floor_ms=pf.number("noise_floor_ms", default=1.0, minimum=0),
+        small_table_pages=pf.integer("small_table_pages", default=64, minimum=0),
+        key_lookups=pf.boolean("key_lookups", default=True),
+        default_budget_ms=pf.number("default_budget_ms", default=250.0, minimum=0.001))
+    pf.finish()
+
+    queries, seen = [], set()
+    for qr in top.array_of_tables("queries"):
+        query = KeyQuery(name=qr.string("name", required=True) or "",
+                         sql=qr.select_statement("sql", required=True) or "",
+                         params=qr.select_statement("params"),
+                         expect_indexes=tuple(qr.string_list("expect_indexes", default=[])),
+                         budget_ms=qr.number("budget_ms", minimum=0.001),
+                         key_lookup=qr.boolean("key_lookup", default=False))
+        if query.name in seen:
+            qr.error("name", f"{query.name!r} is used twice; query names must be unique")
+        seen.add(query.name)
+        qr.finish()
+        queries.append(query)
+
+    mo = top.section("monitoring")
+    monitoring = Monitoring(
+        max_active_connections=mo.integer("max_active_connections", default=50, minimum=0),
+        max_lock_wait_s=mo.number("max_lock_wait_s", default=5.0, minimum=0),
+        max_transaction_age_s=mo.number("max_transaction_age_s", default=300.0, minimum=0),
+        max_statement_mean_ms=mo.number("max_statement_mean_ms", default=1000.0, minimum=0),
+        min_calls=mo.integer("min_calls", default=10, minimum=1),
+        top_statements=mo.integer("top_statements", default=10, minimum=1))
+    mo.finish()
+    top.finish()
+    if mistakes:
+        raise ProfileError(mistakes)
+    return Profile(name=name or path.stem, path=path, description=description or "",
+                   disposable=bool(disposable), baseline=baseline, database=database,
+                   embedded=embedded, alembic=alembic, api=api,
+                   key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
+                   triggers=triggers, rto_s=rto_s, performance=performance,
+                   queries=tuple(queries), monitoring=monitoring)

@@ -1,0 +1,162 @@
+"""Counts after a rollback: no baseline row lost, rows added since reported, unique keys still
+unique, oldest and newest timestamps where they were. One statement per check, in PostgreSQL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollbook.measure.baseline import Baseline, TableBaseline
+from rollbook.measure.catalog import relation
+from rollbook.record.evidence import CheckResult, as_text
+from rollbook.settings.profile import TableExpectation
+
+PIN_UTC = "SELECT set_config('TimeZone', 'UTC', true)"
+
+
+
+def _exists(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                        (as_text(relation(table), conn),)).fetchone()[0]
+
+
+def row_count(conn: psycopg.Connection, table: str, baseline: Baseline | None,
+              expectation: TableExpectation | None) -> CheckResult:
+    """Rows now vs the baseline: every baseline row still there (counted within the baseline's
+    key range when the table has an integer key), rows added since reported; without a
+    baseline (or for a table the baseline does not have), at least the profile's min_rows."""
+    name = f"row count: {table}"
+    before: TableBaseline | None = baseline.tables.get(table) if baseline else None
+    if not _exists(conn, table):
+        had = f" (had {before.rows} rows at baseline)" if before else ""
+        return CheckResult(name, False, f"table {table} does not exist{had}", [],
+                           {"exists": False})
+    by_key = before is not None and before.key and before.key_max is not None
+    selected = [sql.SQL("count(*)")]
+    if by_key:
+        selected.append(sql.SQL("count(*) FILTER (WHERE {} <= {})").format(
+            sql.Identifier(before.key), sql.Literal(before.key_max)))
+    statement = as_text(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selected),
+                                                            relation(table)), conn)
+    row = conn.execute(statement).fetchone()
+    total = row[0]
+    observed: dict[str, Any] = {"rows": total}
+    if before is None:
+        minimum = expectation.min_rows if expectation else 0
+        observed["min_rows"] = minimum
+        ok = total >= minimum
+        why = "not in the baseline: a new table" if baseline else "no baseline"
+        summary = (f"{table}: {total} rows ({why}; the profile expects at least {minimum})"
+                   if ok else f"{table}: {total} rows, the profile expects at least {minimum}")
+        return CheckResult(name, ok, summary, [statement], observed)
+    kept = row[1] if by_key else total
+    scope = f" with {before.key} <= {before.key_max}" if by_key else ""
+    observed.update(baseline_rows=before.rows, kept=kept, added_since=total - before.rows)
+    if kept < before.rows:
+        return CheckResult(name, False, f"{table}: {before.rows - kept} baseline rows lost: "
+                           f"{kept} rows{scope} now, {before.rows} at baseline (total now "
+                           f"{total}). Hint: compare with the pre-rollback backup; the content "
+                           "check narrows down the key ranges", [statement], observed)
+    added = total - before.rows
+    note = f", {added} added since" if added > 0 else ""
+    extra = kept - before.rows
+    if extra > 0:
+        note += f" ({extra} of them inside the baseline's key range)"
+    return CheckResult(name, True, f"{table}: {total} rows = {before.rows} baseline rows kept"
+                       f"{note}", [statement], observed)
+
+
+def unique_values(conn: psycopg.Connection, table: str, columns: tuple[str, ...]) -> CheckResult:
+    """count(*) = count(DISTINCT ...) over rows whose key columns are all non-null (the
+    runbook's `COUNT(DISTINCT email)`)."""
+    label = f"{table}({', '.join(columns)})"
+    name = f"unique: {label}"
+    if not _exists(conn, table):
+        return CheckResult(name, False, f"table {table} does not exist", [], {"exists": False})
+    cols = [sql.Identifier(c) for c in columns]
+    not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(c) for c in cols)
+    distinct = cols[0] if len(cols) == 1 else sql.SQL("({})").format(sql.SQL(", ").join(cols))
+    statement = as_text(sql.SQL(
+        "SELECT count(*) FILTER (WHERE {nn}), count(DISTINCT {d}) FILTER (WHERE {nn}) FROM {t}"
+    ).format(nn=not_null, d=distinct, t=relation(table)), conn)
+    try:
+        rows, unique = conn.execute(statement).fetchone()
+    except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction) as exc:
+        return CheckResult(name, False, f"cannot count distinct {label}: "
+                           f"{str(exc).splitlines()[0]}", [statement], {"error": str(exc)})
+    observed = {"rows": rows, "distinct": unique}
+    if rows == unique:
+        return CheckResult(name, True, f"{label}: {rows} rows, {unique} distinct",
+                           [statement], observed)
+    return CheckResult(name, False, f"{label}: {rows - unique} duplicate values ({rows} rows, "
+                       f"{unique} distinct). Hint: GROUP BY {', '.join(columns)} HAVING "
+                       "count(*) > 1 lists them", [statement], observed)
+
+
+def _time_statement(conn: psycopg.Connection, table: str, column: str) -> str:
+    return as_text(sql.SQL("SELECT min({c}), max({c}) FROM {t}").format(
+        c=sql.Identifier(column), t=relation(table)), conn)
+
+
+def time_range(conn: psycopg.Connection, table: str, column: str,
+               before: list[str] | None) -> CheckResult:
+    """Oldest and newest `column`: the oldest must be the baseline's oldest (older rows not
+    lost), the newest at least the baseline's newest. Without a baseline: reported."""
+    name = f"time range: {table}.{column}"
+    if not _exists(conn, table):
+        return CheckResult(name, False, f"table {table} does not exist", [], {"exists": False})
+    statement = _time_statement(conn, table, column)
+    with conn.transaction():
+        conn.execute(PIN_UTC)
+        oldest, newest = conn.execute(statement).fetchone()
+    observed = {"oldest": _text(oldest), "newest": _text(newest), "baseline": before}
+    shown = f"oldest {_text(oldest)}, newest {_text(newest)}"
+    if before is None:
+        return CheckResult(name, True, f"{table}.{column}: {shown} (no baseline to compare)",
+                           [PIN_UTC, statement], observed)
+    then_old, then_new = (_parse(v, oldest if oldest is not None else newest) for v in before)
+    problems = []
+    if then_old is not None and oldest != then_old:
+        problems.append(f"oldest is {_text(oldest)}, was {before[0]}")
+    if then_new is not None and (newest is None or newest < then_new):
+        problems.append(f"newest is {_text(newest)}, was {before[1]}")
+    if problems:
+        return CheckResult(name, False, f"{table}.{column}: {'; '.join(problems)}: baseline rows"
+                           " are missing or were changed", [PIN_UTC, statement], observed)
+    return CheckResult(name, True, f"{table}.{column}: {shown}; baseline {before[0]} .. "
+                       f"{before[1]}", [PIN_UTC, statement], observed)
+
+
+def capture_time_ranges(conn: psycopg.Connection,
+                        columns: list[tuple[str, str]]) -> dict[str, list[str | None]]:
+    """For the baseline: oldest and newest value of each (table, column), as ISO text."""
+    ranges = {}
+    for table, column in columns:
+        with conn.transaction():
+            conn.execute(PIN_UTC)
+            oldest, newest = conn.execute(_time_statement(conn, table, column)).fetchone()
+        ranges[f"{table}.{column}"] = [_text(oldest), _text(newest)]
+    return ranges
+
+
+def baseline_time_range(baseline: Baseline | None, table: str, column: str) -> list[str] | None:
+    if baseline is None:
+        return None
+    return baseline.facts.get("time_ranges", {}).get(f"{table}.{column}")
+
+
+def _text(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _parse(text: str | None, like: Any) -> Any:
+    if text is None or like is None:
+        return None
+    if isinstance(like, dt.datetime):
+        return dt.datetime.fromisoformat(text)
+    if isinstance(like, dt.date):
+        return dt.date.fromisoformat(text)
+    return text

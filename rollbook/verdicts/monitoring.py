@@ -1,0 +1,169 @@
+"""Post-rollback monitoring: active connections, blocking locks, long transactions, and the
+top statements of pg_stat_statements (PostgreSQL 12 names total_time/mean_time; 13+ names
+total_exec_time/mean_exec_time; the columns the view actually has decide).
+
+Sessions of the checks themselves are left out (pid <> pg_backend_pid()); query texts are cut
+to 200 characters.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from rollbook.record.evidence import CheckResult, as_text
+from rollbook.record.redact import redact_text
+
+_PASSWORD_LITERAL = re.compile(r"\b(password)\s+'(?:[^']|'')*'", re.I)
+
+ACTIVE_SQL = """\
+SELECT pid, usename, application_name, state, wait_event_type,
+       round(extract(epoch FROM now() - query_start)::numeric, 3) AS running_s,
+       left(query, 200) AS query
+FROM pg_stat_activity
+WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+ORDER BY query_start"""
+
+BLOCKED_SQL = """\
+SELECT pid, pg_blocking_pids(pid) AS blocked_by, wait_event_type, wait_event,
+       round(extract(epoch FROM now() - coalesce(state_change, query_start))::numeric, 3)
+         AS waiting_s,
+       left(query, 200) AS query
+FROM pg_stat_activity
+WHERE cardinality(pg_blocking_pids(pid)) > 0
+ORDER BY waiting_s DESC"""
+
+LONG_TRANSACTIONS_SQL = """\
+SELECT pid, usename, application_name, state,
+       round(extract(epoch FROM now() - xact_start)::numeric, 3) AS age_s,
+       left(query, 200) AS query
+FROM pg_stat_activity
+WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+  AND now() - xact_start > make_interval(secs => %(limit_s)s)
+ORDER BY xact_start"""
+
+EXTENSION_SQL = """\
+SELECT n.nspname, e.extversion FROM pg_extension e
+JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"""
+
+VIEW_COLUMNS_SQL = """\
+SELECT a.attname::text FROM pg_attribute a
+WHERE a.attrelid = to_regclass(%(view)s) AND a.attnum > 0 AND NOT a.attisdropped"""
+
+# (total, mean) column names by the version of pg_stat_statements that named them
+TIME_COLUMNS = (("total_exec_time", "mean_exec_time"),  # 1.8+, PostgreSQL 13+
+                ("total_time", "mean_time"))  # up to 1.7, PostgreSQL 12
+
+
+def _plain(key: str, value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if key == "query" and isinstance(value, str):  # another session's text may hold a secret
+        return redact_text(_PASSWORD_LITERAL.sub(r"\1 '***'", value))
+    return value
+
+
+def _rows(cur: psycopg.Cursor) -> list[dict[str, Any]]:
+    names = [c.name for c in cur.description]
+    return [{k: _plain(k, v) for k, v in zip(names, row, strict=True)}
+            for row in cur.fetchall()]
+
+
+def active_connections(conn: psycopg.Connection, maximum: int) -> CheckResult:
+    sessions = _rows(conn.execute(ACTIVE_SQL))
+    observed = {"active": len(sessions), "maximum": maximum, "sessions": sessions[:20]}
+    if len(sessions) > maximum:
+        return CheckResult("active connections", False, f"{len(sessions)} active connections, "
+                           f"more than {maximum}. Hint: see observed.sessions for what they run",
+                           [ACTIVE_SQL], observed)
+    return CheckResult("active connections", True, f"{len(sessions)} active connections besides"
+                       f" this one (at most {maximum})", [ACTIVE_SQL], observed)
+
+
+def blocking_locks(conn: psycopg.Connection, max_wait_s: float) -> CheckResult:
+    blocked = _rows(conn.execute(BLOCKED_SQL))
+    waiting = [s for s in blocked if (s["waiting_s"] or 0) > max_wait_s]
+    observed = {"blocked": blocked[:20], "max_wait_s": max_wait_s}
+    if waiting:
+        first = waiting[0]
+        return CheckResult("blocking locks", False, f"{len(waiting)} sessions blocked longer "
+                           f"than {max_wait_s:g} s; pid {first['pid']} has waited "
+                           f"{first['waiting_s']:g} s on pid(s) {first['blocked_by']}. Hint: "
+                           "look at what those pids hold (pg_locks)", [BLOCKED_SQL], observed)
+    note = f" ({len(blocked)} waiting briefly)" if blocked else ""
+    return CheckResult("blocking locks", True, f"no session blocked longer than {max_wait_s:g} s"
+                       f"{note}", [BLOCKED_SQL], observed)
+
+
+def long_transactions(conn: psycopg.Connection, max_age_s: float) -> CheckResult:
+    found = _rows(conn.execute(LONG_TRANSACTIONS_SQL, {"limit_s": max_age_s}))
+    observed = {"transactions": found[:20], "max_age_s": max_age_s}
+    if found:
+        first = found[0]
+        return CheckResult("long transactions", False, f"{len(found)} transactions open longer "
+                           f"than {max_age_s:g} s; the oldest, pid {first['pid']} "
+                           f"({first['application_name'] or 'no application_name'}, "
+                           f"{first['state']}), for {first['age_s']:g} s. Hint: it holds locks "
+                           "and blocks vacuum; end it or find its owner", [LONG_TRANSACTIONS_SQL],
+                           observed)
+    return CheckResult("long transactions", True, f"no transaction open longer than "
+                       f"{max_age_s:g} s", [LONG_TRANSACTIONS_SQL], observed)
+
+
+def statements_view(conn: psycopg.Connection) -> tuple[str, str] | None:
+    """(schema, version) of pg_stat_statements in this database, or None when absent."""
+    return conn.execute(EXTENSION_SQL).fetchone()
+
+
+def top_statements(conn: psycopg.Connection, limit: int, max_mean_ms: float, *,
+                   min_calls: int = 10, schema: str | None = None) -> CheckResult:
+    """The runbook's `SELECT query, calls, total_time, mean_time FROM pg_stat_statements ORDER
+    BY total_time DESC LIMIT 10`, in this database, with whichever column names the installed
+    version has. Fails when a statement called at least `min_calls` times (traffic, not a
+    one-off migration, restore or seed) averages over max_mean_ms. EXPLAIN statements (the
+    checks' own) are left out. `schema` names where the view lives when it is not found through
+    pg_extension."""
+    statements = [EXTENSION_SQL]
+    version = None
+    if schema is None:
+        found = statements_view(conn)
+        if found is None:
+            return CheckResult("top statements", True, "pg_stat_statements is not installed in "
+                               "this database: nothing to rank", statements, {"present": False})
+        schema, version = found
+    view = sql.Identifier(schema, "pg_stat_statements")
+    columns = {r[0] for r in conn.execute(VIEW_COLUMNS_SQL,
+                                          {"view": as_text(view, conn)}).fetchall()}
+    statements.append(VIEW_COLUMNS_SQL)
+    names = next((pair for pair in TIME_COLUMNS if set(pair) <= columns), None)
+    if names is None:
+        return CheckResult("top statements", False, f"{as_text(view, conn)} has neither "
+                           "total_exec_time nor total_time", statements,
+                           {"present": True, "columns": sorted(columns)})
+    total, mean = (sql.Identifier(n) for n in names)
+    query = as_text(sql.SQL(
+        "SELECT left(query, 200) AS query, calls, round({total}::numeric, 3) AS total_ms,"
+        " round({mean}::numeric, 3) AS mean_ms FROM {view}"
+        " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND query !~* '^\\s*explain\\M'"
+        " ORDER BY {total} DESC LIMIT {n}").format(total=total, mean=mean, view=view,
+                                                  n=sql.Literal(limit)), conn)
+    statements.append(query)
+    top = _rows(conn.execute(query))
+    slow = sorted((s for s in top if s["calls"] >= min_calls
+                   and (s["mean_ms"] or 0) > max_mean_ms), key=lambda s: -s["mean_ms"])
+    observed = {"present": True, "version": version, "columns": list(names), "top": top,
+                "max_mean_ms": max_mean_ms, "min_calls": min_calls}
+    if slow:
+        return CheckResult("top statements", False, f"{len(slow)} of the top {len(top)} "
+                           f"statements (called {min_calls}+ times) average over "
+                           f"{max_mean_ms:g} ms; the slowest: "
+                           f"{slow[0]['mean_ms']:g} ms mean over {slow[0]['calls']} calls: "
+                           f"{' '.join(str(slow[0]['query']).split())[:80]}. Hint: EXPLAIN it "
+                           "and compare with the baseline", statements, observed)
+    return CheckResult("top statements", True, f"top {len(top)} statements by {names[0]}: none "
+                       f"called {min_calls}+ times averages over {max_mean_ms:g} ms",
+                       statements, observed)
