@@ -20,6 +20,7 @@ import psycopg
 
 from rollbook.errors import RollbookError
 from rollbook.measure import baseline, snapshot
+from rollbook.record import manifest
 from rollbook.record.redact import redact_dsn, redact_text
 from rollbook.runbook.migrations import Migrations
 from rollbook.settings.target import (
@@ -33,6 +34,7 @@ from rollbook.verdicts import api, assess, triggers
 
 EXIT_REFUSED = 2
 EXIT_ROLLBACK_DUE = 3
+EXIT_NOT_VERIFIED = 1
 
 
 def default_envs_dir() -> Path:
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
                        "[api] base_url (env ROLLBOOK_API_URL)")
     judge.add_argument("--no-api", action="store_true", help="assess the database only")
     judge.add_argument("--output", "-o", type=Path, help="also write the decision as JSON")
+
+    check = commands.add_parser("verify", help="check a run folder's SHA256SUMS and its "
+                                "signature; exit 1 naming every file changed, added or missing")
+    check.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/latest")
+    check.add_argument("--allowed-signers", type=Path, default=None,
+                       help="ssh allowed-signers file: the signature must be by one of them")
 
     show = commands.add_parser("profile", help="validate a profile and show the settings "
                                "it resolves to")
@@ -146,10 +154,17 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    found = manifest.verify(args.run_dir, args.allowed_signers)
+    print("\n".join(found.lines()))
+    return 0 if found.ok else EXIT_NOT_VERIFIED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"snapshot": cmd_snapshot, "assess": cmd_assess, "profile": cmd_profile}
+        commands = {"snapshot": cmd_snapshot, "assess": cmd_assess, "profile": cmd_profile,
+                    "verify": cmd_verify}
         return commands[args.command](args)
     except RollbookError as exc:
         lines = getattr(exc, "mistakes", None) or [exc.one_line()]

@@ -1,0 +1,50 @@
+"""The run folder sealed at the end of every run: SHA256SUMS over its files, signed with an SSH
+key when --sign-key (or ROLLBOOK_SIGN_KEY) names one. `rollbook verify RUN_DIR` checks it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rollbook.errors import RollbookError
+from rollbook.pytest_plugin.reporting import RUN_DIR
+from rollbook.record import manifest
+
+SIGN_KEY = pytest.StashKey[Path | None]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("rollbook")
+    group.addoption("--sign-key", default=None, type=str,
+                    help="SSH private key that signs the run folder's SHA256SUMS (ssh-keygen "
+                         "-Y sign). Env: ROLLBOOK_SIGN_KEY. Without one the run is sealed "
+                         "unsigned.")
+
+
+def pytest_configure(config):
+    value = config.getoption("--sign-key") or os.environ.get("ROLLBOOK_SIGN_KEY") or None
+    key = Path(value).expanduser() if value else None
+    if key is not None and not key.is_file():
+        raise pytest.UsageError(f"--sign-key {key}: no such file. Hint: pass the path of an SSH "
+                                "private key (ssh-keygen -t ed25519 -f KEY), or leave it out "
+                                "for an unsigned run.")
+    config.stash[SIGN_KEY] = key
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter, config):
+    """Runs after every plugin's sessionfinish has written its part of the run folder."""
+    if getattr(config, "workerinput", None) is not None:
+        return
+    run_dir = config.stash.get(RUN_DIR, None)
+    if run_dir is None or not run_dir.is_dir():
+        return
+    try:
+        line = manifest.seal(run_dir, config.stash.get(SIGN_KEY, None))
+    except (RollbookError, OSError) as exc:
+        text = exc.one_line() if isinstance(exc, RollbookError) else str(exc)
+        terminalreporter.write_line(f"rollbook: the run folder could not be sealed: {text}",
+                                    red=True)
+        return
+    terminalreporter.write_line(f"rollbook: {line}; check it with `rollbook verify {run_dir}`")

@@ -1,0 +1,193 @@
+"""Evidence that proves itself: a SHA256SUMS manifest over every file of a run folder, signed
+with an SSH key when one is given, and the check of both.
+
+The manifest is in `sha256sum` format, so `sha256sum -c SHA256SUMS` checks it without rollbook.
+Signatures are `ssh-keygen -Y sign` signatures (the ones git uses for commits) in the namespace
+below; they are checked against an allowed-signers file (`ssh-keygen -Y verify`).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rollbook.errors import ConfigError, RollbookError
+
+MANIFEST = "SHA256SUMS"
+SIGNATURE = "SHA256SUMS.sig"
+NAMESPACE = "rollbook-record"
+SSH_KEYGEN_TIMEOUT_S = 30
+_CHUNK = 1 << 20
+
+
+class VerifyError(RollbookError):
+    """A run folder cannot be checked at all (missing, no manifest, manifest unreadable)."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files(run_dir: Path) -> list[str]:
+    """Every regular file under run_dir (symlinks are not followed), as sorted POSIX paths."""
+    found = []
+    for folder, dirs, names in os.walk(run_dir):
+        dirs.sort()
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file() and not path.is_symlink():
+                found.append(path.relative_to(run_dir).as_posix())
+    return sorted(f for f in found if f not in (MANIFEST, SIGNATURE))
+
+
+def _line(digest: str, name: str) -> str:
+    if "\n" in name or "\\" in name:
+        raise RollbookError(f"file name {name!r} cannot be listed in {MANIFEST}.",
+                            hint="rename it without newlines or backslashes.")
+    return f"{digest}  {name}\n"
+
+
+def write_manifest(run_dir: Path) -> Path:
+    """Hash every file of the run folder into run_dir/SHA256SUMS (a stale signature goes)."""
+    lines = [_line(sha256_file(run_dir / name), name) for name in _files(run_dir)]
+    (run_dir / SIGNATURE).unlink(missing_ok=True)
+    manifest = run_dir / MANIFEST
+    partial = run_dir / f".{MANIFEST}.partial"
+    partial.write_text("".join(lines))
+    partial.replace(manifest)
+    return manifest
+
+
+def _ssh_keygen(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["ssh-keygen", *args], input=stdin, capture_output=True,
+                              timeout=SSH_KEYGEN_TIMEOUT_S, check=False)
+    except FileNotFoundError as exc:
+        raise ConfigError("ssh-keygen is not installed, so the record cannot be signed or "
+                          "its signature checked.",
+                          hint="install OpenSSH's client (Debian: openssh-client).") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ConfigError(f"ssh-keygen did not finish within {SSH_KEYGEN_TIMEOUT_S} s (a key "
+                          "with a passphrase?).",
+                          hint="sign with a key that has no passphrase, or an ssh-agent.") from exc
+
+
+def sign(run_dir: Path, key: Path) -> Path:
+    """Sign run_dir/SHA256SUMS with the SSH private key `key`; returns the signature's path."""
+    if not key.is_file():
+        raise ConfigError(f"signing key {key} does not exist.",
+                          hint="pass the path of an SSH private key (ssh-keygen -t ed25519).")
+    manifest = run_dir / MANIFEST
+    done = _ssh_keygen(["-Y", "sign", "-f", str(key), "-n", NAMESPACE, "-q", str(manifest)])
+    produced = manifest.with_name(MANIFEST + ".sig")
+    if done.returncode != 0 or not produced.is_file():
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        raise ConfigError(f"ssh-keygen could not sign {manifest} with {key}: "
+                          f"{reason[0] if reason else 'exit ' + str(done.returncode)}.",
+                          hint="check the key is an SSH private key readable without a "
+                               "passphrase.")
+    return produced
+
+
+def seal(run_dir: Path, key: Path | None = None) -> str:
+    """Manifest, and signature when a key is given; a one-line account of what was done."""
+    write_manifest(run_dir)
+    if key is None:
+        return f"{run_dir / MANIFEST} written; unsigned (no signing key given)"
+    sign(run_dir, key)
+    return f"{run_dir / MANIFEST} written and signed ({run_dir / SIGNATURE})"
+
+
+@dataclass
+class Verification:
+    """What `verify` found. ok means every hash matches and, where asked, the signature too."""
+
+    run_dir: Path
+    checked: int = 0
+    changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    signature: str = "unsigned"  # "unsigned", "good (principal)", or why it is bad
+    signature_ok: bool | None = None  # None: not checked
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.added or self.missing) and self.signature_ok is not False
+
+    def lines(self) -> list[str]:
+        out = [f"changed: {name}" for name in self.changed]
+        out += [f"added (not in {MANIFEST}): {name}" for name in self.added]
+        out += [f"missing: {name}" for name in self.missing]
+        out.append(f"signature: {self.signature}")
+        verdict = "verified" if self.ok else "NOT verified"
+        out.append(f"{self.run_dir}: {verdict}: {self.checked} files checked, "
+                   f"{len(self.changed)} changed, {len(self.added)} added, "
+                   f"{len(self.missing)} missing")
+        return out
+
+
+def _read_manifest(run_dir: Path) -> dict[str, str]:
+    path = run_dir / MANIFEST
+    if not run_dir.is_dir():
+        raise VerifyError(f"run folder {run_dir} does not exist.",
+                          hint="pass a folder under reports/, e.g. reports/latest.")
+    if not path.is_file():
+        raise VerifyError(f"{run_dir} has no {MANIFEST}: it was not sealed by rollbook.",
+                          hint="verify a run folder written by rollbook 0.2 or newer.")
+    recorded = {}
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name:
+            raise VerifyError(f"{path} line {number} is not '<sha256>  <file>'.",
+                              hint="the manifest itself was edited; the run cannot be trusted.")
+        recorded[name] = digest
+    return recorded
+
+
+def _check_signature(run_dir: Path, allowed_signers: Path | None, found: Verification) -> None:
+    signature = run_dir / SIGNATURE
+    if not signature.is_file():
+        found.signature = "unsigned"
+        found.signature_ok = False if allowed_signers else None
+        if allowed_signers:
+            found.signature = f"unsigned, but --allowed-signers {allowed_signers} asks for one"
+        return
+    if allowed_signers is None:
+        found.signature = "present, not checked (pass --allowed-signers FILE to check it)"
+        return
+    if not allowed_signers.is_file():
+        raise VerifyError(f"allowed signers file {allowed_signers} does not exist.",
+                          hint="one line per signer: '<principal> <key type> <public key>'.")
+    who = _ssh_keygen(["-Y", "find-principals", "-s", str(signature), "-f",
+                       str(allowed_signers)])
+    principals = who.stdout.decode(errors="replace").split()
+    if who.returncode != 0 or not principals:
+        found.signature, found.signature_ok = "BAD: signed by no allowed signer", False
+        return
+    manifest = (run_dir / MANIFEST).read_bytes()
+    done = _ssh_keygen(["-Y", "verify", "-f", str(allowed_signers), "-I", principals[0], "-n",
+                        NAMESPACE, "-s", str(signature)], stdin=manifest)
+    if done.returncode == 0:
+        found.signature, found.signature_ok = f"good, signed by {principals[0]}", True
+    else:
+        found.signature = f"BAD: does not match {MANIFEST} (claimed signer {principals[0]})"
+        found.signature_ok = False
+
+
+def verify(run_dir: Path, allowed_signers: Path | None = None) -> Verification:
+    """Re-hash every file and compare with SHA256SUMS; check the signature when asked."""
+    recorded = _read_manifest(run_dir)
+    present = set(_files(run_dir))
+    found = Verification(run_dir=run_dir, checked=len(recorded))
+    found.missing = sorted(set(recorded) - present)
+    found.added = sorted(present - set(recorded))
+    found.changed = [name for name in sorted(set(recorded) & present)
+                     if sha256_file(run_dir / name) != recorded[name]]
+    _check_signature(run_dir, allowed_signers, found)
+    return found
