@@ -26,7 +26,7 @@ from psycopg import sql
 from psycopg.types.numeric import Int8
 
 from rollbook_vibes import bulkload
-from .api.passwords import hash_password
+from rollbook_vibes.api.passwords import hash_password
 from rollbook_vibes.schema import ID_TABLES, TABLES, sequence_name
 
 SCALES: dict[str, int] = {"tiny": 500, "small": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -239,8 +239,8 @@ def _check_target(conn: psycopg.Connection) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rollbook_vibes.seed", description=__doc__.split(
-        "\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rollbook_vibes.seed",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", required=True, help="libpq DSN of a database at revision 0001")
     parser.add_argument("--scale", default="tiny",
                         help=f"{', '.join(SCALES)} or a number of journals (default: tiny)")

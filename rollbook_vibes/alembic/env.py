@@ -4,7 +4,8 @@ Where the database comes from, first match wins:
 
 1. ``config.attributes["connection"]``: a SQLAlchemy Connection or Engine from the caller
    (pytest-alembic, drills). Used as it is; a Connection's transaction stays the caller's.
-2. ``sqlalchemy.url`` on the Config (``rollbook_vibes.migrations_config.alembic_config(dsn)`` sets it).
+2. ``sqlalchemy.url`` on the Config (``rollbook_vibes.migrations_config.alembic_config(dsn)``
+   sets it).
 3. The ``VIBES_DATABASE_URL`` environment variable.
 
 Passwords never reach the log: URLs are rendered with ``hide_password=True``.

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
-# The same values as rollbook_vibes.migrations_config (a test holds them equal), kept here so that the
-# service starts without importing Alembic and SQLAlchemy.
+# The same values as rollbook_vibes.migrations_config (a test holds them equal), kept here so
+# that the service starts without importing Alembic and SQLAlchemy.
 REVISION_INTEGER, REVISION_UUID = "0001", "0002"
 URL_ENV_VAR = "VIBES_DATABASE_URL"
 INTEGER, UUID = "integer", "uuid"

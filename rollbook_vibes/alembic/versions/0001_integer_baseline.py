@@ -2,12 +2,16 @@
 
 Every table has a ``serial`` key (sequence ``<table>_id_seq`` owned by the column), and every
 constraint and index is named explicitly so that a rollback can be compared name for name.
+Then what a real service has around its tables (``rollbook_vibes.dependents``): grants to the
+application role ``vibes_app``, a view, a trigger, a row-level-security policy, comments.
 
 Revision ID: 0001
 Revises:
 Create Date: 2024-01-15
 """
 from alembic import op
+
+from rollbook_vibes.dependents import INTEGER, SEQUENCE_GRANT, attach
 
 revision = "0001"
 down_revision = None
@@ -135,11 +139,16 @@ TABLES = ("users", "journals", "tags", "journal_tags", "secret_tags", "reminders
 
 
 def upgrade() -> None:
-    for statement in STATEMENTS:
+    for statement in (*STATEMENTS, *attach(INTEGER), SEQUENCE_GRANT):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    # Children first; each serial's sequence goes with its owning table.
+    op.execute("DROP VIEW user_journal_counts")
+    # Children first; each serial's sequence goes with its owning table, and the grants,
+    # trigger, policy and comments with theirs.
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE {table}")
+    op.execute("DROP FUNCTION journals_touch_updated_at()")
+    # The role stays: it belongs to the cluster, and other databases may grant it rights.
+    # Nothing of this database is granted to it any more.

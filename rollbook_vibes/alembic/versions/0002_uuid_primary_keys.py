@@ -11,6 +11,11 @@ NULL for rows created on the UUID schema) and the ``<table>_id_seq`` sequences, 
 created_at order), then rebuilds the integer schema exactly as 0001 created it: same
 columns, defaults, constraint and index names and definitions, sequence ownership, ids.
 
+A table dropped takes its grants, triggers, policies and comments along, and a view keeps it
+from being dropped: both ways detach those first and attach them again at the end
+(``rollbook_vibes.dependents``), the policy comparing uuid user ids on the way up and the
+0001 objects, as 0001 made them, on the way down.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2024-03-01
@@ -21,6 +26,8 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from alembic import context, op
+
+from rollbook_vibes.dependents import DETACH, INTEGER, UUID, attach
 
 revision = "0002"
 down_revision = "0001"
@@ -124,7 +131,7 @@ def downgrade() -> None:
 def _rebuild(*, to_uuid: bool) -> None:
     old = "__int" if to_uuid else "__uuid"
     keyed = [t for t, cols in TABLES.items() if any(spec is KEY for _, spec in cols)]
-    for statement in SETTINGS:
+    for statement in (*SETTINGS, *DETACH):
         op.execute(statement)
     if not to_uuid:
         for table in keyed:
@@ -153,6 +160,8 @@ def _rebuild(*, to_uuid: bool) -> None:
     for table in keyed:
         owner = "legacy_id" if to_uuid else "id"
         op.execute(f"ALTER SEQUENCE {table}_id_seq OWNED BY {table}.{owner}")
+    for statement in attach(UUID if to_uuid else INTEGER):
+        op.execute(statement)
 
 
 def _number_new_rows(table: str) -> None:
