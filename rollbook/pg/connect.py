@@ -1,15 +1,127 @@
-"""Connections: read-write for drills, strictly read-only for operator checks."""
+"""Connections: read-write for drills, read-only that cannot be undone for operator checks.
+
+A read-only connection does not trust the session default alone (`set_config(
+'default_transaction_read_only', 'off', false)` switches that off from inside a SELECT):
+
+- every statement runs inside a transaction begun `BEGIN READ ONLY` (psycopg's
+  `Connection.read_only`), and that transaction has taken its snapshot before the caller's
+  first statement, so `SET TRANSACTION READ WRITE` is refused by the server;
+- every statement goes over the extended query protocol, which carries exactly one statement:
+  `COMMIT; DELETE ...` in one string is refused instead of escaping the transaction;
+- a statement that gets no answer (a frozen backend, a network that drops packets) is cut off
+  on the client side shortly after its statement_timeout, which a stopped server cannot enforce.
+"""
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 
-from rollbook.errors import ServerError
-from rollbook.record.redact import redact_dsn
+from rollbook.errors import ConfigError, ServerError
+from rollbook.record.redact import redact_dsn, redact_text
 
 APPLICATION_NAME = "rollbook"
+CONNECT_TIMEOUT_S = 10
+# How long past its statement_timeout a statement may stay unanswered before the client gives up.
+CLIENT_GRACE_S = 5.0
+DSN_HINT = ("use postgresql://USER@HOST:5432/DBNAME; percent-encode @ : / in a password as %40 "
+            "%3A %2F, or keep the password in PGPASSWORD or ~/.pgpass.")
+
+
+class DatabaseUnresponsive(psycopg.OperationalError):
+    """The server did not answer a statement within its statement_timeout plus a grace."""
+
+
+class ReadOnlyConnection(psycopg.Connection):
+    """A connection whose every transaction is READ ONLY and has a snapshot before use."""
+
+    statement_timeout_ms: int = 0
+
+    @contextmanager
+    def transaction(self, *args: Any, **kwargs: Any) -> Iterator[psycopg.Transaction]:
+        outermost = self.info.transaction_status == TransactionStatus.IDLE
+        with super().transaction(*args, **kwargs) as tx:
+            if outermost:
+                # Taking the snapshot now makes `SET TRANSACTION READ WRITE` impossible later.
+                psycopg.Cursor(self).execute("SELECT 1")
+            yield tx
+
+
+class ReadOnlyCursor(psycopg.Cursor):
+    """Runs each statement alone, in a READ ONLY transaction, within a client-side deadline."""
+
+    def execute(self, query, params=None, **kwargs) -> "ReadOnlyCursor":
+        conn = self.connection
+        with _deadline(conn), conn.transaction():
+            return super().execute(query, params, **kwargs)
+
+    def executemany(self, query, params_seq, **kwargs) -> None:
+        conn = self.connection
+        with _deadline(conn), conn.transaction():
+            super().executemany(query, params_seq, **kwargs)
+
+    def stream(self, query, params=None, **kwargs):
+        conn = self.connection
+        with _deadline(conn), conn.transaction():
+            yield from super().stream(query, params, **kwargs)
+
+    def _execute_send(self, query, *, force_extended: bool = False, binary=None) -> None:
+        # The simple query protocol runs several statements from one string; the extended one
+        # refuses that ("cannot insert multiple commands into a prepared statement").
+        super()._execute_send(query, force_extended=True, binary=binary)
+
+
+@contextmanager
+def _deadline(conn: ReadOnlyConnection) -> Iterator[None]:
+    """Shut the socket down when the server has not answered well past statement_timeout."""
+    if not conn.statement_timeout_ms:
+        yield
+        return
+    fired = threading.Event()
+
+    def cut_off() -> None:
+        fired.set()
+        try:
+            socket.socket(fileno=os.dup(conn.fileno())).shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    timer = threading.Timer(conn.statement_timeout_ms / 1000 + CLIENT_GRACE_S, cut_off)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        if fired.is_set():
+            raise DatabaseUnresponsive(
+                f"the database did not answer within statement_timeout "
+                f"{conn.statement_timeout_ms} ms + {CLIENT_GRACE_S:g} s (profile [database] "
+                "statement_timeout_ms); the connection was closed. Hint: look for a frozen "
+                "backend or a network problem, or raise statement_timeout_ms.") from exc
+        raise
+    finally:
+        timer.cancel()
+
+
+def check_dsn(dsn: str) -> dict[str, str]:
+    """The DSN's parameters, or one line saying why it is not a DSN (the password masked)."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"the DSN {redact_dsn(dsn)!r} is not valid: {redact_text(first)}.",
+                          hint=DSN_HINT) from None
+    if "@" in params.get("host", ""):
+        # libpq split user:pa@ss@host at the first @: the "host" holds the password's tail
+        raise ConfigError("the DSN's host contains '@': the password has an unencoded @.",
+                          hint=DSN_HINT)
+    return params
 
 
 @contextmanager
@@ -18,22 +130,37 @@ def connect(dsn: str, *, read_only: bool = False, statement_timeout_ms: int = 0,
             autocommit: bool = True) -> Iterator[psycopg.Connection]:
     """A connection with the session settings every rollbook connection carries.
 
-    read_only sets default_transaction_read_only = on at connection start, so no statement
-    sent over it can write, whatever it is.
+    read_only: see the module docstring; the session default is set as well.
+    A DSN without its own connect_timeout gets CONNECT_TIMEOUT_S.
     """
+    params = check_dsn(dsn)
     options = [f"-c statement_timeout={statement_timeout_ms}",
                f"-c lock_timeout={lock_timeout_ms}"]
     if read_only:
         options.append("-c default_transaction_read_only=on")
+    extra = {} if "connect_timeout" in params else {"connect_timeout": CONNECT_TIMEOUT_S}
+    kind = ReadOnlyConnection if read_only else psycopg.Connection
     try:
-        conn = psycopg.connect(dsn, autocommit=autocommit, application_name=application_name,
-                               options=" ".join(options))
+        conn = kind.connect(dsn, autocommit=autocommit, application_name=application_name,
+                            options=" ".join(options), **extra)
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ServerError(f"cannot connect to {redact_dsn(dsn)}: {first}",
+        raise ServerError(f"cannot connect to {redact_dsn(dsn)}: {connect_failure(exc, params)}",
                           hint="check host, port, credentials and that the server runs."
-                          ) from exc
+                          ) from None
+    if read_only:
+        conn.read_only = True
+        conn.cursor_factory = ReadOnlyCursor
+        conn.statement_timeout_ms = statement_timeout_ms
     try:
         yield conn
     finally:
         conn.close()
+
+
+def connect_failure(exc: BaseException, params: dict[str, str]) -> str:
+    """libpq's reason in one line, with the timeout named when that is what ran out."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "timeout expired" in first:
+        seconds = params.get("connect_timeout", CONNECT_TIMEOUT_S)
+        first += f" (connect_timeout {seconds} s: the DSN's connect_timeout parameter)"
+    return redact_text(first)

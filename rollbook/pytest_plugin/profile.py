@@ -133,8 +133,14 @@ def inventory_for(config) -> inventory_mod.Inventory:
 def pytest_report_header(config):
     target = config.stash.get(TARGET, None)
     if target is not None:
-        return f"rollbook checks: {redact_text(target.describe())}"
+        return [f"rollbook checks: {redact_text(target.describe())}", *target.warnings]
     return None
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    target = config.stash.get(TARGET, None)
+    for warning in target.warnings if target is not None else ():
+        terminalreporter.write_line(f"rollbook: {warning}", yellow=True)
 
 
 @pytest.fixture(scope="session")

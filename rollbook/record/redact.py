@@ -5,7 +5,9 @@ import re
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-_URL_PASSWORD = re.compile(r"(?P<head>postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)")
+# The password runs to the last @ of the authority: an unencoded @ inside it must not leak its tail.
+_URL_PASSWORD = re.compile(r"(?P<head>postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*:)(?P<pw>[^\s/?#]*)"
+                           r"(?=@[^@\s/?#]*(?:[/?#\s'\"]|$))")
 _KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
 MASK = "***"
 

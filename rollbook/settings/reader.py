@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+from rollbook.settings.plain_select import why_not_plain_select
+
 ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 UNITS_S = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-SQL_COMMENT = re.compile(r"(--[^\n]*\n?|/\*.*?\*/)", re.S)
 _MISSING = object()
 
 
@@ -196,10 +197,9 @@ class Reader:
         value = self.string(key, required=required)
         if value is None:
             return None
-        words = SQL_COMMENT.sub(" ", value).split()
-        if not words or words[0].upper() not in ("SELECT", "WITH", "VALUES", "TABLE"):
-            self.error(key, "must be a SELECT (checks are read-only), got "
-                       f"{' '.join(words[:3])!r}")
+        refusal = why_not_plain_select(value)
+        if refusal:
+            self.error(key, refusal)
             return None
         return value.strip().rstrip(";")
 

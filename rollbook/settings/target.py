@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from rollbook.errors import ConfigError, RollbookError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import snapshot
+from rollbook.pg import role
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server, start_server
 from rollbook.record.redact import redact_dsn
@@ -128,6 +129,7 @@ class Target:
     server_version: str
     revision: list[str]
     server: Server | None = None
+    warnings: tuple[str, ...] = ()  # said in the report, never a failure
 
     @property
     def profile(self) -> Profile:
@@ -206,13 +208,15 @@ def open_target(settings: Settings, workdir: Path) -> Target:
             reasons = guard(conn, settings.profile, baseline, baseline_path)
             version = conn.execute("SELECT current_setting('server_version')").fetchone()[0]
             revision = current_revisions(conn)
+            warning = role.write_warning(conn) if server is None else None
         if reasons:
             raise TargetRefused(reasons)
     except BaseException:
         if server is not None:
             server.stop()
         raise
-    return Target(settings, dsn, baseline, baseline_path, source, version, revision, server)
+    return Target(settings, dsn, baseline, baseline_path, source, version, revision, server,
+                  (warning,) if warning else ())
 
 
 def prepare_embedded(settings: Settings, workdir: Path) -> tuple[Server, str, Path | None]:

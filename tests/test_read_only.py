@@ -1,0 +1,185 @@
+"""Read-only that cannot be undone: the issue's attack, refused at profile load, and powerless
+at the connection even when it slips through."""
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from rollbook.errors import ConfigError
+from rollbook.pg import role
+from rollbook.pg.connect import connect
+from rollbook.settings.plain_select import why_not_plain_select
+from rollbook.settings.profile import load_profile
+
+SWITCH_OFF = "SELECT set_config('default_transaction_read_only', 'off', false) AS x"
+DELETE_ALL = "WITH d AS (DELETE FROM victims RETURNING 1) SELECT count(*) FROM d"
+
+ATTACK_PROFILE = f'''
+[database]
+dsn_env = "VIBES_DSN"
+
+[[queries]]
+name = "innocent looking"
+params = "{SWITCH_OFF}"
+sql = "{DELETE_ALL}"
+'''
+
+
+def test_the_issues_attack_is_refused_at_profile_load(tmp_path):
+    path = tmp_path / "attack.toml"
+    path.write_text(ATTACK_PROFILE)
+    with pytest.raises(ConfigError) as caught:
+        load_profile(str(path), tmp_path)
+    assert caught.value.mistakes == [
+        f"{path}: [[queries]] #1 sql: must be a plain SELECT: it uses DELETE (a data-modifying "
+        "statement or SELECT INTO); double-quote a column of that name",
+        f"{path}: [[queries]] #1 params: must be a plain SELECT: it calls set_config(), which "
+        "changes the server's state or session"]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("SELECT 1; DELETE FROM t", "must be one statement"),
+    ("SELECT 1;\nSELECT 2", "must be one statement"),
+    ("WITH d AS (UPDATE t SET a = 1 RETURNING 1) SELECT 1", "it uses UPDATE"),
+    ("WITH d AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT 1", "it uses INSERT"),
+    ("SELECT * INTO copy_of_t FROM t", "it uses INTO"),
+    ("SELECT * FROM t FOR UPDATE", "FOR UPDATE locks rows"),
+    ("SELECT * FROM t FOR  no key  UPDATE", "FOR NO KEY UPDATE locks rows"),
+    ("SELECT * FROM t FOR KEY SHARE", "FOR KEY SHARE locks rows"),
+    ("SELECT pg_catalog.set_config('x', 'y', false)", "it calls set_config()"),
+    ("SELECT nextval('s')", "it calls nextval()"),
+    ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity", "calls pg_terminate_backend()"),
+    ("SELECT pg_advisory_lock(1)", "calls pg_advisory_lock()"),
+    ("SELECT lo_import('/etc/passwd')", "calls lo_import()"),
+    ("DELETE FROM t", "must be a SELECT (checks are read-only), got 'DELETE FROM t'"),
+    ("/* SELECT */ DELETE FROM t", "got 'DELETE FROM t'"),
+    ("", "must be a SELECT"),
+])
+def test_anything_but_one_plain_select_is_refused(text, reason):
+    assert reason in (why_not_plain_select(text) or "accepted")
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * FROM users WHERE id = %(id)s",
+    "SELECT 'DELETE FROM t; set_config(' AS decoy, \"update\" FROM t;",
+    "SELECT $$ INSERT INTO t $$, $x$ ; $x$ -- DELETE\n FROM t",
+    "WITH recent AS (SELECT * FROM journals WHERE created_at > now() - interval '1 day')"
+    " SELECT count(*) FROM recent",
+    "VALUES (1), (2)",
+    "TABLE users",
+    "SELECT u.email, COUNT(j.id) FROM users u LEFT JOIN journals j ON u.id = j.user_id"
+    " GROUP BY u.id, u.email ORDER BY 2 DESC LIMIT 10",
+])
+def test_plain_selects_pass(text):
+    assert why_not_plain_select(text) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
+def test_a_second_statement_never_passes(tail):
+    """Whatever follows a ';' outside quotes and comments, the query is refused."""
+    verdict = why_not_plain_select(f"SELECT 1; DELETE FROM t {tail}")
+    assert verdict is not None
+
+
+@pytest.fixture
+def victims(scratch_dsn):
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE victims (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO victims SELECT generate_series(1, 10)")
+    return scratch_dsn
+
+
+def _count(dsn: str) -> int:
+    with connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM victims").fetchone()[0]
+
+
+ATTACKS = [
+    pytest.param([SWITCH_OFF, DELETE_ALL], id="set_config-then-data-modifying-CTE"),
+    pytest.param([f"WITH s AS ({SWITCH_OFF}) SELECT * FROM s, "
+                  "LATERAL (WITH d AS (DELETE FROM victims RETURNING 1) SELECT count(*) FROM d) x"],
+                 id="set_config-and-delete-in-one-statement"),
+    pytest.param(["SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+                  "SET default_transaction_read_only = off", "DELETE FROM victims"],
+                 id="session-characteristics"),
+    pytest.param(["COMMIT; SET default_transaction_read_only = off; DELETE FROM victims"],
+                 id="escape-the-transaction-in-one-string"),
+    pytest.param(["SET TRANSACTION READ WRITE", "DELETE FROM victims"],
+                 id="set-transaction-read-write"),
+]
+
+
+@pytest.mark.parametrize("statements", ATTACKS)
+def test_no_statement_sent_over_the_checks_connection_can_write(victims, statements):
+    with connect(victims, read_only=True, statement_timeout_ms=5_000) as conn:
+        with pytest.raises(psycopg.Error):
+            for statement in statements:
+                conn.execute(statement)
+    assert _count(victims) == 10
+
+
+@pytest.mark.parametrize("statements", ATTACKS[:1])
+def test_within_one_transaction_block_too(victims, statements):
+    with connect(victims, read_only=True) as conn:
+        with pytest.raises(psycopg.Error), conn.transaction():
+            conn.execute("SET TRANSACTION READ WRITE")
+            for statement in statements:
+                conn.execute(statement)
+    assert _count(victims) == 10
+
+
+def test_planted_defect_a_session_default_alone_is_switched_off(victims):
+    """What the checks had before: default_transaction_read_only = on and nothing else. The same
+    attack deletes every row, so the test above can fail."""
+    with psycopg.connect(victims, autocommit=True,
+                         options="-c default_transaction_read_only=on") as conn:
+        conn.execute(SWITCH_OFF)
+        conn.execute(DELETE_ALL)
+    assert _count(victims) == 0
+
+
+def test_reads_still_work_and_leave_no_transaction_open(victims):
+    with connect(victims, read_only=True, statement_timeout_ms=5_000) as conn:
+        assert conn.execute("SELECT count(*) FROM victims").fetchone()[0] == 10
+        assert conn.execute("SHOW transaction_read_only").fetchone()[0] == "on"
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def _as_role(dsn: str, role_name: str) -> str:
+    params = conninfo_to_dict(dsn)
+    params["user"] = role_name
+    return make_conninfo(**params)
+
+
+def test_preflight_warns_when_the_role_could_write(victims):
+    suffix = uuid.uuid4().hex[:8]
+    reader, writer = f"reader_{suffix}", f"writer_{suffix}"
+    with connect(victims) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_read_all_data, pg_read_all_stats")
+                     .format(sql.Identifier(reader)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(writer)))
+        conn.execute(sql.SQL("GRANT SELECT, DELETE ON victims TO {}").format(
+            sql.Identifier(writer)))
+    try:
+        with connect(victims, read_only=True) as conn:
+            assert "is a superuser" in role.write_warning(conn)
+        with connect(_as_role(victims, writer), read_only=True) as conn:
+            warning = role.write_warning(conn)
+        assert warning.startswith(f"warning: role {writer} may write 1 table(s), e.g. "
+                                  "public.victims;")
+        assert warning.endswith("IN ROLE pg_read_all_data, pg_read_all_stats;")
+        with connect(_as_role(victims, reader), read_only=True) as conn:
+            assert role.write_warning(conn) is None
+    finally:
+        with connect(victims) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}, {}").format(
+                sql.Identifier(reader), sql.Identifier(writer)))
+            conn.execute(sql.SQL("DROP ROLE {}, {}").format(
+                sql.Identifier(reader), sql.Identifier(writer)))
