@@ -16,19 +16,23 @@ from __future__ import annotations
 APP_ROLE = "vibes_app"
 INTEGER, UUID = "integer", "uuid"  # the type of the user ids the policy compares
 
-# The role is cluster-wide and many databases may be migrated at once: check first, and if
-# another transaction created it meanwhile, CREATE ROLE fails with duplicate_object (it was
-# committed before ours looked) or unique_violation (it committed while ours waited).
-CREATE_ROLE = f"""
+def create_role(role: str = APP_ROLE) -> str:
+    """A DO block creating the NOLOGIN role unless it exists.
+
+    The role is cluster-wide and many databases may be migrated at once: check first, and if
+    another transaction created it meanwhile, CREATE ROLE fails with duplicate_object (it
+    committed before ours looked) or unique_violation (it committed while ours waited)."""
+    return f"""
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-        CREATE ROLE {APP_ROLE} NOLOGIN;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+        CREATE ROLE {role} NOLOGIN;
     END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL;
 END
 $$"""
+
 
 # Fires only when what the user wrote changes: not on INSERT (so bulk loads pay nothing), and
 # not when a migration renumbers legacy_id.
@@ -131,7 +135,7 @@ def attach(key_type: str) -> list[str]:
     grants, the view, the trigger, the policy and the comments."""
     if key_type not in (INTEGER, UUID):
         raise ValueError(f"key type {key_type!r} is neither {INTEGER!r} nor {UUID!r}")
-    return [CREATE_ROLE, CREATE_FUNCTION, CREATE_VIEW, CREATE_TRIGGER,
+    return [create_role(), CREATE_FUNCTION, CREATE_VIEW, CREATE_TRIGGER,
             "ALTER TABLE journals ENABLE ROW LEVEL SECURITY", _policy(key_type),
             *GRANTS, *_comments(key_type)]
 

@@ -4,12 +4,16 @@ The built-in pytest-alembic tests (single head, upgrade, up/down consistency, mo
 the DDL) run here against a scratch database; the rest check what a rollback must guarantee:
 the downgrade rebuilds the 0001 schema object for object (names and definitions read from
 pg_catalog) and every row with its original id, and rows created on the UUID schema come
-back with fresh ids from the sequences and intact references.
+back with fresh ids from the sequences and intact references. What hangs off the tables
+(grants, view, trigger, policy, comments) is held to ``pg_dump --schema-only``, line for line.
 """
 from __future__ import annotations
 
+import difflib
 import io
 import logging
+import re
+import subprocess
 import uuid
 from datetime import datetime, timezone
 
@@ -19,7 +23,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_alembic.tests import (  # noqa: F401  (collected as tests of this module)
     test_model_definitions_match_ddl,
     test_single_head_revision,
@@ -33,6 +37,7 @@ from rollbook_vibes.migrations_config import INI_PATH, sqlalchemy_url
 from rollbook_vibes.migrations_config import alembic_config as vibes_alembic_config
 from rollbook_vibes.schema import FOREIGN_KEYS, ID_TABLES, TABLES, sequence_name
 from rollbook_vibes.seed import seed
+from rollbook_vibes.traffic import write_on_uuid
 
 
 @pytest.fixture
@@ -150,6 +155,42 @@ def column_types(dsn: str, column: str) -> dict[str, str]:
             "SELECT table_name, data_type FROM information_schema.columns"
             " WHERE table_schema = 'public' AND column_name = %s AND table_name <> ALL(%s)",
             [column, ["alembic_version"]]).fetchall())
+
+
+# pg_dump 18 (and 17.6, 16.10, ...) fences its script with \restrict / \unrestrict and a key
+# drawn at random for every dump: the one line that differs between two dumps of one schema.
+RESTRICT_KEY = re.compile(r"^(\\(?:un)?restrict) \S+$", re.MULTILINE)
+
+
+def schema_dump(server, dsn: str) -> str:
+    """pg_dump --schema-only of the database, with the client tools matched to the server."""
+    argv = [str(server.installation.tool("pg_dump")), "--schema-only", "--no-password",
+            f"--dbname={server.client_dsn(conninfo_to_dict(dsn)['dbname'])}"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=server.client_env(),
+                            check=True)
+    return RESTRICT_KEY.sub(r"\1 <random key>", result.stdout)
+
+
+def assert_same_dump(expected: str, found: str) -> None:
+    """Nothing else is normalised: the downgrade keeps column order, names, definitions."""
+    diff = list(difflib.unified_diff(expected.splitlines(), found.splitlines(), "at 0001",
+                                     "after 0002 and back", lineterm="", n=1))
+    if diff:  # raised, not asserted: the diff is the message, as it is, not an assert's repr
+        raise AssertionError("pg_dump --schema-only differs from the one at 0001:\n"
+                             + "\n".join(diff))
+
+
+def dump_round_trip(server, dsn: str) -> tuple[str, str]:
+    """Dumps of a seeded database at 0001, and after 0002, rows written on uuid, and back."""
+    config = vibes_alembic_config(dsn)
+    command.upgrade(config, "0001")
+    seed(dsn, "tiny")
+    before = schema_dump(server, dsn)
+    command.upgrade(config, "0002")
+    with psycopg.connect(dsn) as conn:
+        write_on_uuid(conn)
+    command.downgrade(config, "0001")
+    return before, schema_dump(server, dsn)
 
 
 # -- the tests ------------------------------------------------------------------------
@@ -329,3 +370,36 @@ def test_offline_mode_writes_the_sql_of_both_directions_without_a_database():
     assert "UPDATE users t SET legacy_id = n.legacy_id" in script
     assert "ALTER SEQUENCE users_id_seq OWNED BY users.id;" in script
     assert "hush" not in script
+
+
+def test_downgrade_restores_what_pg_dump_prints_line_for_line(pg_server, scratch_dsn):
+    before, after = dump_round_trip(pg_server, scratch_dsn)
+    for rebuilt in ("GRANT UPDATE(display_name) ON TABLE public.users TO vibes_app;",
+                    "CREATE VIEW public.user_journal_counts", "CREATE POLICY journals_owner",
+                    "CREATE TRIGGER journals_touch_updated_at", "COMMENT ON TABLE public.users"):
+        assert rebuilt in before
+    assert_same_dump(before, after)
+
+
+@pytest.mark.parametrize("forgotten, expected_lines", [
+    ("REVOKE INSERT ON audit_logs FROM vibes_app",
+     ["-GRANT SELECT,INSERT ON TABLE public.audit_logs TO vibes_app;",
+      "+GRANT SELECT ON TABLE public.audit_logs TO vibes_app;"]),
+    ("DROP POLICY journals_owner ON journals", ["-CREATE POLICY journals_owner ON public.journals"
+                                                " TO vibes_app USING ((user_id ="]),
+    ("ALTER TABLE journals DISABLE TRIGGER journals_touch_updated_at",
+     ["+ALTER TABLE public.journals DISABLE TRIGGER journals_touch_updated_at;"]),
+    ("COMMENT ON COLUMN user_sessions.token IS NULL",
+     ["-COMMENT ON COLUMN public.user_sessions.token IS 'sha256 (hex) of the bearer token;"]),
+])
+def test_a_downgrade_that_forgets_a_dependent_fails_the_dump_comparison(
+        pg_server, scratch_dsn, forgotten, expected_lines):
+    before, _ = dump_round_trip(pg_server, scratch_dsn)
+    with psycopg.connect(scratch_dsn) as conn:
+        conn.execute(forgotten)  # planted after the real downgrade: as if it had left it out
+    with pytest.raises(AssertionError) as failure:
+        assert_same_dump(before, schema_dump(pg_server, scratch_dsn))
+    message = str(failure.value)
+    assert message.startswith("pg_dump --schema-only differs from the one at 0001:\n--- at 0001")
+    for line in expected_lines:
+        assert any(shown.startswith(line) for shown in message.splitlines()), message
