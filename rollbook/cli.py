@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from rollbook import serve
 from rollbook.errors import RollbookError
 from rollbook.measure import baseline, snapshot
 from rollbook.record import manifest
@@ -76,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/latest")
     check.add_argument("--allowed-signers", type=Path, default=None,
                        help="ssh allowed-signers file: the signature must be by one of them")
+
+    served = commands.add_parser("serve-db", help="serve a live Vibes database (and its API) "
+                                 "to try the operator's commands on; Ctrl-C stops it")
+    served.add_argument("--scale", default="tiny", help="seed size: tiny, 100k, 1m, ... "
+                        "(default tiny)")
+    served.add_argument("--revision", default="0001", help="Vibes revision to serve: 0001 "
+                        "(integer keys, default) or 0002 (uuid keys)")
+    served.add_argument("--with-api", action="store_true", help="also serve the Vibes API")
 
     show = commands.add_parser("profile", help="validate a profile and show the settings "
                                "it resolves to")
@@ -160,11 +169,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if found.ok else EXIT_NOT_VERIFIED
 
 
+def cmd_serve_db(args: argparse.Namespace) -> int:
+    serve.serve(scale=args.scale, revision=args.revision, with_api=args.with_api,
+                say=lambda line: print(line, flush=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"snapshot": cmd_snapshot, "assess": cmd_assess, "profile": cmd_profile,
-                    "verify": cmd_verify}
+                    "verify": cmd_verify, "serve-db": cmd_serve_db}
         return commands[args.command](args)
     except RollbookError as exc:
         lines = getattr(exc, "mistakes", None) or [exc.one_line()]
