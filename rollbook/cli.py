@@ -1,7 +1,9 @@
-"""The `rollbook` command.
+"""rollbook: a database rollback runbook as code -- baselines, trigger assessment, sealed records.
 
     rollbook snapshot --env prod --output pre_migration_baseline.json
     rollbook assess --env prod --baseline pre_migration_baseline.json
+    rollbook verify reports/latest
+    rollbook serve-db --with-api
     rollbook profile --env prod
 
 Settings follow the same precedence as the pytest options: command line, then environment
@@ -23,6 +25,7 @@ from rollbook.errors import RollbookError
 from rollbook.measure import baseline, snapshot
 from rollbook.record import manifest
 from rollbook.record.redact import redact_dsn, redact_text
+from rollbook.record.runinfo import package_version
 from rollbook.runbook.migrations import Migrations
 from rollbook.settings.target import (
     Settings,
@@ -38,13 +41,32 @@ EXIT_ROLLBACK_DUE = 3
 EXIT_NOT_VERIFIED = 1
 
 
+EXIT_CODES = f"""exit codes:
+  0  done: the snapshot is written, no rollback is due, the run folder is verified
+  {EXIT_NOT_VERIFIED}  rollbook verify: a file changed, was added or is missing; or a bad signature
+  {EXIT_REFUSED}  refused: bad input or an unreachable database; one line on stderr, nothing written
+  {EXIT_ROLLBACK_DUE}  rollbook assess: an automatic rollback is due (the matrix's Critical row)
+Run `pytest drills/` or `pytest checks/` for the drills and the operator checks."""
+
+
 def default_envs_dir() -> Path:
     """./envs; a profile not found there is looked up among rollbook's built-in ones."""
     return Path.cwd() / "envs"
 
 
+def _command(commands, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose own --help starts with its summary and ends with the exit codes."""
+    return commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:]
+                               + ".", epilog=EXIT_CODES,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rollbook", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="rollbook", description=__doc__.split("\n\n")[0],
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        version=f"rollbook {package_version('rollbook')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser) -> None:
@@ -55,13 +77,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--envs-dir", type=Path, default=None,
                          help="where profiles live (default: ./envs, then the built-in ones)")
 
-    snap = commands.add_parser("snapshot", help="write the baseline manifest of a live "
+    snap = _command(commands, "snapshot", "write the baseline manifest of a live "
                                "database, read-only")
     common(snap)
     snap.add_argument("--output", "-o", type=Path, required=True, help="manifest file to write")
     snap.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    judge = commands.add_parser("assess", help="measure every rollback trigger and decide "
+    judge = _command(commands, "assess", "measure every rollback trigger and decide "
                                 "per the runbook's matrix; exit 3 when an automatic "
                                 "rollback is due")
     common(judge)
@@ -72,13 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--no-api", action="store_true", help="assess the database only")
     judge.add_argument("--output", "-o", type=Path, help="also write the decision as JSON")
 
-    check = commands.add_parser("verify", help="check a run folder's SHA256SUMS and its "
+    check = _command(commands, "verify", "check a run folder's SHA256SUMS and its "
                                 "signature; exit 1 naming every file changed, added or missing")
     check.add_argument("run_dir", type=Path, help="a run folder, e.g. reports/latest")
     check.add_argument("--allowed-signers", type=Path, default=None,
                        help="ssh allowed-signers file: the signature must be by one of them")
 
-    served = commands.add_parser("serve-db", help="serve a live Vibes database (and its API) "
+    served = _command(commands, "serve-db", "serve a live Vibes database (and its API) "
                                  "to try the operator's commands on; Ctrl-C stops it")
     served.add_argument("--scale", default="tiny", help="seed size: tiny, 100k, 1m, ... "
                         "(default tiny)")
@@ -86,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                         "(integer keys, default) or 0002 (uuid keys)")
     served.add_argument("--with-api", action="store_true", help="also serve the Vibes API")
 
-    show = commands.add_parser("profile", help="validate a profile and show the settings "
+    show = _command(commands, "profile", "validate a profile and show the settings "
                                "it resolves to")
     common(show)
     return parser
