@@ -1,27 +1,48 @@
-"""Schema: "Check table structure reverted", table by table, against the baseline.
+"""Schema: "Check table structure reverted", against the baseline, over the whole schema.
 
-Columns, types, nullability, defaults, constraints, indexes and owned sequences; a failure
-lists every difference. Without a baseline, the profile's tables exist with a primary key.
+Table by table: columns, types, nullability, defaults, collations, table options, row-level
+security, partitioning, constraints (with their foreign-key actions and deferrability),
+indexes, owned sequences, triggers, policies, owner, grants and comments. Then, per kind, the
+objects that belong to no table: schemas, extensions, types, views, functions, procedures,
+free sequences, and their owners, grants and comments. A failure lists every difference, one
+line each. Without a baseline, the profile's tables exist with a primary key.
 """
 from __future__ import annotations
 
 import pytest
 
+from rollbook.measure import catalog
 from rollbook.verdicts import schema
 
 pytestmark = pytest.mark.check
 
+# "table" and "column" differences always belong to a table, so to the per-table test.
+KINDS_OUTSIDE_TABLES = [k for k in catalog.DIFFERENCE_KINDS if k not in ("table", "column")]
 
-def test_table_matches_the_baseline(checks_conn, checks_baseline, table, check):
-    """The table is as the baseline recorded it (or, without one, exists with a primary key)."""
+
+@pytest.fixture(scope="module")
+def schema_comparison(checks_conn, checks_baseline):
+    """The live schema snapshotted once and compared with the baseline's, for every test here
+    (None without a baseline)."""
     if checks_baseline is None:
+        return None
+    return schema.compare(checks_conn, checks_baseline.schema_snapshot())
+
+
+def test_table_matches_the_baseline(checks_conn, schema_comparison, table, check):
+    """The table is as the baseline recorded it (or, without one, exists with a primary key)."""
+    if schema_comparison is None:
         check(schema.table_present(checks_conn, table))
     else:
-        check(schema.table_matches(checks_conn, checks_baseline.schema_snapshot(), table))
+        check(schema.table_matches(checks_conn, schema_comparison.expected, table,
+                                   schema_comparison))
 
 
-def test_sequences_owned_by_no_column_match_the_baseline(checks_conn, checks_baseline, check):
-    """Free-standing sequences are as the baseline recorded them."""
-    if checks_baseline is None:
-        pytest.skip("no baseline: there is nothing to compare sequences with")
-    check(schema.table_matches(checks_conn, checks_baseline.schema_snapshot(), None))
+@pytest.mark.parametrize("kind", KINDS_OUTSIDE_TABLES)
+def test_objects_outside_tables_match_the_baseline(schema_comparison, kind, check):
+    """Objects of this kind that belong to no table are as the baseline recorded them."""
+    if schema_comparison is None:
+        pytest.skip("no baseline: there is nothing to compare them with")
+    if not schema.recorded(schema_comparison.expected, kind):
+        pytest.skip(f"the baseline did not record {kind} objects; {schema.RETAKE}")
+    check(schema.kind_matches(schema_comparison, kind))

@@ -1,0 +1,47 @@
+"""Privileges on schemas, tables, columns, views, sequences, routines and types, per grantee,
+from the objects' ACLs. An ACL never set reads as its default (acldefault), so revoking the
+owner's own or PUBLIC's default privileges is a difference too."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rollbook.measure.catalog.base import Kind
+from rollbook.measure.catalog.objects import OBJECTS_CTE, object_name, relation_of
+
+_PER_GRANTEE = """\
+LATERAL (SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text
+                END AS grantee,
+                array_agg(a.privilege_type || CASE WHEN a.is_grantable
+                          THEN ' WITH GRANT OPTION' ELSE '' END ORDER BY a.privilege_type)
+                    AS privileges
+         FROM aclexplode({acl}) a GROUP BY 1) g"""
+
+GRANTS_SQL = OBJECTS_CTE + f"""\
+SELECT i.type, i.identity, s.relnsp, s.relname, g.grantee, g.privileges
+FROM scoped s, pg_identify_object(s.classid, s.objid, 0) i,
+     {_PER_GRANTEE.format(acl="coalesce(s.acl, acldefault(s.acltype, s.owner))")}
+WHERE s.acltype IS NOT NULL
+UNION ALL
+SELECT i.type, i.identity, s.relnsp, s.relname, g.grantee, g.privileges
+FROM scoped s
+JOIN pg_attribute att ON s.classid = 'pg_class'::regclass AND att.attrelid = s.objid
+     AND att.attnum > 0 AND NOT att.attisdropped AND att.attacl IS NOT NULL,
+     pg_identify_object(s.classid, s.objid, att.attnum) i,
+     {_PER_GRANTEE.format(acl="att.attacl")}
+ORDER BY 1, 2, 5"""
+
+
+@dataclass(frozen=True)
+class Grant:
+    privileges: tuple[str, ...]
+    table: str | None  # the relation it belongs to
+
+
+def _read(rows: list[tuple]) -> dict[str, Grant]:
+    return {f"on {object_name(kind, identity)} to {grantee}": Grant(
+                tuple(privileges), relation_of(relnsp, relname))
+            for kind, identity, relnsp, relname, grantee, privileges in rows}
+
+
+GRANTS = Kind("grant", "grants", GRANTS_SQL, _read, Grant, ("privileges",),
+              brief=lambda g: ", ".join(g.privileges), table_of=lambda name, g: g.table)

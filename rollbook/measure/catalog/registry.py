@@ -1,0 +1,29 @@
+"""The one dispatch: every kind of schema object rollbook snapshots and compares, in the order
+differences are listed. Adding a kind is adding a module with its `Kind` and naming it here."""
+from __future__ import annotations
+
+from rollbook.measure.catalog.base import Kind
+from rollbook.measure.catalog.comments import COMMENTS
+from rollbook.measure.catalog.constraints import CONSTRAINTS
+from rollbook.measure.catalog.extensions import EXTENSIONS
+from rollbook.measure.catalog.grants import GRANTS
+from rollbook.measure.catalog.indexes import INDEXES
+from rollbook.measure.catalog.namespaces import NAMESPACES
+from rollbook.measure.catalog.owners import OWNERS
+from rollbook.measure.catalog.policies import POLICIES
+from rollbook.measure.catalog.routines import FUNCTIONS, PROCEDURES
+from rollbook.measure.catalog.sequences import SEQUENCES
+from rollbook.measure.catalog.tables import TABLE_OPTIONS, TABLES
+from rollbook.measure.catalog.triggers import RULES, TRIGGERS
+from rollbook.measure.catalog.types import TYPES
+from rollbook.measure.catalog.views import VIEWS
+
+KINDS: tuple[Kind, ...] = (
+    NAMESPACES, EXTENSIONS, TYPES, TABLES, TABLE_OPTIONS, CONSTRAINTS, INDEXES, SEQUENCES,
+    VIEWS, TRIGGERS, RULES, POLICIES, FUNCTIONS, PROCEDURES, OWNERS, GRANTS, COMMENTS)
+# Kinds whose objects other objects hang off: one missing as a whole is said once.
+RELATIONS = (TABLES, VIEWS)
+BY_KEY = {kind.key: kind for kind in KINDS}
+# Difference kinds, as a difference line starts ("column" comes from the tables comparator).
+DIFFERENCE_KINDS = tuple(dict.fromkeys(
+    name for kind in KINDS for name in (("table", "column") if kind is TABLES else (kind.name,))))

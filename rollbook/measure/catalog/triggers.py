@@ -1,0 +1,49 @@
+"""Triggers on tables and views (their CREATE TRIGGER text and whether they fire), and rules.
+
+Internal triggers (those behind foreign keys) and the clones a partitioned table's trigger
+leaves on each partition are left out, as pg_dump leaves them out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rollbook.measure.catalog.base import NOT_FROM_EXTENSION, Kind, display_name
+
+TRIGGERS_SQL = f"""\
+SELECT n.nspname, c.relname, tg.tgname, pg_get_triggerdef(tg.oid, true), tg.tgenabled
+FROM pg_trigger tg
+JOIN pg_class c ON c.oid = tg.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND n.nspname = ANY(%(schemas)s)
+  AND {NOT_FROM_EXTENSION.format(classid="'pg_class'", objid="c.oid")}
+ORDER BY 1, 2, 3"""
+
+RULES_SQL = f"""\
+SELECT n.nspname, c.relname, r.rulename, pg_get_ruledef(r.oid, true), r.ev_enabled
+FROM pg_rewrite r
+JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND n.nspname = ANY(%(schemas)s)
+  AND {NOT_FROM_EXTENSION.format(classid="'pg_class'", objid="c.oid")}
+ORDER BY 1, 2, 3"""
+
+FIRING = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    table: str
+    definition: str
+    enabled: str  # "enabled", "disabled", "replica only", "always"
+
+
+def _read(rows: list[tuple]) -> dict[str, Trigger]:
+    return {f"{display_name(nsp, rel)}.{name}": Trigger(display_name(nsp, rel), definition,
+                                                        FIRING.get(enabled, enabled))
+            for nsp, rel, name, definition, enabled in rows}
+
+
+TRIGGERS = Kind("trigger", "triggers", TRIGGERS_SQL, _read, Trigger, ("definition", "enabled"),
+                brief=lambda t: t.definition, table_of=lambda name, t: t.table)
+RULES = Kind("rule", "rules", RULES_SQL, _read, Trigger, ("definition", "enabled"),
+             brief=lambda t: t.definition, table_of=lambda name, t: t.table)
