@@ -6,7 +6,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rollbook.measure.catalog import compare_schema, snapshot
+from rollbook.measure.catalog import snapshot
 from rollbook.measure.fingerprint import compare_fingerprints, fingerprint_tables
 from rollbook.pg.connect import connect
 from rollbook.verdicts.orphans import (
@@ -18,6 +18,7 @@ from rollbook.verdicts.orphans import (
     not_valid_constraints,
     sequences_behind,
 )
+from rollbook.verdicts.schema import schema_matches
 
 JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"
 
@@ -183,7 +184,7 @@ def test_index_left_invalid_by_a_failed_concurrent_build_is_reported(conn):
 def test_every_check_runs_on_a_read_only_operator_connection(conn, scratch_dsn):
     baseline, fingerprints = snapshot(conn), fingerprint_tables(conn, ["users", "journals"])
     with connect(scratch_dsn, read_only=True, statement_timeout_ms=5000) as operator:
-        results = [compare_schema(operator, baseline),
+        results = [schema_matches(operator, baseline),
                    *compare_fingerprints(operator, fingerprints), *check_all_orphans(operator),
                    *sequences_behind(operator), *not_valid_constraints(operator),
                    *invalid_indexes(operator)]
