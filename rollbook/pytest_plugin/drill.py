@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,49 @@ class DrillFailure(AssertionError):
     """A drill step found the system not as the runbook requires."""
 
 
+HEARTBEAT_S = 10.0
+_TERMINAL = threading.RLock()  # progress lines come from the test and from heartbeats
+
+
+class Heartbeat:
+    """While a step runs, a line at least every HEARTBEAT_S seconds: the innermost running
+    step and how long it has run, so a long seed, migration or digest never looks hung."""
+
+    def __init__(self, say):
+        self._say = say
+        self._running: list[tuple[str, float]] = []
+        self._last_line = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def enter(self, title: str, started: float) -> None:
+        with self._lock:
+            self._running.append((title, started))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, daemon=True,
+                                                name="rollbook-heartbeat")
+                self._thread.start()
+
+    def leave(self) -> None:
+        with self._lock:
+            self._running.pop()
+
+    def spoke(self) -> None:
+        self._last_line = time.monotonic()
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self._lock:
+                if not self._running:
+                    self._thread = None
+                    return
+                title, started = self._running[-1]
+            if time.monotonic() - self._last_line >= HEARTBEAT_S:
+                self._say(f"… {title}: running for "
+                          f"{format_duration(time.perf_counter() - started)}")
+
+
 class Drill:
     """Runs a drill's steps in runbook order and keeps what the record needs."""
 
@@ -31,6 +75,7 @@ class Drill:
         self.workspace = workspace
         self.checklist = record.checklist
         self._config = config
+        self._heartbeat = Heartbeat(self.progress)
 
     def progress(self, message: str) -> None:
         """A progress line on the terminal, shown live even while output is captured."""
@@ -39,14 +84,18 @@ class Drill:
         if terminal is None:
             return
         capture = plugins.get_plugin("capturemanager")
-        with capture.global_and_fixture_disabled():
+        with _TERMINAL, capture.global_and_fixture_disabled():
             terminal.write_line(f"[rollbook] {message}")
+            # pytest starts its progress line afresh (file name first) after ours
+            terminal.currentfspath = None
+        self._heartbeat.spoke()
 
     @contextmanager
     def step(self, title: str) -> Iterator[StepLog]:
         log = StepLog(title=title, outcome="passed", elapsed_s=0.0)
         self.record.steps.append(log)
         started = time.perf_counter()
+        self._heartbeat.enter(title, started)
         try:
             with allure.step(title):
                 yield log
@@ -57,6 +106,8 @@ class Drill:
             raise
         finally:
             log.elapsed_s = time.perf_counter() - started
+            self._heartbeat.leave()
+            self.progress(f"{title}: {log.outcome} in {format_duration(log.elapsed_s)}")
 
     @contextmanager
     def phase(self, name: str) -> Iterator[StepLog]:

@@ -47,4 +47,7 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"rollbook: the run folder could not be sealed: {text}",
                                     red=True)
         return
+    record = run_dir / "rollback-record.md"
+    if record.is_file():
+        terminalreporter.write_line(f"rollbook: rollback record {record} (and .html)")
     terminalreporter.write_line(f"rollbook: {line}; check it with `rollbook verify {run_dir}`")
