@@ -173,9 +173,20 @@ def cmd_profile(args: argparse.Namespace) -> int:
     settings = _settings(args)
     profile = settings.profile
     print(profile.describe())
-    print(f"  database: {redact_dsn(settings.dsn) if settings.dsn else 'embedded'} "
-          f"(from {settings.dsn_source})")
-    print(f"  baseline: {settings.baseline_path or 'none'} (from {settings.baseline_source})")
+    if settings.dsn:
+        print(f"  database: {redact_dsn(settings.dsn)} (set by {settings.dsn_source})")
+    else:
+        print("  database: an embedded PostgreSQL that `pytest checks/` starts, migrates and "
+              "seeds for the run (pass --dsn to use a live one)")
+    if settings.baseline_path:
+        print(f"  baseline: {settings.baseline_path} (set by {settings.baseline_source})")
+    elif settings.dsn:
+        print("  baseline: none; the checks compare with the profile's expectations (take one "
+              "with `rollbook snapshot`, pass it with --baseline)")
+    elif profile.embedded.snapshot:
+        print("  baseline: the snapshot the embedded preparation takes right after seeding")
+    else:
+        print("  baseline: none; the checks compare with the profile's expectations")
     print(f"  alembic: {profile.alembic.ini or 'none'}, expected revision "
           f"{profile.alembic.expected_revision or 'any'}")
     print(f"  key queries: {', '.join(q.name for q in profile.queries) or 'none'}")

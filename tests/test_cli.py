@@ -111,7 +111,7 @@ def test_profile_command_shows_resolved_settings_with_the_password_masked(capsys
                "host=db.internal dbname=vibes user=ops password=s3cr3t") == 0
     out = capsys.readouterr().out
     assert "s3cr3t" not in out
-    assert "  database: user=ops password=*** dbname=vibes host=db.internal (from --dsn)" in out
+    assert "  database: user=ops password=*** dbname=vibes host=db.internal (set by --dsn)" in out
     assert "read-only, statement_timeout 30000 ms, lock_timeout 500 ms" in out
 
 
