@@ -69,8 +69,10 @@ def call(client: httpx.Client, method: str, url: str, *, json: Any = None,
     try:
         response = client.request(method, url, json=json, headers=headers)
     except httpx.HTTPError as exc:
-        return Call(request, None, (time.perf_counter() - started) * 1000,
-                    error=f"{type(exc).__name__}: {exc}".strip())
+        error = f"{type(exc).__name__}: {exc}".strip()
+        if isinstance(exc, httpx.TimeoutException):
+            error += f" (no answer within {client.timeout.read:g} s: [api] timeout_s)"
+        return Call(request, None, (time.perf_counter() - started) * 1000, error=error)
     elapsed = (time.perf_counter() - started) * 1000
     try:
         body: Any = response.json()

@@ -42,6 +42,7 @@ class ReadOnlyConnection(psycopg.Connection):
     """A connection whose every transaction is READ ONLY and has a snapshot before use."""
 
     statement_timeout_ms: int = 0
+    lock_timeout_ms: int = 0
 
     @contextmanager
     def transaction(self, *args: Any, **kwargs: Any) -> Iterator[psycopg.Transaction]:
@@ -58,8 +59,11 @@ class ReadOnlyCursor(psycopg.Cursor):
 
     def execute(self, query, params=None, **kwargs) -> "ReadOnlyCursor":
         conn = self.connection
-        with _deadline(conn), conn.transaction():
-            return super().execute(query, params, **kwargs)
+        try:
+            with _deadline(conn), conn.transaction():
+                return super().execute(query, params, **kwargs)
+        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+            raise explained(conn, exc) from exc
 
     def executemany(self, query, params_seq, **kwargs) -> None:
         conn = self.connection
@@ -88,7 +92,8 @@ def _deadline(conn: ReadOnlyConnection) -> Iterator[None]:
     def cut_off() -> None:
         fired.set()
         try:
-            socket.socket(fileno=os.dup(conn.fileno())).shutdown(socket.SHUT_RDWR)
+            with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
 
@@ -150,7 +155,7 @@ def connect(dsn: str, *, read_only: bool = False, statement_timeout_ms: int = 0,
     if read_only:
         conn.read_only = True
         conn.cursor_factory = ReadOnlyCursor
-        conn.statement_timeout_ms = statement_timeout_ms
+        conn.statement_timeout_ms, conn.lock_timeout_ms = statement_timeout_ms, lock_timeout_ms
     try:
         yield conn
     finally:
@@ -164,3 +169,34 @@ def connect_failure(exc: BaseException, params: dict[str, str]) -> str:
         seconds = params.get("connect_timeout", CONNECT_TIMEOUT_S)
         first += f" (connect_timeout {seconds} s: the DSN's connect_timeout parameter)"
     return redact_text(first)
+
+
+LOCK_HOLDERS_SQL = """
+SELECT format('%s held in %s by pid %s', l.relation::regclass, l.mode, l.pid)
+FROM pg_locks l
+WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+  AND l.mode IN ('AccessExclusiveLock', 'ExclusiveLock')
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY 1 LIMIT 3
+"""
+
+
+def explained(conn: ReadOnlyConnection, exc: psycopg.Error) -> psycopg.Error:
+    """The same error, its message naming the timeout that ran out and its setting."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        try:
+            holders = [row[0] for row in psycopg.Cursor(conn).execute(LOCK_HOLDERS_SQL)]
+        except psycopg.Error:
+            holders = []
+        held = f": {'; '.join(holders)}" if holders else ""
+        text = (f"{first} (lock_timeout {conn.lock_timeout_ms} ms, profile [database] "
+                f"lock_timeout_ms){held}. Hint: another session holds a lock on a table the "
+                "checks read; let it finish, then run the checks again.")
+    elif "statement timeout" in first:
+        text = (f"{first} (statement_timeout {conn.statement_timeout_ms} ms, profile [database] "
+                "statement_timeout_ms). Hint: raise statement_timeout_ms for a database this "
+                "size, or look for what slows it.")
+    else:
+        return exc
+    return type(exc)(text)

@@ -39,3 +39,25 @@ def write_warning(conn: psycopg.Connection) -> str | None:
         return None
     return (f"warning: role {user} {could}; the checks still cannot write (every transaction "
             f"is READ ONLY), but a read-only role is the second lock. {FIX}")
+
+
+UNREADABLE_SQL = """
+SELECT current_user, count(*), string_agg(name, ', ' ORDER BY name) FILTER (WHERE rank <= 5)
+FROM (SELECT format('%I.%I', n.nspname, c.relname) AS name,
+             row_number() OVER (ORDER BY n.nspname, c.relname) AS rank
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_%'
+        AND NOT has_table_privilege(c.oid, 'SELECT')) AS unreadable
+"""
+
+
+def unreadable_tables(conn: psycopg.Connection) -> str | None:
+    """One line naming the tables the role cannot SELECT from, or None when it reads them all."""
+    user, count, names = conn.execute(UNREADABLE_SQL).fetchone()
+    if not count:
+        return None
+    more = f" and {count - 5} more" if count > 5 else ""
+    return (f"role {user} cannot read {count} table(s): {names}{more}. Hint: GRANT "
+            f"pg_read_all_data TO {user}; (or GRANT SELECT on those tables).")

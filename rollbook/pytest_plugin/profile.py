@@ -18,6 +18,7 @@ import pytest
 from rollbook.errors import RollbookError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import inventory as inventory_mod
+from rollbook.pg.connect import DatabaseUnresponsive
 from rollbook.pytest_plugin.reporting import RUN_DIR
 from rollbook.record.redact import redact_text
 from rollbook.settings.profile import load_profile
@@ -125,9 +126,47 @@ def inventory_for(config) -> inventory_mod.Inventory:
     """What the checks parametrize over, read once per process from the target."""
     if INVENTORY not in config.stash:
         target = target_for(config)
-        with target.connect() as conn:
-            config.stash[INVENTORY] = inventory_mod.build(conn, target.profile, target.baseline)
+        try:
+            with target.connect() as conn:
+                config.stash[INVENTORY] = inventory_mod.build(conn, target.profile,
+                                                              target.baseline)
+        except (psycopg.Error, RollbookError) as exc:
+            pytest.exit(f"cannot read what the checks iterate over: {one_line(exc)}",
+                        returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[INVENTORY]
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the one line a person reads (a RollbookError's hint included)."""
+    if isinstance(exc, RollbookError):
+        return redact_text(exc.one_line())
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return redact_text(f"{type(exc).__name__}: {text}")
+
+
+def _database_gone(exc: BaseException) -> bool:
+    """The server stopped, crashed, froze or dropped us: no later check can succeed."""
+    state = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, psycopg.OperationalError) and (
+        isinstance(exc, DatabaseUnresponsive) or state.startswith(("57P", "08")) or not state)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A database error in a check is one line, not a traceback; when the database went away,
+    the run stops there instead of failing every remaining check the same way."""
+    report = yield
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if report.failed and isinstance(exc, psycopg.Error) and _is_check(item):
+        report.longrepr = one_line(exc)
+        if _database_gone(exc):
+            item.session.shouldstop = f"the checks' database went away: {report.longrepr}"
+    return report
+
+
+def _is_check(item) -> bool:
+    checks_dir = Path(item.config.rootpath) / "checks"
+    return Path(item.path).is_relative_to(checks_dir)
 
 
 def pytest_report_header(config):

@@ -178,7 +178,7 @@ def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Bas
           baseline_path: Path | None) -> list[str]:
     """Every reason not to run checks against this database, one line each."""
     reasons = [wrong_baseline(conn, baseline, baseline_path)] if baseline is not None else []
-    reasons = [reason for reason in reasons if reason]
+    reasons = [reason for reason in [*reasons, role.unreadable_tables(conn)] if reason]
     result = preflight.revision(conn, expected_revision(profile, baseline))
     if not result.ok:
         reasons.append(result.summary + ".")
