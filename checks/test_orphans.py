@@ -12,9 +12,9 @@ from rollbook.verdicts import orphans
 pytestmark = pytest.mark.check
 
 
-def test_no_orphans(checks_conn, foreign_key, check):
+def test_no_orphans(measured, foreign_key, check):
     """No child row's non-null key lacks its parent (NOT EXISTS anti-join in PostgreSQL)."""
-    check(orphans.find_orphans(checks_conn, foreign_key))
+    check(measured.orphans(foreign_key))
 
 
 def test_constraints_are_validated(checks_conn, check):

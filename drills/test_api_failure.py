@@ -12,6 +12,7 @@ from rollbook.measure.api_smoke import SmokeAccount, run_smoke
 from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.application import application_rollback, check_live_service
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     evaluate_triggers,
     migration_detail,
     prepare_uuid_rollback,
@@ -65,7 +66,7 @@ def test_api_failure_fires_the_trigger_and_the_emergency_rollback(
 
     with drill.step("Evaluate the rollback triggers") as step:
         decision = evaluate_triggers(drill, prepared, expected_revision="0002",
-                                     expected_schema=None, action_taken=triggers.rollback_path,
+                                     baseline=None, action_taken=triggers.rollback_path,
                                      extra_signals=api_signals)
         step.detail = decision.summary()
         assert "share of failing API endpoints" in [s.name for s in decision.fired]
@@ -73,6 +74,7 @@ def test_api_failure_fires_the_trigger_and_the_emergency_rollback(
         assert triggers.rollback_path(decision) == triggers.DOWNGRADE
         drill.checklist.done("Rollback trigger identified and documented", decision.summary())
 
+    back_up_current_state(drill, prepared)
     with drill.phase("Database Rollback") as step:
         step.detail = migration_detail(prepared.migrations.downgrade("-1"))
         drill.checklist.done("Database migration rolled back", step.detail)

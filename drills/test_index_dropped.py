@@ -11,6 +11,7 @@ import pytest
 from rollbook.measure import plans
 from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     evaluate_triggers,
     migration_detail,
     prepare_integer_baseline,
@@ -63,13 +64,14 @@ def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
 
     with drill.step("Evaluate the rollback triggers") as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
-                                     expected_schema=None, action_taken=triggers.rollback_path,
+                                     baseline=None, action_taken=triggers.rollback_path,
                                      extra_signals=[slowdown("without the index")])
         step.detail = decision.summary()
         assert [s.name for s in decision.fired] == [f"query slower than baseline: {QUERY.name}"]
         assert triggers.rollback_path(decision) == triggers.DOWNGRADE
         drill.checklist.done("Rollback trigger identified and documented", decision.summary())
 
+    back_up_current_state(drill, prepared)
     with drill.phase("Database Rollback") as step:
         step.detail = migration_detail(prepared.migrations.downgrade("-1"))
         drill.checklist.done("Database migration rolled back", step.detail)

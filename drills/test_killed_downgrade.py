@@ -13,6 +13,7 @@ from rollbook.measure import catalog
 from rollbook.measure.impact import table_counts
 from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     migration_detail,
     prepare_uuid_rollback,
     validate_after_rollback,
@@ -23,6 +24,7 @@ from rollbook.runbook.alembic_process import (
     wait_for_backend_gone,
     wait_for_blocked_backend,
 )
+from rollbook.verdicts import schema
 from rollbook_vibes.migrations_config import INI_PATH, REVISION_UUID, URL_ENV_VAR, sqlalchemy_url
 
 pytestmark = pytest.mark.drill
@@ -33,6 +35,7 @@ def test_downgrade_killed_midway_leaves_one_revision(drill, pg_server, drill_dat
                                                      seed_scale):
     """SIGKILL in the middle of alembic downgrade -1, then a second downgrade."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
+    back_up_current_state(drill, prepared)
     url = sqlalchemy_url(prepared.dsn).render_as_string(hide_password=False)
 
     with drill.step("Record the UUID schema and counts before the attempt"):
@@ -62,7 +65,7 @@ def test_downgrade_killed_midway_leaves_one_revision(drill, pg_server, drill_dat
 
         with drill.step("The database is wholly at one revision") as step:
             with connect(prepared.dsn, read_only=True) as conn:
-                drill.checks([catalog.compare_schema(conn, uuid_schema)])
+                drill.checks([schema.schema_matches(conn, uuid_schema)])
                 counts_after, _ = table_counts(conn)
             assert prepared.migrations.current() == [REVISION_UUID]
             assert counts_after == counts_before, "rows changed by the killed attempt"

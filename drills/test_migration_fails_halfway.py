@@ -36,7 +36,7 @@ def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, dr
 
     with drill.step("Evaluate the rollback triggers") as step:
         decision = evaluate_triggers(drill, start, expected_revision=REVISION_UUID,
-                                     expected_schema=start.baseline.schema,
+                                     baseline=start.baseline,
                                      action_taken="full restore from the pre-migration backup")
         step.detail = decision.summary()
         assert [s.name for s in decision.fired] == ["migration incomplete"]

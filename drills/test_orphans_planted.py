@@ -11,6 +11,7 @@ import pytest
 
 from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     count_rows_a_restore_discards,
     evaluate_triggers,
     full_restore,
@@ -35,7 +36,7 @@ def test_planted_orphans_trigger_a_restore(drill, pg_server, drill_database, see
 
     with drill.step("Evaluate the rollback triggers") as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
-                                     expected_schema=None, action_taken=triggers.rollback_path)
+                                     baseline=None, action_taken=triggers.rollback_path)
         path = triggers.rollback_path(decision)
         step.detail = decision.summary()
         assert decision.severity == "Critical" and decision.automatic_rollback_due
@@ -44,6 +45,7 @@ def test_planted_orphans_trigger_a_restore(drill, pg_server, drill_database, see
         assert path == triggers.RESTORE
         drill.checklist.done("Rollback trigger identified and documented", decision.summary())
 
+    back_up_current_state(drill, prepared)
     with_orphans = dict(prepared.added, journals=prepared.added["journals"] + ORPHANS)
     count_rows_a_restore_discards(drill, prepared, with_orphans)
 

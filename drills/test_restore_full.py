@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     count_rows_a_restore_discards,
     full_restore,
     prepare_uuid_rollback,
@@ -19,6 +20,7 @@ def test_full_restore_drop_create_parallel_restore(drill, pg_server, drill_datab
     """Full restore: DROP DATABASE, CREATE DATABASE, pg_restore -j from the pre-migration backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
 
+    back_up_current_state(drill, prepared)
     count_rows_a_restore_discards(drill, prepared, prepared.added)
 
     full_restore(drill, prepared, jobs=RESTORE_JOBS)

@@ -10,6 +10,7 @@ import pytest
 
 from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     count_rows_a_restore_discards,
     prepare_uuid_rollback,
     validate_after_rollback,
@@ -26,6 +27,7 @@ def test_manual_rollback_drop_uuid_tables_and_restore(drill, pg_server, drill_da
     """Manual rollback: drop the UUID tables and pg_restore -c the pre-migration backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
 
+    back_up_current_state(drill, prepared)
     count_rows_a_restore_discards(drill, prepared, prepared.added)
 
     with drill.phase("Database Rollback") as step:

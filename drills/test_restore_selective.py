@@ -8,10 +8,16 @@ from __future__ import annotations
 import pytest
 
 from rollbook.measure.impact import table_counts
-from rollbook.pg.connect import connect
-from rollbook.pytest_plugin.phases import migration_detail, prepare_uuid_rollback
+from rollbook.pytest_plugin.phases import (
+    DRILL_PROFILE,
+    back_up_current_state,
+    migration_detail,
+    prepare_uuid_rollback,
+)
 from rollbook.runbook import backup
-from rollbook.verdicts import validation
+from rollbook.settings.target import checks_connection
+from rollbook.verdicts import content, counts
+from rollbook.verdicts.measured import Measured
 
 pytestmark = pytest.mark.drill
 SELECTED = ("users", "journals")
@@ -21,6 +27,7 @@ def test_selective_restore_of_users_and_journals(drill, pg_server, drill_databas
     """Selective restore: pg_restore -t users and -t journals from the pre-migration backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     recovery = f"{drill_database}_recovery"
+    back_up_current_state(drill, prepared)
 
     with drill.phase("Database Rollback") as step:
         run = prepared.migrations.downgrade("-1")
@@ -35,11 +42,12 @@ def test_selective_restore_of_users_and_journals(drill, pg_server, drill_databas
 
     try:
         with drill.phase("Validation Testing") as step:
-            with connect(pg_server.dsn(recovery), read_only=True) as conn:
+            with checks_connection(DRILL_PROFILE, pg_server.dsn(recovery)) as conn:
                 present = sorted(table_counts(conn)[0])
+                measured = Measured(conn, prepared.baseline)
                 results = drill.checks([
-                    *validation.counts_vs_baseline(conn, prepared.baseline, {}, SELECTED),
-                    *validation.baseline_rows_unchanged(conn, prepared.baseline, SELECTED)])
+                    *(counts.row_count(measured, table, added=0) for table in SELECTED),
+                    *(content.compare_table(measured, table) for table in SELECTED)])
             assert present == sorted(SELECTED), f"restored more than asked for: {present}"
             step.detail = (f"{len(results)} checks passed: {', '.join(SELECTED)} match the "
                            "baseline's counts and fingerprints; no other table restored")

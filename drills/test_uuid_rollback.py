@@ -1,10 +1,13 @@
 """Drill: roll back the Vibes UUID primary-key migration with `alembic downgrade -1`.
 
-Steps follow the runbook: preparation (baseline, backups, assessment), maintenance mode, the
-database rollback, the application rollback and restart, validation of schema, types, counts,
-content, relationships and the API, maintenance mode off again, and the notices (stakeholders
-before, users and the status page after) sent for real to a local relay and status page. Every
-step is an Allure step; the four runbook phases are timed against the recovery-time objectives.
+Steps follow the runbook: the system before (baseline, pre-migration backup, UUID upgrade,
+assessment), then the runbook's preparation in its order (maintenance mode, the stakeholder
+notice, the rollback workspace and a backup of the current state), the database rollback, the
+application rollback and restart, validation (the operator checks against the drill's database,
+performance, monitoring, the API), maintenance mode off again, the operator's `pytest checks/`,
+and the users' notice and status page. Notices go for real to a local relay and status page.
+Every step is an Allure step; the four runbook phases are timed against the recovery-time
+objectives.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from rollbook.pytest_plugin.application import (
 )
 from rollbook.pytest_plugin.communication import notify_stakeholders, notify_users_and_status_page
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     evaluate_triggers,
     migration_detail,
     operator_checks,
@@ -37,12 +41,13 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     check_live_service(drill, service, "uuid")
     with drill.step("Rollback trigger: the scheduled drill; the measured triggers recorded"):
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
-                                     expected_schema=None,
+                                     baseline=None,
                                      action_taken="rehearsal: roll back as scheduled")
         drill.checklist.done("Rollback trigger identified and documented",
                              f"scheduled rollback drill; measured: {decision.summary()}")
     enter_maintenance(drill, service)
     notify_stakeholders(drill, outbox)
+    back_up_current_state(drill, prepared)
 
     with drill.phase("Database Rollback") as step:
         run = prepared.migrations.downgrade("-1")

@@ -17,6 +17,7 @@ from rollbook.pytest_plugin.application import (
     leave_maintenance,
 )
 from rollbook.pytest_plugin.phases import (
+    back_up_current_state,
     migration_detail,
     prepare_uuid_rollback,
     validate_after_rollback,
@@ -44,6 +45,7 @@ def test_no_acknowledged_write_is_lost_across_the_rollback(drill, pg_server, dri
             writers.start().wait_for_acknowledged(WRITES_BEFORE)
             step.detail = str(writers.snapshot())
         enter_maintenance(drill, service)
+        back_up_current_state(drill, prepared)
 
         with drill.phase("Database Rollback") as step:
             run = prepared.migrations.downgrade("-1")

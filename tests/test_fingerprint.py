@@ -1,17 +1,18 @@
-"""Row counts and content fingerprints, computed in one SQL statement per table."""
+"""Each table measured in one statement: count, digest of the selected rows, key and time range.
+The digest's properties hold for every algorithm a baseline may record."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from rollbook.errors import RollbookError
 from rollbook.measure.fingerprint import (
-    TableFingerprint,
-    compare_fingerprints,
-    fingerprint_table,
-    fingerprint_tables,
+    ALGORITHMS,
+    HASH_RECORD,
+    MD5,
+    algorithm_for,
+    measure_range,
+    measure_table,
 )
 from rollbook.pg.connect import connect
 
@@ -27,149 +28,136 @@ def conn(scratch_dsn):
         yield conn
 
 
-def test_unchanged_tables_match_their_fingerprints(conn):
-    expected = fingerprint_tables(conn, ["users", "journals", "tags"])
-
-    results = compare_fingerprints(conn, expected)
-
-    assert [r.ok for r in results] == [True, True, True]
-    assert results[1].summary == (
-        f"journals: 100 rows match the baseline (digest {expected['journals'].digest})")
-    assert results[1].sql[-1] == (
-        "SELECT count(*), coalesce(sum(('x' || left(md5(ROW(\"t\".\"body\", \"t\".\"id\","
-        " \"t\".\"title\", \"t\".\"user_id\")::text), 16))::bit(64)::bigint), 0)"
-        ' FROM "public"."journals" AS t')
-    assert expected["journals"].rows == 100
-    assert len(expected["journals"].digest) == 16
+def digest(conn, table, algorithm=HASH_RECORD, **kwargs):
+    return measure_table(conn, table, algorithm=algorithm, **kwargs).selected
 
 
-def test_fingerprint_round_trips_through_json(conn):
-    fp = fingerprint_table(conn, "journals", key="id")
-    again = TableFingerprint.from_dict(json.loads(json.dumps(fp.to_dict())))
+def test_one_statement_counts_digests_and_reads_the_key_and_time_ranges(conn):
+    conn.execute("INSERT INTO journals (user_id, title) SELECT 1, 'later' FROM generate_series(1, 5)")
 
-    assert again == fp
-    assert again.key_range == (1, 100)
+    found = measure_table(conn, "users", algorithm=HASH_RECORD, key="id", upto=15,
+                          time_column="created_at")
+    journals = measure_table(conn, "journals", algorithm=HASH_RECORD, key="id", upto=100)
+
+    assert (found.rows, found.selected[0], found.key_range) == (20, 15, (1, 20))
+    assert [t.hour for t in found.time_range] == [1, 20]
+    assert (journals.rows, journals.selected[0], journals.scope) == (105, 100, "id <= 100")
+    statement = journals.sql[-1]
+    assert statement.count("SELECT") == 1 and statement.count("FROM") == 1
+    assert ('hash_record_extended(ROW("t"."body"::text COLLATE "C", "t"."id", "t"."title"::text'
+            ' COLLATE "C", "t"."user_id"), 0)) FILTER (WHERE "t"."id" <= 100)') in statement
 
 
-def test_one_changed_row_changes_the_digest_but_not_the_count(conn):
-    expected = fingerprint_tables(conn, ["journals"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_changed_row_changes_the_digest_not_the_count(conn, algorithm):
+    before = digest(conn, "journals", algorithm)
     conn.execute("UPDATE journals SET title = 'entry 7 (edited)' WHERE id = 7")
 
-    [result] = compare_fingerprints(conn, expected)
+    after = digest(conn, "journals", algorithm)
 
-    assert not result.ok
-    assert result.summary.startswith(
-        "journals: rows differ from the baseline: same row count (100) but the content of at"
-        f" least one row changed, digest {expected['journals'].digest} -> ")
-    assert result.observed["found"]["rows"] == 100
+    assert after[0] == before[0] == 100 and after[1] != before[1]
 
 
-def test_one_deleted_row_changes_count_and_digest(conn):
-    expected = fingerprint_tables(conn, ["journals"])
-    conn.execute("DELETE FROM journal_tags WHERE journal_id = 42; DELETE FROM journals WHERE id = 42")
-
-    [result] = compare_fingerprints(conn, expected)
-
-    assert not result.ok
-    assert "journals: rows differ from the baseline: row count 100 -> 99, digest" in result.summary
-    assert result.observed["found"]["digest"] != expected["journals"].digest
-
-
-def test_duplicated_rows_do_not_cancel_out(conn):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_duplicated_rows_do_not_cancel_out(conn, algorithm):
     conn.execute("CREATE TABLE events (kind text, n integer)")
     conn.execute("INSERT INTO events VALUES ('login', 1)")
-    once = fingerprint_table(conn, "events")
+    once = digest(conn, "events", algorithm)
     conn.execute("INSERT INTO events VALUES ('login', 1)")
-    twice = fingerprint_table(conn, "events")
+    twice = digest(conn, "events", algorithm)
     conn.execute("UPDATE events SET n = 2")
-    other_pair = fingerprint_table(conn, "events")
+    other_pair = digest(conn, "events", algorithm)
 
-    assert (once.rows, twice.rows) == (1, 2)
+    assert (once[0], twice[0]) == (1, 2)
     # XOR of two equal row hashes would be zero, and every pair of equal rows would collide
-    assert twice.digest not in (EMPTY_DIGEST, once.digest)
-    assert int(twice.digest, 16) == (2 * int(once.digest, 16)) % 2 ** 64
-    assert other_pair.rows == 2 and other_pair.digest != twice.digest
+    assert twice[1] not in (EMPTY_DIGEST, once[1])
+    assert int(twice[1], 16) == (2 * int(once[1], 16)) % 2 ** 64
+    assert other_pair[1] != twice[1]
 
 
-def test_same_rows_in_another_column_order_and_physical_order_match(conn):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_same_rows_in_another_column_order_and_physical_order_match(conn, algorithm):
     conn.execute("""
-        CREATE TABLE a (id integer, title text, at timestamptz, note text);
-        CREATE TABLE b (note text, at timestamptz, title text, id integer);
+        CREATE TABLE a (id integer, title text, at timestamptz, note text, n numeric);
+        CREATE TABLE b (n numeric, note text, at timestamptz, title text, id integer);
         INSERT INTO a SELECT g, 'row ' || g, timestamptz '2024-05-01 12:00+02' + g * interval '1 s',
-                             CASE WHEN g % 2 = 0 THEN NULL ELSE '' END
+                             CASE WHEN g % 2 = 0 THEN NULL ELSE '' END, g / 3.0
                       FROM generate_series(1, 500) g;
-        INSERT INTO b (id, title, at, note) SELECT id, title, at, note FROM a ORDER BY id DESC;
+        INSERT INTO b (id, title, at, note, n) SELECT id, title, at, note, n FROM a ORDER BY id DESC;
         ALTER TABLE a ADD COLUMN dropped_later integer;
         ALTER TABLE a DROP COLUMN dropped_later""")
 
-    a, b = fingerprint_table(conn, "a"), fingerprint_table(conn, "b")
+    assert digest(conn, "a", algorithm) == digest(conn, "b", algorithm)
+    assert digest(conn, "a", algorithm)[1] != EMPTY_DIGEST
 
-    assert (a.rows, a.digest) == (b.rows, b.digest) == (500, a.digest)
-    assert a.digest != EMPTY_DIGEST
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_digests_of_disjoint_key_ranges_add_up(conn, algorithm):
+    rows, whole = digest(conn, "journals", algorithm, key="id", upto=100)
+    low = measure_range(conn, "journals", "id", None, 37, algorithm)
+    high = measure_range(conn, "journals", "id", 38, 100, algorithm)
+
+    assert low[0] + high[0] == rows == 100
+    assert format((low[1] + high[1]) % 2 ** 64, "016x") == whole
+    assert high[2].endswith('WHERE "t"."id" BETWEEN 38 AND 100')
+
+
+def test_a_printed_value_that_changes_changes_the_digest(conn):
+    """numeric 1.0 = 1.00 and jsonb treats them alike too; the rollback record must not."""
+    conn.execute("CREATE TABLE prices (id int, amount numeric, doc jsonb)")
+    conn.execute("""INSERT INTO prices VALUES (1, 1.0, '{"a": 1.0}')""")
+    before = digest(conn, "prices")
+    conn.execute("UPDATE prices SET amount = 1.00")
+    scale = digest(conn, "prices")
+    conn.execute("""UPDATE prices SET amount = 1.0, doc = '{"a": 1.00}'""")
+
+    assert len({before, scale, digest(conn, "prices")}) == 3
 
 
 def test_null_and_empty_string_are_different_content(conn):
     conn.execute("CREATE TABLE n (v text); INSERT INTO n VALUES (NULL)")
-    with_null = fingerprint_table(conn, "n")
+    with_null = digest(conn, "n")
     conn.execute("UPDATE n SET v = ''")
 
-    assert fingerprint_table(conn, "n").digest != with_null.digest
+    assert digest(conn, "n") != with_null
 
 
-def test_digest_does_not_depend_on_session_settings(conn):
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_digest_does_not_depend_on_session_settings(conn, algorithm):
     conn.execute("SET TimeZone = 'Asia/Tokyo'; SET DateStyle = 'German'")
-    tokyo = fingerprint_table(conn, "users")
+    tokyo = digest(conn, "users", algorithm)
     conn.execute("SET TimeZone = 'America/Lima'; SET DateStyle = 'SQL, MDY'")
 
-    assert fingerprint_table(conn, "users") == tokyo
-    # the pinned settings were local to the fingerprint's transaction
+    assert digest(conn, "users", algorithm) == tokyo
+    # the pinned settings were local to the measurement's transaction
     assert conn.execute("SHOW TimeZone").fetchone() == ("America/Lima",)
 
 
-def test_key_range_leaves_out_rows_added_after_the_baseline(conn):
-    expected = {"journals": fingerprint_table(conn, "journals", key="id")}
-    conn.execute("INSERT INTO journals (user_id, title) SELECT 1, 'later' FROM generate_series(1, 5)")
+def test_md5_digests_are_those_of_older_baselines(conn):
+    """An older baseline (no algorithm recorded) holds md5 digests: the same numbers again."""
+    conn.execute("CREATE TABLE one (id int, t text); INSERT INTO one VALUES (1, 'a')")
+    expected = conn.execute("SELECT left(md5(ROW(1, 'a')::text), 16)").fetchone()[0]
 
-    [result] = compare_fingerprints(conn, expected)
-
-    assert result.ok, result.summary
-    assert result.summary.startswith("journals: 100 rows with id in [1, 100] match the baseline")
-    assert result.sql[-1].endswith('FROM "public"."journals" AS t WHERE "t"."id" BETWEEN 1 AND 100')
+    assert digest(conn, "one", MD5) == (1, expected)
 
 
-def test_key_range_narrows_a_difference_down_by_bisection(conn):
-    halves = [fingerprint_table(conn, "journals", key_range=r) for r in ((1, 50), (51, 100))]
-    conn.execute("UPDATE journals SET body = 'changed' WHERE id = 64")
+def test_a_key_that_is_no_longer_an_integer_selects_nothing_and_says_what_it_is(conn):
+    conn.execute("ALTER TABLE tag_notes ALTER COLUMN id DROP DEFAULT,"
+                 " ALTER COLUMN id TYPE uuid USING gen_random_uuid()")
 
-    results = compare_fingerprints(conn, {str(i): fp for i, fp in enumerate(halves)})
+    found = measure_table(conn, "tag_notes", algorithm=HASH_RECORD, key="id", upto=11)
 
-    assert [r.ok for r in results] == [True, False]
-    assert results[1].summary.startswith("journals: rows with id in [51, 100] differ")
-    assert halves[0].key == "id"  # the primary key, found in the catalog
-
-
-def test_open_and_empty_key_ranges(conn):
-    assert fingerprint_table(conn, "journals", key_range=(None, 10)).rows == 10
-    assert fingerprint_table(conn, "journals", key_range=(91, None)).rows == 10
-    conn.execute("CREATE TABLE later (id integer PRIMARY KEY)")
-    empty = fingerprint_table(conn, "later", key="id")
-    conn.execute("INSERT INTO later VALUES (1)")
-
-    assert empty.key_range == (None, None)
-    assert fingerprint_table(conn, "later", key="id", key_range=empty.key_range).rows == 0
+    assert (found.rows, found.selected, found.key_range, found.key_type) == (11, None, None,
+                                                                             "uuid")
 
 
-def test_missing_table_is_a_failed_comparison_not_a_crash(conn):
-    expected = fingerprint_tables(conn, ["tag_notes"])
-    conn.execute("DROP TABLE tag_notes")
-
-    [result] = compare_fingerprints(conn, expected)
-
-    assert not result.ok
-    assert result.summary == ("tag_notes: cannot fingerprint: table tag_notes does not exist."
-                              " Hint: check the table name and schema.")
+def test_missing_table_and_column(conn):
+    assert not measure_table(conn, "no_such_table", algorithm=HASH_RECORD).exists
+    found = measure_table(conn, "users", algorithm=HASH_RECORD, time_column="updated_at")
+    assert found.time_range is None and found.rows == 20
 
 
-def test_key_range_needs_a_single_column_key(conn):
-    with pytest.raises(RollbookError, match="journal_tags has no single-column primary key"):
-        fingerprint_table(conn, "journal_tags", key_range=(1, 2))
+def test_the_fastest_algorithm_the_server_has_is_picked(conn):
+    assert algorithm_for(conn) == HASH_RECORD  # PostgreSQL 14+
+    with pytest.raises(ValueError, match="unknown digest algorithm 'sha1'"):
+        measure_table(conn, "users", algorithm="sha1")

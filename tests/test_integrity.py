@@ -6,17 +6,18 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rollbook.measure.catalog import snapshot
-from rollbook.measure.fingerprint import compare_fingerprints, fingerprint_tables
+from rollbook.measure import baseline
 from rollbook.pg.connect import connect
+from rollbook.verdicts import content
+from rollbook.verdicts.measured import Measured
 from rollbook.verdicts.orphans import (
     ForeignKey,
-    check_all_orphans,
     find_orphans,
     foreign_keys,
     invalid_indexes,
     not_valid_constraints,
-    sequences_behind,
+    owned_sequences,
+    sequence_ahead,
 )
 from rollbook.verdicts.schema import schema_matches
 
@@ -35,6 +36,15 @@ def by_name(results):
     return {r.name: r for r in results}
 
 
+def all_orphans(conn, soft=()):
+    """find_orphans over every declared foreign key, then the soft ones."""
+    return [find_orphans(conn, fk) for fk in [*foreign_keys(conn), *soft]]
+
+
+def all_sequences(conn):
+    return [sequence_ahead(conn, owned) for owned in owned_sequences(conn)]
+
+
 def test_foreign_keys_come_from_the_catalog_with_composite_columns_in_order(conn):
     fks = {fk.name: fk for fk in foreign_keys(conn)}
 
@@ -46,7 +56,7 @@ def test_foreign_keys_come_from_the_catalog_with_composite_columns_in_order(conn
 
 
 def test_clean_schema_has_no_orphans(conn):
-    results = by_name(check_all_orphans(conn))
+    results = by_name(all_orphans(conn))
 
     assert all(r.ok for r in results.values()), [r.summary for r in results.values()]
     assert results["orphans: journals.user_id -> users.id"].summary == (
@@ -63,7 +73,7 @@ def test_orphan_inserted_with_triggers_disabled_is_found(conn):
         INSERT INTO journals (user_id, title) VALUES (9999, 'orphan'), (9998, 'orphan 2');
         ALTER TABLE journals ENABLE TRIGGER ALL""")
 
-    result = by_name(check_all_orphans(conn))["orphans: journals.user_id -> users.id"]
+    result = by_name(all_orphans(conn))["orphans: journals.user_id -> users.id"]
 
     assert not result.ok
     assert result.summary == ("2 orphan rows in journals: journals.user_id -> users.id has no"
@@ -95,7 +105,7 @@ def test_soft_foreign_key_without_a_constraint_is_checked_too(conn):
                                                        (777, 'login')""")
     soft = ForeignKey.soft_key("audit_log", ["user_id"], "users", ["id"])
 
-    results = check_all_orphans(conn, soft_fks=[soft])
+    results = all_orphans(conn, soft=[soft])
 
     assert len(results) == 5
     assert results[-1].name == "orphans: audit_log.user_id -> users.id"
@@ -117,7 +127,7 @@ def test_soft_foreign_key_across_a_uuid_integer_mismatch_says_why_it_cannot_chec
 
 
 def test_sequences_of_serial_and_identity_columns_are_ahead_when_clean(conn):
-    results = by_name(sequences_behind(conn))
+    results = by_name(all_sequences(conn))
 
     assert sorted(results) == ["sequence journals_id_seq ahead of max(journals.id)",
                                "sequence tag_notes_id_seq ahead of max(tag_notes.id)",
@@ -131,7 +141,7 @@ def test_sequences_of_serial_and_identity_columns_are_ahead_when_clean(conn):
 def test_sequence_set_back_below_max_id_is_behind_and_the_hint_fixes_it(conn):
     conn.execute("SELECT setval('users_id_seq', 3)")
 
-    [result] = [r for r in sequences_behind(conn) if "users_id_seq" in r.name]
+    [result] = [r for r in all_sequences(conn) if "users_id_seq" in r.name]
 
     assert not result.ok
     assert result.summary == (
@@ -139,13 +149,13 @@ def test_sequence_set_back_below_max_id_is_behind_and_the_hint_fixes_it(conn):
         " collide. Hint: SELECT setval('\"public\".\"users_id_seq\"', (SELECT max(\"id\") FROM"
         " \"public\".\"users\"))")
     conn.execute(result.summary.split("Hint: ")[1])
-    assert all(r.ok for r in sequences_behind(conn))
+    assert all(r.ok for r in all_sequences(conn))
 
 
 def test_identity_rows_inserted_with_explicit_ids_leave_the_sequence_behind(conn):
     conn.execute("INSERT INTO tags (id, name) VALUES (40, 'restored with its id')")
 
-    [result] = [r for r in sequences_behind(conn) if "tags_id_seq" in r.name]
+    [result] = [r for r in all_sequences(conn) if "tags_id_seq" in r.name]
 
     assert not result.ok
     assert result.summary.startswith("tags_id_seq is behind: next value 6 but max(tags.id) = 40")
@@ -182,12 +192,13 @@ def test_index_left_invalid_by_a_failed_concurrent_build_is_reported(conn):
 
 
 def test_every_check_runs_on_a_read_only_operator_connection(conn, scratch_dsn):
-    baseline, fingerprints = snapshot(conn), fingerprint_tables(conn, ["users", "journals"])
+    before = baseline.capture(conn, [])
     with connect(scratch_dsn, read_only=True, statement_timeout_ms=5000) as operator:
-        results = [schema_matches(operator, baseline),
-                   *compare_fingerprints(operator, fingerprints), *check_all_orphans(operator),
-                   *sequences_behind(operator), *not_valid_constraints(operator),
-                   *invalid_indexes(operator)]
+        measured = Measured(operator, before)
+        results = [schema_matches(operator, before.schema_snapshot()),
+                   *(content.compare_table(measured, t) for t in ("users", "journals")),
+                   *all_orphans(operator), *all_sequences(operator),
+                   *not_valid_constraints(operator), *invalid_indexes(operator)]
         assert operator.execute("SHOW transaction_read_only").fetchone() == ("on",)
 
     assert [r.summary for r in results if not r.ok] == []

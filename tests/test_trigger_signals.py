@@ -53,10 +53,11 @@ def test_orphans_fire_on_a_planted_orphan_and_stay_quiet_when_clean(scratch_dsn)
         conn.execute("CREATE TABLE journals (id serial PRIMARY KEY, user_id int REFERENCES users)")
         conn.execute("INSERT INTO users DEFAULT VALUES")
         conn.execute("INSERT INTO journals (user_id) VALUES (1)")
-        assert not triggers.orphans(orphans.check_all_orphans(conn)).fired
+        [fk] = orphans.foreign_keys(conn)
+        assert not triggers.orphans([orphans.find_orphans(conn, fk)]).fired
         conn.execute("SET session_replication_role = replica")
         conn.execute("INSERT INTO journals (user_id) VALUES (42)")
-        signal = triggers.orphans(orphans.check_all_orphans(conn))
+        signal = triggers.orphans([orphans.find_orphans(conn, fk)])
     assert signal.fired and signal.severity == "Critical"
     assert signal.measured.startswith("1 orphans")
 

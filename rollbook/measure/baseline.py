@@ -13,13 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from rollbook.errors import BaselineError
 from rollbook.measure import catalog, fingerprint
 
 FORMAT = "rollbook-baseline/1"
-INTEGER_KEY_TYPES = ("smallint", "integer", "bigint")
 
 
 @dataclass
@@ -42,6 +40,13 @@ class Baseline:
     # What `rollbook snapshot` adds for the operator checks: time ranges, key-range digests.
     # Left out of the manifest when empty, so manifests written without it keep their sha256.
     facts: dict[str, Any] = field(default_factory=dict)
+    # How the table digests were computed; None in manifests written before it was recorded
+    # (those digested with md5), and then left out so that they keep their sha256.
+    recorded_algorithm: str | None = None
+
+    @property
+    def digest_algorithm(self) -> str:
+        return self.recorded_algorithm or fingerprint.LEGACY_ALGORITHM
 
     def to_dict(self) -> dict[str, Any]:
         body = {"format": FORMAT, "created_at": self.created_at, "database": self.database,
@@ -50,6 +55,8 @@ class Baseline:
                 "sequences": self.sequences, "plans": self.plans}
         if self.facts:
             body["facts"] = self.facts
+        if self.recorded_algorithm is not None:
+            body["digest_algorithm"] = self.recorded_algorithm
         return body
 
     @property
@@ -68,25 +75,25 @@ class Baseline:
 
 
 def capture(conn: psycopg.Connection, revision: list[str]) -> Baseline:
-    """Snapshot schema, per-table counts and fingerprints, key maxima and sequence values."""
+    """Snapshot schema, per-table counts and fingerprints, key maxima and sequence values:
+    one statement per table (count, digest and, for an integer key, its max)."""
     schema = catalog.snapshot(conn)
     keys = _first_key_columns(schema)
+    algorithm = fingerprint.algorithm_for(conn)
     tables = {}
-    for name, fp in fingerprint.fingerprint_tables(conn, sorted(schema.tables)).items():
-        key = keys.get(name)
-        key_max = None
+    for name in sorted(schema.tables):
         # only an integer key tells baseline rows from newer ones (and has a max(): uuid has not)
-        if key is not None and schema.tables[name][key].type in INTEGER_KEY_TYPES:
-            key_max = conn.execute(sql.SQL("SELECT max({}) FROM {}").format(
-                sql.Identifier(key), sql.Identifier(name))).fetchone()[0]
-            key_max = key_max if isinstance(key_max, int) else None
-        tables[name] = TableBaseline(rows=fp.rows, digest=fp.digest, key=key, key_max=key_max)
+        measured = fingerprint.measure_table(conn, name, algorithm=algorithm, key=keys.get(name))
+        key_max = measured.key_range[1] if measured.key_range else None
+        tables[name] = TableBaseline(rows=measured.rows, digest=measured.selected[1],
+                                     key=keys.get(name), key_max=key_max)
     sequences = dict(conn.execute(
         "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
         " ORDER BY 1").fetchall())
     return Baseline(database=database_identity(conn), revision=list(revision),
                     schema=schema.to_dict(), tables=tables, sequences=sequences,
-                    created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                    created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    recorded_algorithm=algorithm)
 
 
 def database_identity(conn: psycopg.Connection) -> dict[str, Any]:
@@ -118,9 +125,19 @@ def load(path: Path) -> Baseline:
                         schema=body["schema"], sequences=body["sequences"],
                         tables={n: TableBaseline(**t) for n, t in body["tables"].items()},
                         plans=body.get("plans", {}), created_at=body.get("created_at", ""),
-                        facts=body.get("facts", {}))
+                        facts=body.get("facts", {}),
+                        recorded_algorithm=_algorithm(path, body))
     except (KeyError, TypeError) as exc:
         raise BaselineError(f"baseline file {path} lacks a required field ({exc}).") from exc
+
+
+def _algorithm(path: Path, body: dict[str, Any]) -> str | None:
+    algorithm = body.get("digest_algorithm")
+    if algorithm is not None and algorithm not in fingerprint.ALGORITHMS:
+        raise BaselineError(f"baseline file {path} digests rows with {algorithm!r}, which this "
+                            f"rollbook does not know ({', '.join(fingerprint.ALGORITHMS)}).",
+                            hint="retake it with `rollbook snapshot --output FILE`.")
+    return algorithm
 
 
 def _first_key_columns(schema: "catalog.Schema") -> dict[str, str]:

@@ -1,22 +1,41 @@
-"""Per-table row counts and content fingerprints, each computed by one SQL statement.
+"""Each table measured once: one SQL statement returns its row count, the count and content
+digest of its baseline rows, its key range and its oldest/newest timestamp.
 
-A row's hash is the first 64 bits of md5 over the row's text, its columns taken in name order;
-the table's digest is the sum of its row hashes modulo 2^64. A sum does not depend on the
-physical order of the rows, and unlike XOR a duplicated row does not cancel itself out. The row
-count travels beside the digest. Python receives two or four numbers per table, never rows.
+A row's hash covers its columns in name order, so a table rebuilt with another column order
+matches; a digest is the sum of row hashes modulo 2^64, so the physical order of rows does not
+matter, a duplicated row does not cancel itself out (as with XOR), and the digests of disjoint
+key ranges add up to the digest of their union (content's bisection relies on it). Python
+receives a few numbers per table, never rows.
+
+Algorithms (the baseline records which one it used; a run digests with the baseline's):
+  hash_record_extended  PostgreSQL 14+, the default: the row's values hashed as they are
+                        stored. Values of types whose equality is looser than their printed
+                        form (numeric 1.0 = 1.00, floats, json, ...) and of collatable types
+                        enter as text in the "C" collation, so a digest changes whenever a
+                        printed value does. About 3x faster than hashing the row's text.
+  hashtextextended      PostgreSQL 12 and 13: a 64-bit hash of the row's text.
+  md5                   the first 64 bits of md5 of the row's text (baselines written before
+                        the algorithm was recorded).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from rollbook.errors import RollbookError
-from rollbook.measure.catalog import display_name
-from rollbook.record.evidence import CheckResult, as_text
+from rollbook.measure.catalog import relation
+from rollbook.record.evidence import as_text
+
+HASH_RECORD, HASH_TEXT, MD5 = "hash_record_extended", "hashtextextended", "md5"
+ALGORITHMS = (HASH_RECORD, HASH_TEXT, MD5)
+LEGACY_ALGORITHM = MD5  # what a baseline without an algorithm field was digested with
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+# Hashed as stored: equal values of these types always print alike (timestamptz under UTC).
+VALUE_HASHED_TYPES = frozenset({*INTEGER_TYPES, "boolean", "uuid", "date",
+                                "timestamp with time zone", "timestamp without time zone"})
+MODULUS = 2 ** 64
 
 # Row text must not depend on the session: pin every setting that changes how values print.
 PIN_OUTPUT_SETTINGS = """\
@@ -25,161 +44,137 @@ SELECT set_config('search_path', '', true), set_config('TimeZone', 'UTC', true),
        set_config('extra_float_digits', '1', true), set_config('bytea_output', 'hex', true)"""
 
 TABLE_COLUMNS_SQL = """\
-SELECT to_regclass(%(relation)s) IS NOT NULL,
-       ARRAY(SELECT a.attname::text FROM pg_attribute a
-             WHERE a.attrelid = to_regclass(%(relation)s) AND a.attnum > 0
-               AND NOT a.attisdropped),
-       ARRAY(SELECT a.attname::text FROM pg_index ix
-             JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = ANY(ix.indkey)
-             WHERE ix.indrelid = to_regclass(%(relation)s) AND ix.indisprimary)"""
+SELECT a.attname::text, format_type(a.atttypid, NULL) FROM pg_attribute a
+WHERE a.attrelid = to_regclass(%(relation)s) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attname"""
+EXISTS_SQL = "SELECT to_regclass(%(relation)s) IS NOT NULL"
 
-SUM_OF_ROW_HASHES = "coalesce(sum(('x' || left(md5({row}::text), 16))::bit(64)::bigint), 0)"
-MODULUS = 2 ** 64
+
+def algorithm_for(conn: psycopg.Connection) -> str:
+    """The fastest algorithm the server offers (hash_record_extended came with PostgreSQL 14)."""
+    return HASH_RECORD if conn.info.server_version >= 140000 else HASH_TEXT
+
+
+def row_hash(columns: dict[str, str], algorithm: str, alias: str = "t") -> sql.Composed:
+    """The 64-bit hash of one row of `alias`, its columns (name -> type) in name order."""
+    names = sorted(columns)
+    if algorithm == HASH_RECORD:
+        fields = sql.SQL(", ").join(
+            sql.Identifier(alias, n) if columns[n] in VALUE_HASHED_TYPES
+            else sql.SQL('{}::text COLLATE "C"').format(sql.Identifier(alias, n)) for n in names)
+        return sql.SQL("hash_record_extended(ROW({}), 0)").format(fields)
+    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(sql.Identifier(alias, n) for n in names))
+    if algorithm == HASH_TEXT:
+        return sql.SQL("hashtextextended({}::text, 0)").format(row)
+    if algorithm == MD5:
+        return sql.SQL("('x' || left(md5({}::text), 16))::bit(64)::bigint").format(row)
+    raise ValueError(f"unknown digest algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
+
+
+def digest_sum(columns: dict[str, str], algorithm: str, where: sql.Composable | None = None,
+               alias: str = "t") -> sql.Composed:
+    """The aggregate that digests the rows of `alias` (those matching `where`): row hashes
+    summed. Every digest is built by it, so that all of them add up."""
+    selected = sql.SQL(" FILTER (WHERE {})").format(where) if where is not None else sql.SQL("")
+    return sql.SQL("coalesce(sum({}){}, 0)").format(row_hash(columns, algorithm, alias),
+                                                    selected)
+
+
+def hex_digest(total: Any) -> str:
+    return format(int(total) % MODULUS, "016x")
+
+
+def table_columns(conn: psycopg.Connection, table: str) -> dict[str, str] | None:
+    """name -> type of each column of `table`, or None when there is no such table."""
+    params = {"relation": as_text(relation(table), conn)}
+    if not conn.execute(EXISTS_SQL, params).fetchone()[0]:
+        return None
+    return dict(conn.execute(TABLE_COLUMNS_SQL, params).fetchall())
 
 
 @dataclass(frozen=True)
-class TableFingerprint:
-    """Row count and content digest of a table, or of the rows with key in key_range.
+class TableMeasurement:
+    """What one statement saw of a table.
 
-    When a key is given without a range, the key's min and max at that moment are recorded as
-    key_range, so the same rows can be fingerprinted again later (rows added since are left out).
+    rows           count(*) of the whole table
+    selected       (count, digest) of the rows the caller asked to digest: those with
+                   key <= upto, or all rows; None when no digest was asked for or the rows
+                   cannot be selected (the key column is gone or no longer an integer)
+    key_range      min and max of the key column, when a key was given and is an integer
+    time_range     oldest and newest value of the time column, when it exists
     """
 
     table: str
-    rows: int
-    digest: str  # 16 hex digits
-    schema: str = "public"
+    algorithm: str
+    exists: bool = True
+    columns: dict[str, str] = field(default_factory=dict)
+    rows: int | None = None
+    selected: tuple[int, str] | None = None
     key: str | None = None
+    upto: int | None = None
     key_range: tuple[Any, Any] | None = None
-    sql: str = field(default="", compare=False)  # the statement as sent, for the evidence
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["sql"]
-        if self.key_range is not None:
-            data["key_range"] = [_json_value(v) for v in self.key_range]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TableFingerprint:
-        key_range = data.get("key_range")
-        return cls(data["table"], data["rows"], data["digest"], data.get("schema", "public"),
-                   data.get("key"), tuple(key_range) if key_range is not None else None)
+    time_column: str | None = None
+    time_range: tuple[Any, Any] | None = None
+    sql: list[str] = field(default_factory=list)
+    error: str | None = None
 
     @property
-    def name(self) -> str:
-        return display_name(self.schema, self.table)
+    def key_type(self) -> str | None:
+        """The key column's type now (None when the column is gone)."""
+        return self.columns.get(self.key) if self.key else None
+
+    @property
+    def scope(self) -> str:
+        return f"{self.key} <= {self.upto}" if self.upto is not None else "all rows"
 
 
-def _json_value(value: Any) -> Any:
-    return value if isinstance(value, (int, float, str)) or value is None else str(value)
-
-
-def _measure(conn: psycopg.Connection, table: str, schema: str, key: str | None,
-             key_range: tuple[Any, Any] | None) -> TableFingerprint:
-    relation = sql.Identifier(schema, table)
+def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
+                  key: str | None = None, upto: int | None = None, digest: bool = True,
+                  time_column: str | None = None) -> TableMeasurement:
+    """Count `table`, digest its rows with key <= upto (all rows without upto), and read the
+    key's range and the time column's oldest/newest value, all in one statement."""
     with conn.transaction():
         conn.execute(PIN_OUTPUT_SETTINGS)
-        exists, columns, primary_key = conn.execute(
-            TABLE_COLUMNS_SQL, {"relation": as_text(relation, conn)}).fetchone()
-        if not exists:
-            raise RollbookError(f"table {display_name(schema, table)} does not exist.",
-                                hint="check the table name and schema.")
-        if key_range is not None and key is None:
-            if len(primary_key) != 1:
-                raise RollbookError(f"table {display_name(schema, table)} has no single-column"
-                                    " primary key to restrict by key_range.",
-                                    hint="pass key= explicitly.")
-            key = primary_key[0]
-        selected = [sql.SQL("count(*)"), digest_expression(columns)]
-        where, params = sql.SQL(""), None
-        if key is not None and key_range is None:
-            selected.append(sql.SQL("min({k}), max({k})").format(k=sql.Identifier("t", key)))
-        elif key is not None:
-            where, params = _key_range_condition(sql.Identifier("t", key), key_range)
-        statement = sql.SQL("SELECT {selected} FROM {relation} AS t{where}").format(
-            selected=sql.SQL(", ").join(selected), relation=relation, where=where)
-        result = conn.execute(statement, params or None).fetchone()
-        # the evidence shows the statement with its bound values, so it can be run again
-        statement_text = psycopg.ClientCursor(conn).mogrify(statement, params or None)
-    if key is not None and key_range is None:
-        key_range = (result[2], result[3])
-    digest = format(int(result[1]) % MODULUS, "016x")
-    return TableFingerprint(table, result[0], digest, schema, key, key_range, statement_text)
+        columns = table_columns(conn, table)
+        if columns is None:
+            return TableMeasurement(table, algorithm, exists=False, key=key, upto=upto,
+                                    sql=[as_text(EXISTS_SQL, conn)])
+        integer_key = key is not None and columns.get(key) in INTEGER_TYPES
+        selectable = upto is None or integer_key
+        k = sql.Identifier("t", key) if key else None
+        where = sql.SQL("{} <= {}").format(k, sql.Literal(upto)) if upto is not None else None
+        parts = [sql.SQL("count(*)")]
+        if digest and selectable:
+            parts += [sql.SQL("count(*) FILTER (WHERE {})").format(where) if where is not None
+                      else sql.SQL("count(*)"), digest_sum(columns, algorithm, where)]
+        if integer_key:
+            parts.append(sql.SQL("min({k}), max({k})").format(k=k))
+        timed = time_column is not None and time_column in columns
+        if timed:
+            parts.append(sql.SQL("min({c}), max({c})").format(c=sql.Identifier("t", time_column)))
+        statement = as_text(sql.SQL("SELECT {} FROM {} AS t").format(
+            sql.SQL(", ").join(parts), relation(table)), conn)
+        row = list(conn.execute(statement).fetchone())
+    rows = row.pop(0)
+    selected = (row.pop(0), hex_digest(row.pop(0))) if digest and selectable else None
+    key_range = (row.pop(0), row.pop(0)) if integer_key else None
+    time_range = (row.pop(0), row.pop(0)) if timed else None
+    return TableMeasurement(table, algorithm, True, columns, rows, selected, key, upto,
+                            key_range, time_column, time_range,
+                            [PIN_OUTPUT_SETTINGS, statement])
 
 
-def digest_expression(columns: Iterable[str], alias: str = "t") -> sql.Composed:
-    """The aggregate that digests rows of `alias`: their columns in name order, hashed, summed.
-
-    Shared by every digest so that they all add up: the digests of disjoint key ranges sum
-    (modulo 2^64) to the digest of their union.
-    """
-    row = sql.SQL("ROW({})").format(sql.SQL(", ").join(
-        sql.Identifier(alias, name) for name in sorted(columns)))
-    return sql.SQL(SUM_OF_ROW_HASHES).format(row=row)
-
-
-def _key_range_condition(key: sql.Identifier,
-                         key_range: tuple[Any, Any]) -> tuple[sql.Composed, list[Any]]:
-    """lo <= key <= hi; a None bound is open on that side, and (None, None), the range of a
-    table that was empty, matches no rows."""
-    lo, hi = key_range
-    if lo is None and hi is None:
-        return sql.SQL(" WHERE false"), []
-    if lo is None:
-        return sql.SQL(" WHERE {} <= %s").format(key), [hi]
-    if hi is None:
-        return sql.SQL(" WHERE {} >= %s").format(key), [lo]
-    return sql.SQL(" WHERE {} BETWEEN %s AND %s").format(key), [lo, hi]
-
-
-def fingerprint_table(conn: psycopg.Connection, table: str, *, schema: str = "public",
-                      key: str | None = None,
-                      key_range: tuple[Any, Any] | None = None) -> TableFingerprint:
-    """Count and digest `table` in one statement; with key_range, only rows lo <= key <= hi.
-
-    Without key, key_range restricts by the table's single-column primary key. With key and no
-    key_range, the key's current min and max are recorded as the fingerprint's key_range.
-    """
-    return _measure(conn, table, schema, key, key_range)
-
-
-def fingerprint_tables(conn: psycopg.Connection, tables: Iterable[str], *,
-                       schema: str = "public",
-                       keys: dict[str, str] | None = None) -> dict[str, TableFingerprint]:
-    """Fingerprint each table (one statement each); keys maps table -> key column to record."""
-    keys = keys or {}
-    return {display_name(schema, t): fingerprint_table(conn, t, schema=schema, key=keys.get(t))
-            for t in tables}
-
-
-def compare_fingerprints(conn: psycopg.Connection,
-                         expected: dict[str, TableFingerprint]) -> list[CheckResult]:
-    """One result per table: do its rows (within the recorded key_range) match `expected`?"""
-    return [_compare_one(conn, fp) for fp in expected.values()]
-
-
-def _compare_one(conn: psycopg.Connection, expected: TableFingerprint) -> CheckResult:
-    name = f"content of {expected.name}"
-    scope = (f" with {expected.key} in [{expected.key_range[0]}, {expected.key_range[1]}]"
-             if expected.key_range is not None else "")
-    observed: dict[str, Any] = {"expected": expected.to_dict()}
-    try:
-        found = _measure(conn, expected.table, expected.schema, expected.key,
-                                    expected.key_range)
-    except (RollbookError, psycopg.ProgrammingError, psycopg.DataError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        return CheckResult(name, False, f"{expected.name}: cannot fingerprint: {first}",
-                           [PIN_OUTPUT_SETTINGS], observed)
-    observed["found"] = found.to_dict()
-    sql_text = [PIN_OUTPUT_SETTINGS, TABLE_COLUMNS_SQL, found.sql]
-    if (found.rows, found.digest) == (expected.rows, expected.digest):
-        return CheckResult(name, True, f"{expected.name}: {found.rows} rows{scope} match the"
-                           f" baseline (digest {found.digest})", sql_text, observed)
-    if found.rows != expected.rows:
-        what = f"row count {expected.rows} -> {found.rows}"
-    else:
-        what = f"same row count ({found.rows}) but the content of at least one row changed"
-    return CheckResult(name, False, f"{expected.name}: rows{scope} differ from the baseline:"
-                       f" {what}, digest {expected.digest} -> {found.digest}. Hint: fingerprint"
-                       " each half of the key range to narrow down the rows", sql_text, observed)
+def measure_range(conn: psycopg.Connection, table: str, key: str, lo: int | None, hi: int,
+                  algorithm: str) -> tuple[int, int, str]:
+    """(count, digest as an integer, statement) of the rows with lo <= key <= hi (no lower
+    bound for lo None): one slice of content's bisection."""
+    k = sql.Identifier("t", key)
+    where = (sql.SQL("{} <= {}").format(k, sql.Literal(hi)) if lo is None else
+             sql.SQL("{} BETWEEN {} AND {}").format(k, sql.Literal(lo), sql.Literal(hi)))
+    with conn.transaction():
+        conn.execute(PIN_OUTPUT_SETTINGS)
+        columns = table_columns(conn, table) or {}
+        statement = as_text(sql.SQL("SELECT count(*), {} FROM {} AS t WHERE {}").format(
+            digest_sum(columns, algorithm), relation(table), where), conn)
+        count, total = conn.execute(statement).fetchone()
+    return count, int(total) % MODULUS, statement

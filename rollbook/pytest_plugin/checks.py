@@ -14,12 +14,13 @@ from typing import Callable
 
 import pytest
 
-from rollbook.measure.inventory import fk_label
+from rollbook.measure.inventory import Inventory, fk_label
 from rollbook.pytest_plugin.evidence import attach_result
 from rollbook.pytest_plugin.profile import TARGET, inventory_for
 from rollbook.pytest_plugin.reporting import RUN_DIR
 from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
+from rollbook.verdicts.measured import Measured
 
 # fixture name -> (values from the inventory, test id of a value)
 PARAMETERS: dict[str, tuple[Callable, Callable]] = {
@@ -71,6 +72,23 @@ def check(request, run_dir: Path):
         return results[-1] if results else None
 
     return judge
+
+
+@pytest.fixture(scope="session")
+def checks_inventory(pytestconfig) -> Inventory:
+    """What the checks look at (tables, key columns, foreign keys, sequences, unique keys, time
+    columns, key queries): the baseline's, the live catalog's and the profile's, built once."""
+    return inventory_for(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def measured(checks_inventory, checks_conn, checks_baseline) -> Measured:
+    """This session's measurements, each taken once and shared: one statement per table
+    (count, baseline rows' count and digest, key range, time range) read by the counts and
+    content checks, and one orphan search per foreign key read by the orphan checks and the
+    orphan trigger."""
+    time_columns = {t.table: t.column for t in checks_inventory.time_columns}
+    return Measured(checks_conn, checks_baseline, time_columns)
 
 
 def pytest_sessionfinish(session):

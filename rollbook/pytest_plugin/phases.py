@@ -11,8 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollbook.measure import baseline, plans, snapshot
+from rollbook.measure import baseline, inventory, plans, snapshot
 from rollbook.measure.amcheck import enable_amcheck
+from rollbook.measure.baseline import Baseline
 from rollbook.measure.discard import rows_written_since
 from rollbook.measure.impact import assess
 from rollbook.pg.connect import connect
@@ -23,9 +24,11 @@ from rollbook.runbook import backup
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
 from rollbook.settings.profile import BUILTIN_ENVS, load_profile
+from rollbook.settings.target import checks_connection
 from rollbook.verdicts import monitoring, triggers, validation
+from rollbook.verdicts.measured import Measured
 from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
-from rollbook_vibes.runbook import IMPACT_QUERIES, VALIDATION_QUERIES
+from rollbook_vibes.runbook import IMPACT_QUERIES
 from rollbook_vibes.seed import plan_for, seed
 from rollbook_vibes.traffic import write_on_uuid
 
@@ -50,9 +53,9 @@ class Baselined:
 
 @dataclass
 class Prepared(Baselined):
-    """A Vibes database on the UUID schema, with its memory of "before" and its backups."""
+    """A Vibes database on the UUID schema, with its memory of "before" and the rows written
+    on UUID since."""
 
-    pre_rollback: backup.Backup
     added: dict[str, int]
 
 
@@ -63,7 +66,8 @@ def migration_detail(run: MigrationRun) -> str:
 
 def prepare_uuid_rollback(drill, server: Server, database: str, scale: str) -> Prepared:
     """Integer baseline, seed, baseline manifest, pre-migration backup, UUID upgrade, writes on
-    UUID, pre-rollback assessment and backup: everything the runbook does before rolling back."""
+    UUID and the pre-rollback assessment: the system a rollback starts from. The runbook's own
+    preparation (maintenance mode, notices, workspace and backup) is the drill's to run."""
     return upgrade_and_write_on_uuid(drill, prepare_integer_baseline(drill, server, database,
                                                                       scale))
 
@@ -110,7 +114,7 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
 
 
 def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
-    """UUID upgrade, writes while on UUID, pre-rollback assessment and backup."""
+    """UUID upgrade, writes while on UUID, pre-rollback assessment."""
     server, database, dsn, migrations = start.server, start.database, start.dsn, start.migrations
     with drill.step(f"Upgrade to the UUID schema ({REVISION_UUID})") as step:
         step.detail = migration_detail(migrations.upgrade(REVISION_UUID))
@@ -128,32 +132,40 @@ def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
         drill.fact("revision_before", ",".join(assessment.observed["alembic_current"]))
         step.detail = assessment.summary
 
+    return Prepared(server=server, database=database, dsn=dsn, migrations=migrations,
+                    baseline=start.baseline, pre_migration=start.pre_migration, added=added)
+
+
+def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
+    """The runbook's "Create rollback workspace" and "Backup current state": after maintenance
+    mode and the stakeholder notice, before the rollback itself."""
     with drill.step("Create rollback workspace and back up the current state") as step:
-        pre_rollback = backup.dump(server, database,
+        pre_rollback = backup.dump(prepared.server, prepared.database,
                                    drill.workspace / "pre_rollback_backup.dump")
         drill.attach_json("pre-rollback backup", pre_rollback.to_dict())
         step.detail = (f"{pre_rollback.path.name}: {pre_rollback.size_bytes:,} bytes, "
                        f"sha256 {pre_rollback.sha256[:12]}…, verified by pg_restore --list "
                        f"({pre_rollback.toc_entries} entries)")
         drill.checklist.done("Backup of current state created", step.detail)
-
-    return Prepared(server=server, database=database, dsn=dsn, migrations=migrations,
-                    baseline=start.baseline, pre_migration=start.pre_migration,
-                    pre_rollback=pre_rollback, added=added)
+    return pre_rollback
 
 
 def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
-                      expected_schema: dict | None, action_taken, extra_signals=()):
+                      baseline: Baseline | None, action_taken, extra_signals=()):
     """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
-    `action_taken` is a string, or a function of the decision that returns one; `extra_signals`
-    a list, or a function measuring them (then timed as part of deciding)."""
+    With `baseline`, the schema must be the baseline's and its foreign keys are searched for
+    orphans too. `action_taken` is a string, or a function of the decision that returns one;
+    `extra_signals` a list, or a function measuring them (then timed as part of deciding)."""
     started = time.perf_counter()
     if callable(extra_signals):
         extra_signals = extra_signals()
-    with connect(prepared.dsn, read_only=True) as conn:
-        signals = triggers.database_signals(conn, prepared.migrations,
-                                            expected_revision=expected_revision,
-                                            expected_schema=expected_schema)
+    with checks_connection(DRILL_PROFILE, prepared.dsn) as conn:
+        measured = Measured(conn, baseline)
+        keys = inventory.build(conn, DRILL_PROFILE, baseline).foreign_keys
+        signals = triggers.database_signals(
+            conn, prepared.migrations, expected_revision=expected_revision,
+            expected_schema=baseline.schema if baseline is not None else None,
+            orphan_results=[measured.orphans(fk) for fk in keys])
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken
     return drill.decide(decision, started=started, action_taken=taken)
@@ -164,7 +176,7 @@ def steady_state(drill, prepared: Baselined, extra_signals=()) -> None:
     be a function, called only now (e.g. an API smoke that writes)."""
     with drill.step("Steady state: the rollback triggers are quiet again") as step:
         after = evaluate_triggers(drill, prepared, expected_revision=REVISION_INTEGER,
-                                  expected_schema=prepared.baseline.schema,
+                                  baseline=prepared.baseline,
                                   action_taken="none: the rollback is complete",
                                   extra_signals=extra_signals)
         step.detail = after.summary()
@@ -174,18 +186,19 @@ def steady_state(drill, prepared: Baselined, extra_signals=()) -> None:
 def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
                             service: ServiceProcess | None = None,
                             extra_signals=()) -> None:
-    """The runbook's validation, timed: `kept` is the rows written on UUID the way back kept.
-    With a service, the API smoke follows the database checks (its writes come after them)."""
+    """The runbook's validation, timed: the operator checks against the drill's database, with
+    counts = baseline + `kept` (the rows written on UUID the way back kept). With a service,
+    the API smoke follows the database checks (its writes come after them)."""
     with drill.phase("Validation Testing") as step:
-        with connect(prepared.dsn, read_only=True) as conn:
-            results = drill.checks(validation.validate_rollback(
-                conn, migrations=prepared.migrations, baseline=prepared.baseline,
-                expected_revision=REVISION_INTEGER, added=kept, queries=VALIDATION_QUERIES))
-        step.detail = f"{len(results)} checks passed"
+        families = validation.validate_rollback(
+            prepared.dsn, profile=DRILL_PROFILE, migrations=prepared.migrations,
+            baseline=prepared.baseline, expected_revision=REVISION_INTEGER, added=kept)
+        results = drill.checks([r for found in families.values() for r in found])
+        step.detail = f"{len(results)} checks passed: " + ", ".join(
+            f"{family} {len(found)}" for family, found in families.items())
         drill.checklist.done("Data integrity verified",
-                             f"{len(results)} checks: revision, key types, schema = baseline, "
-                             "counts = baseline + rows kept, baseline fingerprints, orphans, "
-                             "sequences, runbook join queries")
+                             f"the operator checks against the drill's database, "
+                             f"{step.detail}; counts = baseline + rows kept")
         performance_and_monitoring(drill, prepared)
         if service is not None:
             api_smoke(drill, service)

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import psycopg
 
-from rollbook.measure import plans
+from rollbook.measure import inventory, plans
 from rollbook.measure.api_smoke import SmokeReport
 from rollbook.measure.baseline import Baseline
 from rollbook.runbook.migrations import Migrations
 from rollbook.settings.profile import Profile
-from rollbook.verdicts import orphans, triggers
-
-
-def soft_keys(profile: Profile) -> list[orphans.ForeignKey]:
-    return [orphans.ForeignKey.soft_key(s.table, s.columns, s.references, s.ref_columns)
-            for s in profile.soft_foreign_keys]
+from rollbook.verdicts import triggers
+from rollbook.verdicts.measured import Measured
 
 
 def slowdown_signals(conn: psycopg.Connection, profile: Profile,
@@ -49,12 +45,19 @@ def slowdown_signals(conn: psycopg.Connection, profile: Profile,
 
 
 def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations | None,
-            baseline: Baseline | None, api_report: SmokeReport | None = None
-            ) -> list[triggers.Signal]:
-    """Every trigger the profile and its data allow: database, performance, API."""
+            baseline: Baseline | None, api_report: SmokeReport | None = None,
+            measured: Measured | None = None, foreign_keys=None) -> list[triggers.Signal]:
+    """Every trigger the profile and its data allow: database, performance, API. The orphan
+    trigger judges the orphan searches of `measured` (the checks' own, when they ran) over
+    every foreign key the checks look at (the inventory's: the catalog's, the baseline's and
+    the profile's soft ones)."""
+    measured = measured if measured is not None else Measured(conn, baseline)
+    keys = (foreign_keys if foreign_keys is not None
+            else inventory.build(conn, profile, baseline).foreign_keys)
     signals = triggers.database_signals(
         conn, migrations, expected_revision=profile.alembic.expected_revision,
-        expected_schema=baseline.schema if baseline else None, soft_fks=soft_keys(profile))
+        expected_schema=baseline.schema if baseline else None,
+        orphan_results=[measured.orphans(fk) for fk in keys])
     signals += slowdown_signals(conn, profile, baseline)
     if api_report is not None:
         signals += triggers.api_signals(

@@ -17,21 +17,20 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollbook.errors import RollbookError
 from rollbook.measure import fingerprint
-from rollbook.measure.baseline import Baseline, TableBaseline
+from rollbook.measure.baseline import Baseline
 from rollbook.measure.catalog import Schema, relation
-from rollbook.record.evidence import CheckResult, as_text
-from rollbook.verdicts.key_types import INTEGER_TYPES
+from rollbook.measure.fingerprint import INTEGER_TYPES, TableMeasurement
+from rollbook.record.evidence import CheckResult
+from rollbook.verdicts.measured import Measured
 
 LEAVES = 256
 MAX_QUERIES = 48
 MAX_RANGES = 10
-MOD = 2 ** 64
+MOD = fingerprint.MODULUS
 
 
-
-def capture_leaves(conn: psycopg.Connection, table: str, key: str,
+def capture_leaves(conn: psycopg.Connection, table: str, key: str, algorithm: str,
                    leaves: int = LEAVES) -> dict[str, Any] | None:
     """Digests of up to `leaves` equal-width ranges of `key` (an integer column), one query."""
     rel = relation(table)
@@ -42,28 +41,27 @@ def capture_leaves(conn: psycopg.Connection, table: str, key: str,
     width = max(1, math.ceil((hi - lo + 1) / leaves))
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
-        columns = conn.execute(fingerprint.TABLE_COLUMNS_SQL,
-                               {"relation": as_text(rel, conn)}).fetchone()[1]
+        columns = fingerprint.table_columns(conn, table)
         statement = sql.SQL(
             "SELECT ({k} - {lo}) / {w} AS leaf, count(*), {digest} FROM {t} AS t"
             " WHERE {k} BETWEEN {lo} AND {hi} GROUP BY 1 ORDER BY 1").format(
             k=sql.Identifier("t", key), lo=sql.Literal(lo), hi=sql.Literal(hi),
-            w=sql.Literal(width), digest=fingerprint.digest_expression(columns),
-            t=rel)
+            w=sql.Literal(width), digest=fingerprint.digest_sum(columns, algorithm), t=rel)
         rows = conn.execute(statement).fetchall()
     return {"key": key, "lo": lo, "hi": hi, "width": width,
-            "leaves": {str(leaf): [count, format(int(digest) % MOD, "016x")]
+            "leaves": {str(leaf): [count, fingerprint.hex_digest(digest)]
                        for leaf, count, digest in rows}}
 
 
 def capture_all(conn: psycopg.Connection, baseline: Baseline, schema: Schema,
                 leaves: int = LEAVES) -> dict[str, Any]:
-    """Leaves of every baseline table whose baseline key is an integer column."""
+    """Leaves of every baseline table whose baseline key is an integer column, digested with
+    the baseline's algorithm."""
     found = {}
     for table, before in sorted(baseline.tables.items()):
         column = schema.tables.get(table, {}).get(before.key or "")
         if column is not None and column.type in INTEGER_TYPES and before.rows:
-            info = capture_leaves(conn, table, before.key, leaves)
+            info = capture_leaves(conn, table, before.key, baseline.digest_algorithm, leaves)
             if info is not None:
                 found[table] = info
     return found
@@ -77,8 +75,8 @@ class _Span:
 
 class _Bisection:
     def __init__(self, conn: psycopg.Connection, table: str, info: dict[str, Any],
-                 key_max: int | None):
-        self.conn, self.table, self.info = conn, table, info
+                 key_max: int | None, algorithm: str):
+        self.conn, self.table, self.info, self.algorithm = conn, table, info, algorithm
         self.key_max = key_max if key_max is not None else info["hi"]
         self.count = math.ceil((info["hi"] - info["lo"] + 1) / info["width"])
         self.queries: list[str] = []
@@ -99,10 +97,10 @@ class _Bisection:
         return rows, digest
 
     def measure(self, span: _Span) -> tuple[int, int]:
-        found = fingerprint.fingerprint_table(self.conn, self.table, key=self.info["key"],
-                                              key_range=self.bounds(span))
-        self.queries.append(found.sql)
-        return found.rows, int(found.digest, 16)
+        rows, digest, statement = fingerprint.measure_range(
+            self.conn, self.table, self.info["key"], *self.bounds(span), self.algorithm)
+        self.queries.append(statement)
+        return rows, digest
 
     def walk(self, span: _Span, now: tuple[int, int]) -> None:
         if now == self.expected(span):
@@ -145,35 +143,35 @@ def _describe(key: str, r: dict[str, Any]) -> str:
     return f"{where} ({change})"
 
 
-def compare_table(conn: psycopg.Connection, table: str, before: TableBaseline,
-                  leaves: dict[str, Any] | None) -> CheckResult:
+def compare_table(run: Measured, table: str) -> CheckResult:
     """The rows that existed at baseline (key <= the baseline's max key) hash as they did; on a
     mismatch, the key ranges that differ, found by bisection."""
     name = f"content: {table}"
-    by_key = bool(before.key) and before.key_max is not None
-    key_range = (None, before.key_max) if by_key else None
-    scope = f"{before.key} <= {before.key_max}" if by_key else "all rows"
-    observed: dict[str, Any] = {"baseline": vars(before), "scope": scope}
-    try:
-        now = fingerprint.fingerprint_table(conn, table, key=before.key if by_key else None,
-                                            key_range=key_range)
-    except (psycopg.Error, RollbookError) as exc:
-        first = str(exc).splitlines()[0]
-        return CheckResult(name, False, f"{table}: cannot fingerprint the baseline rows "
-                           f"({scope}): {first}", [], observed)
-    observed["now"] = now.to_dict()
-    if (now.rows, now.digest) == (before.rows, before.digest):
-        return CheckResult(name, True, f"{table}: {now.rows} rows ({scope}) match the baseline "
-                           f"fingerprint {now.digest}", [now.sql], observed)
-    summary = (f"{table}: baseline rows ({scope}) changed: {before.rows} rows digest "
-               f"{before.digest} then, {now.rows} rows digest {now.digest} now")
+    before = run.before(table)
+    now = run.table(table)
+    observed: dict[str, Any] = {"baseline": vars(before), "scope": now.scope,
+                                "algorithm": now.algorithm}
+    unmeasured = unmeasurable(run, table, now)
+    if unmeasured is not None:
+        return CheckResult(name, False, unmeasured, now.sql, observed)
+    if before.rows == 0:
+        return CheckResult(name, True, f"{table}: empty at baseline, no baseline rows to "
+                           "compare", now.sql, observed)
+    rows, digest = now.selected
+    observed["now"] = {"rows": rows, "digest": digest}
+    if (rows, digest) == (before.rows, before.digest):
+        return CheckResult(name, True, f"{table}: {rows} rows ({now.scope}) match the baseline "
+                           f"fingerprint {digest}", now.sql, observed)
+    summary = (f"{table}: baseline rows ({now.scope}) changed: {before.rows} rows digest "
+               f"{before.digest} then, {rows} rows digest {digest} now")
+    leaves = baseline_leaves(run.baseline, table)
     if not leaves:
         why = ("the baseline has no key-range digests (take it with `rollbook snapshot`) to "
-               "narrow this down" if by_key else "the table has no integer key to narrow this "
-               "down by; compare it with the pre-rollback backup")
-        return CheckResult(name, False, f"{summary}. Hint: {why}", [now.sql], observed)
-    bisection = _Bisection(conn, table, leaves, before.key_max)
-    bisection.walk(_Span(0, bisection.count), (now.rows, int(now.digest, 16)))
+               "narrow this down" if now.upto is not None else "the table has no integer key "
+               "to narrow this down by; compare it with the pre-rollback backup")
+        return CheckResult(name, False, f"{summary}. Hint: {why}", now.sql, observed)
+    bisection = _Bisection(run.conn, table, leaves, before.key_max, now.algorithm)
+    bisection.walk(_Span(0, bisection.count), (rows, int(digest, 16)))
     ranges = _merge(bisection.differing)
     observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
                     truncated=bisection.truncated, leaf_width=leaves["width"])
@@ -182,7 +180,24 @@ def compare_table(conn: psycopg.Connection, table: str, before: TableBaseline,
     return CheckResult(name, False, f"{summary}. Differs in {len(ranges)} key range(s): "
                        f"{shown}{more}; found with {len(bisection.queries)} bisection queries. "
                        "Hint: compare those rows with the pre-rollback backup",
-                       [now.sql, *bisection.queries], observed)
+                       [*now.sql, *bisection.queries], observed)
+
+
+def unmeasurable(run: Measured, table: str, now: TableMeasurement) -> str | None:
+    """Why the baseline rows of `table` cannot be told apart now, in one line (None: they can).
+    Shared by the counts and content verdicts."""
+    before = run.before(table)
+    if now.error is not None:
+        return f"{table}: cannot measure the table: {now.error}"
+    if not now.exists:
+        had = f" (had {before.rows} rows at baseline)" if before is not None else ""
+        return f"table {table} does not exist{had}"
+    if before is not None and before.rows and now.upto is not None and now.selected is None:
+        was, found = run.baseline_key_type(table) or "an integer", now.key_type or "missing"
+        return (f"{table}.{before.key}: key type changed: {was} at baseline, {found} now, so the"
+                f" baseline rows ({now.scope}) cannot be selected. Hint: the rollback did not "
+                "restore this column; see the types and schema checks")
+    return None
 
 
 def baseline_leaves(baseline: Baseline, table: str) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """Counts after a rollback: no baseline row lost, rows added since reported, unique keys still
-unique, oldest and newest timestamps where they were. One statement per check, in PostgreSQL.
+unique, oldest and newest timestamps where they were. Row counts and time ranges are read
+from the table's one measurement (rollbook.verdicts.measured); unique keys count on their own.
 """
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollbook.measure.baseline import Baseline, TableBaseline
+from rollbook.measure.baseline import Baseline
 from rollbook.measure.catalog import relation
 from rollbook.record.evidence import CheckResult, as_text
 from rollbook.settings.profile import TableExpectation
+from rollbook.verdicts.content import unmeasurable
+from rollbook.verdicts.measured import Measured
 
 PIN_UTC = "SELECT set_config('TimeZone', 'UTC', true)"
-
 
 
 def _exists(conn: psycopg.Connection, table: str) -> bool:
@@ -23,50 +25,51 @@ def _exists(conn: psycopg.Connection, table: str) -> bool:
                         (as_text(relation(table), conn),)).fetchone()[0]
 
 
-def row_count(conn: psycopg.Connection, table: str, baseline: Baseline | None,
-              expectation: TableExpectation | None) -> CheckResult:
+def row_count(run: Measured, table: str, expectation: TableExpectation | None = None,
+              added: int | None = None) -> CheckResult:
     """Rows now vs the baseline: every baseline row still there (counted within the baseline's
     key range when the table has an integer key), rows added since reported; without a
-    baseline (or for a table the baseline does not have), at least the profile's min_rows."""
+    baseline (or for a table the baseline does not have), at least the profile's min_rows.
+    With `added` (a drill knows the rows it wrote since), the count must be exactly the
+    baseline's plus those."""
     name = f"row count: {table}"
-    before: TableBaseline | None = baseline.tables.get(table) if baseline else None
-    if not _exists(conn, table):
-        had = f" (had {before.rows} rows at baseline)" if before else ""
-        return CheckResult(name, False, f"table {table} does not exist{had}", [],
-                           {"exists": False})
-    by_key = before is not None and before.key and before.key_max is not None
-    selected = [sql.SQL("count(*)")]
-    if by_key:
-        selected.append(sql.SQL("count(*) FILTER (WHERE {} <= {})").format(
-            sql.Identifier(before.key), sql.Literal(before.key_max)))
-    statement = as_text(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selected),
-                                                            relation(table)), conn)
-    row = conn.execute(statement).fetchone()
-    total = row[0]
+    before = run.before(table)
+    now = run.table(table)
+    unmeasured = unmeasurable(run, table, now)
+    if unmeasured is not None:
+        return CheckResult(name, False, unmeasured, now.sql, {"exists": now.exists})
+    total = now.rows
     observed: dict[str, Any] = {"rows": total}
     if before is None:
         minimum = expectation.min_rows if expectation else 0
         observed["min_rows"] = minimum
         ok = total >= minimum
-        why = "not in the baseline: a new table" if baseline else "no baseline"
+        why = "not in the baseline: a new table" if run.baseline else "no baseline"
         summary = (f"{table}: {total} rows ({why}; the profile expects at least {minimum})"
                    if ok else f"{table}: {total} rows, the profile expects at least {minimum}")
-        return CheckResult(name, ok, summary, [statement], observed)
-    kept = row[1] if by_key else total
-    scope = f" with {before.key} <= {before.key_max}" if by_key else ""
+        return CheckResult(name, ok, summary, now.sql, observed)
+    kept = now.selected[0] if now.selected is not None else 0
+    scope = f" with {now.scope}" if now.upto is not None else ""
     observed.update(baseline_rows=before.rows, kept=kept, added_since=total - before.rows)
     if kept < before.rows:
         return CheckResult(name, False, f"{table}: {before.rows - kept} baseline rows lost: "
                            f"{kept} rows{scope} now, {before.rows} at baseline (total now "
                            f"{total}). Hint: compare with the pre-rollback backup; the content "
-                           "check narrows down the key ranges", [statement], observed)
-    added = total - before.rows
-    note = f", {added} added since" if added > 0 else ""
+                           "check narrows down the key ranges", now.sql, observed)
+    if added is not None and total != before.rows + added:
+        expected = before.rows + added
+        observed["added"] = added
+        gap = (f"{expected - total} rows lost" if total < expected else
+               f"{total - expected} rows nobody accounts for")
+        return CheckResult(name, False, f"{table}: {total} rows, expected {expected} "
+                           f"({before.rows} baseline + {added} kept): {gap}", now.sql, observed)
+    grown = total - before.rows
+    note = f", {grown} added since" if grown > 0 else ""
     extra = kept - before.rows
     if extra > 0:
         note += f" ({extra} of them inside the baseline's key range)"
     return CheckResult(name, True, f"{table}: {total} rows = {before.rows} baseline rows kept"
-                       f"{note}", [statement], observed)
+                       f"{note}", now.sql, observed)
 
 
 def unique_values(conn: psycopg.Connection, table: str, columns: tuple[str, ...]) -> CheckResult:
@@ -101,22 +104,24 @@ def _time_statement(conn: psycopg.Connection, table: str, column: str) -> str:
         c=sql.Identifier(column), t=relation(table)), conn)
 
 
-def time_range(conn: psycopg.Connection, table: str, column: str,
-               before: list[str] | None) -> CheckResult:
+def time_range(run: Measured, table: str, column: str) -> CheckResult:
     """Oldest and newest `column`: the oldest must be the baseline's oldest (older rows not
     lost), the newest at least the baseline's newest. Without a baseline: reported."""
     name = f"time range: {table}.{column}"
-    if not _exists(conn, table):
-        return CheckResult(name, False, f"table {table} does not exist", [], {"exists": False})
-    statement = _time_statement(conn, table, column)
-    with conn.transaction():
-        conn.execute(PIN_UTC)
-        oldest, newest = conn.execute(statement).fetchone()
+    now = run.table(table)
+    if now.error is not None or not now.exists:
+        return CheckResult(name, False, unmeasurable(run, table, now), now.sql,
+                           {"exists": now.exists})
+    if now.time_range is None:
+        return CheckResult(name, False, f"{table}.{column} does not exist", now.sql,
+                           {"exists": False})
+    oldest, newest = now.time_range
+    before = baseline_time_range(run.baseline, table, column)
     observed = {"oldest": _text(oldest), "newest": _text(newest), "baseline": before}
     shown = f"oldest {_text(oldest)}, newest {_text(newest)}"
     if before is None:
         return CheckResult(name, True, f"{table}.{column}: {shown} (no baseline to compare)",
-                           [PIN_UTC, statement], observed)
+                           now.sql, observed)
     then_old, then_new = (_parse(v, oldest if oldest is not None else newest) for v in before)
     problems = []
     if then_old is not None and oldest != then_old:
@@ -125,9 +130,9 @@ def time_range(conn: psycopg.Connection, table: str, column: str,
         problems.append(f"newest is {_text(newest)}, was {before[1]}")
     if problems:
         return CheckResult(name, False, f"{table}.{column}: {'; '.join(problems)}: baseline rows"
-                           " are missing or were changed", [PIN_UTC, statement], observed)
+                           " are missing or were changed", now.sql, observed)
     return CheckResult(name, True, f"{table}.{column}: {shown}; baseline {before[0]} .. "
-                       f"{before[1]}", [PIN_UTC, statement], observed)
+                       f"{before[1]}", now.sql, observed)
 
 
 def capture_time_ranges(conn: psycopg.Connection,

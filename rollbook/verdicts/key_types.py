@@ -5,40 +5,12 @@ import psycopg
 from psycopg import sql
 
 from rollbook.measure import catalog
+from rollbook.measure.fingerprint import INTEGER_TYPES
 from rollbook.record.evidence import CheckResult
-from rollbook.runbook.migrations import VERSION_TABLE
 
-INTEGER_TYPES = ("smallint", "integer", "bigint")
 INFORMATION_SCHEMA_SQL = (
     "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns"
     " WHERE table_schema = 'public' AND column_name = 'id' ORDER BY table_name")
-
-
-def key_column_types(conn: psycopg.Connection, expected: tuple[str, ...] = INTEGER_TYPES,
-                     ) -> list[CheckResult]:
-    """One result per key column: the catalog type, and pg_typeof of a stored value.
-
-    Alembic's own version table is bookkeeping, not a key of the service, and is left out.
-    """
-    results = []
-    for table, column, declared, role in catalog.key_columns(catalog.snapshot(conn)):
-        if table == VERSION_TABLE:
-            continue
-        probe = sql.SQL("SELECT pg_typeof({col})::text FROM {tbl} WHERE {col} IS NOT NULL"
-                        " LIMIT 1").format(col=sql.Identifier(column), tbl=sql.Identifier(table))
-        row = conn.execute(probe).fetchone()
-        stored = row[0] if row else None
-        ok = declared in expected and (stored is None or stored in expected)
-        summary = f"{table}.{column} ({role}) is {declared}"
-        if stored is not None and stored != declared:
-            summary += f", stored values are {stored}"
-        if not ok:
-            summary += f"; expected one of {', '.join(expected)}"
-        results.append(CheckResult(f"key type: {table}.{column}", ok, summary,
-                                   sql=[probe.as_string(conn)],
-                                   observed={"declared": declared, "pg_typeof": stored,
-                                             "role": role}))
-    return results
 
 
 def information_schema_ids(conn: psycopg.Connection,

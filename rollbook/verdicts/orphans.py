@@ -164,12 +164,6 @@ def find_orphans(conn: psycopg.Connection, fk: ForeignKey) -> CheckResult:
                        " them all", [statement], observed)
 
 
-def check_all_orphans(conn: psycopg.Connection, soft_fks=(),
-                      schemas: tuple[str, ...] = ("public",)) -> list[CheckResult]:
-    """find_orphans for every declared foreign key in `schemas`, then for each soft one."""
-    return [find_orphans(conn, fk) for fk in [*foreign_keys(conn, schemas), *soft_fks]]
-
-
 class OwnedSequence(NamedTuple):
     """A sequence owned by a column (serial or identity)."""
 
@@ -195,14 +189,6 @@ def owned_sequences(conn: psycopg.Connection,
 def sequence_ahead(conn: psycopg.Connection, owned: OwnedSequence) -> CheckResult:
     """Is `owned`'s next value past its column's max (min, for descending sequences)?"""
     return _sequence_check(conn, *owned)
-
-
-def sequences_behind(conn: psycopg.Connection,
-                     schemas: tuple[str, ...] = ("public",)) -> list[CheckResult]:
-    """For each sequence owned by a column (serial or identity): is its next value past the
-    column's max (min, for descending sequences)? If not, the next insert collides."""
-    owned = conn.execute(OWNED_SEQUENCES_SQL, {"schemas": list(schemas)}).fetchall()
-    return [_sequence_check(conn, *row) for row in owned]
 
 
 def _sequence_check(conn: psycopg.Connection, seq_schema: str, seq_name: str, increment: int,

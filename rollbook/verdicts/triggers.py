@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollbook.measure import amcheck, catalog
-from rollbook.verdicts import orphans as orphan_checks
 
 CRITICAL, HIGH, MEDIUM, LOW = "Critical", "High", "Medium", "Low"
 SEVERITY_ORDER = (CRITICAL, HIGH, MEDIUM, LOW)
@@ -180,8 +179,9 @@ def corruption(index_results: list, available: bool) -> Signal:
 
 
 def database_signals(conn, migrations, *, expected_revision: str | None,
-                     expected_schema: dict | None, soft_fks=()) -> list[Signal]:
-    """Measure the database-side triggers: migration state, orphans, corruption."""
+                     expected_schema: dict | None, orphan_results: list) -> list[Signal]:
+    """Measure the database-side triggers: migration state, corruption; and judge the orphan
+    searches already run over the inventory's foreign keys (the orphan checks' own results)."""
     differences: list[str] = []
     if expected_schema is not None:
         diffs = catalog.diff(catalog.Schema.from_dict(expected_schema), catalog.snapshot(conn))
@@ -196,7 +196,7 @@ def database_signals(conn, migrations, *, expected_revision: str | None,
                                          migrations.heads(), differences)
     return [
         migration,
-        orphans(orphan_checks.check_all_orphans(conn, soft_fks=soft_fks)),
+        orphans(orphan_results),
         corruption(amcheck.check_indexes(conn) if available else [], available),
     ]
 

@@ -1,106 +1,113 @@
-"""Validation after a rollback: the runbook's schema, data-integrity and query checks."""
+"""The drill's validation: the operator checks, run against the drill's database.
+
+Each family below calls the same verdict functions over the same inventory as its module in
+checks/ does (test_preflight, test_types, test_schema, test_counts, test_orphans, test_content),
+over a connection opened as the checks open theirs. The one thing a drill adds is what it knows
+and an operator does not: the rows it kept since the baseline, so a table's count must be
+exactly the baseline's plus those (a parameter of the counts verdict, not a second check).
+Performance, monitoring and the API run as their own drill steps; the triggers after them.
+"""
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 
-from rollbook.measure import catalog, fingerprint
+from rollbook.measure import catalog, inventory
 from rollbook.measure.baseline import Baseline
-from rollbook.measure.impact import count_statement, run_named_queries, table_counts
 from rollbook.record.evidence import CheckResult
 from rollbook.runbook.migrations import Migrations
-from rollbook.verdicts import key_types, orphans
+from rollbook.settings.profile import Profile
+from rollbook.settings.target import checks_connection
+from rollbook.verdicts import content, counts, key_types, orphans, preflight, schema
+from rollbook.verdicts.measured import Measured
 
 
-def revision_is(migrations: Migrations, expected: str) -> CheckResult:
-    current = migrations.current()
-    ok = current == [expected]
-    summary = (f"alembic current is {expected}" if ok else
-               f"alembic current is {','.join(current) or '<none>'}, expected {expected}")
-    return CheckResult("alembic revision", ok, summary,
-                       sql=["SELECT version_num FROM alembic_version"],
-                       observed={"current": current, "expected": expected})
+@dataclass
+class CheckRun:
+    """What `pytest checks/` gives its checks as fixtures, for one database."""
+
+    conn: psycopg.Connection
+    profile: Profile
+    baseline: Baseline | None
+    migrations: Migrations | None
+    expected_revision: str | None
+    found: inventory.Inventory
+    measured: Measured
+
+    @classmethod
+    def over(cls, conn: psycopg.Connection, profile: Profile, baseline: Baseline | None,
+             migrations: Migrations | None, expected_revision: str | None) -> CheckRun:
+        found = inventory.build(conn, profile, baseline)
+        time_columns = {t.table: t.column for t in found.time_columns}
+        return cls(conn, profile, baseline, migrations, expected_revision, found,
+                   Measured(conn, baseline, time_columns))
 
 
-def counts_vs_baseline(conn: psycopg.Connection, baseline: Baseline, added: dict[str, int],
-                       tables: tuple[str, ...] | None = None) -> list[CheckResult]:
-    """Each table (all of the baseline's, or those named) holds exactly its baseline rows plus
-    the rows known to be added since."""
-    counts, _ = table_counts(conn)
-    results = []
-    for table, before in _selected(baseline, tables):
-        expected = before.rows + added.get(table, 0)
-        actual = counts.get(table)
-        ok = actual == expected
-        if actual is None:
-            summary = f"{table} is missing (had {before.rows} rows)"
-        elif ok:
-            summary = f"{table}: {actual} rows = {before.rows} baseline + {added.get(table, 0)} new"
-        else:
-            gap = (f"{expected - actual} rows lost" if actual < expected else
-                   f"{actual - expected} rows nobody accounts for")
-            summary = (f"{table}: {actual} rows, expected {expected} ({before.rows} baseline + "
-                       f"{added.get(table, 0)} new): {gap}")
-        results.append(CheckResult(
-            f"row count: {table}", ok, summary, sql=[count_statement(table).as_string(conn)],
-            observed={"baseline": before.rows, "added": added.get(table, 0), "actual": actual}))
+def preflight_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    results = [preflight.server(run.conn),
+               preflight.session_is_read_only(run.conn, run.profile.database.application_name),
+               preflight.revision(run.conn, run.expected_revision)]
+    if run.migrations is not None:
+        results += [preflight.single_head(run.migrations),
+                    preflight.history(run.migrations, run.conn, run.expected_revision)]
     return results
 
 
-def baseline_rows_unchanged(conn: psycopg.Connection, baseline: Baseline,
-                            tables: tuple[str, ...] | None = None) -> list[CheckResult]:
-    """The fingerprint of the rows that existed at baseline time is what it was then."""
-    results = []
-    for table, before in _selected(baseline, tables):
-        # Baseline rows are those with key <= the baseline's max key; without an integer key
-        # to tell them apart, the whole table is compared.
-        by_key = before.key and (before.key_max is not None or before.rows == 0)
-        key_range = (None, before.key_max) if by_key else None
-        try:
-            now = fingerprint.fingerprint_table(conn, table, key=before.key,
-                                                key_range=key_range)
-        except psycopg.Error as exc:
-            results.append(CheckResult(
-                f"content: {table}", False,
-                f"{table}: cannot select the baseline rows by {before.key} <= "
-                f"{before.key_max}: {str(exc).splitlines()[0]}",
-                observed={"baseline": vars(before)}))
-            continue
-        ok = (now.rows, now.digest) == (before.rows, before.digest)
-        scope = f"{before.key} <= {before.key_max}" if key_range else "all rows"
-        summary = (f"{table}: {now.rows} rows ({scope}) match the baseline fingerprint" if ok else
-                   f"{table}: baseline rows changed ({scope}): {before.rows} rows "
-                   f"{before.digest[:12]}… then, {now.rows} rows {now.digest[:12]}… now")
-        results.append(CheckResult(f"content: {table}", ok, summary,
-                                   sql=[now.sql],
-                                   observed={"baseline": vars(before), "now": now.to_dict()}))
-    return results
+def types_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    return [*(key_types.check_key_column(run.conn, k.key, k.types) for k in run.found.key_columns),
+            key_types.information_schema_ids(
+                run.conn, inventory.id_column_types(run.profile, run.baseline))]
 
 
-def _selected(baseline: Baseline, tables: tuple[str, ...] | None):
-    return sorted((name, before) for name, before in baseline.tables.items()
-                  if tables is None or name in tables)
+def schema_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    if run.baseline is None:
+        return [schema.table_present(run.conn, table) for table in run.found.tables]
+    comparison = schema.compare(run.conn, run.baseline.schema_snapshot())
+    outside = [kind for kind in catalog.DIFFERENCE_KINDS if kind not in ("table", "column")
+               and schema.recorded(comparison.expected, kind)]
+    return [*(schema.table_matches(run.conn, comparison.expected, table, comparison)
+              for table in run.found.tables),
+            *(schema.kind_matches(comparison, kind) for kind in outside)]
 
 
-def query_returns_rows(conn: psycopg.Connection, name: str, query: str) -> CheckResult:
-    rows = run_named_queries(conn, {name: query})[name]
-    ok = bool(rows)
-    return CheckResult(f"query returns rows: {name}", ok,
-                       f"{len(rows)} rows" if ok else f"{name} returned no rows",
-                       sql=[query], observed={"rows": rows[:10]})
+def counts_checks(run: CheckRun, added: dict[str, int] | None = None) -> list[CheckResult]:
+    """Row counts; with `added`, every baseline table holds its baseline rows plus exactly the
+    rows the drill kept (none for a table `added` does not name)."""
+    def kept(table: str) -> int | None:
+        known = added is not None and run.measured.before(table) is not None
+        return added.get(table, 0) if known else None
+
+    return [*(counts.row_count(run.measured, t, run.profile.tables.get(t), kept(t))
+              for t in run.found.tables),
+            *(counts.unique_values(run.conn, u.table, u.columns) for u in run.found.unique_keys),
+            *(counts.time_range(run.measured, c.table, c.column) for c in run.found.time_columns)]
 
 
-def validate_rollback(conn: psycopg.Connection, *, migrations: Migrations, baseline: Baseline,
-                      expected_revision: str, added: dict[str, int],
-                      queries: dict[str, str]) -> list[CheckResult]:
-    """Everything the runbook checks after a database rollback, each evaluated."""
-    return [
-        revision_is(migrations, expected_revision),
-        key_types.information_schema_ids(conn),
-        *key_types.key_column_types(conn),
-        catalog.compare_schema(conn, baseline.schema_snapshot()),
-        *counts_vs_baseline(conn, baseline, added),
-        *baseline_rows_unchanged(conn, baseline),
-        *orphans.check_all_orphans(conn),
-        *orphans.sequences_behind(conn),
-        *(query_returns_rows(conn, name, text) for name, text in queries.items()),
-    ]
+def orphans_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    return [*(run.measured.orphans(fk) for fk in run.found.foreign_keys),
+            *orphans.not_valid_constraints(run.conn), *orphans.invalid_indexes(run.conn),
+            *(orphans.sequence_ahead(run.conn, s) for s in run.found.sequences)]
+
+
+def content_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    if run.baseline is None:
+        return []
+    return [content.compare_table(run.measured, t) for t in run.found.tables
+            if t in run.baseline.tables]
+
+
+FAMILIES: dict[str, Callable[..., list[CheckResult]]] = {
+    "preflight": preflight_checks, "types": types_checks, "schema": schema_checks,
+    "counts": counts_checks, "orphans": orphans_checks, "content": content_checks}
+
+
+def validate_rollback(dsn: str, *, profile: Profile, migrations: Migrations | None,
+                      baseline: Baseline, expected_revision: str,
+                      added: dict[str, int] | None) -> dict[str, list[CheckResult]]:
+    """Every family's results, as `pytest checks/` would judge this database against this
+    baseline; `added` (table -> rows the drill kept since the baseline) makes the counts exact."""
+    with checks_connection(profile, dsn) as conn:
+        run = CheckRun.over(conn, profile, baseline, migrations, expected_revision)
+        return {family: checks(run, added) for family, checks in FAMILIES.items()}

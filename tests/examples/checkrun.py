@@ -99,12 +99,14 @@ def database_state(dsn: str) -> dict:
     _wait_for_other_sessions(dsn)
     with connect(dsn, read_only=True) as conn:
         schema = catalog.snapshot(conn)
-        prints = fingerprint.fingerprint_tables(conn, sorted(schema.tables))
+        algorithm = fingerprint.algorithm_for(conn)
+        prints = {t: fingerprint.measure_table(conn, t, algorithm=algorithm).selected
+                  for t in sorted(schema.tables)}
         sequences = conn.execute("SELECT sequencename, last_value FROM pg_sequences"
                                  " ORDER BY 1").fetchall()
         stats = conn.execute(STATS_SQL).fetchall()
     return {"schema": schema.to_dict(), "sequences": sequences, "write_counters": stats,
-            "tables": {name: (fp.rows, fp.digest) for name, fp in prints.items()}}
+            "tables": prints}
 
 
 def _wait_for_other_sessions(dsn: str, timeout_s: float = 10.0) -> None:

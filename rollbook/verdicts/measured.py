@@ -1,0 +1,69 @@
+"""One run's measurements, each taken once: a table's count, digest, key range and time range
+(one statement per table), and the orphan search of each foreign key.
+
+The counts, content and time-range verdicts read the same table measurement; the orphan
+checks and the orphan trigger read the same orphan results. `pytest checks/` keeps one per
+session (the `measured` fixture); the drill's validation and `rollbook assess` one per run.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from rollbook.measure import fingerprint
+from rollbook.measure.baseline import Baseline, TableBaseline
+from rollbook.record.evidence import CheckResult
+from rollbook.verdicts import orphans
+
+
+class Measured:
+    """Measurements of one database for one run, against an optional baseline."""
+
+    def __init__(self, conn: psycopg.Connection, baseline: Baseline | None,
+                 time_columns: dict[str, str] | None = None):
+        self.conn, self.baseline = conn, baseline
+        self.time_columns = dict(time_columns or {})
+        self.algorithm = (baseline.digest_algorithm if baseline is not None
+                          else fingerprint.algorithm_for(conn))
+        self._tables: dict[str, fingerprint.TableMeasurement] = {}
+        self._orphans: dict[Any, CheckResult] = {}
+
+    def before(self, table: str) -> TableBaseline | None:
+        return self.baseline.tables.get(table) if self.baseline is not None else None
+
+    def baseline_key_type(self, table: str) -> str | None:
+        """The type the baseline recorded for `table`'s key column."""
+        before = self.before(table)
+        if before is None or not before.key:
+            return None
+        column = self.baseline.schema_snapshot().tables.get(table, {}).get(before.key)
+        return column.type if column is not None else None
+
+    def table(self, table: str) -> fingerprint.TableMeasurement:
+        """`table` measured once: with a baseline row count, its baseline rows (key <= the
+        baseline's max key, or every row for a table without an integer key) are counted and
+        digested; without one, it is only counted."""
+        if table not in self._tables:
+            self._tables[table] = self._measure(table)
+        return self._tables[table]
+
+    def _measure(self, table: str) -> fingerprint.TableMeasurement:
+        before = self.before(table)
+        by_key = before is not None and bool(before.key) and before.key_max is not None
+        try:
+            return fingerprint.measure_table(
+                self.conn, table, algorithm=self.algorithm,
+                key=before.key if before is not None else None,
+                upto=before.key_max if by_key else None,
+                digest=before is not None and before.rows > 0,
+                time_column=self.time_columns.get(table))
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return fingerprint.TableMeasurement(table, self.algorithm, error=first)
+
+    def orphans(self, fk: orphans.ForeignKey) -> CheckResult:
+        """The orphan search of `fk`, run once."""
+        if fk not in self._orphans:
+            self._orphans[fk] = orphans.find_orphans(self.conn, fk)
+        return self._orphans[fk]
