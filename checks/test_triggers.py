@@ -24,16 +24,18 @@ FAMILIES = {
 
 @pytest.fixture(scope="session")
 def trigger_signals(request, checks_target, checks_conn, checks_profile, checks_baseline,
-                    measured, checks_inventory):
+                    measured, checks_inventory, key_query_measurements):
     """Every trigger measured once per session (the API's too when the profile has one); the
-    orphan trigger reads the orphan checks' own searches."""
+    orphan trigger reads the orphan checks' own searches, the performance trigger the
+    performance checks' own measurements."""
     try:
         report = request.getfixturevalue("api_smoke")
     except pytest.skip.Exception:
         report = None  # the profile names no API: its triggers are not measured
     return assess.measure(checks_conn, checks_profile, checks_target.migrations(),
                           checks_baseline, report, measured=measured,
-                          foreign_keys=checks_inventory.foreign_keys)
+                          foreign_keys=checks_inventory.foreign_keys,
+                          queries=key_query_measurements)
 
 
 def _as_result(signal: triggers.Signal) -> CheckResult:

@@ -18,8 +18,8 @@ from rollbook.pytest_plugin.phases import (
     upgrade_and_write_on_uuid,
     validate_after_rollback,
 )
-from rollbook.settings.profile import KeyQuery
-from rollbook.verdicts import triggers
+from rollbook.settings.profile import KeyQuery, Performance
+from rollbook.verdicts import performance, triggers
 from rollbook_vibes.faults import drop_index
 from rollbook_vibes.migrations_config import REVISION_UUID
 from rollbook_vibes.seed import plan_for
@@ -32,15 +32,17 @@ QUERY = KeyQuery(
     sql="SELECT u.email, j.title, j.created_at FROM users u JOIN journals j"
         " ON u.id = j.user_id WHERE u.id = %(id)s",
     params="SELECT user_id AS id FROM journals ORDER BY created_at, title LIMIT 1")
-REPEATS, MAX_RATIO, NOISE_FLOOR_MS = 5, 1.5, 1.0
+MEASURING = Performance(repeats=7)
+THRESHOLDS = performance.Thresholds(max_ratio=1.5, same_plan_ratio=3.0, noise_floor_ms=1.0)
 
 
-def _timed(drill, dsn: str, label: str) -> float:
+def _timed(drill, dsn: str, label: str) -> plans.Timing:
     with connect(dsn, read_only=True) as conn:
-        plan, times = plans.measure(conn, plans.bind(conn, QUERY), REPEATS)
-    drill.attach_json(f"plan {label}", plan.raw)
-    drill.attach_json(f"timing {label}", plan.facts() | {"all_ms": times})
-    return plan.execution_ms
+        measured = plans.measure(conn, QUERY, MEASURING)
+    assert measured.measured, measured.error
+    drill.attach_json(f"plan {label}", measured.plan.raw)
+    drill.attach_json(f"timing {label}", measured.timing.to_dict())
+    return measured.timing
 
 
 def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
@@ -50,8 +52,9 @@ def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
     start = prepare_integer_baseline(drill, pg_server, drill_database,
                                      seed_scale if bigger else MIN_SCALE)
     with drill.step(f"Time '{QUERY.name}' at the baseline") as step:
-        baseline_ms = _timed(drill, start.dsn, "at baseline")
-        step.detail = f"{baseline_ms:.3f} ms (best of {REPEATS})"
+        at_baseline = _timed(drill, start.dsn, "at baseline")
+        step.detail = (f"{at_baseline.median_ms:.3f} ms (median of {len(at_baseline.runs_ms)}, "
+                       f"spread {at_baseline.spread_ms:.3f}), {at_baseline.buffers} buffers")
 
     prepared = upgrade_and_write_on_uuid(drill, start)
     with drill.step(f"Drop index {INDEX} on the UUID schema") as step:
@@ -59,8 +62,9 @@ def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
             step.detail = drop_index(conn, INDEX)
 
     def slowdown(label: str) -> triggers.Signal:
-        return triggers.query_slowdown(QUERY.name, _timed(drill, prepared.dsn, label),
-                                       baseline_ms, MAX_RATIO, NOISE_FLOOR_MS)
+        now = _timed(drill, prepared.dsn, label)
+        return triggers.query_slowdown(QUERY.name,
+                                       performance.compare(now, at_baseline, THRESHOLDS))
 
     with drill.step("Evaluate the rollback triggers") as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,

@@ -1,5 +1,6 @@
-"""EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON): plans parsed, expected indexes asserted (small tables
-proven with enable_seqscan off), times against budget and baseline."""
+"""Key queries measured: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) parsed into nodes, shape and
+buffers; repeated into a median and a spread; measured once per run; recorded in the baseline,
+and an older baseline's record still read."""
 from __future__ import annotations
 
 import pytest
@@ -11,6 +12,7 @@ from rollbook.settings.profile import KeyQuery, Performance
 LOOKUP = KeyQuery(name="item by id", sql="SELECT id, label FROM items WHERE id = %(id)s",
                   params="SELECT max(id) AS id FROM items", expect_indexes=("items_pkey",),
                   key_lookup=True)
+COUNT_BIG = KeyQuery(name="count big", sql="SELECT count(*) FROM big")
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def conn(scratch_dsn):
         yield ro
 
 
-def test_explain_is_parsed_into_nodes_times_and_buffers(conn):
+def test_explain_is_parsed_into_nodes_times_shape_and_buffers(conn):
     text = plans.bind(conn, LOOKUP)
     assert text == "SELECT id, label FROM items WHERE id = 20"
 
@@ -34,85 +36,83 @@ def test_explain_is_parsed_into_nodes_times_and_buffers(conn):
 
     assert plan.indexes == ["big_pkey"] and plan.seq_scans == []
     assert plan.nodes[0]["type"] == "Index Scan" and plan.nodes[0]["rows"] == 1
-    assert plan.execution_ms > 0 and plan.shared_hit + plan.shared_read >= 2
+    assert plan.shape == ["Index Scan using big_pkey on big"]
+    assert plan.execution_ms > 0 and plan.buffers == plan.shared_hit + plan.shared_read >= 2
     assert plan.raw["Plan"]["Node Type"] == "Index Scan"
 
 
-def test_small_table_seq_scan_is_accepted_once_the_index_is_shown_usable(conn):
-    text = plans.bind(conn, LOOKUP)
-    natural = plans.explain(conn, text)
-    assert natural.seq_scans == ["items"]  # 20 rows: the planner rightly prefers a Seq Scan
-
-    result = plans.check_plan(conn, LOOKUP, text, natural, small_table_pages=64)
-
-    assert result.ok, result.summary
-    assert result.summary == ("item by id: small tables (items 1 pages) are Seq Scanned by "
-                              "choice; with enable_seqscan off the plan uses items_pkey")
-    assert plans.FORCE_INDEX_SQL in result.sql
-    assert result.observed["forced_plan"]["Plan"]["Index Name"] == "items_pkey"
+def test_shape_is_the_tree_as_explain_names_it(conn):
+    plan = plans.explain(conn, "SELECT label, count(*) FROM big GROUP BY label")
+    assert plan.shape[0] in ("HashAggregate", "GroupAggregate", "Gather")
+    assert any(line.strip() == "Seq Scan on big" and line.startswith("  ")
+               for line in plan.shape)
 
 
-def test_seq_scan_on_a_big_table_fails_a_key_lookup(conn):
-    query = KeyQuery(name="big by label", sql="SELECT id FROM big WHERE label = 'x'",
-                     key_lookup=True)
-    result = plans.plan_check(conn, query, Performance(small_table_pages=64))
+def test_measure_repeats_and_keeps_median_spread_shape_and_buffers(conn):
+    measured = plans.measure(conn, COUNT_BIG, Performance(repeats=5, repeat_within_ms=60_000))
 
-    assert not result.ok
-    assert result.summary.startswith("big by label: Seq Scan on big (big ")
-    assert "forced_plan" not in result.observed  # a big table is not given the benefit
+    timing = measured.timing
+    assert measured.measured and len(measured.runs) == 5 and len(timing.runs_ms) == 5
+    assert timing.median_ms == sorted(timing.runs_ms)[2]
+    assert timing.spread_ms == pytest.approx(
+        sorted(abs(t - timing.median_ms) for t in timing.runs_ms)[2], abs=0.002)
+    assert timing.shape == tuple(measured.plan.shape) and timing.buffers > 100
+    assert timing.sql == "SELECT count(*) FROM big"
 
 
-def test_missing_expected_index_fails_with_its_name(conn):
-    query = KeyQuery(name="by id", sql="SELECT id FROM items WHERE id = 3",
-                     expect_indexes=("items_id_idx",))
+def test_a_heavy_query_stops_repeating_once_its_runs_took_repeat_within_ms(conn):
+    once = plans.measure(conn, COUNT_BIG, Performance(repeats=5, repeat_within_ms=0))
+    assert len(once.runs) == 1 and once.timing.spread_ms == 0
 
-    result = plans.plan_check(conn, query, Performance())
 
-    assert not result.ok
-    assert result.summary.startswith("by id: index items_id_idx does not exist; the plan does"
-                                     " index items_id_idx not used")
+def test_a_failing_query_is_kept_as_the_measurements_error(conn):
+    broken = KeyQuery(name="gone", sql="SELECT * FROM no_such_table")
+
+    measured = plans.measure(conn, broken, Performance())
+
+    assert not measured.measured and measured.runs == []
+    assert measured.error == 'relation "no_such_table" does not exist'
+    assert plans.measure(conn, LOOKUP, Performance(repeats=1)).measured  # conn still usable
 
 
 def test_empty_table_has_nothing_to_look_up(scratch_dsn):
     with connect(scratch_dsn) as conn:
         conn.execute("CREATE TABLE items (id int PRIMARY KEY, label text)")
-        result = plans.plan_check(conn, LOOKUP, Performance())
-    assert result.ok and "nothing to look up" in result.summary
+        measured = plans.measure(conn, LOOKUP, Performance())
+    assert measured.sql is None and measured.error is None and not measured.measured
 
 
-def test_time_over_budget_fails(conn):
-    query = KeyQuery(name="count big", sql="SELECT count(*) FROM big", budget_ms=0.001)
-
-    result = plans.time_check(conn, query, Performance(repeats=2), None, ratio=1.5)
-
-    assert not result.ok
-    assert "is over its budget of 0.001 ms" in result.summary
-    assert len(result.observed["all_runs_ms"]) == 2
+def test_measurements_measure_each_query_once(conn):
+    measurements = plans.Measurements(Performance(repeats=2))
+    first = measurements.of(conn, COUNT_BIG)
+    assert measurements.of(conn, COUNT_BIG) is first
+    assert measurements.of(conn, LOOKUP) is not first
 
 
-@pytest.mark.parametrize("then_ms, floor_ms, ok", [
-    (0.001, 0.0, False),  # now is far more than 1.5x a (pretend) 1 microsecond baseline
-    (0.001, 10_000.0, True),  # ... but under the noise floor times 1.5
-    (10_000.0, 1.0, True),  # much faster than the baseline
-])
-def test_time_against_the_baseline(conn, then_ms, floor_ms, ok):
-    query = KeyQuery(name="count big", sql="SELECT count(*) FROM big", budget_ms=60_000)
-    baseline_plans = {"count big": {"execution_ms": then_ms, "sql": "SELECT 1"}}
-
-    result = plans.time_check(conn, query, Performance(noise_floor_ms=floor_ms),
-                              baseline_plans, ratio=1.5)
-
-    assert result.ok is ok, result.summary
-    assert result.observed["baseline_ms"] == then_ms
-    assert result.observed["baseline_sql_differs"] is True
-    if not ok:
-        assert "x the baseline's 0.001 ms (limit 1.5x, floor 0 ms)" in result.summary
-
-
-def test_baseline_measurement_keeps_sql_time_buffers_and_indexes(conn):
-    found = plans.measure_for_baseline(conn, (LOOKUP,), repeats=2)
+def test_baseline_keeps_every_run_median_spread_shape_and_buffers(conn):
+    broken = KeyQuery(name="gone", sql="SELECT * FROM no_such_table")
+    found = plans.measure_for_baseline(conn, (LOOKUP, broken),
+                                       Performance(repeats=3, repeat_within_ms=60_000))
 
     entry = found["item by id"]
     assert entry["sql"] == "SELECT id, label FROM items WHERE id = 20"
-    assert len(entry["all_runs_ms"]) == 2 and entry["execution_ms"] == min(entry["all_runs_ms"])
-    assert set(entry) >= {"planning_ms", "shared_hit", "shared_read", "indexes", "seq_scans"}
+    assert len(entry["all_runs_ms"]) == 3 and entry["median_ms"] == sorted(
+        entry["all_runs_ms"])[1]
+    assert entry["shape"] == ["Seq Scan on items"] and entry["buffers"] >= 1
+    assert set(entry) >= {"spread_ms", "indexes", "seq_scans"}
+    assert plans.Timing.from_baseline(entry).to_dict() == entry  # read back as written
+    assert found["gone"] == {"sql": "SELECT * FROM no_such_table",
+                             "error": 'relation "no_such_table" does not exist'}
+    assert plans.Timing.from_baseline(found["gone"]) is None
+
+
+def test_an_older_baseline_entry_is_read_as_its_best_run():
+    older = {"sql": "SELECT 1", "all_runs_ms": [4.9, 4.6, 4.7], "execution_ms": 4.6,
+             "planning_ms": 0.1, "shared_hit": 10, "shared_read": 2,
+             "indexes": ["users_pkey"], "seq_scans": [], "forced_index": False}
+
+    timing = plans.Timing.from_baseline(older)
+
+    assert timing.median_ms == 4.6 and timing.spread_ms == 0.0
+    assert timing.buffers == 12 and timing.shape is None
+    assert timing.indexes == ("users_pkey",) and timing.legacy == plans.LEGACY_BASELINE

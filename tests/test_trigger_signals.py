@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook.measure import amcheck
+from rollbook.measure import amcheck, plans
 from rollbook.pg.connect import connect
 from rollbook.pg.server import start_server
 from rollbook.runbook.corrupt import scribble_on_page
-from rollbook.verdicts import orphans, triggers
+from rollbook.verdicts import orphans, performance, triggers
 
 
 def test_decision_matrix_rows_follow_the_runbook():
@@ -25,11 +25,36 @@ def test_decision_matrix_rows_follow_the_runbook():
                                                 "share of failing API endpoints"]
 
 
-@pytest.mark.parametrize("now_ms, fired", [(14.9, False), (15.1, True)])
-def test_query_slowdown_fires_past_half_again_the_baseline(now_ms, fired):
-    signal = triggers.query_slowdown("user by id", now_ms, 10.0, 1.5)
-    assert signal.fired is fired
-    assert "vs 10.00 ms baseline" in signal.measured
+def slowdown(now_ms: float, baseline_ms: float, *, plan_changed: bool = True):
+    """A Performance Degradation signal for made-up times; the plan changed (an index lost) or
+    stayed the same (then only the machine is slower)."""
+    before = plans.Timing("SELECT 1", (baseline_ms,), baseline_ms, 0.0,
+                          ("Index Scan using users_pkey on users",), 3, ("users_pkey",), ())
+    now = plans.Timing("SELECT 1", (now_ms,), now_ms, 0.0,
+                       ("Seq Scan on users",) if plan_changed else before.shape,
+                       40 if plan_changed else 3, (), ("users",) if plan_changed else ())
+    thresholds = performance.Thresholds(max_ratio=1.5, same_plan_ratio=3.0, noise_floor_ms=1.0)
+    return triggers.query_slowdown("user by id", performance.compare(now, before, thresholds))
+
+
+@pytest.mark.parametrize("now_ms, plan_changed, fired", [
+    (14.9, True, False), (15.1, True, True),  # a changed plan: the runbook's > 50 %
+    (29.9, False, False), (30.1, False, True),  # same plan and buffers: only beyond 3x
+])
+def test_query_slowdown_fires_past_the_limit_its_plan_calls_for(now_ms, plan_changed, fired):
+    signal = slowdown(now_ms, 10.0, plan_changed=plan_changed)
+    assert signal.fired is fired and signal.evaluated
+    assert signal.severity == "Critical"
+    assert f"{now_ms:.3f} ms (median of 1, spread 0.000) vs 10.000 ms at baseline" in signal.line()
+    assert ("plan changed: now Seq Scan on users" if plan_changed
+            else "same plan and buffers (3 vs 3)") in signal.detail
+
+
+def test_query_slowdown_states_the_noise_floor_in_its_threshold():
+    signal = slowdown(2.0, 0.009)
+    assert signal.fired
+    assert signal.threshold == ("> 1.500 ms = 1.5x the noise floor 1 ms (the baseline's 0.009 "
+                                "ms is below it)")
 
 
 @pytest.mark.parametrize("failing, fired", [(1, False), (2, True)])
@@ -91,11 +116,11 @@ def test_amcheck_finds_a_corrupted_index_page_and_passes_a_clean_one():
 def test_rollback_path_follows_the_matrix_and_what_is_damaged():
     quiet = triggers.decide([triggers.error_rate(0, 0, 10)])
     assert triggers.rollback_path(quiet) is None
-    slow = triggers.decide([triggers.query_slowdown("user by id", 30, 10, 1.5)])
+    slow = triggers.decide([slowdown(30, 10)])
     assert triggers.rollback_path(slow) == triggers.DOWNGRADE
     incomplete = triggers.decide([triggers.migration_incomplete(["0001"], "0002", ["0002"], [])])
     assert triggers.rollback_path(incomplete) == triggers.DOWNGRADE
-    damaged = triggers.decide([triggers.query_slowdown("user by id", 30, 10, 1.5),
+    damaged = triggers.decide([slowdown(30, 10),
                                triggers.Signal("orphans", "Data Integrity Issues", "Critical",
                                                "2 orphans", "> 0", True)])
     assert triggers.rollback_path(damaged) == triggers.RESTORE

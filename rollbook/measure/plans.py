@@ -1,20 +1,21 @@
-"""Query plans: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), parsed, asserted, compared to a baseline.
+"""Key queries measured: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), repeated and summarised.
 
-Two verdicts per key query. Plan: the expected indexes are used, and a key lookup does not Seq
-Scan. On a small table the planner rightly prefers a Seq Scan; there the plan is taken again
-with enable_seqscan off (SET LOCAL, read-only), which still proves the index exists and is
-usable. Time: the best of N executions within the query's budget and within
-query_slowdown_ratio x the baseline's time (the runbook's "> 50 % slower" trigger), with a
-noise floor so sub-millisecond queries do not fail on jitter.
+A run measures each key query once (`Measurements` keeps it by name): the plan check, the time
+check and the Performance Degradation trigger read the same runs, and rollbook/verdicts/
+performance.py judges them. A measurement repeats the query up to `repeats` times, stopping
+early once its runs took `repeat_within_ms` in all (a heavy query runs fewer times: its jitter
+is small next to its time), and keeps every run's time, their median and spread, the plan's
+shape and the buffers it touched. The baseline keeps the same summary (`Timing`), so both sides
+of a comparison carry the same evidence.
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from rollbook.record.evidence import CheckResult
 from rollbook.settings.profile import KeyQuery, Performance
 
 EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
@@ -24,6 +25,22 @@ PAGES_SQL = "SELECT relpages FROM pg_class WHERE oid = to_regclass(%s)"
 INDEX_TABLE_SQL = """\
 SELECT ix.indrelid::regclass::text, t.relpages FROM pg_index ix
 JOIN pg_class t ON t.oid = ix.indrelid WHERE ix.indexrelid = to_regclass(%s)"""
+# EXPLAIN's text names for the JSON's Aggregate strategies
+AGGREGATES = {"Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}
+LEGACY_BASELINE = ("an older baseline: its best run stands for its time (no median, no "
+                   "spread), its plan is known by indexes and Seq Scans only")
+
+
+def _label(node: dict[str, Any]) -> str:
+    """A plan node as EXPLAIN's text names it, e.g. "Index Scan using users_pkey on users"."""
+    kind = node.get("Node Type", "?")
+    if kind == "Aggregate":
+        kind = AGGREGATES.get(node.get("Strategy", ""), kind)
+    if node.get("Index Name"):
+        kind += f" using {node['Index Name']}"
+    if node.get("Relation Name"):
+        kind += f" on {node['Relation Name']}"
+    return kind
 
 
 @dataclass
@@ -45,19 +62,24 @@ class Plan:
     def indexes(self) -> list[str]:
         return [n["index"] for n in self.nodes if n["type"] in INDEX_NODES and n["index"]]
 
-    def facts(self) -> dict[str, Any]:
-        return {"execution_ms": round(self.execution_ms, 3),
-                "planning_ms": round(self.planning_ms, 3), "shared_hit": self.shared_hit,
-                "shared_read": self.shared_read, "indexes": self.indexes,
-                "seq_scans": self.seq_scans, "forced_index": self.forced}
+    @property
+    def shape(self) -> list[str]:
+        """The plan tree, one node a line, indented by depth: what decides the work done."""
+        return ["  " * n["depth"] + n["label"] for n in self.nodes]
+
+    @property
+    def buffers(self) -> int:
+        """Shared blocks the whole plan touched (the top node's counts include its children's),
+        from cache or from disk alike: the same plan over the same data touches the same."""
+        return self.shared_hit + self.shared_read
 
 
-def _walk(node: dict[str, Any], out: list[dict[str, Any]]) -> None:
+def _walk(node: dict[str, Any], out: list[dict[str, Any]], depth: int = 0) -> None:
     out.append({"type": node.get("Node Type"), "relation": node.get("Relation Name"),
                 "index": node.get("Index Name"), "rows": node.get("Actual Rows"),
-                "loops": node.get("Actual Loops")})
+                "loops": node.get("Actual Loops"), "label": _label(node), "depth": depth})
     for child in node.get("Plans", []):
-        _walk(child, out)
+        _walk(child, out, depth + 1)
 
 
 def bind(conn: psycopg.Connection, query: KeyQuery) -> str | None:
@@ -86,120 +108,140 @@ def explain(conn: psycopg.Connection, text: str, *, force_index: bool = False) -
                 document, force_index)
 
 
-def measure(conn: psycopg.Connection, text: str, repeats: int) -> tuple[Plan, list[float]]:
-    """The fastest of `repeats` executions (the first one warms the cache), and all times."""
-    plans = [explain(conn, text) for _ in range(repeats)]
-    return min(plans, key=lambda p: p.execution_ms), [round(p.execution_ms, 3) for p in plans]
+def index_table(conn: psycopg.Connection, index: str) -> tuple[str, int] | None:
+    """The table an index belongs to and that table's pages; None when there is no such index."""
+    row = conn.execute(INDEX_TABLE_SQL, (index,)).fetchone()
+    return (row[0], row[1]) if row else None
 
 
-def _problems(query: KeyQuery, plan: Plan) -> list[str]:
-    found = [f"index {i} not used" for i in query.expect_indexes if i not in plan.indexes]
-    if query.key_lookup:
-        found += [f"Seq Scan on {r}" for r in plan.seq_scans]
-    return found
+def relation_pages(conn: psycopg.Connection, relation: str) -> int | None:
+    row = conn.execute(PAGES_SQL, (relation,)).fetchone()
+    return row[0] if row else None
 
 
-def check_plan(conn: psycopg.Connection, query: KeyQuery, text: str | None, plan: Plan | None,
-               small_table_pages: int) -> CheckResult:
-    name = f"plan: {query.name}"
-    if text is None or plan is None:
-        return CheckResult(name, True, f"{query.name}: nothing to look up (the parameters "
-                           "query found no row)", [query.params or ""], {})
-    statements = [EXPLAIN + text]
-    observed: dict[str, Any] = {"expect_indexes": list(query.expect_indexes),
-                                "key_lookup": query.key_lookup, "plan": plan.raw,
-                                **plan.facts()}
-    problems = _problems(query, plan)
-    if not problems:
-        used = ", ".join(plan.indexes) or "no index"
-        return CheckResult(name, True, f"{query.name}: uses {used}", statements, observed)
-    pages: dict[str, int | None] = {}
-    for index in query.expect_indexes:
-        row = conn.execute(INDEX_TABLE_SQL, (index,)).fetchone()
-        if row is None:
-            return CheckResult(name, False, f"{query.name}: index {index} does not exist; the "
-                               f"plan does {'; '.join(problems)}. Hint: the rollback did not "
-                               "restore it (see the schema check)", [*statements,
-                                                                     INDEX_TABLE_SQL], observed)
-        pages[row[0]] = row[1]
-    for relation in plan.seq_scans:
-        row = conn.execute(PAGES_SQL, (relation,)).fetchone()
-        pages[relation] = row[0] if row else None
-    observed["relation_pages"] = pages
-    statements.append(PAGES_SQL)
-    small = all(p is not None and p <= small_table_pages for p in pages.values())
-    sizes = ", ".join(f"{table} {count} pages" for table, count in pages.items())
-    if small:
-        forced = explain(conn, text, force_index=True)
-        observed["forced_plan"] = forced.raw
-        statements += [FORCE_INDEX_SQL, EXPLAIN + text]
-        still = _problems(query, forced)
-        if not still:
-            return CheckResult(name, True, f"{query.name}: small tables ({sizes}) are Seq "
-                               "Scanned by choice; with enable_seqscan off the plan uses "
-                               f"{', '.join(forced.indexes)}", statements, observed)
-        problems = still
-    return CheckResult(name, False, f"{query.name}: {'; '.join(problems)} ({sizes})."
-                       " Hint: check that the index exists and is valid, then ANALYZE"
-                       " the table", statements, observed)
+@dataclass(frozen=True)
+class Timing:
+    """What a time verdict compares of a key query, now or at the baseline: its runs' times,
+    their median and spread (median absolute deviation), and the work behind them (the plan's
+    shape, its buffers). `legacy` says why a baseline entry carries less than that."""
+
+    sql: str | None
+    runs_ms: tuple[float, ...]
+    median_ms: float
+    spread_ms: float
+    shape: tuple[str, ...] | None
+    buffers: int | None
+    indexes: tuple[str, ...]
+    seq_scans: tuple[str, ...]
+    legacy: str = ""
+
+    @classmethod
+    def of_runs(cls, sql: str, runs: list[Plan]) -> "Timing":
+        times = [p.execution_ms for p in runs]
+        median = statistics.median(times)
+        spread = statistics.median(abs(t - median) for t in times)
+        typical = runs[-1]  # the runs share one plan; the last one ran on a warm cache
+        return cls(sql, tuple(round(t, 3) for t in times), round(median, 3), round(spread, 3),
+                   tuple(typical.shape), typical.buffers, tuple(typical.indexes),
+                   tuple(typical.seq_scans))
+
+    @classmethod
+    def from_baseline(cls, entry: dict[str, Any]) -> "Timing | None":
+        """A baseline's record of a query; an older one (best time only) is read as such, and
+        None when it holds no time at all."""
+        if "median_ms" in entry:
+            return cls(entry.get("sql"), tuple(entry.get("all_runs_ms", ())),
+                       float(entry["median_ms"]), float(entry.get("spread_ms", 0.0)),
+                       tuple(entry["shape"]) if entry.get("shape") is not None else None,
+                       entry.get("buffers"), tuple(entry.get("indexes", ())),
+                       tuple(entry.get("seq_scans", ())))
+        if entry.get("execution_ms") is None:
+            return None
+        hit, read = entry.get("shared_hit"), entry.get("shared_read")
+        return cls(entry.get("sql"), tuple(entry.get("all_runs_ms", ())),
+                   float(entry["execution_ms"]), 0.0, None,
+                   hit + read if hit is not None and read is not None else None,
+                   tuple(entry.get("indexes", ())), tuple(entry.get("seq_scans", ())),
+                   legacy=LEGACY_BASELINE)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The baseline's entry for this query (and the evidence of a measurement)."""
+        body = {"sql": self.sql, "all_runs_ms": list(self.runs_ms), "median_ms": self.median_ms,
+                "spread_ms": self.spread_ms,
+                "shape": list(self.shape) if self.shape is not None else None,
+                "buffers": self.buffers, "indexes": list(self.indexes),
+                "seq_scans": list(self.seq_scans)}
+        if self.legacy:
+            body["legacy"] = self.legacy
+        return body
 
 
-def check_time(query: KeyQuery, text: str | None, plan: Plan | None, times: list[float],
-               baseline_entry: dict[str, Any] | None, *, ratio: float, noise_floor_ms: float,
-               default_budget_ms: float) -> CheckResult:
-    name = f"time: {query.name}"
-    if text is None or plan is None:
-        return CheckResult(name, True, f"{query.name}: nothing to look up", [], {})
-    budget = query.budget_ms if query.budget_ms is not None else default_budget_ms
-    took = plan.execution_ms
-    observed: dict[str, Any] = {"execution_ms": round(took, 3), "all_runs_ms": times,
-                                "budget_ms": budget, "ratio": ratio, "plan": plan.raw}
-    problems = []
-    if took > budget:
-        problems.append(f"{took:.3f} ms is over its budget of {budget:g} ms")
-    shown = f"{took:.3f} ms (best of {len(times)}), budget {budget:g} ms"
-    if baseline_entry and baseline_entry.get("execution_ms") is not None:
-        then = float(baseline_entry["execution_ms"])
-        limit = ratio * max(then, noise_floor_ms)
-        observed.update(baseline_ms=then, limit_ms=round(limit, 3),
-                        baseline_sql_differs=baseline_entry.get("sql") not in (None, text))
-        shown += f", baseline {then:.3f} ms (limit {limit:.3f} ms = {ratio:g}x)"
-        if took > limit:
-            problems.append(f"{took:.3f} ms is {took / max(then, 1e-9):.1f}x the baseline's "
-                            f"{then:.3f} ms (limit {ratio:g}x, floor {noise_floor_ms:g} ms)")
-    if problems:
-        return CheckResult(name, False, f"{query.name}: {'; '.join(problems)}. Hint: compare "
-                           "the attached plan with the baseline's (indexes, buffers)",
-                           [EXPLAIN + text], observed)
-    return CheckResult(name, True, f"{query.name}: {shown}", [EXPLAIN + text], observed)
+@dataclass
+class Measurement:
+    """One key query measured: its bound text (None: nothing to look up), its runs, or the
+    first line of the error that stopped it."""
+
+    name: str
+    sql: str | None
+    runs: list[Plan]
+    error: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.error is None and self.sql is not None and bool(self.runs)
+
+    @property
+    def plan(self) -> Plan:
+        return self.runs[-1]
+
+    @property
+    def timing(self) -> Timing:
+        return Timing.of_runs(self.sql or "", self.runs)
+
+
+def measure(conn: psycopg.Connection, query: KeyQuery, performance: Performance) -> Measurement:
+    """Bind `query` and EXPLAIN ANALYZE it up to `repeats` times, stopping once the runs took
+    `repeat_within_ms` in all. A failing statement is kept as the measurement's error."""
+    text = None
+    try:
+        text = bind(conn, query)
+        if text is None:
+            return Measurement(query.name, None, [])
+        runs: list[Plan] = []
+        spent_ms = 0.0
+        while len(runs) < performance.repeats and (
+                not runs or spent_ms < performance.repeat_within_ms):
+            runs.append(explain(conn, text))
+            spent_ms += runs[-1].execution_ms
+        return Measurement(query.name, text, runs)
+    except psycopg.Error as exc:
+        return Measurement(query.name, text, [],
+                           error=(str(exc).strip().splitlines() or [type(exc).__name__])[0])
+
+
+class Measurements:
+    """Each key query measured once, kept by name for the whole run (a pytest session, an
+    `assess`, a drill step): every verdict about a query reads the same runs."""
+
+    def __init__(self, performance: Performance) -> None:
+        self.performance = performance
+        self._found: dict[str, Measurement] = {}
+
+    def of(self, conn: psycopg.Connection, query: KeyQuery) -> Measurement:
+        if query.name not in self._found:
+            self._found[query.name] = measure(conn, query, self.performance)
+        return self._found[query.name]
 
 
 def measure_for_baseline(conn: psycopg.Connection, queries: tuple[KeyQuery, ...],
-                         repeats: int) -> dict[str, Any]:
-    """What the baseline keeps of each key query: its bound SQL, best time, buffers, indexes."""
-    found = {}
+                         performance: Performance) -> dict[str, Any]:
+    """What the baseline keeps of each key query: its bound SQL, every run's time, their median
+    and spread, the plan's shape, buffers and indexes; for a query that could not run, why."""
+    found: dict[str, Any] = {}
     for query in queries:
-        text = bind(conn, query)
-        if text is None:
-            continue
-        plan, times = measure(conn, text, repeats)
-        found[query.name] = {"sql": text, "all_runs_ms": times, **plan.facts()}
+        measured = measure(conn, query, performance)
+        if measured.measured:
+            found[query.name] = measured.timing.to_dict()
+        elif measured.error is not None:
+            found[query.name] = {"sql": measured.sql, "error": measured.error}
     return found
-
-
-def plan_check(conn: psycopg.Connection, query: KeyQuery, performance: Performance
-               ) -> CheckResult:
-    """Bind, EXPLAIN ANALYZE once, and judge the plan of `query`."""
-    text = bind(conn, query)
-    plan = explain(conn, text) if text is not None else None
-    return check_plan(conn, query, text, plan, performance.small_table_pages)
-
-
-def time_check(conn: psycopg.Connection, query: KeyQuery, performance: Performance,
-               baseline_plans: dict[str, Any] | None, ratio: float) -> CheckResult:
-    """Bind, EXPLAIN ANALYZE `repeats` times, and judge the best time of `query`."""
-    text = bind(conn, query)
-    plan, times = measure(conn, text, performance.repeats) if text is not None else (None, [])
-    return check_time(query, text, plan, times, (baseline_plans or {}).get(query.name),
-                      ratio=ratio, noise_floor_ms=performance.noise_floor_ms,
-                      default_budget_ms=performance.default_budget_ms)

@@ -2,8 +2,8 @@
 
 On top of what the drill's baseline holds (schema, counts, fingerprints, key maxima, sequences,
 revision) it records what the operator checks compare against: the oldest/newest timestamps,
-the key-range digests that let a content mismatch be narrowed down, and the plans and times of
-the key queries.
+the key-range digests that let a content mismatch be narrowed down, and the key queries'
+plans and times (every run's time, their median and spread, the plan's shape and buffers).
 """
 from __future__ import annotations
 
@@ -26,5 +26,5 @@ def take(conn: psycopg.Connection, profile: Profile,
             conn, [(t.table, t.column) for t in found.time_columns]),
         "leaves": content.capture_all(conn, taken, schema, leaves),
     }
-    taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance.repeats)
+    taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
     return taken

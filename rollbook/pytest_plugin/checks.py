@@ -14,6 +14,7 @@ from typing import Callable
 
 import pytest
 
+from rollbook.measure import plans
 from rollbook.measure.inventory import Inventory, fk_label
 from rollbook.pytest_plugin.evidence import attach_result
 from rollbook.pytest_plugin.profile import TARGET, inventory_for
@@ -89,6 +90,13 @@ def measured(checks_inventory, checks_conn, checks_baseline) -> Measured:
     orphan trigger."""
     time_columns = {t.table: t.column for t in checks_inventory.time_columns}
     return Measured(checks_conn, checks_baseline, time_columns)
+
+
+@pytest.fixture(scope="session")
+def key_query_measurements(checks_profile) -> plans.Measurements:
+    """Each key query measured once per session (per xdist worker): its EXPLAIN ANALYZE runs
+    serve the plan check, the time check and the Performance Degradation trigger alike."""
+    return plans.Measurements(checks_profile.performance)
 
 
 def pytest_sessionfinish(session):

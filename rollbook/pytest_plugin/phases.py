@@ -25,7 +25,7 @@ from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
 from rollbook.settings.profile import BUILTIN_ENVS, load_profile
 from rollbook.settings.target import checks_connection
-from rollbook.verdicts import monitoring, triggers, validation
+from rollbook.verdicts import monitoring, performance, triggers, validation
 from rollbook.verdicts.measured import Measured
 from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
 from rollbook_vibes.runbook import IMPACT_QUERIES
@@ -210,13 +210,14 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
 def performance_and_monitoring(drill, prepared: Baselined) -> None:
     """The runbook's query performance (plans and times against the baseline's) and its
     post-rollback monitoring (connections, blocking locks, long transactions)."""
-    performance, limits = DRILL_PROFILE.performance, DRILL_PROFILE.monitoring
-    ratio = DRILL_PROFILE.triggers.query_slowdown_ratio
+    limits = DRILL_PROFILE.monitoring
     with drill.step("Performance validation: EXPLAIN ANALYZE of the runbook's queries") as step:
         with connect(prepared.dsn, read_only=True) as conn:
-            results = drill.checks([check for query in DRILL_PROFILE.queries for check in (
-                plans.plan_check(conn, query, performance),
-                plans.time_check(conn, query, performance, prepared.baseline.plans, ratio))])
+            results = drill.checks([check for query in DRILL_PROFILE.queries
+                                    for check in performance.query_verdicts(
+                                        conn, query, plans.measure(conn, query,
+                                                                   DRILL_PROFILE.performance),
+                                        DRILL_PROFILE, prepared.baseline.plans)])
         step.detail = "; ".join(r.summary for r in results)
         drill.checklist.done("Performance validation passed", step.detail)
     with drill.step("Monitoring: connections, blocking locks, long transactions") as step:

@@ -89,7 +89,8 @@ class KeyQuery:
 
 @dataclass(frozen=True)
 class Performance:
-    repeats: int = 3
+    repeats: int = 7  # at most this many EXPLAIN ANALYZE runs per key query ...
+    repeat_within_ms: float = 500.0  # ... fewer once the runs took this long in all
     noise_floor_ms: float = 1.0
     small_table_pages: int = 64
     key_lookups: bool = True
@@ -117,6 +118,8 @@ class Api:
 @dataclass(frozen=True)
 class Triggers:
     query_slowdown_ratio: float = 1.5
+    # with the baseline's plan shape and buffers, a slowdown is the machine's unless beyond this
+    same_plan_slowdown_ratio: float = 3.0
     failing_endpoints_pct: float = 25.0
     error_rate_points: float = 10.0
 
@@ -304,6 +307,8 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     tg = top.section("triggers")
     triggers = Triggers(
         query_slowdown_ratio=tg.number("query_slowdown_ratio", default=1.5, minimum=1.0),
+        same_plan_slowdown_ratio=tg.number("same_plan_slowdown_ratio", default=3.0,
+                                           minimum=1.0),
         failing_endpoints_pct=tg.number("failing_endpoints_pct", default=25.0, minimum=0),
         error_rate_points=tg.number("error_rate_points", default=10.0, minimum=0))
     tg.finish()
@@ -318,7 +323,8 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
 
     pf = top.section("performance")
     performance = Performance(
-        repeats=pf.integer("repeats", default=3, minimum=1),
+        repeats=pf.integer("repeats", default=7, minimum=1),
+        repeat_within_ms=pf.number("repeat_within_ms", default=500.0, minimum=0),
         noise_floor_ms=pf.number("noise_floor_ms", default=1.0, minimum=0),
         small_table_pages=pf.integer("small_table_pages", default=64, minimum=0),
         key_lookups=pf.boolean("key_lookups", default=True),

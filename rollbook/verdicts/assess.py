@@ -10,47 +10,46 @@ from rollbook.measure.api_smoke import SmokeReport
 from rollbook.measure.baseline import Baseline
 from rollbook.runbook.migrations import Migrations
 from rollbook.settings.profile import Profile
-from rollbook.verdicts import triggers
+from rollbook.verdicts import performance, triggers
 from rollbook.verdicts.measured import Measured
 
 
-def slowdown_signals(conn: psycopg.Connection, profile: Profile,
-                     baseline: Baseline | None) -> list[triggers.Signal]:
-    """Each key query timed now against its time in the baseline (> ratio fires)."""
+def slowdown_signals(conn: psycopg.Connection, profile: Profile, baseline: Baseline | None,
+                     queries: plans.Measurements | None = None) -> list[triggers.Signal]:
+    """Each key query of the profile against the baseline, as the performance verdict judges
+    it; `queries` holds the run's measurements, so the time checks and this trigger read the
+    same runs (a fresh set when None)."""
     if baseline is None:
         return []
+    queries = queries if queries is not None else plans.Measurements(profile.performance)
+    thresholds = performance.Thresholds.of(profile)
     found = []
     for query in profile.queries:
-        before = baseline.plans.get(query.name)
-        if before is None:
+        entry = baseline.plans.get(query.name)
+        if entry is None:
             continue
-        try:
-            text = plans.bind(conn, query)
-            if text is None:
-                continue
-            plan, _ = plans.measure(conn, text, profile.performance.repeats)
-        except psycopg.Error as exc:
-            ratio = profile.triggers.query_slowdown_ratio
-            found.append(triggers.Signal(
-                f"query slower than baseline: {query.name}", "Performance Degradation",
-                triggers.CRITICAL, "the query fails", f"> {ratio:.2f}x", False,
-                evaluated=False, detail=str(exc).strip().splitlines()[0]))
+        measured = queries.of(conn, query)
+        if measured.error is not None:
+            found.append(triggers.query_not_timed(query.name, "the query fails", measured.error))
             continue
-        signal = triggers.query_slowdown(query.name, plan.execution_ms, before["execution_ms"],
-                                         profile.triggers.query_slowdown_ratio,
-                                         profile.performance.noise_floor_ms)
-        signal.evidence["plan"] = plan.facts()
-        found.append(signal)
+        slowdown = performance.slowdown(measured, entry, thresholds)
+        if slowdown is not None:
+            found.append(triggers.query_slowdown(query.name, slowdown))
+        elif measured.measured:
+            found.append(triggers.query_not_timed(
+                query.name, "no time at baseline", entry.get("error", "")))
     return found
 
 
 def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations | None,
             baseline: Baseline | None, api_report: SmokeReport | None = None,
-            measured: Measured | None = None, foreign_keys=None) -> list[triggers.Signal]:
+            measured: Measured | None = None, foreign_keys=None,
+            queries: plans.Measurements | None = None) -> list[triggers.Signal]:
     """Every trigger the profile and its data allow: database, performance, API. The orphan
     trigger judges the orphan searches of `measured` (the checks' own, when they ran) over
     every foreign key the checks look at (the inventory's: the catalog's, the baseline's and
-    the profile's soft ones)."""
+    the profile's soft ones). The Performance Degradation trigger reads the key queries'
+    measurements in `queries` (the time checks' own, when they ran)."""
     measured = measured if measured is not None else Measured(conn, baseline)
     keys = (foreign_keys if foreign_keys is not None
             else inventory.build(conn, profile, baseline).foreign_keys)
@@ -58,7 +57,7 @@ def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations |
         conn, migrations, expected_revision=profile.alembic.expected_revision,
         expected_schema=baseline.schema if baseline else None,
         orphan_results=[measured.orphans(fk) for fk in keys])
-    signals += slowdown_signals(conn, profile, baseline)
+    signals += slowdown_signals(conn, profile, baseline, queries)
     if api_report is not None:
         signals += triggers.api_signals(
             api_report, 0.0, max_failing_pct=profile.triggers.failing_endpoints_pct,

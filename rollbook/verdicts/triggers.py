@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollbook.measure import amcheck, catalog
+from rollbook.verdicts.performance import Slowdown
 
 CRITICAL, HIGH, MEDIUM, LOW = "Critical", "High", "Medium", "Low"
 SEVERITY_ORDER = (CRITICAL, HIGH, MEDIUM, LOW)
@@ -88,16 +89,20 @@ def decide(signals: list[Signal]) -> Decision:
     return Decision(list(signals))
 
 
-def query_slowdown(name: str, now_ms: float, baseline_ms: float, max_ratio: float,
-                   noise_floor_ms: float = 0.0) -> Signal:
-    """Performance Degradation: >50 % increase in query execution time (ratio 1.5). Times under
-    the noise floor count as the floor, so sub-millisecond jitter cannot fire it."""
-    floored_now, floored_base = max(now_ms, noise_floor_ms), max(baseline_ms, noise_floor_ms)
-    ratio = floored_now / floored_base if floored_base > 0 else float("inf")
+def query_slowdown(name: str, slowdown: Slowdown) -> Signal:
+    """Performance Degradation: >50 % increase in query execution time, as the performance
+    verdict decides it (rollbook/verdicts/performance.py: the spreads of both sides, the noise
+    floor, and the plan's shape and buffers beside the time)."""
     return Signal(f"query slower than baseline: {name}", "Performance Degradation", CRITICAL,
-                  f"{now_ms:.2f} ms vs {baseline_ms:.2f} ms baseline ({ratio:.2f}x)",
-                  f"> {max_ratio:.2f}x", ratio > max_ratio,
-                  evidence={"now_ms": now_ms, "baseline_ms": baseline_ms, "ratio": ratio})
+                  slowdown.measured(), f"> {slowdown.threshold()}", slowdown.slow,
+                  detail=slowdown.work_detail, evidence=slowdown.to_dict())
+
+
+def query_not_timed(name: str, why: str, detail: str = "") -> Signal:
+    """Performance Degradation that cannot be evaluated for one query (it fails, or the
+    baseline holds no time for it): reported, never fired."""
+    return Signal(f"query slower than baseline: {name}", "Performance Degradation", CRITICAL,
+                  why, "slower than the baseline", False, detail=detail, evaluated=False)
 
 
 def failing_endpoints(failing: list[str], total: int, max_pct: float) -> Signal:

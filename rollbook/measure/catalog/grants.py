@@ -35,15 +35,13 @@ ORDER BY 1, 2, 5"""
 class Grant:
     privileges: tuple[str, ...]
     table: str | None  # the relation it belongs to
-    object: str  # what it is of, e.g. "function f(integer)"
 
 
 def _read(rows: list[tuple]) -> dict[str, Grant]:
     return {f"on {object_name(kind, identity)} to {grantee}": Grant(
-                tuple(privileges), relation_of(relnsp, relname), object_name(kind, identity))
+                tuple(privileges), relation_of(relnsp, relname))
             for kind, identity, relnsp, relname, grantee, privileges in rows}
 
 
 GRANTS = Kind("grant", "grants", GRANTS_SQL, _read, Grant, ("privileges",),
-              brief=lambda g: ", ".join(g.privileges),
-              of=lambda r: r.object, table_of=lambda name, g: g.table)
+              brief=lambda g: ", ".join(g.privileges), table_of=lambda name, g: g.table)
