@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from rollbook.errors import BaselineError
+from rollbook.measure import baseline
 from rollbook.measure.fingerprint import (
     ALGORITHMS,
     HASH_RECORD,
@@ -161,3 +163,16 @@ def test_the_fastest_algorithm_the_server_has_is_picked(conn):
     assert algorithm_for(conn) == HASH_RECORD  # PostgreSQL 14+
     with pytest.raises(ValueError, match="unknown digest algorithm 'sha1'"):
         measure_table(conn, "users", algorithm="sha1")
+
+
+def test_a_baseline_digested_with_an_unknown_algorithm_is_refused_in_one_line(tmp_path):
+    written = baseline.Baseline(database={}, revision=[], schema={}, tables={}, sequences={},
+                                recorded_algorithm="sha1").save(tmp_path / "baseline.json")
+
+    with pytest.raises(BaselineError) as refused:
+        baseline.load(written)
+
+    assert refused.value.one_line() == (
+        f"baseline file {written} digests rows with 'sha1', which this rollbook does not know"
+        " (hash_record_extended, hashtextextended, md5). Hint: retake it with `rollbook"
+        " snapshot --output FILE`.")
