@@ -64,7 +64,8 @@ def test_api_failure_fires_the_trigger_and_the_emergency_rollback(
                                     max_failing_pct=MAX_FAILING_PCT,
                                     max_error_points=MAX_ERROR_POINTS)
 
-    with drill.step("Evaluate the rollback triggers") as step:
+    with drill.step("Evaluate the rollback triggers",
+                    covers=("Rollback trigger identified and documented",)) as step:
         decision = evaluate_triggers(drill, prepared, expected_revision="0002",
                                      baseline=None, action_taken=triggers.rollback_path,
                                      extra_signals=api_signals)

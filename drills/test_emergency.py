@@ -35,14 +35,15 @@ def test_data_corruption_emergency_restore(drill, pg_server, drill_database, see
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
     check_live_service(drill, service, "uuid")
-    drill.checklist.not_applicable("Backup of current state created", "the runbook's Data "
-                                   "Corruption path stops every service at once and restores "
-                                   "the emergency backup")
+    drill.checklist.out_of_scope("Backup of current state created", "the runbook's Data "
+                                 "Corruption path stops every service at once and restores "
+                                 "the emergency backup")
 
     with drill.step(f"Fault: a page of {DAMAGED_INDEX} is damaged on disk") as step:
         step.detail = scribble_on_page(pg_server, prepared.dsn, DAMAGED_INDEX)
 
-    with drill.step("Evaluate the rollback triggers") as step:
+    with drill.step("Evaluate the rollback triggers",
+                    covers=("Rollback trigger identified and documented",)) as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
                                      baseline=None, action_taken=triggers.rollback_path)
         step.detail = decision.summary()

@@ -66,7 +66,8 @@ def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
         return triggers.query_slowdown(QUERY.name,
                                        performance.compare(now, at_baseline, THRESHOLDS))
 
-    with drill.step("Evaluate the rollback triggers") as step:
+    with drill.step("Evaluate the rollback triggers",
+                    covers=("Rollback trigger identified and documented",)) as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
                                      baseline=None, action_taken=triggers.rollback_path,
                                      extra_signals=[slowdown("without the index")])

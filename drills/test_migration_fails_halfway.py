@@ -34,7 +34,8 @@ def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, dr
             planted.upgrade(REVISION_UUID)
         step.detail = str(failure.value)
 
-    with drill.step("Evaluate the rollback triggers") as step:
+    with drill.step("Evaluate the rollback triggers",
+                    covers=("Rollback trigger identified and documented",)) as step:
         decision = evaluate_triggers(drill, start, expected_revision=REVISION_UUID,
                                      baseline=start.baseline,
                                      action_taken="full restore from the pre-migration backup")

@@ -34,7 +34,8 @@ def test_planted_orphans_trigger_a_restore(drill, pg_server, drill_database, see
         with connect(prepared.dsn) as conn:
             step.detail = plant_orphans(conn, ORPHANS)
 
-    with drill.step("Evaluate the rollback triggers") as step:
+    with drill.step("Evaluate the rollback triggers",
+                    covers=("Rollback trigger identified and documented",)) as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
                                      baseline=None, action_taken=triggers.rollback_path)
         path = triggers.rollback_path(decision)

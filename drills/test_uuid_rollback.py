@@ -39,7 +39,8 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
     check_live_service(drill, service, "uuid")
-    with drill.step("Rollback trigger: the scheduled drill; the measured triggers recorded"):
+    with drill.step("Rollback trigger: the scheduled drill; the measured triggers recorded",
+                    covers=("Rollback trigger identified and documented",)):
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
                                      baseline=None,
                                      action_taken="rehearsal: roll back as scheduled")

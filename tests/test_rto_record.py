@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from rollbook.record.checklist import DONE, NOT_DONE, Checklist
+from rollbook.record.checklist import DONE, OUT_OF_SCOPE, Checklist
 from rollbook.record.clock import RecoveryClock
 from rollbook.record.html import render_html
 from rollbook.record.markdown import DrillRecord, StepLog, render_markdown
@@ -38,9 +38,9 @@ def test_unknown_phase_is_refused_by_name():
             pass
 
 
-def test_checklist_items_start_not_done_and_unknown_items_are_refused():
+def test_checklist_items_start_out_of_scope_and_unknown_items_are_refused():
     checklist = Checklist()
-    assert {item.status for item in checklist.items.values()} == {NOT_DONE}
+    assert {item.status for item in checklist.items.values()} == {OUT_OF_SCOPE}
     checklist.done("Database migration rolled back", "alembic downgrade -1 in 0.4 s")
     assert checklist.items["Database migration rolled back"].status == DONE
     with pytest.raises(KeyError):
@@ -59,7 +59,7 @@ def test_record_round_trips_and_renders_actual_times():
     assert "| Database Rollback | 30 min 00.0 s |" in text
     assert "| Application Rollback | 30" not in text
     assert "- [x] Database migration rolled back — *done*: 0002 -> 0001" in text
-    assert "- [ ] Maintenance mode enabled — *not done*" in text
+    assert "- [-] Maintenance mode enabled — *out of scope*: no step of this drill covers it" in text
     assert "| **Total Rollback** | 70 min 00.0 s |" in text
 
 

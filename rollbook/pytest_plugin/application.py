@@ -34,7 +34,8 @@ def _switch_maintenance(drill, service: ServiceProcess, *, on: bool) -> None:
     """Switch maintenance mode, verify it through /health, and tick the checklist item."""
     switch, verb, item = ((enable_maintenance, "Enable", "Maintenance mode enabled") if on else
                           (disable_maintenance, "Disable", "Maintenance mode disabled"))
-    with drill.step(f"{verb} maintenance mode and verify it through /health") as step:
+    with drill.step(f"{verb} maintenance mode and verify it through /health",
+                    covers=(item,)) as step:
         drill.check(switch(service.base_url, service.admin_token))
         verified = drill.check(verify_maintenance(service.base_url, on))
         step.detail = verified.summary
@@ -65,7 +66,8 @@ def application_rollback(drill, service: ServiceProcess) -> None:
 
 def api_smoke(drill, service: ServiceProcess) -> None:
     """The runbook's functional tests through the API, during maintenance (operator token)."""
-    with drill.step(f"API smoke: {SMOKE_REQUESTS} calls per endpoint") as step:
+    with drill.step(f"API smoke: {SMOKE_REQUESTS} calls per endpoint",
+                    covers=("Functional testing completed", "Performance validated")) as step:
         report = run_smoke(service.base_url, requests=SMOKE_REQUESTS, allow_writes=True,
                            account=SMOKE_ACCOUNT, budgets=SMOKE_BUDGET,
                            admin_token=service.admin_token)

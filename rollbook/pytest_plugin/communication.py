@@ -22,7 +22,7 @@ def _delivered(drill, outbox, result) -> str:
 
 
 def notify_stakeholders(drill, outbox) -> None:
-    with drill.step("Notify stakeholders") as step:
+    with drill.step("Notify stakeholders", covers=("Stakeholders notified",)) as step:
         subject, body = ROLLBACK_STARTED
         when = dt.datetime.now(dt.timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
         step.detail = _delivered(drill, outbox, send_email(
@@ -31,7 +31,7 @@ def notify_stakeholders(drill, outbox) -> None:
 
 
 def notify_users_and_status_page(drill, outbox) -> None:
-    with drill.step("Notify users") as step:
+    with drill.step("Notify users", covers=("Users notified",)) as step:
         step.detail = _delivered(drill, outbox, send_email(outbox.channels, USERS,
                                                            *ROLLBACK_COMPLETE))
         drill.checklist.done("Users notified", step.detail)

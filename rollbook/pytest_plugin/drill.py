@@ -13,6 +13,7 @@ import pytest
 
 from rollbook.pytest_plugin.evidence import attach_file, attach_json, attach_result, attach_text
 from rollbook.pytest_plugin.reporting import REPORTS
+from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, PHASE_COVERS
 from rollbook.record.clock import format_duration
 from rollbook.record.evidence import CheckResult
 from rollbook.record.markdown import DecisionLog, DrillRecord, StepLog
@@ -91,19 +92,33 @@ class Drill:
         self._heartbeat.spoke()
 
     @contextmanager
-    def step(self, title: str) -> Iterator[StepLog]:
+    def step(self, title: str, covers: tuple[str, ...] = ()) -> Iterator[StepLog]:
+        """One runbook step; `covers` names the checklist items it performs, which its
+        outcome decides (see rollbook.record.checklist)."""
         log = StepLog(title=title, outcome="passed", elapsed_s=0.0)
         self.record.steps.append(log)
+        self.checklist.step_started(covers, title)
         started = time.perf_counter()
         self._heartbeat.enter(title, started)
         try:
             with allure.step(title):
                 yield log
+        except pytest.skip.Exception as exc:
+            log.outcome = "skipped"
+            log.detail = log.detail or redact_text(exc.msg)
+            self.checklist.step_ended(covers, status=COULD_NOT_VERIFY,
+                                      evidence=f"step {title!r} was skipped: {log.detail}")
+            raise
         except BaseException as exc:
             log.outcome = "failed"
             log.detail = log.detail or redact_text(str(exc).splitlines()[0] if str(exc) else
                                                    type(exc).__name__)
+            self.checklist.step_ended(covers, status=NOT_DONE,
+                                      evidence=f"step {title!r} failed: {log.detail}")
             raise
+        else:
+            self.checklist.step_ended(covers, status=DONE,
+                                      evidence=log.detail or f"step {title!r} passed")
         finally:
             log.elapsed_s = time.perf_counter() - started
             self._heartbeat.leave()
@@ -112,7 +127,7 @@ class Drill:
     @contextmanager
     def phase(self, name: str) -> Iterator[StepLog]:
         """A runbook phase with a recovery-time objective, timed by the record's clock."""
-        with self.step(name) as log, self.record.clock.phase(name):
+        with self.step(name, PHASE_COVERS.get(name, ())) as log, self.record.clock.phase(name):
             yield log
 
     def fact(self, key: str, value) -> None:
@@ -173,12 +188,18 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
     yield harness
     reports = request.node.stash.get(REPORTS, {})
     failed = [r for r in reports.values() if r.failed]
-    record.verdict = "failed" if failed else "passed"
+    unverified = record.checklist.with_status(COULD_NOT_VERIFY)
+    record.verdict = "failed" if failed else "not verified" if unverified else "passed"
     if failed:
         record.failure = redact_text(_one_line(failed[0]))
         _keep_server_log(request, run_dir)
+    elif unverified:
+        record.failure = "could not verify: " + "; ".join(
+            f"{item.text} ({item.evidence})" for item in unverified)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
     record.save(run_dir / "records" / f"{slug}.json")
+    if unverified and not failed:
+        pytest.fail(f"not a pass: {record.failure}", pytrace=False)
 
 
 def _keep_server_log(request, run_dir: Path) -> None:

@@ -81,9 +81,9 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
     drill.fact("server_version", server.version)
     drill.fact("client_tools", server.installation.describe())
     drill.fact("scale", scale)
-    drill.checklist.not_applicable("Rollback team assembled", "automated drill, no people paged")
-    drill.checklist.not_applicable("Root cause analysis initiated",
-                                   "rehearsal: there is no incident to analyse")
+    drill.checklist.out_of_scope("Rollback team assembled", "automated drill, no people paged")
+    drill.checklist.out_of_scope("Root cause analysis initiated",
+                                 "rehearsal: there is no incident to analyse")
 
     with drill.step(f"Migrate to the integer baseline ({REVISION_INTEGER})") as step:
         step.detail = migration_detail(migrations.upgrade(REVISION_INTEGER))
@@ -125,7 +125,7 @@ def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
         drill.attach_json("rows written on UUID", added)
         step.detail = ", ".join(f"{table} +{n}" for table, n in added.items())
 
-    with drill.step("Pre-rollback assessment") as step:
+    with drill.step("Pre-rollback assessment", covers=("Impact assessment completed",)) as step:
         with connect(dsn, read_only=True) as conn:
             assessment = drill.check(assess(conn, migrations, IMPACT_QUERIES))
         drill.checklist.done("Impact assessment completed", assessment.summary)
@@ -139,7 +139,8 @@ def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
 def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
     """The runbook's "Create rollback workspace" and "Backup current state": after maintenance
     mode and the stakeholder notice, before the rollback itself."""
-    with drill.step("Create rollback workspace and back up the current state") as step:
+    with drill.step("Create rollback workspace and back up the current state",
+                    covers=("Backup of current state created",)) as step:
         pre_rollback = backup.dump(prepared.server, prepared.database,
                                    drill.workspace / "pre_rollback_backup.dump")
         drill.attach_json("pre-rollback backup", pre_rollback.to_dict())
@@ -211,7 +212,8 @@ def performance_and_monitoring(drill, prepared: Baselined) -> None:
     """The runbook's query performance (plans and times against the baseline's) and its
     post-rollback monitoring (connections, blocking locks, long transactions)."""
     limits = DRILL_PROFILE.monitoring
-    with drill.step("Performance validation: EXPLAIN ANALYZE of the runbook's queries") as step:
+    with drill.step("Performance validation: EXPLAIN ANALYZE of the runbook's queries",
+                    covers=("Performance validation passed",)) as step:
         with connect(prepared.dsn, read_only=True) as conn:
             results = drill.checks([check for query in DRILL_PROFILE.queries
                                     for check in performance.query_verdicts(
@@ -220,7 +222,8 @@ def performance_and_monitoring(drill, prepared: Baselined) -> None:
                                         DRILL_PROFILE, prepared.baseline.plans)])
         step.detail = "; ".join(r.summary for r in results)
         drill.checklist.done("Performance validation passed", step.detail)
-    with drill.step("Monitoring: connections, blocking locks, long transactions") as step:
+    with drill.step("Monitoring: connections, blocking locks, long transactions",
+                    covers=("Monitoring restored",)) as step:
         with connect(prepared.dsn, read_only=True) as conn:
             results = drill.checks([
                 monitoring.active_connections(conn, limits.max_active_connections),
@@ -233,7 +236,8 @@ def performance_and_monitoring(drill, prepared: Baselined) -> None:
 def operator_checks(drill, prepared: Baselined, api_url: str) -> None:
     """The operator's `pytest checks/` against the rolled-back database and its API, with the
     drill's baseline: the runbook's full test suite after a rollback."""
-    with drill.step("Integration tests: pytest checks/ against the rolled-back system") as step:
+    with drill.step("Integration tests: pytest checks/ against the rolled-back system",
+                    covers=("Integration tests successful",)) as step:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
         env["ROLLBOOK_DSN"] = prepared.dsn  # the environment, not argv: argv shows in `ps`
         argv = [sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p",

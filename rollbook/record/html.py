@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from rollbook.record.checklist import DONE, NOT_APPLICABLE
+from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.markdown import DrillRecord
 
@@ -16,7 +16,8 @@ th{background:#f3f3f3}.passed,.done{color:#176f2c}
 .failed,.over{color:#b3261e;font-weight:600}.na{color:#666}pre{background:#f6f6f6;padding:.6rem;
 overflow-x:auto}h2{border-top:2px solid #ddd;padding-top:1rem}
 """
-STATUS_CLASS = {DONE: "done", NOT_APPLICABLE: "na"}
+STATUS_CLASS = {DONE: "done", NOT_DONE: "failed", COULD_NOT_VERIFY: "unverified",
+                OUT_OF_SCOPE: "na"}
 
 
 def render_html(run: dict[str, Any], drills: list[DrillRecord]) -> str:
@@ -58,7 +59,7 @@ def _drill(drill: DrillRecord) -> str:
                  f"Target</th><th>Actual Time</th><th>Status</th></tr>{rto}</table>")
     items = "".join(
         f"<tr><td>{escape(i.stage)}</td><td>{escape(i.text)}</td>"
-        f"<td class={STATUS_CLASS.get(i.status, 'failed')}>{escape(i.status)}</td>"
+        f"<td class={STATUS_CLASS[i.status]}>{escape(i.status)}</td>"
         f"<td>{escape(i.evidence)}</td></tr>" for i in drill.checklist.items.values())
     parts.append("<h3>Rollback Checklist</h3><table><tr><th>Stage</th><th>Item</th><th>Status"
                  f"</th><th>Evidence</th></tr>{items}</table>")

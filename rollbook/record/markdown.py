@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rollbook.record.checklist import DONE, NOT_APPLICABLE, Checklist
+from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE, Checklist
 from rollbook.record.clock import PhaseTiming, RecoveryClock, format_duration
 
-MARKS = {DONE: "[x]", NOT_APPLICABLE: "[-]"}
+MARKS = {DONE: "[x]", NOT_DONE: "[ ]", COULD_NOT_VERIFY: "[?]", OUT_OF_SCOPE: "[-]"}
 
 
 @dataclass
@@ -108,7 +108,7 @@ def _drill_section(drill: DrillRecord) -> list[str]:
         lines += [f"#### {stage}", ""]
         for item in drill.checklist.items.values():
             if item.stage == stage:
-                mark = MARKS.get(item.status, "[ ]")
+                mark = MARKS[item.status]
                 lines.append(f"- {mark} {item.text} — *{item.status}*: {item.evidence}")
         lines.append("")
     lines += ["### Steps, in runbook order", "", "| # | Step | Outcome | Time | Detail |",
