@@ -11,6 +11,8 @@ from rollbook.measure.api_smoke import SmokeReport
 from rollbook.settings.profile import load_ref
 from rollbook.verdicts.api import ApiPlan, plan_for, smoke
 
+SERVICE = pytest.StashKey[object]()  # the service a disposable profile started, for monitoring
+
 
 @pytest.fixture(scope="session")
 def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
@@ -23,6 +25,7 @@ def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
         yield plan_for(checks_profile, given.rstrip("/"))
     elif api.service:
         service = load_ref(api.service)(checks_target.dsn)
+        pytestconfig.stash[SERVICE] = service
         try:
             service.start()
         except RollbookError as exc:

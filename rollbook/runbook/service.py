@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -303,8 +304,11 @@ def id_mode_env(mode: str) -> dict[str, str]:
 def vibes_service(dsn: str, *, id_mode: str = "integer", port: int | None = None,
                   admin_token: str | None = None, maintenance_file: Path | None = None,
                   log_path: Path | None = None, env: Mapping[str, str] | None = None,
-                  python: str | None = None, **kwargs) -> ServiceProcess:
-    """The Vibes API (``python -m rollbook_vibes.api``) on a free port; the DSN goes in env."""
+                  python: str | None = None, app_log: Path | None = None,
+                  **kwargs) -> ServiceProcess:
+    """The Vibes API (``python -m rollbook_vibes.api``) on a free port; the DSN goes in env.
+    Its structured log (JSON lines) goes to `app_log`, by default application.jsonl beside
+    `log_path` (or a file named by the port in the temp folder); `service.app_log` names it."""
     values = dict(os.environ if env is None else env, VIBES_DATABASE_URL=dsn,
                   **id_mode_env(id_mode))
     if admin_token:
@@ -312,11 +316,17 @@ def vibes_service(dsn: str, *, id_mode: str = "integer", port: int | None = None
     if maintenance_file is not None:
         values["VIBES_MAINTENANCE_FILE"] = str(maintenance_file)
     port = port or free_port()
+    app_log = app_log or (log_path.with_name("application.jsonl") if log_path else
+                          Path(tempfile.gettempdir()) / f"vibes-api-{port}.jsonl")
+    app_log.unlink(missing_ok=True)  # a file left by an earlier service on this port
+    values["VIBES_LOG_FILE"] = str(app_log)
     argv = [python or sys.executable, "-m", "rollbook_vibes.api", "--dsn-env", "VIBES_DATABASE_URL",
             "--port", str(port)]
     password = conninfo_to_dict(dsn).get("password")
-    return ServiceProcess(argv, port=port, env=values, log_path=log_path,
-                          secrets=(admin_token or "", password or ""), **kwargs)
+    service = ServiceProcess(argv, port=port, env=values, log_path=log_path,
+                             secrets=(admin_token or "", password or ""), **kwargs)
+    service.app_log = app_log
+    return service
 
 
 def _tail_context(log_tail: Callable[[], str] | None) -> list[tuple[str, str]]:

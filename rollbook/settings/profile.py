@@ -132,6 +132,18 @@ class Monitoring:
     max_statement_mean_ms: float = 1_000.0
     min_calls: int = 10  # statements called fewer times are one-offs (migration, seed), not traffic
     top_statements: int = 10
+    # the watch: health, error rates and database activity every interval_s over window_s
+    window_s: float = 5.0  # minutes in production: set it in the profile
+    interval_s: float = 1.0
+    log_window_s: float = 900.0  # error logs counted over this long, after and before
+    app_log: Path | None = None  # the application's log: JSON lines or plain text
+    postgres_log: Path | None = None  # else pg_current_logfile() through pg_read_file
+    postgres_log_sql: bool = True
+    metrics_url: str | None = None  # the service's Prometheus /metrics
+    log_errors_per_min: float = 0.0  # more errors per minute than the baseline's, allowed
+    max_cpu_pct: float = 90.0
+    max_memory_mb: float = 1024.0
+    memory_growth_ratio: float = 1.5  # resident memory against the baseline's
 
 
 @dataclass(frozen=True)
@@ -352,7 +364,18 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         max_transaction_age_s=mo.number("max_transaction_age_s", default=300.0, minimum=0),
         max_statement_mean_ms=mo.number("max_statement_mean_ms", default=1000.0, minimum=0),
         min_calls=mo.integer("min_calls", default=10, minimum=1),
-        top_statements=mo.integer("top_statements", default=10, minimum=1))
+        top_statements=mo.integer("top_statements", default=10, minimum=1),
+        window_s=mo.number("window_s", default=5.0, minimum=0),
+        interval_s=mo.number("interval_s", default=1.0, minimum=0.1),
+        log_window_s=mo.number("log_window_s", default=900.0, minimum=1),
+        app_log=mo.path("app_log", base=path.parent),
+        postgres_log=mo.path("postgres_log", base=path.parent),
+        postgres_log_sql=mo.boolean("postgres_log_sql", default=True),
+        metrics_url=mo.http_url("metrics_url"),
+        log_errors_per_min=mo.number("log_errors_per_min", default=0.0, minimum=0),
+        max_cpu_pct=mo.number("max_cpu_pct", default=90.0, minimum=0),
+        max_memory_mb=mo.number("max_memory_mb", default=1024.0, minimum=1),
+        memory_growth_ratio=mo.number("memory_growth_ratio", default=1.5, minimum=1.0))
     mo.finish()
     top.finish()
     if mistakes:

@@ -1,6 +1,8 @@
-"""Post-rollback monitoring: active connections, blocking locks, long transactions, and the
-top statements of pg_stat_statements (PostgreSQL 12 names total_time/mean_time; 13+ names
-total_exec_time/mean_exec_time; the columns the view actually has decide).
+"""Post-rollback monitoring: active connections, blocking locks, long transactions, the top
+statements of pg_stat_statements (PostgreSQL 12 names total_time/mean_time; 13+ names
+total_exec_time/mean_exec_time; the columns the view actually has decide); and, from the run's
+Observation (rollbook/measure/observation.py), the error logs against the baseline's window,
+the service's own error rate from /metrics, and the watch over its window.
 
 Sessions of the checks themselves are left out (pid <> pg_backend_pid()); query texts are cut
 to 200 characters.
@@ -14,6 +16,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from rollbook.measure import metrics
+from rollbook.measure.observation import LogReading
+from rollbook.measure.watch import Watch
 from rollbook.record.evidence import CheckResult, as_text
 from rollbook.record.redact import redact_text
 
@@ -167,3 +172,82 @@ def top_statements(conn: psycopg.Connection, limit: int, max_mean_ms: float, *,
     return CheckResult("top statements", True, f"top {len(top)} statements by {names[0]}: none "
                        f"called {min_calls}+ times averages over {max_mean_ms:g} ms",
                        statements, observed)
+
+
+# -- error logs, the service's error rate, the watch ------------------------------------------
+def log_errors(reading: LogReading, *, allowance_per_min: float, points: float) -> CheckResult:
+    """ERROR/FATAL/PANIC (and the application's error level) per minute in the window after,
+    against the same window before the baseline: fails above baseline x (1 + points %) plus
+    the allowance. None when the log could not be read (reading.text.why_not says why)."""
+    text, after, before = reading.text, reading.after, reading.before
+    name = f"error log: {text.kind}"
+    if after is None:
+        return CheckResult(name, True, f"{text.source} not read: {text.why_not}",
+                           observed=reading.to_dict())
+    base = before.errors_per_min if before is not None else 0.0
+    limit = base * (1 + points / 100) + allowance_per_min
+    against = (f"{base:.2f}/min in the baseline's window" if before is not None
+               else "no baseline window (compared with none)")
+    observed = {**reading.to_dict(), "limit_per_min": round(limit, 3)}
+    if after.errors_per_min > limit:
+        top = "; ".join(f"{m['count']}x {m['message'][:100]}" for m in after.top[:3])
+        return CheckResult(name, False, f"{text.source}: {after.errors} error lines in the "
+                           f"last {after.minutes:.1f} min ({after.errors_per_min:.2f}/min, "
+                           f"limit {limit:.2f}) against {against}; top: {top}. Hint: read "
+                           "observed.after.top and the log around those minutes", [],
+                           observed)
+    return CheckResult(name, True, f"{text.source}: {after.errors} error lines in the last "
+                       f"{after.minutes:.1f} min ({after.errors_per_min:.2f}/min, limit "
+                       f"{limit:.2f}) against {against}", [], observed)
+
+
+def service_error_rate(watch: Watch, baseline_pct: float | None, max_points: float
+                       ) -> CheckResult:
+    """5xx share of the service's own traffic (its /metrics counters; the monitors' /health and
+    /metrics calls left out) over the watch, against the baseline's share."""
+    scrapes = watch.scrapes()
+    name = "service error rate (/metrics)"
+    if not scrapes:
+        errors = [s.scrape.error for s in watch.samples if s.scrape and s.scrape.error]
+        why = errors[0] if errors else "no metrics URL: set [monitoring] metrics_url"
+        return CheckResult(name, not errors, f"{watch.metrics_url or 'no /metrics'} not read: "
+                           f"{why}", observed={"read": False, "errors": errors[:5]})
+    seen = metrics.traffic(scrapes[0], scrapes[-1])
+    base = baseline_pct or 0.0
+    observed = {"read": True, "source": watch.metrics_url, "traffic": seen.to_dict(),
+                "baseline_pct": baseline_pct, "max_points": max_points}
+    figures = (f"{seen.errors:g} of {seen.requests:g} requests answered 5xx since "
+               f"{seen.since} ({seen.error_pct:.1f} % against {base:.1f} % at baseline)")
+    if seen.error_pct - base > max_points:
+        failing = ", ".join(f"{e} {seen.by_endpoint[e]['errors']:g}/"
+                            f"{seen.by_endpoint[e]['requests']:g}" for e in seen.failing())
+        return CheckResult(name, False, f"{watch.metrics_url}: {figures}; failing: {failing}. "
+                           "Hint: read the application log for those endpoints", [],
+                           observed)
+    return CheckResult(name, True, f"{watch.metrics_url}: {figures}", [], observed)
+
+
+def watch_steady(watch: Watch, max_active_connections: int) -> CheckResult:
+    """"Monitoring restored": every sample of the window healthy (HTTP 200, status ok), the
+    metrics and the database readable, active sessions within the limit."""
+    bad = []
+    for sample in watch.samples:
+        problems = []
+        if sample.healthy is False:
+            h = sample.health
+            problems.append(f"health {h['error'] or h['status']} {h['state'] or ''}".strip())
+        if sample.scrape is not None and sample.scrape.error:
+            problems.append(f"/metrics: {sample.scrape.error}")
+        if sample.database is not None and "error" in sample.database:
+            problems.append(f"database: {sample.database['error']}")
+        elif sample.database and sample.database["active"] > max_active_connections:
+            problems.append(f"{sample.database['active']} active sessions")
+        if problems:
+            bad.append(f"+{sample.elapsed_s:.1f} s: {', '.join(problems)}")
+    observed = {**watch.to_dict(), "bad_samples": bad}
+    what = f"{len(watch.samples)} samples every {watch.interval_s:g} s over {watch.window_s:g} s"
+    if bad:
+        return CheckResult("watch", False, f"{len(bad)} of {what} out of bounds; first: "
+                           f"{bad[0]}. Hint: see observed.samples", [], observed)
+    return CheckResult("watch", True, f"{what}: all healthy, readable and within limits", [],
+                       observed)

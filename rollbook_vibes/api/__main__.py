@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rollbook_vibes.api.app import create_app
 
-    logs.configure(settings.secrets, args.log_level)
+    logs.configure(settings.secrets, args.log_level, settings.log_file)
     logging.getLogger("rollbook_vibes.api").info(
         "starting in %s mode on %s (revision %s), maintenance flag %s",
         settings.id_mode, settings.describe_database(), revision, settings.maintenance_file)

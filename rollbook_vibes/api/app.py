@@ -7,8 +7,10 @@
     POST /api/v1/journals              {"title", "content", "mood"?} for the token's user
     GET  /api/v1/journals?limit=N      the token's user's journals, newest first
     GET  /api/v1/users/{id}            one user; an id of the other id mode is a 404
+    GET  /metrics                      requests and errors by endpoint and status, the process's
+                                       CPU and memory (Prometheus text format, see metrics.py)
 
-While maintenance is on, everything but /health and /admin/* answers 503 with Retry-After,
+While maintenance is on, everything but /health, /metrics and /admin/* answers 503 with Retry-After,
 except to an operator whose request carries the admin token in X-Admin-Token.
 Errors are JSON: {"error": ..., "detail": ...}; a database that cannot be reached is a 503, a
 statement that fails (a table missing under the service, say) a 500 with one log line.
@@ -35,6 +37,7 @@ from starlette.routing import Route
 from rollbook_vibes.api import store
 from rollbook_vibes.api.config import Settings
 from rollbook_vibes.api.maintenance import MaintenanceFlag
+from rollbook_vibes.api.metrics import METRICS_PATH, CountRequests, Metrics
 from rollbook_vibes.api.passwords import burn_time, verify_password
 
 log = logging.getLogger("rollbook_vibes.api")
@@ -42,7 +45,7 @@ log = logging.getLogger("rollbook_vibes.api")
 POOL_TIMEOUT_S = 5.0
 HEALTH_DB_TIMEOUT_S = 2.0
 STATEMENT_TIMEOUT_MS = 10_000
-EXEMPT_FROM_MAINTENANCE = ("/health", "/admin/")
+EXEMPT_FROM_MAINTENANCE = ("/health", METRICS_PATH, "/admin/")
 MAX_LIMIT = 200
 
 
@@ -188,7 +191,7 @@ class Api:
 
 
 def create_app(settings: Settings) -> Starlette:
-    api = Api(settings)
+    api, metrics = Api(settings), Metrics()
 
     @asynccontextmanager
     async def lifespan(app):
@@ -204,14 +207,16 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/v1/journals", api.create_journal, methods=["POST"]),
         Route("/api/v1/journals", api.list_journals, methods=["GET"]),
         Route("/api/v1/users/{user_id}", api.get_user, methods=["GET"]),
+        Route(METRICS_PATH, metrics.endpoint, methods=["GET"]),
     ]
     handlers = {HTTPException: _http_error, PoolTimeout: _unavailable,
                 psycopg.OperationalError: _unavailable, psycopg.Error: _database_error}
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers,
-                    middleware=[Middleware(MaintenanceGate, flag=api.flag,
+                    middleware=[Middleware(CountRequests, metrics=metrics, routes=routes),
+                                Middleware(MaintenanceGate, flag=api.flag,
                                            retry_after_s=settings.retry_after_s,
                                            admin_token=settings.admin_token)])
-    app.state.api = api
+    app.state.api, app.state.metrics = api, metrics
     return app
 
 

@@ -9,6 +9,7 @@
 | VIBES_RETRY_AFTER_S | Retry-After of the 503s sent during maintenance | 120 |
 | VIBES_SESSION_TTL_S | lifetime of a login's bearer token | 86400 |
 | VIBES_POOL_MAX | largest number of database connections | 10 |
+| VIBES_LOG_FILE | structured log file (JSON lines), appended to | none: stderr only |
 
 The runbook's rollback sets ``UUID_ENABLED=false`` and ``USE_INTEGER_IDS=true``; either alone is
 enough, and the two must agree when both are set.
@@ -46,6 +47,7 @@ class Settings:
     retry_after_s: int = 120
     session_ttl_s: int = 86_400
     pool_max: int = 10
+    log_file: Path | None = None
 
     @property
     def expected_revision(self) -> str:
@@ -95,11 +97,15 @@ def from_env(environ: Mapping[str, str] | None = None, *, dsn_env: str = URL_ENV
         raise ConfigError(f"VIBES_MAINTENANCE_FILE={maintenance}: folder "
                           f"{maintenance.parent} does not exist. Hint: create it or pick a "
                           "path in an existing folder.")
+    log_file = Path(env["VIBES_LOG_FILE"]) if env.get("VIBES_LOG_FILE", "").strip() else None
+    if log_file is not None and not log_file.parent.is_dir():
+        raise ConfigError(f"VIBES_LOG_FILE={log_file}: folder {log_file.parent} does not "
+                          "exist. Hint: create it or pick a path in an existing folder.")
     return Settings(dsn=dsn, id_mode=id_mode(env), admin_token=env.get("VIBES_ADMIN_TOKEN") or None,
                     maintenance_file=maintenance,
                     retry_after_s=_positive_int(env, "VIBES_RETRY_AFTER_S", 120),
                     session_ttl_s=_positive_int(env, "VIBES_SESSION_TTL_S", 86_400),
-                    pool_max=_positive_int(env, "VIBES_POOL_MAX", 10))
+                    pool_max=_positive_int(env, "VIBES_POOL_MAX", 10), log_file=log_file)
 
 
 def id_mode(env: Mapping[str, str]) -> str:

@@ -1,0 +1,111 @@
+"""Everything the post-rollback monitoring reads, once per run: each error log counted over
+the window after the rollback and over the same window before the baseline, and the watch
+(health, /metrics and database activity sampled over its window).
+
+Where each log comes from, in order: the profile's path ([monitoring] app_log, postgres_log);
+the file of the service or server this run started itself; PostgreSQL's current log file
+through SQL (pg_current_logfile() and pg_read_file) when [monitoring] postgres_log_sql allows.
+When none can be read, the LogText says why.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+
+from rollbook.measure import logs, watch
+from rollbook.settings.profile import Monitoring
+
+APP, POSTGRES = "app", "postgres"
+
+
+@dataclass
+class LogReading:
+    """One log: where it came from, its window after, and the baseline's window before."""
+
+    text: logs.LogText
+    after: logs.LogWindow | None = None
+    before: logs.LogWindow | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.text.source, "read": self.text.text is not None,
+                "why_not": self.text.why_not,
+                "after": self.after.to_dict() if self.after else None,
+                "before": self.before.to_dict() if self.before else None}
+
+
+@dataclass
+class Observation:
+    logs: dict[str, LogReading] = field(default_factory=dict)  # APP, POSTGRES
+    watch: watch.Watch | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"logs": {k: v.to_dict() for k, v in self.logs.items()},
+                "watch": self.watch.to_dict() if self.watch else None}
+
+
+def log_texts(conn: psycopg.Connection | None, limits: Monitoring, *,
+              app_log: Path | None = None, postgres_log: Path | None = None
+              ) -> dict[str, logs.LogText]:
+    """The application's and PostgreSQL's log text, from the first source that has one."""
+    app = logs.from_file(APP, "application log", limits.app_log or app_log)
+    if app.text is None and limits.app_log is None and app_log is None:
+        app.why_not = ("the profile names no application log. Hint: set [monitoring] app_log "
+                       "to the service's log file (JSON lines or plain text)")
+    path = limits.postgres_log or postgres_log
+    if path is not None:
+        pg = logs.from_file(POSTGRES, "PostgreSQL log", path)
+    elif conn is not None and limits.postgres_log_sql:
+        pg = logs.postgres_from_sql(conn)
+    else:
+        pg = logs.LogText(POSTGRES, "PostgreSQL log", why_not="no postgres_log in the profile "
+                          "and postgres_log_sql = false. Hint: name the file, or allow SQL")
+    return {APP: app, POSTGRES: pg}
+
+
+def read_logs(texts: dict[str, logs.LogText], window_s: float, *, now: dt.datetime,
+              baseline_at: dt.datetime | None) -> dict[str, LogReading]:
+    """Each log's error lines over [now - window_s, now] (from the baseline on, when it is more
+    recent) and, with a baseline, over window_s up to the moment the baseline was taken."""
+    span = dt.timedelta(seconds=window_s)
+    start = max(now - span, baseline_at) if baseline_at is not None and baseline_at < now \
+        else now - span
+    found = {}
+    for kind, text in texts.items():
+        reading = LogReading(text)
+        if text.text is not None:
+            lines = logs.parse(text.text, kind)
+            reading.after = logs.window(lines, text.source, start, now)
+            if baseline_at is not None:
+                reading.before = logs.window(lines, text.source, baseline_at - span,
+                                             baseline_at)
+        found[kind] = reading
+    return found
+
+
+def observe(conn: psycopg.Connection | None, limits: Monitoring, *, health_url: str | None,
+            metrics_url: str | None, app_log: Path | None = None,
+            postgres_log: Path | None = None, baseline_at: dt.datetime | None = None,
+            on_sample: Callable[[watch.Sample], None] | None = None) -> Observation:
+    """Watch for the profile's window, then read the logs up to the watch's end."""
+    watched = watch.run(health_url=health_url, metrics_url=metrics_url, conn=conn,
+                        window_s=limits.window_s, interval_s=limits.interval_s,
+                        on_sample=on_sample)
+    texts = log_texts(conn, limits, app_log=app_log, postgres_log=postgres_log)
+    return Observation(read_logs(texts, limits.log_window_s,
+                                 now=dt.datetime.now(dt.timezone.utc), baseline_at=baseline_at),
+                       watched)
+
+
+def baseline_time(created_at: str | None) -> dt.datetime | None:
+    """When a baseline manifest was taken (its created_at), or None."""
+    if not created_at:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(created_at)
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
