@@ -22,8 +22,10 @@ import psycopg
 
 from rollbook import serve
 from rollbook.errors import RollbookError
-from rollbook.measure import baseline, snapshot
+from rollbook.measure import baseline, observation, snapshot
+from rollbook.pg import role
 from rollbook.record import manifest
+from rollbook.record import output as output_mod
 from rollbook.record.redact import redact_dsn, redact_text
 from rollbook.record.runinfo import package_version
 from rollbook.runbook.migrations import Migrations
@@ -34,7 +36,7 @@ from rollbook.settings.target import (
     resolve,
     wrong_baseline,
 )
-from rollbook.verdicts import api, assess, triggers
+from rollbook.verdicts import api, assess, monitoring_signals, triggers
 
 EXIT_REFUSED = 2
 EXIT_ROLLBACK_DUE = 3
@@ -43,7 +45,8 @@ EXIT_NOT_VERIFIED = 1
 
 EXIT_CODES = f"""exit codes:
   0  done: the snapshot is written, no rollback is due, the run folder is verified
-  {EXIT_NOT_VERIFIED}  rollbook verify: a file changed, was added or is missing; or a bad signature
+  {EXIT_NOT_VERIFIED}  rollbook verify: a file changed, was added or is missing; or a bad signature;
+     rollbook assess: no trigger fired, but one could not be measured (could not verify)
   {EXIT_REFUSED}  refused: bad input or an unreachable database; one line on stderr, nothing written
   {EXIT_ROLLBACK_DUE}  rollbook assess: an automatic rollback is due (the matrix's Critical row)
 Run `pytest drills/` or `pytest checks/` for the drills and the operator checks."""
@@ -93,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
                        "[api] base_url (env ROLLBOOK_API_URL)")
     judge.add_argument("--no-api", action="store_true", help="assess the database only")
     judge.add_argument("--output", "-o", type=Path, help="also write the decision as JSON")
+    judge.add_argument("--reported", action="append", default=[], metavar="TRIGGER",
+                       type=monitoring_signals.reported_argument,
+                       help="a trigger people reported (repeatable): " + ", ".join(
+                           f"'{name}'" for name in monitoring_signals.REPORTED_BY_PEOPLE))
+    judge.add_argument("--no-watch", action="store_true", help="skip the watch over the "
+                       "profile's [monitoring] window_s (health, /metrics, database activity)")
 
     check = _command(commands, "verify", "check a run folder's SHA256SUMS and its "
                                 "signature; exit 1 naming every file changed, added or missing")
@@ -114,10 +123,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, need_dsn: bool = True) -> Settings:
     cli = {"env": args.env, "dsn": args.dsn, "baseline": getattr(args, "baseline", None),
-           "pg_backend": None, "pg_bin_dir": None, "scale": None}
-    return resolve(cli, os.environ, args.envs_dir or default_envs_dir())
+           "api_url": getattr(args, "api_url", None), "pg_backend": None, "pg_bin_dir": None,
+           "scale": None}
+    return resolve(cli, os.environ, args.envs_dir or default_envs_dir(), need_dsn=need_dsn)
+
+
+def _warn(line: str) -> None:
+    print(f"rollbook: {redact_text(line)}", file=sys.stderr)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -127,17 +141,18 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
                             "exists while the suite runs.",
                             hint="pass --dsn (or set ROLLBOOK_DSN) to snapshot a live database.")
     output: Path = args.output
+    reason = output_mod.why_not_writable(output, "--output")
+    if reason:
+        raise RollbookError(f"{reason}.", hint=output_mod.HINT)
     if output.exists() and not args.force:
         raise RollbookError(f"{output} already exists; a baseline is not overwritten by "
                             "accident.", hint="choose another --output, or pass --force.")
-    if not output.parent.is_dir():
-        raise RollbookError(f"directory {output.parent} does not exist.",
-                            hint="create it, or choose another --output.")
     with checks_connection(settings.profile, settings.dsn) as conn:
+        warning = role.write_warning(conn)
         taken = snapshot.take(conn, settings.profile)
-    partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
-    taken.save(partial)
-    partial.replace(output)
+    if warning:
+        _warn(warning)
+    output_mod.write_atomically(output, taken.save, "--output")
     rows = sum(t.rows for t in taken.tables.values())
     print(f"wrote {output}: {len(taken.tables)} tables, {rows:,} rows, revision "
           f"{','.join(taken.revision) or '<none>'}, {len(taken.plans)} key queries timed, "
@@ -153,20 +168,32 @@ def cmd_assess(args: argparse.Namespace) -> int:
         raise RollbookError(f"profile {profile.name} is embedded: its database only exists "
                             "while the suite runs.", hint="pass --dsn (or set ROLLBOOK_DSN).")
     known = baseline.load(settings.baseline_path) if settings.baseline_path else None
-    api_url = args.api_url or os.environ.get("ROLLBOOK_API_URL") or profile.api.base_url
-    if args.no_api:
-        api_url = None
+    api_url = None if args.no_api else settings.api_url
     report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
     migrations = Migrations(alembic_config(profile.alembic.ini, settings.dsn), settings.dsn)
     with checks_connection(profile, settings.dsn) as conn:
         mismatch = wrong_baseline(conn, known, settings.baseline_path) if known else None
         if mismatch:
             raise RollbookError(mismatch)
-        decision = triggers.decide(assess.measure(conn, profile, migrations, known, report))
+        for warning in filter(None, (role.write_warning(conn), role.unreadable_tables(conn))):
+            _warn(warning)
+        observed = None if args.no_watch else observation.observe_live(
+            conn, profile, api_url=api_url, baseline=known)
+        decision = triggers.decide(assess.measure(conn, profile, migrations, known, report,
+                                                  observed=observed,
+                                                  reported=tuple(args.reported)))
     print(decision.report())
+    code = (EXIT_ROLLBACK_DUE if decision.automatic_rollback_due else
+            EXIT_NOT_VERIFIED if decision.could_not_verify else 0)
     if args.output:
-        args.output.write_text(json.dumps(decision.to_dict(), indent=2, default=str) + "\n")
-    return EXIT_ROLLBACK_DUE if decision.automatic_rollback_due else 0
+        text = json.dumps(decision.to_dict(), indent=2, default=str) + "\n"
+        try:
+            output_mod.write_atomically(args.output, lambda path: path.write_text(text),
+                                        "--output")
+        except RollbookError as exc:  # the decision stands; its exit code must too
+            _warn(f"error: {exc.one_line()}")
+            return code or EXIT_REFUSED
+    return code
 
 
 def cmd_profile(args: argparse.Namespace) -> int:

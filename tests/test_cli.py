@@ -93,8 +93,10 @@ def test_snapshot_refuses_an_unreachable_host_without_showing_the_password(tmp_p
 def test_snapshot_refuses_a_missing_output_directory(vibes, tmp_path, capsys):
     assert run("snapshot", "--env", "prod.example", "--dsn", vibes, "-o",
                str(tmp_path / "no" / "b.json")) == 2
-    assert error_lines(capsys)[0].startswith(f"rollbook: error: directory {tmp_path / 'no'} "
-                                             "does not exist.")
+    assert error_lines(capsys)[0] == (
+        f"rollbook: error: --output {tmp_path / 'no' / 'b.json'}: directory {tmp_path / 'no'} "
+        "does not exist. Hint: choose another path: an existing, writable directory with free "
+        "space.")
 
 
 def test_bad_profile_is_one_line_per_mistake(tmp_path, capsys):

@@ -36,10 +36,13 @@ def check_indexes(conn: psycopg.Connection, schemas=("public",)) -> list[CheckRe
                 conn.rollback()
             sqlstate = exc.sqlstate or "?"
             message = str(exc).strip().splitlines()[0]
+            verdict = (f"is corrupt ({sqlstate}): {message}. Hint: REINDEX it; if the table's "
+                       "pages are damaged too, restore the table from backup."
+                       if sqlstate.startswith("XX") else
+                       f"could not be checked ({sqlstate}): {message}. Hint: GRANT EXECUTE ON "
+                       "FUNCTION bt_index_check(regclass) to the checks' role.")
             results.append(CheckResult(
-                f"amcheck: {index}", False,
-                f"index {index} on {table} is corrupt ({sqlstate}): {message}. Hint: REINDEX "
-                f"it; if the table's pages are damaged too, restore the table from backup.",
+                f"amcheck: {index}", False, f"index {index} on {table} {verdict}",
                 sql=[CHECK_SQL % repr(index)], observed={"sqlstate": sqlstate,
                                                          "error": message}))
             continue

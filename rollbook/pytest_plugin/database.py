@@ -1,7 +1,10 @@
-"""Database fixtures: the session's PostgreSQL server and throwaway databases on it."""
+"""Database fixtures: the session's PostgreSQL server and throwaway databases on it.
+
+The server's settings come from the session's resolved settings (rollbook.pytest_plugin.profile:
+--pg-backend, --pg-bin-dir, --dsn, --scale by CLI > environment > profile > default).
+"""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -9,29 +12,31 @@ import pytest
 from rollbook.errors import ServerError
 from rollbook.pg.install import local_installation
 from rollbook.pg.server import Server, start_server
+from rollbook.pytest_plugin.profile import settings_for
+from rollbook.pytest_plugin.reporting import informational
 from rollbook_vibes.seed import SeedError, plan_for
 
-
-def _setting(config, option: str, env: str, default: str | None = None) -> str | None:
-    value = config.getoption(option)
-    if value is not None:
-        return value
-    return os.environ.get(env, default)
+# More journals than this is a typo, not a drill: seeding would fill the disk first.
+MAX_JOURNALS = 100_000_000
 
 
 def pytest_configure(config):
     """Bad drill settings are one line and exit 4 before anything starts."""
-    scale = _setting(config, "--scale", "ROLLBOOK_SCALE", "tiny")
+    settings = settings_for(config)  # resolved (or refused) by the profile plugin, tryfirst
     try:
-        plan_for(scale)
+        journals = plan_for(settings.scale).journals
     except SeedError as exc:
-        raise pytest.UsageError(f"--scale {scale}: {exc}") from None
-    backend = _setting(config, "--pg-backend", "ROLLBOOK_PG_BACKEND", "embedded")
-    bin_dir = _setting(config, "--pg-bin-dir", "ROLLBOOK_PG_BIN_DIR")
+        raise pytest.UsageError(f"--scale {settings.scale[:40]}: {exc}") from None
+    if journals > MAX_JOURNALS:
+        raise pytest.UsageError(f"--scale {settings.scale[:40]}: {journals:,} journals is more "
+                                f"than a drill seeds (at most {MAX_JOURNALS:,}). Hint: use "
+                                "tiny, small, 100k, 1m or a journal count up to that.")
+    if informational(config):
+        return
     try:
-        if backend == "local":
-            local_installation(bin_dir)
-        elif backend == "url" and not _setting(config, "--dsn", "ROLLBOOK_DSN"):
+        if settings.backend == "local":
+            local_installation(settings.bin_dir)
+        elif settings.backend == "url" and not settings.dsn:
             raise ServerError("--pg-backend url needs a server.",
                               hint="pass --dsn or set ROLLBOOK_DSN.")
     except ServerError as exc:
@@ -45,10 +50,8 @@ def pg_server(request) -> Server:
     Started once per session (per xdist worker) and stopped at the end; its log is attached to
     the report of a failing test by the reporting plugin.
     """
-    config = request.config
-    backend = _setting(config, "--pg-backend", "ROLLBOOK_PG_BACKEND", "embedded")
-    server = start_server(backend, dsn=_setting(config, "--dsn", "ROLLBOOK_DSN"),
-                          bin_dir=_setting(config, "--pg-bin-dir", "ROLLBOOK_PG_BIN_DIR"))
+    settings = settings_for(request.config)
+    server = start_server(settings.backend, dsn=settings.dsn, bin_dir=settings.bin_dir)
     with server:
         yield server
 
@@ -64,8 +67,9 @@ def scratch_dsn(pg_server: Server) -> str:
 
 @pytest.fixture(scope="session")
 def seed_scale(pytestconfig) -> str:
-    """The seed scale of drills: --scale, ROLLBOOK_SCALE, or tiny."""
-    return _setting(pytestconfig, "--scale", "ROLLBOOK_SCALE", "tiny")
+    """The seed scale of drills: --scale, ROLLBOOK_SCALE, the profile's [embedded] scale, or
+    tiny."""
+    return settings_for(pytestconfig).scale
 
 
 @pytest.fixture

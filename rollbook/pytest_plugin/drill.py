@@ -12,12 +12,14 @@ import allure
 import pytest
 
 from rollbook.pytest_plugin.evidence import attach_file, attach_json, attach_result, attach_text
+from rollbook.pytest_plugin.profile import settings_for
 from rollbook.pytest_plugin.reporting import REPORTS
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, PHASE_COVERS
-from rollbook.record.clock import format_duration
+from rollbook.record.clock import RecoveryClock, format_duration
 from rollbook.record.evidence import CheckResult
 from rollbook.record.markdown import DecisionLog, DrillRecord, StepLog
 from rollbook.record.redact import redact_text
+from rollbook.settings.profile import Profile
 from rollbook.verdicts.triggers import Decision
 
 
@@ -71,8 +73,10 @@ class Heartbeat:
 class Drill:
     """Runs a drill's steps in runbook order and keeps what the record needs."""
 
-    def __init__(self, record: DrillRecord, workspace: Path, config=None):
+    def __init__(self, record: DrillRecord, workspace: Path, config=None,
+                 profile: Profile | None = None):
         self.record = record
+        self.profile = profile  # the session's resolved profile: key queries, limits, [rto]
         self.workspace = workspace
         self.checklist = record.checklist
         self._config = config
@@ -183,8 +187,11 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
     drill ends, pass or fail, and rendered into reports/<run>/rollback-record.md.
     """
     doc = (request.node.function.__doc__ or request.node.name).strip().splitlines()[0]
-    record = DrillRecord(title=doc.rstrip("."), test_id=request.node.nodeid)
-    harness = Drill(record, tmp_path_factory.mktemp("rollback_workspace"), request.config)
+    profile = settings_for(request.config).profile
+    record = DrillRecord(title=doc.rstrip("."), test_id=request.node.nodeid,
+                         clock=RecoveryClock.from_objectives(profile.rto_s))
+    harness = Drill(record, tmp_path_factory.mktemp("rollback_workspace"), request.config,
+                    profile)
     yield harness
     reports = request.node.stash.get(REPORTS, {})
     failed = [r for r in reports.values() if r.failed]

@@ -23,7 +23,6 @@ from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
-from rollbook.settings.profile import BUILTIN_ENVS, load_profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import monitoring, performance, triggers, validation
 from rollbook.verdicts.measured import Measured
@@ -35,8 +34,6 @@ from rollbook_vibes.traffic import write_on_uuid
 LONG_SEED_JOURNALS = 100_000  # seeds this big print progress lines
 OPERATOR_CHECKS_TIMEOUT_S = 900
 ROOT = Path(__file__).resolve().parents[2]
-# The runbook's key queries, budgets and limits, as the default profile states them.
-DRILL_PROFILE = load_profile("local", BUILTIN_ENVS)
 
 
 @dataclass
@@ -98,7 +95,7 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
 
     with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") as step:
         with connect(dsn, read_only=True) as conn:
-            before = snapshot.take(conn, DRILL_PROFILE)  # as `rollbook snapshot` takes it
+            before = snapshot.take(conn, drill.profile)  # as `rollbook snapshot` takes it
         path = before.save(drill.workspace / "baseline.json")
         drill.attach_file("baseline.json", path)
         step.detail = f"sha256 {before.sha256[:12]}…"
@@ -160,9 +157,9 @@ def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
     started = time.perf_counter()
     if callable(extra_signals):
         extra_signals = extra_signals()
-    with checks_connection(DRILL_PROFILE, prepared.dsn) as conn:
+    with checks_connection(drill.profile, prepared.dsn) as conn:
         measured = Measured(conn, baseline)
-        keys = inventory.build(conn, DRILL_PROFILE, baseline).foreign_keys
+        keys = inventory.build(conn, drill.profile, baseline).foreign_keys
         signals = triggers.database_signals(
             conn, prepared.migrations, expected_revision=expected_revision,
             expected_schema=baseline.schema if baseline is not None else None,
@@ -192,7 +189,7 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
     the API smoke follows the database checks (its writes come after them)."""
     with drill.phase("Validation Testing") as step:
         families = validation.validate_rollback(
-            prepared.dsn, profile=DRILL_PROFILE, migrations=prepared.migrations,
+            prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
             baseline=prepared.baseline, expected_revision=REVISION_INTEGER, added=kept)
         results = drill.checks([r for found in families.values() for r in found])
         step.detail = f"{len(results)} checks passed: " + ", ".join(
@@ -211,15 +208,15 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
 def performance_and_monitoring(drill, prepared: Baselined) -> None:
     """The runbook's query performance (plans and times against the baseline's) and its
     post-rollback monitoring (connections, blocking locks, long transactions)."""
-    limits = DRILL_PROFILE.monitoring
+    limits = drill.profile.monitoring
     with drill.step("Performance validation: EXPLAIN ANALYZE of the runbook's queries",
                     covers=("Performance validation passed",)) as step:
         with connect(prepared.dsn, read_only=True) as conn:
-            results = drill.checks([check for query in DRILL_PROFILE.queries
+            results = drill.checks([check for query in drill.profile.queries
                                     for check in performance.query_verdicts(
                                         conn, query, plans.measure(conn, query,
-                                                                   DRILL_PROFILE.performance),
-                                        DRILL_PROFILE, prepared.baseline.plans)])
+                                                                   drill.profile.performance),
+                                        drill.profile, prepared.baseline.plans)])
         step.detail = "; ".join(r.summary for r in results)
         drill.checklist.done("Performance validation passed", step.detail)
     with drill.step("Monitoring: connections, blocking locks, long transactions",

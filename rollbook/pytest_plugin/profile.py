@@ -9,6 +9,7 @@ nothing written. xdist workers receive the prepared database from the controller
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -19,9 +20,8 @@ from rollbook.errors import RollbookError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import inventory as inventory_mod
 from rollbook.pg.connect import DatabaseUnresponsive
-from rollbook.pytest_plugin.reporting import RUN_DIR
+from rollbook.pytest_plugin.reporting import RUN_DIR, informational
 from rollbook.record.redact import redact_text
-from rollbook.settings.profile import load_profile
 from rollbook.settings.target import ENV_VARS, Settings, Target, open_target, resolve
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -56,19 +56,28 @@ def checks_selected(config) -> bool:
     return False
 
 
+def settings_for(config) -> Settings:
+    """The session's settings, resolved once for drills and checks alike: the profile (--env),
+    the database, baseline, API, server backend and scale, each by CLI > environment > profile
+    > default and each checked."""
+    if SETTINGS not in config.stash:
+        config.stash[SETTINGS] = resolve(_cli(config), os.environ, _envs_dir(config),
+                                         need_dsn=False)
+    return config.stash[SETTINGS]
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    if getattr(config, "workerinput", None) is not None:
-        return
-    name = _cli(config)["env"] or os.environ.get(ENV_VARS["env"]) or "local"
+    """Every setting resolved and checked before anything starts: a mistake is one line per
+    mistake and exit status 4."""
     try:
-        load_profile(name, _envs_dir(config))
+        settings_for(config)
     except RollbookError as exc:
         raise _refusal(exc) from None
 
 
 def _open(config) -> Target:
-    settings = resolve(_cli(config), os.environ, _envs_dir(config))
-    target = open_target(settings, config.stash[RUN_DIR])
+    target = open_target(settings_for(config), config.stash[RUN_DIR])
     config.add_cleanup(target.close)
     return target
 
@@ -78,7 +87,7 @@ def pytest_sessionstart(session):
     config = session.config
     if getattr(config, "workerinput", None) is not None or not checks_selected(config):
         return
-    if config.option.showfixtures or config.option.show_fixtures_per_test:
+    if informational(config):
         return
     try:
         config.stash[TARGET] = _open(config)
@@ -110,9 +119,10 @@ def target_for(config) -> Target:
         if given is None:
             target = _open(config)
         else:
-            cli = dict(_cli(config), baseline=given["baseline"])
-            settings = resolve(cli, os.environ, _envs_dir(config))
-            target = Target(settings, given["dsn"] or settings.dsn,
+            settings = dataclasses.replace(
+                settings_for(config), baseline_source=given["baseline_source"],
+                baseline_path=Path(given["baseline"]) if given["baseline"] else None)
+            target = Target(settings, given["dsn"] or settings.require_dsn(),
                             baseline_mod.load(Path(given["baseline"])) if given["baseline"]
                             else None, Path(given["baseline"]) if given["baseline"] else None,
                             given["baseline_source"], given["server_version"], given["revision"])
@@ -124,6 +134,10 @@ def target_for(config) -> Target:
 
 def inventory_for(config) -> inventory_mod.Inventory:
     """What the checks parametrize over, read once per process from the target."""
+    if INVENTORY not in config.stash and informational(config):
+        profile = settings_for(config).profile  # no database: what the profile names
+        return inventory_mod.Inventory(tuple(sorted(profile.tables)), (), (), (), (), (),
+                                       profile.queries)
     if INVENTORY not in config.stash:
         target = target_for(config)
         try:

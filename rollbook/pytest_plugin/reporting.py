@@ -1,27 +1,17 @@
 """The run's report folder: reports/<run-id>/ with allure-results/ and rollback-record.md.
 
-The controller picks the run id (workers under xdist receive it), every drill writes its record
-as JSON into the run folder, and the controller renders them all into one Markdown record at
-the end and points reports/latest at the run.
+The controller picks the run id (workers under xdist receive it) and every drill writes its
+record as JSON into the run folder; run_record.py renders them at the end of the run.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 
-from rollbook.record import markdown as rollback_record
-from rollbook.record.html import render_html
-from rollbook.record.redact import redact_text
-from rollbook.record.runinfo import (
-    git_sha,
-    new_run_id,
-    package_version,
-    python_version,
-    write_properties,
-)
+from rollbook.record.output import short_path
+from rollbook.record.runinfo import new_run_id
 
 RUN_DIR = pytest.StashKey[Path]()
 RUN_ID = pytest.StashKey[str]()
@@ -34,6 +24,16 @@ def pytest_addoption(parser):
                     help="where run folders go (default: ./reports). Env: ROLLBOOK_REPORTS_DIR.")
 
 
+def informational(config) -> bool:
+    """--collect-only, --fixtures, --markers, --help, --version: they touch no database and
+    write no run."""
+    option = config.option
+    return bool(getattr(option, "collectonly", False) or getattr(option, "showfixtures", False)
+                or getattr(option, "show_fixtures_per_test", False)
+                or getattr(option, "markers", False) or getattr(option, "help", False)
+                or getattr(option, "version", False))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     workerinput = getattr(config, "workerinput", None)
@@ -43,11 +43,25 @@ def pytest_configure(config):
         base = config.getoption("--reports-dir") or os.environ.get("ROLLBOOK_REPORTS_DIR")
         root = Path(base) if base else Path(config.rootpath) / "reports"
         run_id = new_run_id()
-        run_dir = (root / run_id).resolve()
-        (run_dir / "records").mkdir(parents=True, exist_ok=True)
+        run_dir = (root / run_id).absolute()
+        if not informational(config):
+            _make_run_dir(run_dir, "--reports-dir" if base else "the reports folder")
     config.stash[RUN_ID], config.stash[RUN_DIR] = run_id, run_dir
-    if config.option.allure_report_dir is None:
+    if config.option.allure_report_dir is None and not informational(config):
         config.option.allure_report_dir = str(run_dir / "allure-results")
+
+
+def _make_run_dir(run_dir: Path, what: str) -> None:
+    try:
+        (run_dir / "records").mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".writable"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"{what}: cannot create the run folder {short_path(run_dir)}: {exc.strerror or exc}. "
+            "Hint: pass --reports-dir (or ROLLBOOK_REPORTS_DIR) naming a writable directory "
+            "with free space.") from None
 
 
 def pytest_configure_node(node):
@@ -57,6 +71,8 @@ def pytest_configure_node(node):
 
 
 def pytest_report_header(config):
+    if informational(config):
+        return None
     return f"rollbook run {config.stash[RUN_ID]}: report in {config.stash[RUN_DIR]}"
 
 
@@ -72,34 +88,3 @@ def pytest_runtest_makereport(item, call):
     item.stash.setdefault(REPORTS, {})[report.when] = report
     return report
 
-
-
-def pytest_sessionfinish(session):
-    config = session.config
-    if getattr(config, "workerinput", None) is not None:
-        return
-    run_dir = config.stash[RUN_DIR]
-    drills = [rollback_record.DrillRecord.from_dict(_read_json(path))
-              for path in sorted((run_dir / "records").glob("*.json"))]
-    environment = {"run_id": config.stash[RUN_ID], "git_sha": git_sha(Path(config.rootpath)),
-                   "rollbook": package_version("rollbook"), "python": python_version()}
-    for drill in drills:
-        for key in ("profile", "server", "server_version", "client_tools", "revision_before",
-                    "revision_after", "scale"):
-            if key in drill.facts:
-                environment.setdefault(key, drill.facts[key])
-    allure_dir = Path(config.option.allure_report_dir)
-    write_properties(allure_dir / "environment.properties",
-                     {k: redact_text(str(v)) for k, v in environment.items()})
-    text = rollback_record.render_markdown(environment, drills)
-    (run_dir / "rollback-record.md").write_text(redact_text(text))
-    page = render_html(environment, drills)
-    (run_dir / "rollback-record.html").write_text(redact_text(page))
-    latest = run_dir.parent / "latest"
-    if latest.is_symlink() or latest.exists():
-        latest.unlink()
-    latest.symlink_to(run_dir.name)
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Mapping
 
 RUNBOOK_OBJECTIVES_S: dict[str, float] = {
     "Database Rollback": 30 * 60,
@@ -43,6 +43,14 @@ class RecoveryClock:
     def __post_init__(self) -> None:
         for name, objective in self.objectives_s.items():
             self.phases.setdefault(name, PhaseTiming(name, objective))
+
+    @classmethod
+    def from_objectives(cls, objectives_s: Mapping[str, float]) -> "RecoveryClock":
+        """A clock of the runbook's phases with these objectives (a profile's [rto]: phase
+        names, and TOTAL_PHASE for the whole); a phase it does not name keeps the runbook's."""
+        return cls(objectives_s={name: objectives_s.get(name, default)
+                                 for name, default in RUNBOOK_OBJECTIVES_S.items()},
+                   total_objective_s=objectives_s.get(TOTAL_PHASE, RUNBOOK_TOTAL_OBJECTIVE_S))
 
     @contextmanager
     def phase(self, name: str) -> Iterator[PhaseTiming]:

@@ -22,6 +22,8 @@ DECISION_MATRIX: dict[str, tuple[str, str, str]] = {
     LOW: ("Minimal", "24 hours", "Document and plan fix"),
 }
 NONE_FIRED = ("None", "—", "No rollback: keep monitoring")
+NOT_VERIFIED = ("Unknown", "now", "Could not verify: fix what stopped a measurement, then "
+                "assess again")
 
 
 @dataclass
@@ -37,9 +39,11 @@ class Signal:
     detail: str = ""
     evaluated: bool = True  # False when it could not be measured here (then never fired)
     evidence: dict[str, Any] = field(default_factory=dict)
+    failed: bool = False  # its measurement failed (an error, an unreadable table): never quiet
 
     def line(self) -> str:
-        verdict = "FIRED" if self.fired else ("quiet" if self.evaluated else "not evaluated")
+        verdict = "FIRED" if self.fired else ("could not verify" if self.failed else (
+            "quiet" if self.evaluated else "not evaluated"))
         return (f"{verdict:>13}  {self.severity:<8}  {self.name}: measured {self.measured}, "
                 f"threshold {self.threshold}" + (f" — {self.detail}" if self.detail else ""))
 
@@ -63,7 +67,13 @@ class Decision:
         return "None"
 
     @property
+    def could_not_verify(self) -> list[Signal]:
+        return [s for s in self.signals if s.failed and not s.fired]
+
+    @property
     def row(self) -> tuple[str, str, str]:
+        if self.severity == "None" and self.could_not_verify:
+            return NOT_VERIFIED
         return DECISION_MATRIX.get(self.severity, NONE_FIRED)
 
     @property
@@ -73,8 +83,9 @@ class Decision:
     def summary(self) -> str:
         impact, response, action = self.row
         fired = ", ".join(s.name for s in self.fired) or "no trigger fired"
+        unverified = ", ".join(s.name for s in self.could_not_verify)
         return (f"severity {self.severity} (impact {impact}, respond {response}): {action}; "
-                f"{fired}")
+                f"{fired}" + (f"; could not verify: {unverified}" if unverified else ""))
 
     def report(self) -> str:
         return "\n".join([self.summary(), *(s.line() for s in self.signals)])
@@ -82,7 +93,8 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         impact, response, action = self.row
         return {"severity": self.severity, "impact": impact, "response_time": response,
-                "action": action, "signals": [s.to_dict() for s in self.signals]}
+                "action": action, "could_not_verify": [s.name for s in self.could_not_verify],
+                "signals": [s.to_dict() for s in self.signals]}
 
 
 def decide(signals: list[Signal]) -> Decision:
@@ -146,8 +158,8 @@ def orphans(orphan_results: list) -> Signal:
     return Signal("orphaned rows / foreign-key violations", "Data Integrity Issues", CRITICAL,
                   f"{total} orphans in {len(bad)} of {len(orphan_results)} keys"
                   + (f", {len(unreadable)} keys could not be checked" if unreadable else ""),
-                  "> 0", bool(bad), detail=detail,
-                  evaluated=len(unreadable) < len(orphan_results) or not orphan_results,
+                  "> 0", bool(bad), detail=detail, failed=bool(unreadable),
+                  evaluated=not unreadable or bool(bad),
                   evidence={"failing": [r.to_dict() for r in bad],
                             "unreadable": [r.to_dict() for r in unreadable]})
 
@@ -176,11 +188,18 @@ def corruption(index_results: list, available: bool) -> Signal:
         return Signal("index corruption (amcheck)", "Database Corruption", CRITICAL,
                       "amcheck not installed", "any corrupt index", False, evaluated=False,
                       detail="CREATE EXTENSION amcheck to evaluate this trigger")
-    bad = [r for r in index_results if not r.ok]
+    # amcheck reports corruption as XX001/XX002; anything else (no EXECUTE grant, a timeout, a
+    # lock) means the index could not be checked, which is not corruption and not quiet either
+    unchecked = [r for r in index_results if not r.ok and not str(
+        r.observed.get("sqlstate", "XX")).startswith("XX")]
+    bad = [r for r in index_results if not r.ok and r not in unchecked]
     return Signal("index corruption (amcheck)", "Database Corruption", CRITICAL,
-                  f"{len(bad)} of {len(index_results)} indexes corrupt", "> 0", bool(bad),
-                  detail="; ".join(r.summary for r in bad),
-                  evidence={"corrupt": [r.to_dict() for r in bad]})
+                  f"{len(bad)} of {len(index_results)} indexes corrupt"
+                  + (f", {len(unchecked)} could not be checked" if unchecked else ""), "> 0",
+                  bool(bad), detail="; ".join(r.summary for r in [*bad, *unchecked][:5]),
+                  failed=bool(unchecked), evaluated=not unchecked or bool(bad),
+                  evidence={"corrupt": [r.to_dict() for r in bad],
+                            "unchecked": [r.to_dict() for r in unchecked]})
 
 
 def database_signals(conn, migrations, *, expected_revision: str | None,
