@@ -109,3 +109,13 @@ def baseline_time(created_at: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+
+
+def observe_live(conn: psycopg.Connection, profile, *, api_url: str | None,
+                 baseline=None) -> Observation:
+    """`rollbook assess`'s observation of a live system: the profile's metrics and logs, the
+    API's /health, the window before the baseline manifest's creation."""
+    limits = profile.monitoring
+    return observe(conn, limits, health_url=f"{api_url}/health" if api_url else None,
+                   metrics_url=limits.metrics_url,
+                   baseline_at=baseline_time(baseline.created_at if baseline else None))

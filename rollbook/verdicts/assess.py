@@ -10,7 +10,7 @@ from rollbook.measure.api_smoke import SmokeReport
 from rollbook.measure.baseline import Baseline
 from rollbook.runbook.migrations import Migrations
 from rollbook.settings.profile import Profile
-from rollbook.verdicts import performance, triggers
+from rollbook.verdicts import monitoring_signals, performance, triggers
 from rollbook.verdicts.measured import Measured
 
 
@@ -44,12 +44,15 @@ def slowdown_signals(conn: psycopg.Connection, profile: Profile, baseline: Basel
 def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations | None,
             baseline: Baseline | None, api_report: SmokeReport | None = None,
             measured: Measured | None = None, foreign_keys=None,
-            queries: plans.Measurements | None = None) -> list[triggers.Signal]:
+            queries: plans.Measurements | None = None, observed=None,
+            reported: tuple[str, ...] = ()) -> list[triggers.Signal]:
     """Every trigger the profile and its data allow: database, performance, API. The orphan
     trigger judges the orphan searches of `measured` (the checks' own, when they ran) over
     every foreign key the checks look at (the inventory's: the catalog's, the baseline's and
     the profile's soft ones). The Performance Degradation trigger reads the key queries'
-    measurements in `queries` (the time checks' own, when they ran)."""
+    measurements in `queries` (the time checks' own, when they ran). The monitoring triggers
+    read the post-rollback Observation `observed` (the watch and the error logs) and the
+    triggers people `reported`."""
     measured = measured if measured is not None else Measured(conn, baseline)
     keys = (foreign_keys if foreign_keys is not None
             else inventory.build(conn, profile, baseline).foreign_keys)
@@ -62,4 +65,7 @@ def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations |
         signals += triggers.api_signals(
             api_report, 0.0, max_failing_pct=profile.triggers.failing_endpoints_pct,
             max_error_points=profile.triggers.error_rate_points)
+    signals += monitoring_signals.measure(
+        observed, profile, api_report, reported_names=reported,
+        baseline_facts=baseline.facts.get("monitoring") if baseline else None)
     return signals

@@ -12,6 +12,8 @@ the API smoke, plus the ones only people can raise.
 """
 from __future__ import annotations
 
+import argparse
+
 from rollbook.measure import metrics
 from rollbook.measure.observation import Observation
 from rollbook.settings.profile import Profile
@@ -31,6 +33,16 @@ REPORTED_BY_PEOPLE = {
 def reported_name(given: str) -> str | None:
     """The runbook's name of a trigger people report, matched without regard to case."""
     return next((n for n in REPORTED_BY_PEOPLE if n.lower() == given.strip().lower()), None)
+
+
+def reported_argument(given: str) -> str:
+    """argparse type of `rollbook assess --reported`: a runbook trigger people report."""
+    name = reported_name(given)
+    if name is None:
+        raise argparse.ArgumentTypeError(
+            f"{given!r} is not a trigger people report. Hint: one of "
+            + ", ".join(f"'{n}'" for n in REPORTED_BY_PEOPLE))
+    return name
 
 
 def reported(names: tuple[str, ...] = ()) -> list[Signal]:
