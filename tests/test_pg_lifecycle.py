@@ -71,19 +71,25 @@ def _run_dir_file(tmp_path: Path) -> Path:
 
 
 HOLDS_A_SERVER = textwrap.dedent('''
-    import os, time
+    import os, sys, time
     from pathlib import Path
+    from rollbook.net import free_port
+    from rollbook.runbook.service import ServiceProcess
 
-    def test_holds_the_server(pg_server):
+    def test_holds_a_server_and_a_service(pg_server, tmp_path):
+        port = free_port()
+        api = ServiceProcess([sys.executable, "-m", "http.server", str(port), "--bind",
+                              "127.0.0.1"], port=port, health_path="/", cwd=tmp_path)
+        api.start()
         facts = Path(os.environ["FACTS"])
         pid = (pg_server.data_dir / "postmaster.pid").read_text().split()[0]
-        facts.with_suffix(".tmp").write_text(f"{pg_server.workdir} {pid}")
+        facts.with_suffix(".tmp").write_text(f"{pg_server.workdir} {pid} {api.pid}")
         facts.with_suffix(".tmp").replace(facts)
         time.sleep(120)
 ''')
 
 
-def test_sigkill_of_pytest_leaves_no_server_and_no_directory(tmp_path):
+def test_sigkill_of_pytest_leaves_no_server_no_service_and_no_directory(tmp_path):
     (tmp_path / "test_hold.py").write_text(HOLDS_A_SERVER)
     facts = _run_dir_file(tmp_path)
     env = dict(os.environ, FACTS=str(facts))
@@ -96,16 +102,17 @@ def test_sigkill_of_pytest_leaves_no_server_and_no_directory(tmp_path):
             assert child.poll() is None, "pytest ended before its server started"
             assert time.monotonic() < deadline, "the server did not start within 120 s"
             time.sleep(0.2)
-        workdir, postmaster = facts.read_text().split()
-        assert _alive(int(postmaster))
+        workdir, postmaster, service = facts.read_text().split()
+        assert _alive(int(postmaster)) and _alive(int(service))
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     killed_at = time.monotonic()
-    while (_alive(int(postmaster)) or Path(workdir).exists()) and \
+    while (_alive(int(postmaster)) or _alive(int(service)) or Path(workdir).exists()) and \
             time.monotonic() - killed_at < 15:
         time.sleep(0.2)
     assert not _alive(int(postmaster)), "the server outlived its pytest by 15 s"
+    assert not _alive(int(service)), "the service outlived its pytest by 15 s"
     assert not Path(workdir).exists(), f"{workdir} outlived its pytest by 15 s"
 
 

@@ -21,6 +21,7 @@ from rollbook.pg.server import Server
 from rollbook.pytest_plugin.application import api_smoke
 from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
+from rollbook.runbook.child import die_with_parent
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
 from rollbook.settings.target import checks_connection
@@ -242,7 +243,7 @@ def operator_checks(drill, prepared: Baselined, api_url: str) -> None:
                 str(drill.workspace / "baseline.json"), "--api-url", api_url,
                 "--reports-dir", str(drill.workspace / "checks-reports")]
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=OPERATOR_CHECKS_TIMEOUT_S)
+                              timeout=OPERATOR_CHECKS_TIMEOUT_S, preexec_fn=die_with_parent())
         drill.attach_text("pytest checks/", done.stdout[-20_000:] + done.stderr[-5_000:])
         lines = done.stdout.strip().splitlines()
         step.detail = lines[-1].strip("= ") if lines else done.stderr.strip()[-300:]

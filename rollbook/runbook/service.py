@@ -28,6 +28,7 @@ from rollbook.errors import RollbookError
 from rollbook.measure.api_smoke import call, client_for
 from rollbook.net import free_port, port_open
 from rollbook.record.redact import redact_text
+from rollbook.runbook.child import die_with_parent
 
 
 class ServiceError(RollbookError):
@@ -179,7 +180,7 @@ class ServiceProcess(Service):
         try:
             self._proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log,
                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          start_new_session=True)
+                                          start_new_session=True, preexec_fn=die_with_parent())
         except OSError as exc:
             raise ServiceError(f"cannot run {self.argv[0]}: {exc.strerror}.",
                                hint="check the command and the working directory.") from exc
