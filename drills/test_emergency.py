@@ -29,7 +29,7 @@ DAMAGED_INDEX = "journals_pkey"
 def test_data_corruption_emergency_restore(drill, pg_server, drill_database, seed_scale,
                                            start_vibes_api):
     """Data corruption: stop services, restore the emergency backup, restart, validate."""
-    if pg_server.kind not in ("embedded",):
+    if pg_server.kind not in ("embedded", "local"):
         pytest.skip(f"planting on-disk corruption needs a cluster the suite owns, not "
                     f"the {pg_server.kind} backend")
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)

@@ -39,13 +39,13 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
     check_live_service(drill, service, "uuid")
-    with drill.step("Rollback trigger: the scheduled drill; the measured triggers recorded",
+    with drill.step("Rollback trigger: the run's reason; the measured triggers recorded",
                     covers=("Rollback trigger identified and documented",)):
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
                                      baseline=None,
-                                     action_taken="rehearsal: roll back as scheduled")
+                                     action_taken="rehearsal: roll back as planned")
         drill.checklist.done("Rollback trigger identified and documented",
-                             f"scheduled rollback drill; measured: {decision.summary()}")
+                             f"{drill.reason}; measured: {decision.summary()}")
     enter_maintenance(drill, service)
     notify_stakeholders(drill, outbox)
     back_up_current_state(drill, prepared)

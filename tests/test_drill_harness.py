@@ -28,7 +28,7 @@ def test_drill(drill):
     drill.assert_within_objectives()
 ''')
     result.assert_outcomes(passed=1)
-    assert "## A passing drill" in record and "**verdict**: PASSED" in record
+    assert "## Drill 1: A passing drill" in record and "**verdict**: PASSED" in record
     assert "- [x] Backup of current state created — *done*: dump.bin, 3 entries" in record
     assert "| 1 | Back up | passed |" in record
     assert "| Service Restart | 5 min 00.0 s | — | not run |" in record

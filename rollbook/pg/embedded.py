@@ -22,7 +22,7 @@ from pathlib import Path
 from rollbook.errors import ServerError
 from rollbook.net import free_port
 from rollbook.pg import janitor
-from rollbook.pg.install import Installation
+from rollbook.pg.install import WHEEL_SOURCE, Installation
 from rollbook.pg.server import Server
 
 SERVICE_USER_CANDIDATES = ("postgres", "rollbook")
@@ -44,14 +44,14 @@ FAST_SETTINGS = {
 class EmbeddedServer(Server):
     """A PostgreSQL cluster in a temp directory, on a free loopback port, removed on stop."""
 
-    kind = "embedded"
-
     def __init__(self, installation: Installation, *, run_as: str | None = None,
                  settings: dict[str, str] | None = None):
         super().__init__(host="127.0.0.1", port=0, user="postgres", password=None,
                          dbname="postgres")
         self._installation = installation
         self.server_installation = installation
+        # --pg-backend local runs the same way from the machine's own binaries
+        self.kind = "embedded" if installation.source == WHEEL_SOURCE else "local"
         self.settings = {**FAST_SETTINGS, **(settings or {})}
         self.run_as = run_as if run_as is not None else _service_user()
         self.workdir: Path | None = None
@@ -139,7 +139,7 @@ class EmbeddedServer(Server):
         return ""
 
     def describe(self) -> str:
-        return (f"embedded PostgreSQL {self.version} on 127.0.0.1:{self.port} "
+        return (f"{self.kind} PostgreSQL {self.version} on 127.0.0.1:{self.port} "
                 f"({self.server_installation.describe()})")
 
     def _write_settings(self) -> None:

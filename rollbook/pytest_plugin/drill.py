@@ -14,10 +14,11 @@ import pytest
 from rollbook.pytest_plugin.evidence import attach_file, attach_json, attach_result, attach_text
 from rollbook.pytest_plugin.profile import settings_for
 from rollbook.pytest_plugin.reporting import REPORTS
+from rollbook.pytest_plugin.run_record import run_reason
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, PHASE_COVERS
 from rollbook.record.clock import RecoveryClock, format_duration
 from rollbook.record.evidence import CheckResult
-from rollbook.record.markdown import DecisionLog, DrillRecord, StepLog
+from rollbook.record.model import DecisionLog, DrillRecord, StepLog, utc_now
 from rollbook.record.redact import redact_text
 from rollbook.settings.profile import Profile
 from rollbook.verdicts.triggers import Decision
@@ -99,7 +100,7 @@ class Drill:
     def step(self, title: str, covers: tuple[str, ...] = ()) -> Iterator[StepLog]:
         """One runbook step; `covers` names the checklist items it performs, which its
         outcome decides (see rollbook.record.checklist)."""
-        log = StepLog(title=title, outcome="passed", elapsed_s=0.0)
+        log = StepLog(title=title, outcome="passed", elapsed_s=0.0, started_utc=utc_now())
         self.record.steps.append(log)
         self.checklist.step_started(covers, title)
         started = time.perf_counter()
@@ -125,6 +126,7 @@ class Drill:
                                       evidence=log.detail or f"step {title!r} passed")
         finally:
             log.elapsed_s = time.perf_counter() - started
+            log.ended_utc = utc_now()
             self._heartbeat.leave()
             self.progress(f"{title}: {log.outcome} in {format_duration(log.elapsed_s)}")
 
@@ -133,6 +135,11 @@ class Drill:
         """A runbook phase with a recovery-time objective, timed by the record's clock."""
         with self.step(name, PHASE_COVERS.get(name, ())) as log, self.record.clock.phase(name):
             yield log
+
+    @property
+    def reason(self) -> str:
+        """Why this run happens (--reason, or how it was started): a drill's trigger."""
+        return run_reason(self._config)
 
     def fact(self, key: str, value) -> None:
         self.record.facts[key] = value
@@ -203,6 +210,7 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
     elif unverified:
         record.failure = "could not verify: " + "; ".join(
             f"{item.text} ({item.evidence})" for item in unverified)
+    record.ended_utc = utc_now()
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
     record.save(run_dir / "records" / f"{slug}.json")
     if unverified and not failed:

@@ -1,0 +1,86 @@
+"""The run's record, written at the end of the session into its run folder (before the seal):
+who, when and why it ran, every drill's record in Markdown and HTML, and which `latest` link
+points at it. Options: --reason."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
+from rollbook.record.html import render_html
+from rollbook.record.markdown import render_markdown
+from rollbook.record.model import DrillRecord, utc_now
+from rollbook.record.redact import redact_text
+from rollbook.record.runinfo import (
+    default_reason,
+    git_sha,
+    operator,
+    package_version,
+    python_version,
+    write_properties,
+)
+
+STARTED = pytest.StashKey[str]()
+REASON = pytest.StashKey[str]()
+# Facts of the drills that describe the whole run.
+SHARED_FACTS = ("profile", "server", "server_version", "client_tools", "scale")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("rollbook")
+    group.addoption("--reason", default=None, type=str,
+                    help="why this run happens, for the record (default: from how it was "
+                         "started: a pipeline schedule, a CI job, or by hand). "
+                         "Env: ROLLBOOK_REASON.")
+
+
+def pytest_configure(config):
+    config.stash[STARTED] = utc_now()
+    config.stash[REASON] = (config.getoption("--reason") or os.environ.get("ROLLBOOK_REASON")
+                            or default_reason(os.environ))
+
+
+def run_reason(config) -> str:
+    """Why this run happens: --reason, ROLLBOOK_REASON, or how it was started."""
+    stashed = config.stash.get(REASON, None) if config is not None else None
+    return stashed or default_reason(os.environ)
+
+
+def pytest_sessionfinish(session):
+    config = session.config
+    run_dir = config.stash.get(RUN_DIR, None)
+    if getattr(config, "workerinput", None) is not None or run_dir is None:
+        return
+    if not run_dir.is_dir():  # --collect-only, --fixtures, --help: no run folder
+        return
+    drills = [DrillRecord.load(path) for path in sorted((run_dir / "records").glob("*.json"))]
+    run = run_facts(config, drills)
+    if config.option.allure_report_dir:
+        write_properties(Path(config.option.allure_report_dir) / "environment.properties",
+                         {k: redact_text(str(v)) for k, v in run.items()})
+    (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(run, drills)))
+    (run_dir / "rollback-record.html").write_text(redact_text(render_html(run, drills)))
+    _point_latest(run_dir, drills)
+
+
+def run_facts(config, drills: list[DrillRecord]) -> dict[str, object]:
+    run: dict[str, object] = {"run_id": config.stash[RUN_ID], "reason": run_reason(config),
+                              **operator(os.environ), "started_utc": config.stash[STARTED],
+                              "ended_utc": utc_now(),
+                              "git_sha": git_sha(Path(config.rootpath)),
+                              "rollbook": package_version("rollbook"),
+                              "python": python_version()}
+    for drill in drills:
+        for key in SHARED_FACTS:
+            if key in drill.facts:
+                run.setdefault(key, drill.facts[key])
+    return run
+
+
+def _point_latest(run_dir: Path, drills: list[DrillRecord]) -> None:
+    latest = run_dir.parent / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(run_dir.name)

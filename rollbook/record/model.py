@@ -1,0 +1,84 @@
+"""What one drill did and saw: written to JSON by the drill, rendered at the end of the run."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rollbook.record.checklist import Checklist
+from rollbook.record.clock import PhaseTiming, RecoveryClock
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+@dataclass
+class StepLog:
+    title: str
+    outcome: str  # "passed" / "failed" / "skipped"
+    elapsed_s: float
+    detail: str = ""
+    started_utc: str = ""
+    ended_utc: str = ""
+
+
+@dataclass
+class DecisionLog:
+    """One evaluation of the rollback triggers and what was done about it."""
+
+    severity: str
+    impact: str
+    response_time: str
+    matrix_action: str
+    action_taken: str
+    time_to_decide_s: float
+    signals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DrillRecord:
+    title: str
+    test_id: str
+    clock: RecoveryClock = field(default_factory=RecoveryClock)
+    checklist: Checklist = field(default_factory=Checklist)
+    steps: list[StepLog] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    decisions: list[DecisionLog] = field(default_factory=list)
+    verdict: str = "unknown"
+    failure: str = ""
+    started_utc: str = field(default_factory=utc_now)
+    ended_utc: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "test_id": self.test_id, "verdict": self.verdict,
+                "failure": self.failure, "started_utc": self.started_utc,
+                "ended_utc": self.ended_utc, "facts": self.facts,
+                "steps": [vars(s) for s in self.steps],
+                "decisions": [vars(d) for d in self.decisions],
+                "checklist": self.checklist.to_list(),
+                "phases": [vars(p) for p in self.clock.phases.values()],
+                "total_objective_s": self.clock.total_objective_s}
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> "DrillRecord":
+        phases = {p["name"]: PhaseTiming(**p) for p in body["phases"]}
+        clock = RecoveryClock(objectives_s={n: p.objective_s for n, p in phases.items()},
+                              total_objective_s=body["total_objective_s"], phases=phases)
+        return cls(title=body["title"], test_id=body["test_id"], clock=clock,
+                   checklist=Checklist.from_list(body["checklist"]),
+                   steps=[StepLog(**s) for s in body["steps"]], facts=body["facts"],
+                   decisions=[DecisionLog(**d) for d in body.get("decisions", [])],
+                   verdict=body["verdict"], failure=body["failure"],
+                   started_utc=body.get("started_utc", ""), ended_utc=body.get("ended_utc", ""))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "DrillRecord":
+        return cls.from_dict(json.loads(path.read_text()))
