@@ -41,6 +41,8 @@ _TEXT_LINE = re.compile(r"^\s*" + _TIMESTAMP + r"\s.*?\b(?P<level>DEBUG|INFO|WAR
                         r"ERROR|CRITICAL|FATAL)\b[:\s]*(?P<msg>.*)$", re.I)
 _PASSWORD_WORDS = re.compile(r"(?P<head>\bpassword\b\s*(?:[:=]\s*|\s+))(?P<pw>'(?:[^']|'')*'"
                              r"|\"[^\"]*\"|\S+)", re.I)
+# a URL's user:password@ whatever the password holds (# and ? too: a log keeps what it was given)
+_URL_CREDENTIALS = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^\s@]+@", re.I)
 _TS_KEYS, _LEVEL_KEYS = ("ts", "time", "timestamp", "@timestamp", "asctime"), (
     "level", "levelname", "severity", "log.level")
 _MESSAGE_KEYS = ("message", "msg", "event")
@@ -83,6 +85,7 @@ class LogWindow:
 
 def mask_secrets(text: str) -> str:
     """Passwords out of a log message: DSNs, key=value, `password: x`, PASSWORD 'x'."""
+    text = _URL_CREDENTIALS.sub(lambda m: m.group("head") + "***@", text)
     return _PASSWORD_WORDS.sub(lambda m: m.group("head") + "***", redact_text(text))
 
 
@@ -193,26 +196,27 @@ def from_file(kind: str, label: str, path: Path | None) -> LogText:
 
 
 def postgres_from_sql(conn, max_bytes: int = MAX_BYTES) -> LogText:
-    """PostgreSQL's current log file through SQL: pg_current_logfile() (logging_collector on)
-    and pg_read_file (superuser, or a role granted pg_read_server_files)."""
+    """PostgreSQL's current log file through SQL: pg_current_logfile() (logging_collector on;
+    superuser or pg_monitor) and pg_read_file, pg_stat_file (superuser, or EXECUTE granted)."""
     label = "PostgreSQL log via pg_current_logfile() and pg_read_file"
     try:
         current = conn.execute(CURRENT_LOGFILE_SQL).fetchone()[0]
-    except psycopg.Error as exc:
-        return LogText("postgres", label, why_not=f"pg_current_logfile() failed: "
-                       f"{str(exc).strip().splitlines()[0]}")
-    if current is None:
-        return LogText("postgres", label, why_not="pg_current_logfile() is NULL: the server "
-                       "does not run logging_collector. Hint: name the file in [monitoring] "
-                       "postgres_log")
-    try:
+        if current is None:
+            return LogText("postgres", label, why_not="pg_current_logfile() is NULL: the "
+                           "server does not run logging_collector. Hint: name the file in "
+                           "[monitoring] postgres_log")
         text = conn.execute(READ_LOG_TAIL_SQL, {"file": current, "bytes": max_bytes}
                             ).fetchone()[0]
-    except psycopg.errors.InsufficientPrivilege:
-        return LogText("postgres", f"{label} ({current})", why_not="this role may not read "
-                       "server files. Hint: GRANT pg_read_server_files TO the checks' role, or "
-                       "name the file in [monitoring] postgres_log")
+    except psycopg.errors.InsufficientPrivilege as exc:
+        return LogText("postgres", label, why_not=f"this role may not read the server's log "
+                       f"({_first_line(exc)}). Hint: GRANT pg_monitor TO the checks' role and "
+                       "GRANT EXECUTE ON FUNCTION pg_read_file(text, bigint, bigint), "
+                       "pg_stat_file(text) TO it, or name the file in [monitoring] "
+                       "postgres_log")
     except psycopg.Error as exc:
-        return LogText("postgres", f"{label} ({current})", why_not=f"pg_read_file failed: "
-                       f"{str(exc).strip().splitlines()[0]}")
+        return LogText("postgres", label, why_not=f"reading the log failed: {_first_line(exc)}")
     return LogText("postgres", f"PostgreSQL log {current} via pg_read_file", text or "")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
