@@ -59,7 +59,7 @@ def test_a_person_running_a_drill_is_not_called_a_schedule(pytester, monkeypatch
     assert "*done*: rehearsal before the 2.3 release" in record
     assert "scheduled" not in record
     assert re.search(rf"- \*\*started \(UTC\)\*\*: {UTC}", record)
-    assert re.search(rf"- \*\*git commit\*\*: ([0-9a-f]{{40}}(\+dirty)?|unknown)", record)
+    assert re.search(r"- \*\*git commit\*\*: ([0-9a-f]{40}(\+dirty)?|unknown)", record)
     assert re.search(r"- \*\*rollbook version\*\*: \d", record)
     step_row = next(line for line in record.splitlines() if line.startswith("| 1 |"))
     assert re.search(UTC, step_row), step_row

@@ -12,6 +12,7 @@ import allure
 import pytest
 
 from rollbook.pytest_plugin.evidence import attach_file, attach_json, attach_result, attach_text
+from rollbook.pytest_plugin.kept import KEEP_DUMPS, KeptEvidence
 from rollbook.pytest_plugin.profile import settings_for
 from rollbook.pytest_plugin.reporting import REPORTS
 from rollbook.pytest_plugin.run_record import run_reason
@@ -75,10 +76,11 @@ class Drill:
     """Runs a drill's steps in runbook order and keeps what the record needs."""
 
     def __init__(self, record: DrillRecord, workspace: Path, config=None,
-                 profile: Profile | None = None):
+                 profile: Profile | None = None, kept: KeptEvidence | None = None):
         self.record = record
         self.profile = profile  # the session's resolved profile: key queries, limits, [rto]
         self.workspace = workspace
+        self.kept = kept or KeptEvidence(workspace / "kept")  # evidence kept with the run
         self.checklist = record.checklist
         self._config = config
         self._heartbeat = Heartbeat(self.progress)
@@ -197,8 +199,10 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
     profile = settings_for(request.config).profile
     record = DrillRecord(title=doc.rstrip("."), test_id=request.node.nodeid,
                          clock=RecoveryClock.from_objectives(profile.rto_s))
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+    kept = KeptEvidence(run_dir / "evidence" / slug, request.config.stash.get(KEEP_DUMPS, True))
     harness = Drill(record, tmp_path_factory.mktemp("rollback_workspace"), request.config,
-                    profile)
+                    profile, kept)
     yield harness
     reports = request.node.stash.get(REPORTS, {})
     failed = [r for r in reports.values() if r.failed]
@@ -206,30 +210,27 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
     record.verdict = "failed" if failed else "not verified" if unverified else "passed"
     if failed:
         record.failure = redact_text(_one_line(failed[0]))
-        _keep_server_log(request, run_dir)
     elif unverified:
         record.failure = "could not verify: " + "; ".join(
             f"{item.text} ({item.evidence})" for item in unverified)
     record.ended_utc = utc_now()
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+    _keep_server_log(request, kept, attach=bool(failed))
     record.save(run_dir / "records" / f"{slug}.json")
     if unverified and not failed:
         pytest.fail(f"not a pass: {record.failure}", pytrace=False)
 
 
-def _keep_server_log(request, run_dir: Path) -> None:
-    """On failure, the server log goes into the report: attached, and copied to the run folder."""
+def _keep_server_log(request, kept: KeptEvidence, *, attach: bool) -> None:
+    """The server's log is kept with the drill's evidence; on failure it is attached too."""
     if "pg_server" not in request.fixturenames:
         return
     server = request.getfixturevalue("pg_server")
     text = server.read_log() if hasattr(server, "read_log") else ""
     if not text:
         return
-    attach_text("PostgreSQL server log", text[-200_000:])
-    logs = run_dir / "server-logs"
-    logs.mkdir(exist_ok=True)
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-    (logs / f"{slug}.log").write_text(redact_text(text))
+    kept.text("postgresql.log", text)
+    if attach:
+        attach_text("PostgreSQL server log", text[-200_000:])
 
 
 def _one_line(report) -> str:

@@ -99,13 +99,16 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
             before = snapshot.take(conn, drill.profile)  # as `rollbook snapshot` takes it
         path = before.save(drill.workspace / "baseline.json")
         drill.attach_file("baseline.json", path)
-        step.detail = f"sha256 {before.sha256[:12]}…"
+        drill.kept.file("baseline.json", path)
+        step.detail = f"sha256 {before.sha256}"
 
     with drill.step("Pre-migration backup (pg_dump -Fc, verified)") as step:
         pre_migration = backup.dump(server, database,
                                     drill.workspace / "pre_migration_backup.dump")
-        drill.attach_json("pre-migration backup", pre_migration.to_dict())
-        step.detail = f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} entries"
+        drill.attach_json("pre-migration backup", drill.kept.backup("pre-migration backup",
+                                                                    pre_migration))
+        step.detail = (f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} "
+                       f"entries, sha256 {pre_migration.sha256}")
 
     return Baselined(server=server, database=database, dsn=dsn, migrations=migrations,
                      baseline=before, pre_migration=pre_migration)
@@ -141,9 +144,10 @@ def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
                     covers=("Backup of current state created",)) as step:
         pre_rollback = backup.dump(prepared.server, prepared.database,
                                    drill.workspace / "pre_rollback_backup.dump")
-        drill.attach_json("pre-rollback backup", pre_rollback.to_dict())
+        drill.attach_json("pre-rollback backup", drill.kept.backup("pre-rollback backup",
+                                                                   pre_rollback))
         step.detail = (f"{pre_rollback.path.name}: {pre_rollback.size_bytes:,} bytes, "
-                       f"sha256 {pre_rollback.sha256[:12]}…, verified by pg_restore --list "
+                       f"sha256 {pre_rollback.sha256}, verified by pg_restore --list "
                        f"({pre_rollback.toc_entries} entries)")
         drill.checklist.done("Backup of current state created", step.detail)
     return pre_rollback
@@ -245,10 +249,19 @@ def operator_checks(drill, prepared: Baselined, api_url: str) -> None:
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=OPERATOR_CHECKS_TIMEOUT_S, preexec_fn=die_with_parent())
         drill.attach_text("pytest checks/", done.stdout[-20_000:] + done.stderr[-5_000:])
+        keep_checks_report(drill, drill.workspace / "checks-reports")
         lines = done.stdout.strip().splitlines()
         step.detail = lines[-1].strip("= ") if lines else done.stderr.strip()[-300:]
         assert done.returncode == 0, f"pytest checks/ exited {done.returncode}: {step.detail}"
         drill.checklist.done("Integration tests successful", f"pytest checks/: {step.detail}")
+
+
+def keep_checks_report(drill, reports_dir: Path) -> None:
+    """The operator checks' own report and JUnit file, kept with the drill's evidence."""
+    for kept_as, name in (("checks-report.md", "checks.md"), ("checks-junit.xml", "junit.xml")):
+        found = sorted(reports_dir.glob(f"*/{name}"))
+        if found:
+            drill.kept.file(kept_as, found[-1])
 
 
 def count_rows_a_restore_discards(drill, prepared: Baselined, expected: dict[str, int]) -> None:

@@ -49,6 +49,8 @@ def pytest_configure(config):
     config.stash[RUN_ID], config.stash[RUN_DIR] = run_id, run_dir
     if config.option.allure_report_dir is None and not informational(config):
         config.option.allure_report_dir = str(run_dir / "allure-results")
+    if getattr(config.option, "xmlpath", None) is None and not informational(config):
+        config.option.xmlpath = str(run_dir / "junit.xml")  # the run's JUnit, sealed with it
 
 
 def _make_run_dir(run_dir: Path, what: str) -> None:

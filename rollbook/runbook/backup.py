@@ -64,7 +64,7 @@ def verify(server: Server, backup: Backup) -> CheckResult:
     actual = sha256_of(backup.path)
     if actual != backup.sha256:
         return CheckResult(name, False, f"{backup.path} changed since it was written: sha256 "
-                           f"{actual[:12]}… is not {backup.sha256[:12]}…",
+                           f"{actual} is not {backup.sha256}",
                            observed={"expected_sha256": backup.sha256, "sha256": actual})
     argv = [str(server.installation.tool("pg_restore")), "--list", str(backup.path)]
     result = subprocess.run(argv, capture_output=True, text=True, env=server.client_env())
@@ -73,7 +73,7 @@ def verify(server: Server, backup: Backup) -> CheckResult:
                            f"{result.stderr.strip().splitlines()[0] if result.stderr else ''}",
                            observed={"stderr": result.stderr})
     entries = [line for line in result.stdout.splitlines() if line and not line.startswith(";")]
-    return CheckResult(name, True, f"{len(entries)} archive entries, sha256 {actual[:12]}…",
+    return CheckResult(name, True, f"{len(entries)} archive entries, sha256 {actual}",
                        observed={"toc_entries": len(entries), "sha256": actual,
                                  "listing": result.stdout})
 

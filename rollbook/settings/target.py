@@ -192,7 +192,7 @@ class Target:
 
     def describe(self) -> str:
         where = f"{self.server.kind} PostgreSQL" if self.server else "PostgreSQL"
-        base = (f"baseline {self.baseline_path} (sha256 {self.baseline.sha256[:12]}…, "
+        base = (f"baseline {self.baseline_path} (sha256 {self.baseline.sha256}, "
                 f"{self.baseline_source})" if self.baseline else "no baseline: profile "
                 "expectations only")
         return (f"{self.profile.describe()}; {where} {self.server_version} at "

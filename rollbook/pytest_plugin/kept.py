@@ -1,0 +1,66 @@
+"""Evidence kept with the run: a drill's baseline, its backups' facts and (unless --keep-dumps
+no) the dumps, the operator checks' report, the server log. Under
+reports/<run>/evidence/<drill>/, so the run folder's SHA256SUMS covers them."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rollbook.record.redact import redact_text
+
+KEEP_DUMPS = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser):
+    parser.getgroup("rollbook").addoption(
+        "--keep-dumps", choices=("yes", "no"), default=None,
+        help="keep the drills' pg_dump archives in the run folder (default yes; their facts "
+             "and sha256 are kept either way). Env: ROLLBOOK_KEEP_DUMPS.")
+
+
+def pytest_configure(config):
+    value = config.getoption("--keep-dumps") or os.environ.get("ROLLBOOK_KEEP_DUMPS") or "yes"
+    if value not in ("yes", "no"):
+        raise pytest.UsageError(f"ROLLBOOK_KEEP_DUMPS={value!r}: not yes or no. Hint: "
+                                "ROLLBOOK_KEEP_DUMPS=no keeps only the dumps' facts.")
+    config.stash[KEEP_DUMPS] = value == "yes"
+
+
+class KeptEvidence:
+    """One drill's folder of kept evidence; each name is a file in it."""
+
+    def __init__(self, folder: Path, keep_dumps: bool = True):
+        self.folder = folder
+        self.keep_dumps = keep_dumps
+
+    def _path(self, name: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / name
+
+    def text(self, name: str, text: str) -> Path:
+        path = self._path(name)
+        path.write_text(redact_text(text))
+        return path
+
+    def json(self, name: str, value) -> Path:
+        return self.text(name, json.dumps(value, indent=2, default=str) + "\n")
+
+    def file(self, name: str, source: Path) -> Path:
+        """A copy, byte for byte (a dump, a baseline whose hash the record shows)."""
+        path = self._path(name)
+        shutil.copyfile(source, path)
+        return path
+
+    def backup(self, label: str, backup) -> dict:
+        """The backup's facts as JSON and, unless --keep-dumps no, the archive itself."""
+        facts = backup.to_dict()
+        if self.keep_dumps:
+            facts["kept_as"] = self.file(backup.path.name, backup.path).name
+        else:
+            facts["kept_as"] = "not kept (--keep-dumps no)"
+        self.json(f"{label}.json", facts)
+        return facts

@@ -1,0 +1,60 @@
+"""Evidence kept with the run: the baseline, the backups' facts and dumps, the server log and
+junit.xml live in the run folder, hashed in full, and sealed: one changed byte names the file."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+DRILL = '''
+from rollbook.runbook import backup
+
+def test_drill(drill, pg_server, drill_database):
+    """A drill that backs up its database."""
+    with drill.step("Back up", covers=("Backup of current state created",)) as step:
+        dump = backup.dump(pg_server, drill_database, drill.workspace / "state.dump")
+        drill.kept.backup("pre-rollback backup", dump)
+        step.detail = f"sha256 {dump.sha256}"
+'''
+
+
+def run_drill(pytester, *args):
+    pytester.makepyfile(test_drill=DRILL)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    result.assert_outcomes(passed=1)
+    return (pytester.path / "reports" / "latest").resolve()
+
+
+def verify(run_dir) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rollbook.cli", "verify", str(run_dir)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_drill_keeps_its_dump_facts_log_and_junit_sealed(pytester):
+    run_dir = run_drill(pytester)
+    kept = run_dir / "evidence" / "test_drill.py_test_drill"
+    facts = json.loads((kept / "pre-rollback backup.json").read_text())
+    assert len(facts["sha256"]) == 64 and facts["kept_as"] == "state.dump"
+    from rollbook.runbook.backup import sha256_of
+    assert sha256_of(kept / "state.dump") == facts["sha256"]
+    assert "database system is ready" in (kept / "postgresql.log").read_text()
+    assert "testcase" in (run_dir / "junit.xml").read_text()
+    record = (run_dir / "rollback-record.md").read_text()
+    assert f"sha256 {facts['sha256']}" in record
+    assert verify(run_dir).returncode == 0
+
+    dump = kept / "state.dump"
+    body = bytearray(dump.read_bytes())
+    body[len(body) // 2] ^= 0x01
+    dump.write_bytes(bytes(body))
+    tampered = verify(run_dir)
+    assert tampered.returncode != 0
+    assert "state.dump" in tampered.stdout + tampered.stderr
+
+
+def test_keep_dumps_no_keeps_the_facts_without_the_archive(pytester):
+    run_dir = run_drill(pytester, "--keep-dumps", "no")
+    kept = run_dir / "evidence" / "test_drill.py_test_drill"
+    facts = json.loads((kept / "pre-rollback backup.json").read_text())
+    assert facts["kept_as"] == "not kept (--keep-dumps no)" and len(facts["sha256"]) == 64
+    assert not (kept / "state.dump").exists()
