@@ -67,12 +67,13 @@ def log_texts(conn: psycopg.Connection | None, limits: Monitoring, *,
 
 
 def read_logs(texts: dict[str, logs.LogText], window_s: float, *, now: dt.datetime,
-              baseline_at: dt.datetime | None) -> dict[str, LogReading]:
-    """Each log's error lines over [now - window_s, now] (from the baseline on, when it is more
-    recent) and, with a baseline, over window_s up to the moment the baseline was taken."""
+              baseline_at: dt.datetime | None, since: dt.datetime | None = None
+              ) -> dict[str, LogReading]:
+    """Each log's error lines over [now - window_s, now] (from the baseline, or `since`, on
+    when either is more recent) and, with a baseline, over window_s up to the moment the
+    baseline was taken."""
     span = dt.timedelta(seconds=window_s)
-    start = max(now - span, baseline_at) if baseline_at is not None and baseline_at < now \
-        else now - span
+    start = max([now - span, *(t for t in (baseline_at, since) if t is not None and t < now)])
     found = {}
     for kind, text in texts.items():
         reading = LogReading(text)
@@ -89,15 +90,19 @@ def read_logs(texts: dict[str, logs.LogText], window_s: float, *, now: dt.dateti
 def observe(conn: psycopg.Connection | None, limits: Monitoring, *, health_url: str | None,
             metrics_url: str | None, app_log: Path | None = None,
             postgres_log: Path | None = None, baseline_at: dt.datetime | None = None,
+            since_watch: bool = False,
             on_sample: Callable[[watch.Sample], None] | None = None) -> Observation:
-    """Watch for the profile's window, then read the logs up to the watch's end."""
+    """Watch for the profile's window, then read the logs up to the watch's end (from the
+    watch's start only, with `since_watch`: a drill's own faults before it are not the
+    rolled-back system's)."""
+    started = dt.datetime.now(dt.timezone.utc)
     watched = watch.run(health_url=health_url, metrics_url=metrics_url, conn=conn,
                         window_s=limits.window_s, interval_s=limits.interval_s,
                         on_sample=on_sample)
     texts = log_texts(conn, limits, app_log=app_log, postgres_log=postgres_log)
     return Observation(read_logs(texts, limits.log_window_s,
-                                 now=dt.datetime.now(dt.timezone.utc), baseline_at=baseline_at),
-                       watched)
+                                 now=dt.datetime.now(dt.timezone.utc), baseline_at=baseline_at,
+                                 since=started if since_watch else None), watched)
 
 
 def baseline_time(created_at: str | None) -> dt.datetime | None:

@@ -39,7 +39,10 @@ class Sample:
     def healthy(self) -> bool | None:
         if self.health is None:
             return None
-        return self.health["status"] == 200 and self.health["state"] in ("ok", None)
+        # maintenance mode answers 200 too: the service and its database are up, and whether
+        # it should still be on is the maintenance step's to judge
+        return self.health["status"] == 200 and self.health["state"] in ("ok", "maintenance",
+                                                                         None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"at": self.at, "elapsed_s": round(self.elapsed_s, 2), "health": self.health,

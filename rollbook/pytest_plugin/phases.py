@@ -19,6 +19,7 @@ from rollbook.measure.impact import assess
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.application import api_smoke
+from rollbook.pytest_plugin.post_rollback import watch_after_rollback
 from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
 from rollbook.runbook.child import die_with_parent
@@ -205,6 +206,7 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
         performance_and_monitoring(drill, prepared)
         if service is not None:
             api_smoke(drill, service)
+        watch_after_rollback(drill, prepared, service)
     steady_state(drill, prepared, extra_signals)
     drill.fact("revision_after", ",".join(prepared.migrations.current()))
     drill.checklist.done("Documentation updated", "this rollback record, written by the drill")

@@ -216,8 +216,10 @@ def service_error_rate(watch: Watch, baseline_pct: float | None, max_points: flo
     base = baseline_pct or 0.0
     observed = {"read": True, "source": watch.metrics_url, "traffic": seen.to_dict(),
                 "baseline_pct": baseline_pct, "max_points": max_points}
+    against = (f"against {base:.1f} % at baseline" if baseline_pct is not None
+               else "no baseline rate recorded: against 0 %")
     figures = (f"{seen.errors:g} of {seen.requests:g} requests answered 5xx since "
-               f"{seen.since} ({seen.error_pct:.1f} % against {base:.1f} % at baseline)")
+               f"{seen.since} ({seen.error_pct:.1f} % {against})")
     if seen.error_pct - base > max_points:
         failing = ", ".join(f"{e} {seen.by_endpoint[e]['errors']:g}/"
                             f"{seen.by_endpoint[e]['requests']:g}" for e in seen.failing())
@@ -228,8 +230,8 @@ def service_error_rate(watch: Watch, baseline_pct: float | None, max_points: flo
 
 
 def watch_steady(watch: Watch, max_active_connections: int) -> CheckResult:
-    """"Monitoring restored": every sample of the window healthy (HTTP 200, status ok), the
-    metrics and the database readable, active sessions within the limit."""
+    """"Monitoring restored": every sample of the window healthy (HTTP 200, status ok or
+    maintenance), the metrics and the database readable, active sessions within the limit."""
     bad = []
     for sample in watch.samples:
         problems = []
@@ -246,6 +248,9 @@ def watch_steady(watch: Watch, max_active_connections: int) -> CheckResult:
             bad.append(f"+{sample.elapsed_s:.1f} s: {', '.join(problems)}")
     observed = {**watch.to_dict(), "bad_samples": bad}
     what = f"{len(watch.samples)} samples every {watch.interval_s:g} s over {watch.window_s:g} s"
+    maintenance = sum(1 for s in watch.samples if s.health and s.health["state"] == "maintenance")
+    if maintenance:
+        what += f" ({maintenance} in maintenance mode)"
     if bad:
         return CheckResult("watch", False, f"{len(bad)} of {what} out of bounds; first: "
                            f"{bad[0]}. Hint: see observed.samples", [], observed)
