@@ -33,6 +33,7 @@ from rollbook.settings.target import (
     Settings,
     alembic_config,
     checks_connection,
+    foreign_baseline_note,
     resolve,
     wrong_baseline,
 )
@@ -95,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--api-url", help="API to smoke-test instead of the profile's "
                        "[api] base_url (env ROLLBOOK_API_URL)")
     judge.add_argument("--no-api", action="store_true", help="assess the database only")
+    judge.add_argument("--foreign-baseline", action="store_true", default=None,
+                       help="compare with a baseline taken from another database or cluster "
+                            "(the same data restored elsewhere); said in the output (env "
+                            "ROLLBOOK_FOREIGN_BASELINE, profile foreign_baseline = true)")
     judge.add_argument("--output", "-o", type=Path, help="also write the decision as JSON")
     judge.add_argument("--reported", action="append", default=[], metavar="TRIGGER",
                        type=monitoring_signals.reported_argument,
@@ -126,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace, *, need_dsn: bool = True) -> Settings:
     cli = {"env": args.env, "dsn": args.dsn, "baseline": getattr(args, "baseline", None),
            "api_url": getattr(args, "api_url", None), "pg_backend": None, "pg_bin_dir": None,
-           "scale": None}
+           "scale": None, "foreign_baseline": getattr(args, "foreign_baseline", None)}
     return resolve(cli, os.environ, args.envs_dir or default_envs_dir(), need_dsn=need_dsn)
 
 
@@ -172,9 +177,13 @@ def cmd_assess(args: argparse.Namespace) -> int:
     report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
     migrations = Migrations(alembic_config(profile.alembic.ini, settings.dsn), settings.dsn)
     with checks_connection(profile, settings.dsn) as conn:
-        mismatch = wrong_baseline(conn, known, settings.baseline_path) if known else None
+        mismatch = (wrong_baseline(conn, known, settings.baseline_path,
+                                   settings.foreign_baseline) if known else None)
         if mismatch:
             raise RollbookError(mismatch)
+        note = foreign_baseline_note(conn, known, settings.foreign_baseline) if known else None
+        if note:
+            _warn(f"note: {note}")
         for warning in filter(None, (role.write_warning(conn), role.unreadable_tables(conn))):
             _warn(warning)
         observed = None if args.no_watch else observation.observe_live(

@@ -153,6 +153,7 @@ class Profile:
     description: str = ""
     disposable: bool = False
     baseline: Path | None = None
+    foreign_baseline: bool = False  # the baseline may come from another database or cluster
     database: Database = field(default_factory=Database)
     embedded: Embedded = field(default_factory=Embedded)
     alembic: Alembic = field(default_factory=Alembic)
@@ -234,6 +235,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     description = top.string("description", default="")
     disposable = top.boolean("disposable", default=False)
     baseline = top.path("baseline", base=path.parent)
+    foreign_baseline = top.boolean("foreign_baseline", default=False)
 
     db = top.section("database")
     db.consume("dsn", "password", "url")
@@ -381,7 +383,8 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     if mistakes:
         raise ProfileError(mistakes)
     return Profile(name=name or path.stem, path=path, description=description or "",
-                   disposable=bool(disposable), baseline=baseline, database=database,
+                   disposable=bool(disposable), baseline=baseline,
+                   foreign_baseline=bool(foreign_baseline), database=database,
                    embedded=embedded, alembic=alembic, api=api,
                    key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,

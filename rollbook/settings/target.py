@@ -29,7 +29,8 @@ from rollbook.settings.profile import DEFAULT_PROFILE, Profile, load_profile, lo
 from rollbook.verdicts import preflight
 
 ENV_VARS = {"env": "ROLLBOOK_ENV", "dsn": "ROLLBOOK_DSN", "baseline": "ROLLBOOK_BASELINE",
-            "api_url": "ROLLBOOK_API_URL", "pg_backend": "ROLLBOOK_PG_BACKEND",
+            "api_url": "ROLLBOOK_API_URL", "foreign_baseline": "ROLLBOOK_FOREIGN_BASELINE",
+            "pg_backend": "ROLLBOOK_PG_BACKEND",
             "pg_bin_dir": "ROLLBOOK_PG_BIN_DIR", "scale": "ROLLBOOK_SCALE"}
 BACKENDS = ("embedded", "local", "docker", "url")
 EMBEDDED_DATABASE = "rollbook_checks"
@@ -57,6 +58,7 @@ class Settings:
     scale: str
     api_url: str | None = None
     api_url_source: str = "none"
+    foreign_baseline: str | None = None  # who said the baseline may come from elsewhere
 
     def require_dsn(self) -> str | None:
         """The DSN, None for an embedded profile; one line when the profile's variable is unset."""
@@ -120,6 +122,11 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str], envs_dir: Path, 
     if bin_dir is not None and backend != "local":
         raise ConfigError(f"{bin_source} is only used by the local backend, but the backend is "
                           f"{backend}.", hint="add --pg-backend local, or drop --pg-bin-dir.")
+    foreign, foreign_source = _pick(cli, environ, "foreign_baseline")
+    if foreign is not None and str(foreign).lower() not in ("true", "1", "yes", "on"):
+        foreign_source = None
+    if foreign_source is None and profile.foreign_baseline:
+        foreign_source = f"profile {profile.name} (foreign_baseline = true)"
     settings = Settings(profile=profile, dsn=dsn,
                         dsn_source=dsn_source or ("embedded (profile)" if not var else
                                                   f"${var} (not set)"),
@@ -127,7 +134,7 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str], envs_dir: Path, 
                         baseline_source=baseline_source or "none", backend=backend,
                         bin_dir=bin_dir, scale=_pick(cli, environ, "scale")[0] or
                         profile.embedded.scale, api_url=api_url,
-                        api_url_source=api_source or "none")
+                        api_url_source=api_source or "none", foreign_baseline=foreign_source)
     if need_dsn:
         settings.require_dsn()
     return settings
@@ -175,6 +182,7 @@ class Target:
     revision: list[str]
     server: Server | None = None
     warnings: tuple[str, ...] = ()  # said in the report, never a failure
+    baseline_note: str | None = None  # a baseline from another database, compared on purpose
 
     @property
     def profile(self) -> Profile:
@@ -197,7 +205,8 @@ class Target:
                 "expectations only")
         return (f"{self.profile.describe()}; {where} {self.server_version} at "
                 f"{redact_dsn(self.dsn)} (from {self.settings.dsn_source}); alembic "
-                f"{','.join(self.revision) or '<none>'}; {base}")
+                f"{','.join(self.revision) or '<none>'}; {base}"
+                + (f"; {self.baseline_note}" if self.baseline_note else ""))
 
     def close(self) -> None:
         if self.server is not None:
@@ -205,24 +214,46 @@ class Target:
             self.server = None
 
 
-def wrong_baseline(conn: psycopg.Connection, baseline: baseline_mod.Baseline,
-                   baseline_path: Path | None) -> str | None:
-    """Why the baseline does not belong to this database, or None when it does."""
+def _origins(conn: psycopg.Connection, baseline: baseline_mod.Baseline) -> tuple[str, str] | None:
+    """(where the baseline was taken, this database) when they differ, else None."""
     here = baseline_mod.database_identity(conn)
     then = baseline.database
     if (then.get("system_identifier"), then.get("name")) == (here["system_identifier"],
                                                               here["name"]):
         return None
-    return (f"baseline {baseline_path} was taken from database {then.get('name')} (system "
-            f"{then.get('system_identifier')}), but this is database {here['name']} (system "
-            f"{here['system_identifier']}). Hint: point --dsn at the database the baseline "
-            "came from, or take a new one with `rollbook snapshot`.")
+    return (f"database {then.get('name')} (system {then.get('system_identifier')})",
+            f"database {here['name']} (system {here['system_identifier']})")
+
+
+def wrong_baseline(conn: psycopg.Connection, baseline: baseline_mod.Baseline,
+                   baseline_path: Path | None, foreign_ok: str | None = None) -> str | None:
+    """Why the baseline does not belong to this database, or None when it does (or when
+    `foreign_ok` says where the operator declared it the same data)."""
+    origins = _origins(conn, baseline)
+    if origins is None or foreign_ok:
+        return None
+    return (f"baseline {baseline_path} was taken from {origins[0]}, but this is {origins[1]}. "
+            "Hint: point --dsn at the database the baseline came from, take a new one with "
+            "`rollbook snapshot`, or, if this is the same data restored into another database "
+            "or cluster, compare anyway with --foreign-baseline (profile: foreign_baseline = "
+            "true).")
+
+
+def foreign_baseline_note(conn: psycopg.Connection, baseline: baseline_mod.Baseline,
+                          foreign_ok: str | None) -> str | None:
+    """The line the report carries when a baseline from elsewhere is compared on purpose."""
+    origins = _origins(conn, baseline)
+    if origins is None or not foreign_ok:
+        return None
+    return (f"baseline from another database: taken from {origins[0]}, compared with "
+            f"{origins[1]} as the same data (by {foreign_ok})")
 
 
 def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Baseline | None,
-          baseline_path: Path | None) -> list[str]:
+          baseline_path: Path | None, foreign_ok: str | None = None) -> list[str]:
     """Every reason not to run checks against this database, one line each."""
-    reasons = [wrong_baseline(conn, baseline, baseline_path)] if baseline is not None else []
+    reasons = ([wrong_baseline(conn, baseline, baseline_path, foreign_ok)]
+               if baseline is not None else [])
     reasons = [reason for reason in [*reasons, role.unreadable_tables(conn)] if reason]
     result = preflight.revision(conn, expected_revision(profile, baseline))
     if not result.ok:
@@ -250,7 +281,10 @@ def open_target(settings: Settings, workdir: Path) -> Target:
                 baseline_path, baseline, source = auto, baseline_mod.load(auto), \
                     "taken when the embedded database was prepared"
         with checks_connection(settings.profile, dsn) as conn:
-            reasons = guard(conn, settings.profile, baseline, baseline_path)
+            reasons = guard(conn, settings.profile, baseline, baseline_path,
+                            settings.foreign_baseline)
+            note = (foreign_baseline_note(conn, baseline, settings.foreign_baseline)
+                    if baseline is not None else None)
             version = conn.execute("SELECT current_setting('server_version')").fetchone()[0]
             revision = current_revisions(conn)
             warning = role.write_warning(conn) if server is None else None
@@ -261,7 +295,7 @@ def open_target(settings: Settings, workdir: Path) -> Target:
             server.stop()
         raise
     return Target(settings, dsn, baseline, baseline_path, source, version, revision, server,
-                  (warning,) if warning else ())
+                  (warning,) if warning else (), note)
 
 
 def prepare_embedded(settings: Settings, workdir: Path) -> tuple[Server, str, Path | None]:
