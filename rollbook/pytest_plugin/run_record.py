@@ -80,7 +80,17 @@ def run_facts(config, drills: list[DrillRecord]) -> dict[str, object]:
 
 
 def _point_latest(run_dir: Path, drills: list[DrillRecord]) -> None:
-    latest = run_dir.parent / "latest"
-    if latest.is_symlink() or latest.exists():
-        latest.unlink()
-    latest.symlink_to(run_dir.name)
+    """reports/latest is the last drill run, reports/latest-checks the last checks run; a run
+    of neither (rollbook's own tests, say) leaves both where they were."""
+    if drills:
+        _repoint(run_dir.parent / "latest", run_dir.name)
+    if any((run_dir / "checks").glob("*.json")):
+        _repoint(run_dir.parent / "latest-checks", run_dir.name)
+
+
+def _repoint(link: Path, target: str) -> None:
+    """Replace the link in one rename, so a concurrent reader never finds it missing."""
+    fresh = link.with_name(f".{link.name}.{os.getpid()}")
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(target)
+    os.replace(fresh, link)

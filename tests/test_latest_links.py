@@ -1,0 +1,46 @@
+"""reports/latest is the last drill's record, reports/latest-checks the last checks run; runs of
+anything else (rollbook's own tests, --collect-only) leave both alone."""
+from __future__ import annotations
+
+DRILL = '''
+def test_drill(drill):
+    """A drill."""
+    with drill.phase("Database Rollback"):
+        pass
+'''
+CHECK = '''
+from rollbook.record.evidence import CheckResult
+
+def test_check(check):
+    check(CheckResult("orphans: journals.user_id -> users.id", True, "0 orphans"))
+'''
+PLAIN = '''
+def test_plain():
+    assert 1 + 1 == 2
+'''
+
+
+def run(pytester, body: str, *args: str) -> None:
+    pytester.makepyfile(test_it=body)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def target(pytester, name: str) -> str | None:
+    link = pytester.path / "reports" / name
+    return link.readlink().name if link.is_symlink() else None
+
+
+def test_latest_follows_drills_and_latest_checks_follows_checks(pytester):
+    run(pytester, DRILL)
+    drill_run = target(pytester, "latest")
+    assert drill_run is not None and target(pytester, "latest-checks") is None
+    run(pytester, CHECK)
+    checks_run = target(pytester, "latest-checks")
+    assert checks_run not in (None, drill_run)
+    assert target(pytester, "latest") == drill_run
+    run(pytester, PLAIN)
+    run(pytester, DRILL, "--collect-only")
+    assert (target(pytester, "latest"), target(pytester, "latest-checks")) == (
+        drill_run, checks_run)
+    record = (pytester.path / "reports" / "latest" / "rollback-record.md").read_text()
+    assert "## Drill 1: A drill" in record
