@@ -5,14 +5,16 @@
 Starts an embedded PostgreSQL, migrates Vibes to 0001, seeds `--scale`, then in one run:
 `rollbook snapshot`, `pytest checks/` (serial and -n 2) against that snapshot, and every psql
 and alembic command of the runbook's assessment and validation sections, each as the runbook
-writes it (a new psql process per command). Prints a table and writes it as JSON next to
-`--output` (default: bench/results/checks_vs_runbook-SCALE.json).
+writes it (a new psql process per command). Prints a table, the ratio of the serial checks to
+the runbook's commands and where the checks' time goes (`--durations`), and writes it all as
+JSON to `--output` (default: bench/results/checks_vs_runbook-SCALE.json).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -71,14 +73,40 @@ RUNBOOK_SQL = {
 }
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+DURATIONS = 15  # the slowest checks listed by `pytest --durations`
+DURATION_LINE = re.compile(r"\s*\d+\.\d+s (setup|call|teardown) ")
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, str]:
+    """(seconds, exit status, one line: the last of stdout or the first error, stdout)."""
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if "ERROR" in line.upper()]
-        return elapsed, done.returncode, (errors or done.stderr.strip().splitlines() or [""])[0]
-    return elapsed, done.returncode, (done.stdout.strip().splitlines() or [""])[-1]
+        first = (errors or done.stderr.strip().splitlines() or
+                 done.stdout.strip().splitlines()[-1:] or [""])[0]
+        return elapsed, done.returncode, first, done.stdout
+    return elapsed, done.returncode, (done.stdout.strip().splitlines() or [""])[-1], done.stdout
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    return run(argv, env)[:3]
+
+
+def durations(stdout: str) -> list[str]:
+    """The lines of pytest's "slowest N durations" section."""
+    lines = stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if "slowest" in line and "durations" in line),
+                 None)
+    if start is None:
+        return []
+    found = []
+    for line in lines[start + 1:]:
+        if not DURATION_LINE.match(line):
+            break
+        found.append(line.strip())
+    return found
 
 
 def main() -> int:
@@ -116,7 +144,9 @@ def main() -> int:
         checks = [python, "-m", "pytest", "checks", "-q", "-p", "no:randomly", "--env",
                   "prod.example", "--dsn", dsn, "--baseline", str(baseline),
                   "--api-url", api.base_url, "--reports-dir", str(Path(work) / "reports")]
-        record("pytest checks/", *timed(checks, env))
+        seconds, code, note, stdout = run([*checks, f"--durations={DURATIONS}"], env)
+        record("pytest checks/", seconds, code, note)
+        checks_s, slowest = seconds, durations(stdout)
         record("pytest checks/ -n 2", *timed([*checks, "-n", "2"], env))
 
         psql = str(server.installation.tool("psql"))
@@ -133,8 +163,13 @@ def main() -> int:
             record(f"runbook: {name}", seconds, code, note)
         record("runbook: all of the above, one after the other", runbook_total, 0)
 
+    ratio = checks_s / runbook_total
+    print(f"pytest checks/ took {ratio:.1f}x the runbook's commands; slowest checks:")
+    print("\n".join(f"  {line}" for line in slowest))
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"scale": args.scale, "rows": rows}, indent=2) + "\n")
+    output.write_text(json.dumps({"scale": args.scale, "rows": rows,
+                                  "checks_vs_runbook": round(ratio, 2),
+                                  "slowest_checks": slowest}, indent=2) + "\n")
     print(f"wrote {output}")
     return 0
 
