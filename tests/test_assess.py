@@ -2,6 +2,7 @@
 printed, exit 3 only when an automatic rollback is due."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,11 +11,14 @@ import pytest
 from examples.checkrun import snapshot, vibes_copy
 
 from rollbook import cli
+from rollbook.measure import plans
+from rollbook.measure.baseline import Baseline
 from rollbook.net import free_port
 from rollbook.pg.connect import connect
 from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.service import vibes_service
-from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.profile import BUILTIN_ENVS, KeyQuery, Performance, load_profile
+from rollbook.verdicts import assess, triggers
 from rollbook_vibes.migrations_config import alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +98,43 @@ def test_assess_is_one_line_on_a_baseline_from_another_database(live, pg_server,
         pg_server.drop_database(other)
     assert code == cli.EXIT_REFUSED
     assert out.err.count("\n") == 1 and "was taken from database" in out.err
+
+
+def _slowdown_signals(conn, query: KeyQuery, baseline_plans: dict, queries=None):
+    profile = dataclasses.replace(load_profile("prod.example", BUILTIN_ENVS), queries=(query,))
+    baseline = Baseline(database={}, revision=[], schema={}, tables={}, sequences={},
+                        plans=baseline_plans)
+    return assess.slowdown_signals(conn, profile, baseline, queries)
+
+
+def test_the_performance_trigger_reads_the_run_s_measurement(scratch_dsn):
+    query = KeyQuery(name="count t", sql="SELECT count(*) FROM t")
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO t SELECT generate_series(1, 1000)")
+        measurements = plans.Measurements(Performance(repeats=3))
+        at_baseline = measurements.of(conn, query).timing.to_dict()
+
+        [signal] = _slowdown_signals(conn, query, {"count t": at_baseline}, measurements)
+
+    assert not signal.fired and signal.evaluated
+    # the very runs the time check judged, not new ones
+    assert signal.evidence["now"] == at_baseline == signal.evidence["baseline"]
+    assert signal.evidence["work"] == "same"
+
+
+def test_a_key_query_that_fails_cannot_be_verified_and_a_baseline_without_time_is_said(
+        scratch_dsn):
+    gone = KeyQuery(name="gone", sql="SELECT * FROM no_such_table")
+    here = KeyQuery(name="here", sql="SELECT 1")
+    with connect(scratch_dsn, read_only=True) as conn:
+        [failing] = _slowdown_signals(conn, gone, {"gone": {"sql": "x", "median_ms": 1.0}})
+        [untimed] = _slowdown_signals(conn, here, {"here": {"sql": "SELECT 1",
+                                                            "error": "permission denied"}})
+
+    assert failing.failed and not failing.fired
+    assert failing.line().strip().startswith("could not verify  Critical  query slower than "
+                                             "baseline: gone: measured the query fails")
+    assert triggers.decide([failing]).could_not_verify == [failing]
+    assert not untimed.failed and not untimed.evaluated
+    assert untimed.detail == "permission denied"

@@ -30,14 +30,15 @@ def slowdown_signals(conn: psycopg.Connection, profile: Profile, baseline: Basel
             continue
         measured = queries.of(conn, query)
         if measured.error is not None:
-            found.append(triggers.query_not_timed(query.name, "the query fails", measured.error))
+            found.append(triggers.query_not_timed(query.name, "the query fails", measured.error,
+                                                  failed=True))
             continue
         slowdown = performance.slowdown(measured, entry, thresholds)
         if slowdown is not None:
             found.append(triggers.query_slowdown(query.name, slowdown))
         elif measured.measured:
             found.append(triggers.query_not_timed(
-                query.name, "no time at baseline", entry.get("error", "")))
+                query.name, "no time at baseline", entry.get("error", ""), failed=False))
     return found
 
 

@@ -110,11 +110,12 @@ def query_slowdown(name: str, slowdown: Slowdown) -> Signal:
                   detail=slowdown.work_detail, evidence=slowdown.to_dict())
 
 
-def query_not_timed(name: str, why: str, detail: str = "") -> Signal:
-    """Performance Degradation that cannot be evaluated for one query (it fails, or the
-    baseline holds no time for it): reported, never fired."""
+def query_not_timed(name: str, why: str, detail: str = "", *, failed: bool) -> Signal:
+    """Performance Degradation that cannot be evaluated for one query: it fails now (`failed`:
+    the decision cannot call the system verified), or the baseline holds no time for it."""
     return Signal(f"query slower than baseline: {name}", "Performance Degradation", CRITICAL,
-                  why, "slower than the baseline", False, detail=detail, evaluated=False)
+                  why, "slower than the baseline", False, detail=detail, evaluated=False,
+                  failed=failed)
 
 
 def failing_endpoints(failing: list[str], total: int, max_pct: float) -> Signal:
