@@ -7,7 +7,9 @@ import os
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from psycopg import sql
 
@@ -22,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "checks"
 EXAMPLES = Path(__file__).resolve().parent
 ROLLBOOK_VARS = ("ROLLBOOK_ENV", "ROLLBOOK_DSN", "ROLLBOOK_BASELINE", "ROLLBOOK_SCALE")
-_templates: dict[int, str] = {}
+_templates: dict[tuple[str, int], str] = {}
 
 STATS_SQL = """\
 SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd FROM pg_stat_user_tables
@@ -32,7 +34,8 @@ ORDER BY relname"""
 def vibes_template(pg_server) -> str:
     """A Vibes database at 0001 with tiny seed data and pg_stat_statements, made once per
     server, to copy from."""
-    if id(pg_server) not in _templates:
+    key = ("vibes", id(pg_server))
+    if key not in _templates:
         name = f"rb_checks_template_{os.getpid()}"
         pg_server.create_database(name, drop_existing=True)
         dsn = pg_server.dsn(name)
@@ -41,17 +44,45 @@ def vibes_template(pg_server) -> str:
         with connect(dsn) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
-        _templates[id(pg_server)] = name
-    return _templates[id(pg_server)]
+        _templates[key] = name
+    return _templates[key]
+
+
+def shop_template(pg_server) -> str:
+    """The example shop database (tests/examples/shop), made once per server, to copy from."""
+    key = ("shop", id(pg_server))
+    if key not in _templates:
+        name = f"rb_shop_template_{os.getpid()}"
+        pg_server.create_database(name, drop_existing=True)
+        with connect(pg_server.dsn(name)) as conn:
+            conn.execute((EXAMPLES / "shop" / "schema.sql").read_text())
+            conn.execute("VACUUM ANALYZE")
+        _templates[key] = name
+    return _templates[key]
+
+
+def copy_of(pg_server, template: str) -> tuple[str, str]:
+    """(name, dsn) of a fresh copy of a template database."""
+    name = f"rb_chk_{uuid.uuid4().hex[:10]}"
+    with connect(pg_server.dsn("postgres")) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)))
+    return name, pg_server.dsn(name)
+
+
+@contextmanager
+def copied(pg_server, template: str) -> Iterator[str]:
+    """The DSN of a fresh copy of a template database, dropped afterwards."""
+    name, dsn = copy_of(pg_server, template)
+    try:
+        yield dsn
+    finally:
+        pg_server.drop_database(name)
 
 
 def vibes_copy(pg_server) -> tuple[str, str]:
     """(name, dsn) of a fresh copy of the Vibes template."""
-    name = f"rb_chk_{uuid.uuid4().hex[:10]}"
-    with connect(pg_server.dsn("postgres")) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(vibes_template(pg_server))))
-    return name, pg_server.dsn(name)
+    return copy_of(pg_server, vibes_template(pg_server))
 
 
 def snapshot(dsn: str, path: Path, env: str = "prod.example") -> Path:

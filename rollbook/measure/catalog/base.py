@@ -45,7 +45,8 @@ def relation(name: str) -> sql.Identifier:
 class Difference(NamedTuple):
     """One way `after` differs from `before`. For "changed", attribute names what changed and
     before/after hold its two values; for "missing"/"extra", the object as a dict. `table` is
-    the relation the object belongs to (a table, view, ...), None for one that belongs to none.
+    the relation the object belongs to (a table, view, ...), None for one that belongs to none;
+    `of` the object an owner, grant or comment is of ("function f(integer)").
     """
 
     kind: str  # "table", "column", "constraint", "view", "grant", ...
@@ -56,6 +57,7 @@ class Difference(NamedTuple):
     attribute: str | None = None
     table: str | None = None
     brief: str = ""  # the missing/extra object in a few words
+    of: str | None = None  # the object this is a property of (an owner's, a grant's), if any
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -127,7 +129,8 @@ class Kind:
 
     `sql` returns rows that `read` turns into {display name: record}; `compared` lists the
     record attributes whose change is a difference; `brief` names a missing or extra object in
-    a few words; `table_of(name, record)` gives the relation an object belongs to.
+    a few words; `table_of(name, record)` gives the relation an object belongs to, and
+    `of(record)` the object whose property it is (for owners, grants, comments).
     """
 
     name: str  # the word a difference line starts with
@@ -138,6 +141,7 @@ class Kind:
     compared: tuple[str, ...]
     brief: Callable[[Any], str]
     table_of: Callable[[str, Any], str | None] = lambda name, record: None
+    of: Callable[[Any], str | None] = lambda record: None
     dump: Callable[[Any], Any] = plain
     undump: Callable[[Any], Any] | None = None
 
@@ -157,7 +161,8 @@ class Kind:
                 found.append(self.absent(name, old, new))
                 continue
             found += [Difference(self.name, name, "changed", getattr(old, attr),
-                                 getattr(new, attr), attr, self.table_of(name, old))
+                                 getattr(new, attr), attr, self.table_of(name, old),
+                                 of=self.of(old))
                       for attr in self.compared if _differs(getattr(old, attr),
                                                             getattr(new, attr))]
         return found
@@ -168,7 +173,7 @@ class Kind:
         change = "missing" if new is None else "extra"
         return Difference(self.name, name, change, self.dump(old) if old is not None else None,
                           self.dump(new) if new is not None else None, None,
-                          self.table_of(name, record), self.brief(record))
+                          self.table_of(name, record), self.brief(record), self.of(record))
 
 
 def _differs(old: Any, new: Any) -> bool:

@@ -19,12 +19,15 @@ ORDER BY 1, 2"""
 class Comment:
     text: str
     table: str | None  # the relation it belongs to
+    object: str  # what it is of, e.g. "function f(integer)"
 
 
 def _read(rows: list[tuple]) -> dict[str, Comment]:
-    return {f"on {object_name(kind, identity)}": Comment(text, relation_of(relnsp, relname))
+    return {f"on {object_name(kind, identity)}": Comment(
+                text, relation_of(relnsp, relname), object_name(kind, identity))
             for kind, identity, relnsp, relname, text in rows}
 
 
 COMMENTS = Kind("comment", "comments", COMMENTS_SQL, _read, Comment, ("text",),
-                brief=lambda c: repr(c.text), table_of=lambda name, c: c.table)
+                brief=lambda c: repr(c.text),
+              of=lambda r: r.object, table_of=lambda name, c: c.table)

@@ -17,12 +17,15 @@ ORDER BY 1, 2"""
 class Owner:
     role: str
     table: str | None  # the relation it belongs to
+    object: str  # what it is of, e.g. "function f(integer)"
 
 
 def _read(rows: list[tuple]) -> dict[str, Owner]:
-    return {f"of {object_name(kind, identity)}": Owner(role, relation_of(relnsp, relname))
+    return {f"of {object_name(kind, identity)}": Owner(
+                role, relation_of(relnsp, relname), object_name(kind, identity))
             for kind, identity, relnsp, relname, role in rows}
 
 
 OWNERS = Kind("owner", "owners", OWNERS_SQL, _read, Owner, ("role",),
-              brief=lambda o: o.role, table_of=lambda name, o: o.table)
+              brief=lambda o: o.role,
+              of=lambda r: r.object, table_of=lambda name, o: o.table)

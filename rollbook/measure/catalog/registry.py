@@ -21,8 +21,10 @@ from rollbook.measure.catalog.views import VIEWS
 KINDS: tuple[Kind, ...] = (
     NAMESPACES, EXTENSIONS, TYPES, TABLES, TABLE_OPTIONS, CONSTRAINTS, INDEXES, SEQUENCES,
     VIEWS, TRIGGERS, RULES, POLICIES, FUNCTIONS, PROCEDURES, OWNERS, GRANTS, COMMENTS)
-# Kinds whose objects other objects hang off: one missing as a whole is said once.
+# Kinds whose objects others hang off: one missing as a whole is said once, not again for
+# what belongs to it (a relation's columns, constraints, ...; anything's owner, grants, comment).
 RELATIONS = (TABLES, VIEWS)
+OWNED = (NAMESPACES, TYPES, FUNCTIONS, PROCEDURES)
 BY_KEY = {kind.key: kind for kind in KINDS}
 # Difference kinds, as a difference line starts ("column" comes from the tables comparator).
 DIFFERENCE_KINDS = tuple(dict.fromkeys(

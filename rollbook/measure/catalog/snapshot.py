@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from rollbook.measure.catalog.base import PIN_SEARCH_PATH, Difference
-from rollbook.measure.catalog.registry import BY_KEY, KINDS, RELATIONS
+from rollbook.measure.catalog.registry import BY_KEY, KINDS, OWNED, RELATIONS
 
 # Every schema but PostgreSQL's own and those an extension created.
 USER_SCHEMAS_SQL = """\
@@ -78,7 +78,7 @@ class Schema:
     def from_dict(cls, data: dict[str, Any]) -> Schema:
         objects = {kind.key: {name: kind.load(r) for name, r in data[kind.key].items()}
                    for kind in KINDS if kind.key in data}
-        unrecorded = frozenset(f"{kind.key} {attr}" if " " not in attr else attr
+        unrecorded = frozenset(attr if "." in attr else f"{kind.key}.{attr}"
                                for kind in KINDS if kind.key in objects
                                for attr in kind.unrecorded(objects[kind.key]))
         # A baseline from before `selection` existed captured exactly its `schemas`.
@@ -122,14 +122,18 @@ def diff(before: Schema, after: Schema) -> list[Difference]:
     recorded.
 
     What belongs to a table or view that is missing or extra as a whole (its columns,
-    constraints, indexes, grants, ...) is not listed again: the relation's own line says it.
+    constraints, indexes, grants, ...), and the owner, grants and comment of a schema, type or
+    routine missing or extra as a whole, are not listed again: the object's own line says it.
     """
     compared = [(kind, kind.compare(before.objects[kind.key], after.objects[kind.key]))
                 for kind in KINDS if kind.key in before.objects and kind.key in after.objects]
     whole = {d.name for kind, found in compared if kind in RELATIONS for d in found
              if d.change != "changed"}
+    objects = {f"{d.kind} {d.name}" for kind, found in compared if kind in OWNED for d in found
+               if d.change != "changed"}
     return [d for kind, found in compared for d in found
-            if d.table not in whole or (kind in RELATIONS and d.change != "changed")]
+            if (d.table not in whole or (kind in RELATIONS and d.change != "changed"))
+            and d.of not in objects]
 
 
 def format_diff(diffs: list[Difference]) -> str:

@@ -99,7 +99,7 @@ class _Tables(Kind):
         return found
 
     def unrecorded(self, records: dict[str, Any]) -> set[str]:
-        return {f"column {attr}" for columns in records.values()
+        return {f"columns.{attr}" for columns in records.values()
                 for attr in COLUMN.unrecorded(columns)}
 
 

@@ -2,6 +2,27 @@
 -- composite primary key, a uuid key, a timestamp column not named created_at, a soft foreign
 -- key (events.customer_ref, no constraint), no Alembic. The checks run against it given only a
 -- baseline from `rollbook snapshot` and a profile that names the DSN variable.
+--
+-- It carries one of every kind of object the schema checks compare: a second schema, an
+-- extension at an older version, an enum, a domain, a column collation, foreign-key actions and
+-- a deferrable constraint, a partitioned table, a view and a materialized view, a trigger and
+-- its function, a procedure, roles with grants (on a schema, tables, a column, a sequence, a
+-- function), an owner other than the connecting user, row-level security with a policy, and
+-- comments. Roles are cluster-wide and tests run in parallel: they are created tolerantly.
+DO $$ BEGIN CREATE ROLE shop_app NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN CREATE ROLE shop_reporting NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+
+CREATE EXTENSION citext VERSION '1.7';
+CREATE SCHEMA reporting;
+ALTER SCHEMA reporting OWNER TO shop_reporting;
+COMMENT ON SCHEMA reporting IS 'read models for the reporting role';
+
+CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped');
+CREATE DOMAIN money_amount AS numeric(10, 2) CONSTRAINT money_amount_not_negative
+    CHECK (VALUE >= 0);
+
 CREATE TABLE customers (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email      text NOT NULL UNIQUE,
@@ -10,20 +31,20 @@ CREATE TABLE customers (
 
 CREATE TABLE products (
     id    serial PRIMARY KEY,
-    sku   text NOT NULL UNIQUE,
-    price numeric(10, 2) NOT NULL CHECK (price >= 0)
+    sku   text COLLATE "C" NOT NULL UNIQUE,
+    price money_amount NOT NULL
 );
 
 CREATE TABLE orders (
     id          bigserial PRIMARY KEY,
     customer_id bigint NOT NULL REFERENCES customers (id),
     placed_at   timestamptz NOT NULL,
-    status      text NOT NULL DEFAULT 'new'
+    status      order_status NOT NULL DEFAULT 'new'
 );
 CREATE INDEX orders_customer_id_placed_at_idx ON orders (customer_id, placed_at);
 
 CREATE TABLE order_items (
-    order_id   bigint NOT NULL REFERENCES orders (id),
+    order_id   bigint NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
     line_no    smallint NOT NULL,
     product_id integer NOT NULL REFERENCES products (id),
     quantity   integer NOT NULL,
@@ -46,7 +67,7 @@ SELECT 'SKU-' || lpad(g::text, 4, '0'), (g * 1.25)::numeric(10, 2) FROM generate
 
 INSERT INTO orders (customer_id, placed_at, status)
 SELECT 1 + g % 300, timestamptz '2024-01-01 00:00+00' + g * interval '1 hour',
-       (ARRAY['new', 'paid', 'shipped'])[1 + g % 3]
+       ((ARRAY['new', 'paid', 'shipped'])[1 + g % 3])::order_status
 FROM generate_series(1, 2000) g;
 
 INSERT INTO order_items (order_id, line_no, product_id, quantity)
@@ -56,3 +77,64 @@ FROM generate_series(1, 2000) o, generate_series(1, 3) l;
 INSERT INTO events (id, customer_ref, kind)
 SELECT md5('event' || g)::uuid, CASE WHEN g % 5 = 0 THEN NULL ELSE 1 + g % 300 END, 'login'
 FROM generate_series(1, 500) g;
+
+-- The reporting schema: a partitioned table, a view, a materialized view, a procedure.
+CREATE TABLE reporting.daily_sales (
+    day        date NOT NULL,
+    product_id integer NOT NULL,
+    quantity   integer NOT NULL,
+    PRIMARY KEY (day, product_id)
+) PARTITION BY RANGE (day);
+CREATE TABLE reporting.daily_sales_2024h1 PARTITION OF reporting.daily_sales
+    FOR VALUES FROM ('2024-01-01') TO ('2024-07-01');
+CREATE TABLE reporting.daily_sales_2024h2 PARTITION OF reporting.daily_sales
+    FOR VALUES FROM ('2024-07-01') TO ('2025-01-01');
+INSERT INTO reporting.daily_sales (day, product_id, quantity)
+SELECT o.placed_at::date, i.product_id, sum(i.quantity)
+FROM orders o JOIN order_items i ON i.order_id = o.id GROUP BY 1, 2;
+
+CREATE VIEW reporting.order_totals AS
+SELECT o.id AS order_id, sum(i.quantity * p.price) AS total
+FROM orders o JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id
+GROUP BY o.id;
+COMMENT ON VIEW reporting.order_totals IS 'what each order comes to';
+
+CREATE MATERIALIZED VIEW reporting.product_sales AS
+SELECT product_id, sum(quantity) AS quantity FROM order_items GROUP BY product_id;
+CREATE UNIQUE INDEX product_sales_product_id_key ON reporting.product_sales (product_id);
+
+CREATE PROCEDURE reporting.refresh_product_sales()
+LANGUAGE sql AS $$ REFRESH MATERIALIZED VIEW reporting.product_sales $$;
+
+-- A trigger and its function; a deferrable constraint; row-level security with a policy.
+CREATE FUNCTION order_items_check_quantity() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.quantity <= 0 THEN
+        RAISE EXCEPTION 'quantity must be positive, got %', NEW.quantity;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER order_items_check_quantity BEFORE INSERT OR UPDATE ON order_items
+    FOR EACH ROW EXECUTE FUNCTION order_items_check_quantity();
+COMMENT ON FUNCTION order_items_check_quantity() IS 'refuses empty order lines';
+
+ALTER TABLE customers ADD CONSTRAINT customers_email_lower CHECK (email = lower(email))
+    NOT VALID;
+ALTER TABLE customers VALIDATE CONSTRAINT customers_email_lower;
+ALTER TABLE orders ADD CONSTRAINT orders_customer_placed_key UNIQUE (customer_id, placed_at)
+    DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY orders_app_open ON orders FOR ALL TO shop_app USING (status <> 'shipped');
+
+-- Grants to the application and the reporting roles; comments.
+GRANT SELECT, INSERT, UPDATE ON orders, order_items TO shop_app;
+GRANT SELECT ON customers, products TO shop_app;
+GRANT USAGE ON SEQUENCE orders_id_seq TO shop_app;
+GRANT SELECT (id, email) ON customers TO shop_reporting;
+GRANT USAGE ON SCHEMA reporting TO shop_reporting;
+GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO shop_reporting;
+GRANT EXECUTE ON PROCEDURE reporting.refresh_product_sales() TO shop_reporting;
+COMMENT ON TABLE orders IS 'one row per checkout';
+COMMENT ON COLUMN customers.email IS 'lower-case login address';
