@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from rollbook.measure import catalog
 from rollbook.verdicts import schema
 
 pytestmark = pytest.mark.check
-
-# "table" and "column" differences always belong to a table, so to the per-table test.
-KINDS_OUTSIDE_TABLES = [k for k in catalog.DIFFERENCE_KINDS if k not in ("table", "column")]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +34,7 @@ def test_table_matches_the_baseline(checks_conn, schema_comparison, table, check
                                    schema_comparison))
 
 
-@pytest.mark.parametrize("kind", KINDS_OUTSIDE_TABLES)
+@pytest.mark.parametrize("kind", schema.KINDS_OUTSIDE_TABLES)
 def test_objects_outside_tables_match_the_baseline(schema_comparison, kind, check):
     """Objects of this kind that belong to no table are as the baseline recorded them."""
     if schema_comparison is None:

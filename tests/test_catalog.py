@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from rollbook.measure.catalog import KeyColumn, Schema, diff, format_diff, key_columns, snapshot
+from rollbook.measure.catalog import (
+    KINDS,
+    Difference,
+    KeyColumn,
+    Schema,
+    diff,
+    format_diff,
+    key_columns,
+    snapshot,
+)
 from rollbook.pg.connect import connect
-from rollbook.verdicts.schema import schema_matches
+from rollbook.verdicts.schema import compare, schema_matches, table_matches
 
 JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"
 
@@ -161,3 +170,99 @@ def test_key_columns_show_uuid_keys_left_behind(conn):
         ("journals_uuid", "user_id", "uuid", "foreign key -> users_uuid.id"),
         ("users_uuid", "id", "uuid", "primary key"),
     ]
+
+
+SHOP = Path(__file__).parent / "examples" / "shop" / "schema.sql"
+
+
+@pytest.fixture
+def shop(scratch_dsn):
+    """A connection to a scratch database holding the example shop: every kind of object."""
+    with connect(scratch_dsn) as conn:
+        conn.execute(SHOP.read_text())
+        yield conn
+
+
+def test_snapshot_holds_every_kind_of_object_in_every_user_schema(shop):
+    schema = snapshot(shop)
+
+    assert schema.schemas == ("public", "reporting") and schema.selection is None
+    assert set(schema.kinds) == {kind.key for kind in KINDS}
+    assert schema.objects["extensions"]["citext"].version == "1.7"
+    # what CREATE EXTENSION made (citext's type, functions, operators) is not listed one by one
+    assert sorted(schema.objects["functions"]) == ["order_items_check_quantity()"]
+    assert sorted(schema.objects["types"]) == ["money_amount", "order_status"]
+    assert schema.objects["types"]["order_status"].definition == (
+        "ENUM ('new', 'paid', 'shipped')")
+    assert schema.objects["views"]["reporting.product_sales"].kind == "materialized view"
+    assert schema.tables["products"]["sku"].collation == '"C"'
+    assert schema.objects["table_options"]["reporting.daily_sales"].partition_key == "RANGE (day)"
+    assert schema.objects["table_options"]["orders"].row_security
+    assert schema.objects["grants"]["on table column customers.email to shop_reporting"] \
+        .privileges == ("SELECT",)
+    assert schema.objects["owners"]["of schema reporting"].role == "shop_reporting"
+    assert "ON DELETE CASCADE" in schema.constraints[
+        "order_items.order_items_order_id_fkey"].definition
+    assert "DEFERRABLE INITIALLY DEFERRED" in schema.constraints[
+        "orders.orders_customer_placed_key"].definition
+    assert Schema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+
+
+def test_a_selection_of_schemas_leaves_the_others_out(shop):
+    schema = snapshot(shop, ("public",))
+
+    assert schema.schemas == schema.selection == ("public",)
+    assert not [name for records in schema.objects.values() for name in records
+                if "reporting." in name]
+
+
+def test_a_changed_constraint_is_a_verdict_not_a_traceback(shop):
+    before = snapshot(shop)
+    shop.execute("ALTER TABLE customers DROP CONSTRAINT customers_email_lower,"
+                 " ADD CONSTRAINT customers_email_lower CHECK (email = upper(email)) NOT VALID")
+
+    result = table_matches(shop, before, "customers")
+
+    assert not result.ok
+    assert result.summary == (
+        "customers: 2 differences from the baseline; first: constraint"
+        " customers.customers_email_lower: definition CHECK ((email = lower(email))) -> CHECK"
+        " ((email = upper(email))) NOT VALID")
+
+
+def test_a_long_multi_line_definition_is_one_line_cut_where_it_differs():
+    body = "CREATE FUNCTION f()\n RETURNS int\nAS $$\n" + "SELECT 1 + \n" * 40 + "{} $$"
+    d = Difference("function", "f()", "changed", body.format(1), body.format(2), "definition")
+
+    line = str(d)
+
+    assert "\n" not in line and len(line) < 300
+    assert line.startswith("function f(): definition …") and "1 $$ -> …" in line
+    assert line.endswith("2 $$")
+
+
+def test_a_baseline_from_before_the_new_kinds_compares_what_it_recorded(shop):
+    old = snapshot(shop).to_dict()
+    old = {key: old[key] for key in ("schemas", "tables", "constraints", "indexes", "sequences")}
+    for columns in old["tables"].values():
+        for column in columns.values():
+            del column["collation"]
+    for sequence in old["sequences"].values():
+        for attr in ("start", "minimum", "maximum", "cache", "cycle"):
+            del sequence[attr]
+    expected = Schema.from_dict(old)
+    shop.execute("""ALTER TABLE products ALTER COLUMN sku TYPE text COLLATE "POSIX";
+                    DROP VIEW reporting.order_totals;
+                    ALTER TABLE events ALTER COLUMN kind DROP NOT NULL""")
+
+    comparison = compare(shop, expected)
+    result = table_matches(shop, expected, "events", comparison)
+
+    assert [str(d) for d in comparison.differences] == [
+        "column events.kind: not_null true -> false"]
+    assert expected.selection == ("public", "reporting")
+    assert {"views", "grants", "columns.collation", "sequences.cycle"} <= set(
+        expected.not_recorded())
+    assert result.observed["not recorded in the baseline"] == expected.not_recorded()
+    assert "rollbook snapshot" in result.observed["hint"]
+    assert table_matches(shop, expected, "products", comparison).ok

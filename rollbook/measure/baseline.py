@@ -74,10 +74,11 @@ class Baseline:
         return path
 
 
-def capture(conn: psycopg.Connection, revision: list[str]) -> Baseline:
+def capture(conn: psycopg.Connection, revision: list[str],
+            schemas: tuple[str, ...] | None = None) -> Baseline:
     """Snapshot schema, per-table counts and fingerprints, key maxima and sequence values:
     one statement per table (count, digest and, for an integer key, its max)."""
-    schema = catalog.snapshot(conn)
+    schema = catalog.snapshot(conn, schemas)  # None: every non-system schema
     keys = _first_key_columns(schema)
     algorithm = fingerprint.algorithm_for(conn)
     tables = {}
@@ -87,9 +88,9 @@ def capture(conn: psycopg.Connection, revision: list[str]) -> Baseline:
         key_max = measured.key_range[1] if measured.key_range else None
         tables[name] = TableBaseline(rows=measured.rows, digest=measured.selected[1],
                                      key=keys.get(name), key_max=key_max)
-    sequences = dict(conn.execute(
-        "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
-        " ORDER BY 1").fetchall())
+    sequences = {catalog.display_name(nsp, name): value for nsp, name, value in conn.execute(
+        "SELECT schemaname, sequencename, last_value FROM pg_sequences"
+        " WHERE schemaname = ANY(%s) ORDER BY 1, 2", [list(schema.schemas)]).fetchall()}
     return Baseline(database=database_identity(conn), revision=list(revision),
                     schema=schema.to_dict(), tables=tables, sequences=sequences,
                     created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -18,7 +18,7 @@ from rollbook.verdicts import content, counts
 def take(conn: psycopg.Connection, profile: Profile,
          leaves: int = content.LEAVES) -> baseline.Baseline:
     """Capture everything over `conn` (which should be a read-only checks connection)."""
-    taken = baseline.capture(conn, current_revisions(conn))
+    taken = baseline.capture(conn, current_revisions(conn), profile.schemas)
     found = inventory.build(conn, profile, taken)
     schema = taken.schema_snapshot()
     taken.facts = {

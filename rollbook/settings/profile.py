@@ -159,6 +159,7 @@ class Profile:
     alembic: Alembic = field(default_factory=Alembic)
     api: Api = field(default_factory=Api)
     key_types: tuple[str, ...] = INTEGER_TYPES
+    schemas: tuple[str, ...] | None = None  # None: every non-system schema
     tables: dict[str, TableExpectation] = field(default_factory=dict)
     soft_foreign_keys: tuple[SoftForeignKey, ...] = ()
     triggers: Triggers = field(default_factory=Triggers)
@@ -298,6 +299,10 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     key_types = tuple(keys.string_list("types", default=list(INTEGER_TYPES)))
     keys.finish()
 
+    sc = top.section("schema")
+    schemas = tuple(sc.string_list("schemas", default=[])) or None
+    sc.finish()
+
     tables = {}
     for table, tr in top.named_sections("tables"):
         tables[table] = TableExpectation(
@@ -385,7 +390,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     return Profile(name=name or path.stem, path=path, description=description or "",
                    disposable=bool(disposable), baseline=baseline,
                    foreign_baseline=bool(foreign_baseline), database=database,
-                   embedded=embedded, alembic=alembic, api=api,
+                   embedded=embedded, alembic=alembic, api=api, schemas=schemas,
                    key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,
                    queries=tuple(queries), monitoring=monitoring)

@@ -21,6 +21,8 @@ PRIMARY_KEY_SQL = """\
 SELECT to_regclass(%(relation)s) IS NOT NULL,
        EXISTS (SELECT 1 FROM pg_constraint
                WHERE conrelid = to_regclass(%(relation)s) AND contype = 'p')"""
+# Difference kinds that can belong to no table ("table" and "column" always belong to one).
+KINDS_OUTSIDE_TABLES = tuple(k for k in catalog.DIFFERENCE_KINDS if k not in ("table", "column"))
 COUNT = "\x00"  # where a summary says how many differences
 RETAKE = "retake the baseline with `rollbook snapshot` to compare them"
 
