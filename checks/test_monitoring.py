@@ -47,13 +47,16 @@ def test_top_statements(checks_conn, checks_profile, check):
 
 
 @pytest.mark.parametrize("log", [observation.APP, observation.POSTGRES])
-def test_error_log_within_baseline(post_rollback, checks_profile, log, check):
+def test_error_log_within_baseline(post_rollback, checks_profile, checks_baseline, log,
+                                   check):
     """`tail -f application.log | grep -i error` and the same for PostgreSQL's log: errors per
     minute over log_window_s, against the same window before the baseline."""
     reading = post_rollback.logs[log]
+    facts = checks_baseline.facts.get("monitoring", {}) if checks_baseline else {}
     result = monitoring.log_errors(reading, allowance_per_min=checks_profile.monitoring
                                    .log_errors_per_min,
-                                   points=checks_profile.triggers.error_rate_points)
+                                   points=checks_profile.triggers.error_rate_points,
+                                   recorded_per_min=facts.get("logs_errors_per_min", {}).get(log))
     if reading.after is None:
         pytest.skip(result.summary)
     check(result)

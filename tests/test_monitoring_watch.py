@@ -13,11 +13,13 @@ import pytest
 from examples.checkrun import vibes_copy
 
 from rollbook import cli
-from rollbook.measure import metrics, observation, watch
+from rollbook.measure import metrics, observation, snapshot, watch
 from rollbook.pg.connect import connect
 from rollbook.runbook.service import vibes_service
 from rollbook.settings.profile import BUILTIN_ENVS, Monitoring, Profile, load_profile
 from rollbook.verdicts import monitoring, monitoring_signals
+from rollbook_vibes.faults import break_logins
+from rollbook_vibes.seed import SEED_PASSWORD
 
 LOCAL = load_profile("local", BUILTIN_ENVS)
 
@@ -143,3 +145,21 @@ def test_assess_refuses_a_trigger_nobody_reports(capsys):
     err = capsys.readouterr().err
     assert "'Moon Phase' is not a trigger people report. Hint: one of" in err
     assert "Traceback" not in err
+
+
+def test_the_baseline_records_the_rates_before(api, vibes, tmp_path):
+    app_log = tmp_path / "before.log"
+    app_log.write_text("2030-01-01 00:00:00,000+0000 INFO vibes: nothing wrong\n")
+    with connect(vibes) as conn:
+        break_logins(conn)
+    with httpx.Client(base_url=api.base_url, trust_env=False) as client:
+        client.get("/api/v1/users/1")
+        client.post("/api/v1/auth/login", json={"email": "user1@example.com",
+                                                 "password": SEED_PASSWORD})
+    profile = Profile(name="live", path=LOCAL.path, monitoring=Monitoring(
+        metrics_url=f"{api.base_url}/metrics", app_log=app_log, postgres_log_sql=False))
+    with connect(vibes, read_only=True) as conn:
+        taken = snapshot.take(conn, profile)
+    facts = taken.facts["monitoring"]
+    assert facts["error_pct"] == 50.0 and facts["requests"] == 2 and facts["rss_mb"] > 0
+    assert facts["logs_errors_per_min"] == {"app": 0.0} and facts["deadlocks"] == 0

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import psycopg
 
-from rollbook.measure import logs, watch
+from rollbook.measure import logs, metrics, watch
 from rollbook.settings.profile import Monitoring
 
 APP, POSTGRES = "app", "postgres"
@@ -124,3 +124,25 @@ def observe_live(conn: psycopg.Connection, profile, *, api_url: str | None,
     return observe(conn, limits, health_url=f"{api_url}/health" if api_url else None,
                    metrics_url=limits.metrics_url,
                    baseline_at=baseline_time(baseline.created_at if baseline else None))
+
+
+def baseline_facts(conn: psycopg.Connection, limits: Monitoring) -> dict[str, Any]:
+    """What the monitoring remembers of "before", for the baseline manifest: the service's
+    5xx share and memory (one scrape of [monitoring] metrics_url), each error log's rate over
+    log_window_s, and the database's deadlock count. Empty when nothing could be read."""
+    facts: dict[str, Any] = {}
+    if limits.metrics_url:
+        scrape = metrics.scrape_once(limits.metrics_url)
+        if scrape.error is None:
+            seen = metrics.traffic(None, scrape)
+            facts.update(error_pct=round(seen.error_pct, 3), requests=seen.requests,
+                         rss_mb=scrape.to_dict()["rss_mb"])
+    readings = read_logs(log_texts(conn, limits), limits.log_window_s,
+                         now=dt.datetime.now(dt.timezone.utc), baseline_at=None)
+    rates = {kind: round(r.after.errors_per_min, 3) for kind, r in readings.items() if r.after}
+    if rates:
+        facts["logs_errors_per_min"] = rates
+    activity = watch.activity(conn)
+    if "error" not in activity:
+        facts["deadlocks"] = activity["deadlocks"]
+    return facts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-from rollbook.measure import baseline, inventory, plans
+from rollbook.measure import baseline, inventory, observation, plans
 from rollbook.runbook.migrations import current_revisions
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import content, counts
@@ -27,4 +27,7 @@ def take(conn: psycopg.Connection, profile: Profile,
         "leaves": content.capture_all(conn, taken, schema, leaves),
     }
     taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
+    monitored = observation.baseline_facts(conn, profile.monitoring)  # rates before
+    if monitored:
+        taken.facts["monitoring"] = monitored
     return taken

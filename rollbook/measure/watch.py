@@ -77,7 +77,8 @@ def _health(client, url: str) -> dict[str, Any]:
             "error": seen.error}
 
 
-def _activity(conn: psycopg.Connection) -> dict[str, Any]:
+def activity(conn: psycopg.Connection) -> dict[str, Any]:
+    """One row of database activity, or {"error": ...}."""
     try:
         cur = conn.execute(ACTIVITY_SQL)
         row = cur.fetchone()
@@ -103,7 +104,7 @@ def run(*, health_url: str | None, metrics_url: str | None, conn: psycopg.Connec
             if metrics_url:
                 sample.scrape = metrics.scrape(client, metrics_url)
             if conn is not None:
-                sample.database = _activity(conn)
+                sample.database = activity(conn)
             watch.samples.append(sample)
             if on_sample is not None:
                 on_sample(sample)

@@ -175,19 +175,26 @@ def top_statements(conn: psycopg.Connection, limit: int, max_mean_ms: float, *,
 
 
 # -- error logs, the service's error rate, the watch ------------------------------------------
-def log_errors(reading: LogReading, *, allowance_per_min: float, points: float) -> CheckResult:
+def log_errors(reading: LogReading, *, allowance_per_min: float, points: float,
+               recorded_per_min: float | None = None) -> CheckResult:
     """ERROR/FATAL/PANIC (and the application's error level) per minute in the window after,
-    against the same window before the baseline: fails above baseline x (1 + points %) plus
-    the allowance. None when the log could not be read (reading.text.why_not says why)."""
+    against the same window before the baseline (read from the log; else the rate the baseline
+    manifest recorded, `recorded_per_min`): fails above baseline x (1 + points %) plus the
+    allowance. Passes, saying why, when the log could not be read."""
     text, after, before = reading.text, reading.after, reading.before
     name = f"error log: {text.kind}"
     if after is None:
         return CheckResult(name, True, f"{text.source} not read: {text.why_not}",
                            observed=reading.to_dict())
-    base = before.errors_per_min if before is not None else 0.0
+    if before is not None and (before.lines or recorded_per_min is None):
+        base, against = before.errors_per_min, (f"{before.errors_per_min:.2f}/min in the "
+                                                "baseline's window")
+    elif recorded_per_min is not None:
+        base, against = recorded_per_min, (f"{recorded_per_min:.2f}/min recorded in the "
+                                           "baseline manifest")
+    else:
+        base, against = 0.0, "no baseline window (compared with none)"
     limit = base * (1 + points / 100) + allowance_per_min
-    against = (f"{base:.2f}/min in the baseline's window" if before is not None
-               else "no baseline window (compared with none)")
     observed = {**reading.to_dict(), "limit_per_min": round(limit, 3)}
     if after.errors_per_min > limit:
         top = "; ".join(f"{m['count']}x {m['message'][:100]}" for m in after.top[:3])

@@ -56,8 +56,8 @@ def reported(names: tuple[str, ...] = ()) -> list[Signal]:
             for name, severity in REPORTED_BY_PEOPLE.items()]
 
 
-def error_rates(observed: Observation, profile: Profile,
-                baseline_pct: float | None = None) -> list[Signal]:
+def error_rates(observed: Observation, profile: Profile, baseline_pct: float | None = None,
+                recorded_logs: dict[str, float] | None = None) -> list[Signal]:
     """Error Rate Increase per source: the service's counters and each error log."""
     signals = []
     if observed.watch is not None and observed.watch.metrics_url:
@@ -71,10 +71,11 @@ def error_rates(observed: Observation, profile: Profile,
                               f"> +{profile.triggers.error_rate_points:g} points", not result.ok,
                               detail=result.summary, evaluated=traffic is not None,
                               evidence=result.observed))
-    for reading in observed.logs.values():
+    for kind, reading in observed.logs.items():
         result = monitoring.log_errors(reading, allowance_per_min=profile.monitoring
                                        .log_errors_per_min,
-                                       points=profile.triggers.error_rate_points)
+                                       points=profile.triggers.error_rate_points,
+                                       recorded_per_min=(recorded_logs or {}).get(kind))
         after = reading.after
         signals.append(Signal(f"error rate above baseline ({reading.text.source})",
                               "Error Rate Increase", HIGH,
@@ -85,9 +86,10 @@ def error_rates(observed: Observation, profile: Profile,
     return signals
 
 
-def database_locks(observed: Observation) -> Signal:
+def database_locks(observed: Observation, baseline_deadlocks: int | None = None) -> Signal:
     """Database Lock Issues: deadlocks during the watch, or sessions waiting on locks in more
-    than half of its samples."""
+    than half of its samples; the deadlocks since the baseline are shown beside them (the
+    migration and the rollback in between may have had their own)."""
     found = observed.watch.database_samples() if observed.watch else []
     if len(found) < 2:
         return Signal("deadlocks and lock waits", "Database Lock Issues", HIGH, "not sampled",
@@ -97,7 +99,9 @@ def database_locks(observed: Observation) -> Signal:
     waiting = sum(1 for d in found if d["lock_waits"])
     fired = deadlocks > 0 or waiting > len(found) / 2
     return Signal("deadlocks and lock waits", "Database Lock Issues", HIGH,
-                  f"{deadlocks} deadlocks, lock waits in {waiting}/{len(found)} samples",
+                  f"{deadlocks} deadlocks, lock waits in {waiting}/{len(found)} samples"
+                  + (f" ({found[-1]['deadlocks'] - baseline_deadlocks} deadlocks since the "
+                     "baseline)" if baseline_deadlocks is not None else ""),
                   "any deadlock, or lock waits in > half the samples", fired,
                   evidence={"deadlocks_first": found[0]["deadlocks"],
                             "deadlocks_last": found[-1]["deadlocks"], "waiting": waiting})
@@ -166,7 +170,8 @@ def measure(observed: Observation | None, profile: Profile, report=None, *,
     facts = baseline_facts or {}
     signals = smoke_signals(report)
     if observed is not None:
-        signals += [*error_rates(observed, profile, facts.get("error_pct")),
-                    database_locks(observed), resources(observed, profile, facts.get("rss_mb")),
-                    crashes(observed)]
+        signals += [*error_rates(observed, profile, facts.get("error_pct"),
+                                 facts.get("logs_errors_per_min")),
+                    database_locks(observed, facts.get("deadlocks")),
+                    resources(observed, profile, facts.get("rss_mb")), crashes(observed)]
     return signals + reported(reported_names)
