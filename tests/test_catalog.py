@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rollbook.measure import baseline
 from rollbook.measure.catalog import (
     KINDS,
     Difference,
@@ -17,6 +18,7 @@ from rollbook.measure.catalog import (
     snapshot,
 )
 from rollbook.pg.connect import connect
+from rollbook.settings.profile import ProfileError, parse_profile
 from rollbook.verdicts.schema import compare, schema_matches, table_matches
 
 JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"
@@ -266,3 +268,28 @@ def test_a_baseline_from_before_the_new_kinds_compares_what_it_recorded(shop):
     assert result.observed["not recorded in the baseline"] == expected.not_recorded()
     assert "rollbook snapshot" in result.observed["hint"]
     assert table_matches(shop, expected, "products", comparison).ok
+
+
+def test_a_profile_narrows_the_schemas_the_baseline_records(shop, tmp_path):
+    data = {"database": {"dsn_env": "SHOP_DSN"}, "schema": {"schemas": ["public"]}}
+    profile = parse_profile(data, tmp_path / "narrow.toml")
+
+    taken = baseline.capture(shop, [], profile.schemas)
+
+    assert profile.schemas == ("public",) and parse_profile(
+        {"database": {"dsn_env": "SHOP_DSN"}}, tmp_path / "all.toml").schemas is None
+    assert taken.schema_snapshot().selection == ("public",)
+    assert "reporting.daily_sales" not in taken.tables and "orders" in taken.tables
+    assert set(taken.sequences) == {"customers_id_seq", "orders_id_seq", "products_id_seq"}
+
+
+def test_a_schemas_key_that_is_not_a_list_is_one_line_with_the_fix(tmp_path):
+    data = {"database": {"dsn_env": "SHOP_DSN"}, "schema": {"schemas": "public", "schema": 1}}
+
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(data, tmp_path / "bad.toml")
+
+    assert caught.value.mistakes == [
+        f"{tmp_path / 'bad.toml'}: [schema] schemas: must be a non-empty list of strings, e.g."
+        " [\"id\"], got 'public'",
+        f"{tmp_path / 'bad.toml'}: [schema] schema: unknown key (did you mean schemas?)"]
