@@ -57,7 +57,7 @@ def test_same_plan_and_buffers_at_154x_is_the_machines_noise_not_a_rollback():
 
     assert not found.slow and found.work == performance.SAME
     assert found.line() == (
-        "7.100 ms (median of 5, spread 0.000) vs 4.600 ms at baseline (1.42x); same plan and "
+        "7.100 ms (median of 5, spread 0.000) vs 4.600 ms at baseline (1.54x); same plan and "
         "buffers (12 vs 12): a slowdown is the machine's load, not the database's, below 3x; "
         "limit 15.000 ms = 3x the noise floor 5 ms (the baseline's 4.600 ms is below it)")
 
