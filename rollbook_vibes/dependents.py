@@ -16,6 +16,7 @@ from __future__ import annotations
 APP_ROLE = "vibes_app"
 INTEGER, UUID = "integer", "uuid"  # the type of the user ids the policy compares
 
+
 def create_role(role: str = APP_ROLE) -> str:
     """A DO block creating the NOLOGIN role unless it exists.
 
@@ -144,3 +145,5 @@ def attach(key_type: str) -> list[str]:
 # and the trigger (so renumbering rows never runs it). Policies, grants and comments go with
 # the old tables; the function stays, attach() replaces it by its identical self.
 DETACH = ("DROP VIEW user_journal_counts", "DROP TRIGGER journals_touch_updated_at ON journals")
+# After the tables, on the way down from 0001 (the role stays, see its downgrade).
+DROP_FUNCTION = "DROP FUNCTION journals_touch_updated_at()"

@@ -11,7 +11,7 @@ Create Date: 2024-01-15
 """
 from alembic import op
 
-from rollbook_vibes.dependents import INTEGER, SEQUENCE_GRANT, attach
+from rollbook_vibes.dependents import DETACH, DROP_FUNCTION, INTEGER, SEQUENCE_GRANT, attach
 
 revision = "0001"
 down_revision = None
@@ -144,11 +144,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW user_journal_counts")
+    for statement in DETACH:
+        op.execute(statement)
     # Children first; each serial's sequence goes with its owning table, and the grants,
     # trigger, policy and comments with theirs.
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE {table}")
-    op.execute("DROP FUNCTION journals_touch_updated_at()")
+    op.execute(DROP_FUNCTION)
     # The role stays: it belongs to the cluster, and other databases may grant it rights.
     # Nothing of this database is granted to it any more.
