@@ -64,7 +64,7 @@ def fk_label(fk: orphans.ForeignKey) -> str:
 
 
 def build(conn: psycopg.Connection, profile: Profile, baseline: Baseline | None) -> Inventory:
-    live = catalog.snapshot(conn, profile.schemas)
+    live = catalog.snapshot(conn, profile.schemas, kinds=("tables", "constraints"))
     expected = baseline.schema_snapshot() if baseline is not None else live
     tables = sorted(set(expected.tables) | set(live.tables) | set(profile.tables))
     return Inventory(
