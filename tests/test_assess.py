@@ -82,10 +82,16 @@ def test_unexpected_revision_is_high_a_manual_decision(pg_server, capsys, tmp_pa
         code, out, decision = _assess(capsys, dsn, baseline, None, tmp_path)
     finally:
         pg_server.drop_database(name)
-    assert code == 0  # High: a manual rollback decision within 15 minutes, not automatic
+    # High: a manual rollback decision within 15 minutes, not automatic; and on the UUID ids
+    # the runbook's key queries fail (no min(uuid)), so their times cannot be verified
+    assert code == cli.EXIT_NOT_VERIFIED
     assert decision["severity"] == "High"
     assert decision["response_time"] == "15 minutes"
     assert "at revision 0002, expected 0001" in out.out
+    assert "query slower than baseline: user by id" in decision["could_not_verify"]
+    assert re.search(r"could not verify  Critical  query slower than baseline: user by id: "
+                     r"measured the query fails, threshold slower than the baseline — "
+                     r"function min\(uuid\) does not exist", out.out), out.out
 
 
 def test_assess_is_one_line_on_a_baseline_from_another_database(live, pg_server, capsys,
