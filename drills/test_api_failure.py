@@ -6,6 +6,7 @@ API triggers must be quiet again afterwards.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.measure.api_smoke import SmokeAccount, run_smoke
@@ -40,6 +41,8 @@ def _plant(fault: str, service, dsn: str) -> str:
         return break_logins(conn)
 
 
+@allure.epic("Rollback Triggers and Decision Criteria")
+@allure.feature("1. Automatic Rollback Triggers")
 @pytest.mark.parametrize("fault", ["crash", "500s"])
 def test_api_failure_fires_the_trigger_and_the_emergency_rollback(
         drill, pg_server, drill_database, seed_scale, start_vibes_api, fault):

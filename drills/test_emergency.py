@@ -6,6 +6,7 @@ emergency backup (`pg_restore -c`), restart with the previous version, validate.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.pytest_plugin.application import check_live_service
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.drill
 DAMAGED_INDEX = "journals_pkey"
 
 
+@allure.epic("Emergency Rollback Procedures")
+@allure.feature("1. Immediate Actions")
 def test_data_corruption_emergency_restore(drill, pg_server, drill_database, seed_scale,
                                            start_vibes_api):
     """Data corruption: stop services, restore the emergency backup, restart, validate."""

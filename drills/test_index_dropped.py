@@ -6,6 +6,7 @@ calls for a rollback, the downgrade rebuilds the index, and the query is fast ag
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.measure import plans
@@ -45,6 +46,8 @@ def _timed(drill, dsn: str, label: str) -> plans.Timing:
     return measured.timing
 
 
+@allure.epic("Rollback Triggers and Decision Criteria")
+@allure.feature("1. Automatic Rollback Triggers")
 def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
                                                                drill_database, seed_scale):
     """Index dropped on UUID: key query > 50 % slower fires the trigger; downgrade restores it."""

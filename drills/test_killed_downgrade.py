@@ -7,6 +7,7 @@ with no row lost.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.measure import catalog
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.drill
 BLOCKED_TABLE = "user_sessions"  # the downgrade renames it last
 
 
+@allure.epic("Database Rollback Procedures")
+@allure.feature("1. Alembic Migration Rollback")
 def test_downgrade_killed_midway_leaves_one_revision(drill, pg_server, drill_database,
                                                      seed_scale):
     """SIGKILL in the middle of alembic downgrade -1, then a second downgrade."""

@@ -7,6 +7,7 @@ pre-migration backup, after which the triggers must be quiet again.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.pytest_plugin.phases import (
@@ -22,6 +23,8 @@ from rollbook_vibes.migrations_config import REVISION_UUID, alembic_config
 pytestmark = pytest.mark.drill
 
 
+@allure.epic("Rollback Triggers and Decision Criteria")
+@allure.feature("1. Automatic Rollback Triggers")
 def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, drill_database,
                                                             seed_scale):
     """UUID migration fails halfway: incomplete migration detected, full restore."""

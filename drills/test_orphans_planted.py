@@ -7,6 +7,7 @@ restore; they are counted first.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.pg.connect import connect
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.drill
 ORPHANS = 3
 
 
+@allure.epic("Rollback Triggers and Decision Criteria")
+@allure.feature("1. Automatic Rollback Triggers")
 def test_planted_orphans_trigger_a_restore(drill, pg_server, drill_database, seed_scale):
     """Orphans planted on UUID: Critical, automatic rollback by restore from backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)

@@ -1,6 +1,7 @@
 """Drill: full database restore — drop the database, create it, `pg_restore -j` the backup."""
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.pytest_plugin.phases import (
@@ -15,6 +16,8 @@ pytestmark = pytest.mark.drill
 RESTORE_JOBS = 2
 
 
+@allure.epic("Data Recovery and Restoration")
+@allure.feature("1. Backup Restoration")
 def test_full_restore_drop_create_parallel_restore(drill, pg_server, drill_database,
                                                    seed_scale):
     """Full restore: DROP DATABASE, CREATE DATABASE, pg_restore -j from the pre-migration backup."""

@@ -6,6 +6,7 @@ knowingly, and checks that count.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.pg.connect import connect
@@ -22,6 +23,8 @@ from rollbook_vibes.runbook import MANUAL_ROLLBACK_DROP
 pytestmark = pytest.mark.drill
 
 
+@allure.epic("Database Rollback Procedures")
+@allure.feature("2. Manual Database Rollback")
 def test_manual_rollback_drop_uuid_tables_and_restore(drill, pg_server, drill_database,
                                                       seed_scale):
     """Manual rollback: drop the UUID tables and pg_restore -c the pre-migration backup."""

@@ -5,6 +5,7 @@ here a recovery database beside the rolled-back one, as a DBA does to recover sp
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.measure.impact import table_counts
@@ -23,6 +24,8 @@ pytestmark = pytest.mark.drill
 SELECTED = ("users", "journals")
 
 
+@allure.epic("Data Recovery and Restoration")
+@allure.feature("1. Backup Restoration")
 def test_selective_restore_of_users_and_journals(drill, pg_server, drill_database, seed_scale):
     """Selective restore: pg_restore -t users and -t journals from the pre-migration backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)

@@ -11,6 +11,7 @@ objectives.
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.pytest_plugin.application import (
@@ -33,6 +34,8 @@ from rollbook_vibes.migrations_config import REVISION_UUID
 pytestmark = pytest.mark.drill
 
 
+@allure.epic("Database Rollback Procedures")
+@allure.feature("1. Alembic Migration Rollback")
 def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale,
                                               start_vibes_api, outbox):
     """UUID primary-key migration rolled back with alembic downgrade -1."""

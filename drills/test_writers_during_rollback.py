@@ -6,6 +6,7 @@ must be in the database — before the rollback on UUID ids, and after it on int
 """
 from __future__ import annotations
 
+import allure
 import pytest
 
 from rollbook.measure.api_smoke import SmokeAccount
@@ -32,6 +33,8 @@ MAX_REQUESTS, MAX_SECONDS = 50_000, 600  # bounds: the writers stop by themselve
 WRITES_BEFORE, WRITES_AFTER = 20, 20
 
 
+@allure.epic("Database Rollback Procedures")
+@allure.feature("1. Alembic Migration Rollback")
 def test_no_acknowledged_write_is_lost_across_the_rollback(drill, pg_server, drill_database,
                                                            seed_scale, start_vibes_api):
     """Writers through the API during the rollback window: every acknowledged write kept."""

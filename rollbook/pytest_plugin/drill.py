@@ -16,6 +16,7 @@ from rollbook.pytest_plugin.kept import KEEP_DUMPS, KeptEvidence
 from rollbook.pytest_plugin.profile import settings_for
 from rollbook.pytest_plugin.reporting import REPORTS
 from rollbook.pytest_plugin.run_record import run_reason
+from rollbook.record.allure_meta import family_failure, rto_table
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, PHASE_COVERS
 from rollbook.record.clock import RecoveryClock, format_duration
 from rollbook.record.evidence import CheckResult
@@ -155,6 +156,23 @@ class Drill:
         self.checks([result])
         return result
 
+    def checks_by_family(self, families: dict[str, list[CheckResult]]) -> list[CheckResult]:
+        """Like checks(), one Allure step per family; a failure names its families."""
+        for family, results in families.items():
+            failed = sum(not r.ok for r in results)
+            with allure.step(f"{family}: {len(results) - failed} of {len(results)} ok"):
+                for result in results:
+                    attach_result(result)
+        results = [r for found in families.values() for r in found]
+        failed = {family: [r for r in found if not r.ok] for family, found in families.items()}
+        failed = {family: found for family, found in failed.items() if found}
+        if failed:
+            raise DrillFailure(
+                f"{family_failure(list(failed))}: {sum(map(len, failed.values()))} of "
+                f"{len(results)} checks failed: " + "; ".join(
+                    f"{r.name}: {r.summary}" for found in failed.values() for r in found))
+        return results
+
     def checks(self, results: Iterable[CheckResult]) -> list[CheckResult]:
         """Evaluate every result (never stop at the first), attach each, fail if any failed."""
         results = list(results)
@@ -181,11 +199,26 @@ class Drill:
 
     def assert_within_objectives(self) -> None:
         with self.step("Recovery-time objectives met"):
+            self.attach_text("Recovery-time objectives", rto_table(self.record.clock))
             over = self.record.clock.overruns()
             if over:
                 raise DrillFailure("over the recovery-time objective: " + ", ".join(
                     f"{p.name} took {format_duration(p.elapsed_s)} "
                     f"(objective {format_duration(p.objective_s)})" for p in over))
+
+
+def pytest_collection_modifyitems(items):
+    """In Allure, a drill is titled by its docstring's first line (as in the record), its
+    parameters after it; allure-pytest reads the title from the function."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if "drill" not in getattr(item, "fixturenames", ()) or function is None:
+            continue
+        if getattr(function, "__allure_display_name__", None) is None and function.__doc__:
+            title = function.__doc__.strip().splitlines()[0].rstrip(".")
+            title = title.replace("{", "{{").replace("}", "}}")
+            parametrized = getattr(item, "callspec", None) is not None
+            function.__allure_display_name__ = title + (" ({param_id})" if parametrized else "")
 
 
 @pytest.fixture

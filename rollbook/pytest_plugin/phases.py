@@ -19,6 +19,7 @@ from rollbook.measure.impact import assess
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.application import api_smoke
+from rollbook.pytest_plugin.evidence import attach_json
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
 from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
@@ -59,8 +60,11 @@ class Prepared(Baselined):
 
 
 def migration_detail(run: MigrationRun) -> str:
-    return (f"{run.command}: {run.from_revision or '<base>'} -> {run.to_revision or '<base>'} "
-            f"in {format_duration(run.elapsed_s)}")
+    """The step's one line; the run's timing and output go to the report too."""
+    detail = (f"{run.command}: {run.from_revision or '<base>'} -> "
+              f"{run.to_revision or '<base>'} in {format_duration(run.elapsed_s)}")
+    attach_json(f"migration timing: {detail}", run.to_dict())
+    return detail
 
 
 def prepare_uuid_rollback(drill, server: Server, database: str, scale: str) -> Prepared:
@@ -197,7 +201,7 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
         families = validation.validate_rollback(
             prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
             baseline=prepared.baseline, expected_revision=REVISION_INTEGER, added=kept)
-        results = drill.checks([r for found in families.values() for r in found])
+        results = drill.checks_by_family(families)
         step.detail = f"{len(results)} checks passed: " + ", ".join(
             f"{family} {len(found)}" for family, found in families.items())
         drill.checklist.done("Data integrity verified",

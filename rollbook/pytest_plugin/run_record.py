@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
+from rollbook.record import allure_html, allure_meta
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
 from rollbook.record.model import DrillRecord, utc_now
@@ -24,8 +25,10 @@ from rollbook.record.runinfo import (
 
 STARTED = pytest.StashKey[str]()
 REASON = pytest.StashKey[str]()
+SAID = pytest.StashKey[list]()  # lines for the end of the run
 # Facts of the drills that describe the whole run.
 SHARED_FACTS = ("profile", "server", "server_version", "client_tools", "scale")
+ALLURE_HISTORY = "allure-history.jsonl"  # beside the run folders, carried between runs
 
 
 def pytest_addoption(parser):
@@ -34,6 +37,10 @@ def pytest_addoption(parser):
                     help="why this run happens, for the record (default: from how it was "
                          "started: a pipeline schedule, a CI job, or by hand). "
                          "Env: ROLLBOOK_REASON.")
+    group.addoption("--allure-html", choices=("auto", "yes", "no"), default=None,
+                    help="render the Allure results of a drill run into allure-report/ with "
+                         "Allure Report 3 (npx allure generate): auto = when node is found "
+                         "(default). Env: ROLLBOOK_ALLURE_HTML.")
 
 
 def pytest_configure(config):
@@ -62,7 +69,32 @@ def pytest_sessionfinish(session):
                          {k: redact_text(str(v)) for k, v in run.items()})
     (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(run, drills)))
     (run_dir / "rollback-record.html").write_text(redact_text(render_html(run, drills)))
+    if config.option.allure_report_dir:
+        _publish_allure(config, Path(config.option.allure_report_dir), run_dir, drills)
     _point_latest(run_dir, drills)
+
+
+def _publish_allure(config, results: Path, run_dir: Path, drills: list[DrillRecord]) -> None:
+    """Categories for every run; for a drill run, the HTML report when node is there."""
+    allure_meta.write_categories(results)
+    wanted = (config.getoption("--allure-html") or os.environ.get("ROLLBOOK_ALLURE_HTML")
+              or "auto")
+    if not drills or wanted == "no" or (wanted == "auto" and not allure_html.available()):
+        return
+    said = config.stash.setdefault(SAID, [])
+    if not allure_html.available():
+        said.append("no Allure HTML: node/npx not found. Hint: install Node.js, or pass "
+                    "--allure-html no.")
+        return
+    _, line = allure_html.generate(results, run_dir / "allure-report",
+                                   name=f"Rollback drills — run {config.stash[RUN_ID]}",
+                                   history=run_dir.parent / ALLURE_HISTORY)
+    said.append(line)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in config.stash.get(SAID, []):
+        terminalreporter.write_line(f"rollbook: {line}")
 
 
 def run_facts(config, drills: list[DrillRecord]) -> dict[str, object]:
