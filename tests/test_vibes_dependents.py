@@ -108,19 +108,31 @@ def test_edits_touch_updated_at_but_inserts_and_migrations_do_not(vibes_at):
     assert edited == (edited[0], created, edited[0])
 
 
-def test_downgrading_0001_keeps_the_role_for_the_other_databases(pg_server, scratch_dsn):
+def privileges_left(dsn: str) -> int:
+    """How many objects of this database still grant the application role something."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_shdepend WHERE refobjid = %s::regrole AND deptype = 'a'"
+            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (APP_ROLE,)).fetchone()[0]
+
+
+@pytest.mark.parametrize("granted_outside_the_tables, left", [
+    (None, 0),
+    ("GRANT USAGE ON SCHEMA public TO vibes_app", 1),  # planted: a grant nobody revokes
+])
+def test_downgrading_0001_keeps_the_role_for_the_other_databases(
+        pg_server, scratch_dsn, granted_outside_the_tables, left):
     other = f"rb_other_{uuid.uuid4().hex[:8]}"
     pg_server.create_database(other)
     try:
         command.upgrade(alembic_config(scratch_dsn), "0001")
         command.upgrade(alembic_config(pg_server.dsn(other)), "0001")
+        if granted_outside_the_tables:
+            with psycopg.connect(scratch_dsn) as conn:
+                conn.execute(granted_outside_the_tables)
         command.downgrade(alembic_config(scratch_dsn), "base")
-        with psycopg.connect(scratch_dsn) as conn:
-            left = conn.execute(
-                "SELECT count(*) FROM pg_shdepend WHERE refobjid = %s::regrole"
-                " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                (APP_ROLE,)).fetchone()[0]
-        assert left == 0, f"{left} privileges of {APP_ROLE} left behind in the database"
+        assert privileges_left(scratch_dsn) == left
         with psycopg.connect(pg_server.dsn(other)) as conn:
             as_app(conn, 1)
             assert conn.execute("SELECT count(*) FROM journals").fetchone() == (0,)
