@@ -10,7 +10,6 @@ import pytest
 
 from rollbook.measure.impact import table_counts
 from rollbook.pytest_plugin.phases import (
-    DRILL_PROFILE,
     back_up_current_state,
     migration_detail,
     prepare_uuid_rollback,
@@ -45,7 +44,7 @@ def test_selective_restore_of_users_and_journals(drill, pg_server, drill_databas
 
     try:
         with drill.phase("Validation Testing") as step:
-            with checks_connection(DRILL_PROFILE, pg_server.dsn(recovery)) as conn:
+            with checks_connection(drill.profile, pg_server.dsn(recovery)) as conn:
                 present = sorted(table_counts(conn)[0])
                 measured = Measured(conn, prepared.baseline)
                 results = drill.checks([
