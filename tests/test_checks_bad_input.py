@@ -3,6 +3,11 @@ nothing written. One test per kind of mistake the operator can make."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from examples.checkrun import database_state, run_checks, snapshot, vibes_copy
@@ -10,6 +15,8 @@ from examples.checkrun import database_state, run_checks, snapshot, vibes_copy
 from rollbook.pg.connect import connect
 from rollbook.runbook.migrations import Migrations
 from rollbook_vibes.migrations_config import alembic_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def assert_refused(result, *fragments: str, lines: int = 1) -> None:
@@ -159,3 +166,136 @@ def test_unknown_seed_scale_of_the_embedded_profile(pytester, monkeypatch):
     result, _ = run_checks(pytester, monkeypatch, "--scale", "bogus")
     assert_refused(result, "--scale bogus: unknown scale 'bogus'. Hint: use one of tiny, small, "
                    "100k, 1m")
+
+
+# -- the bad-input table of `pytest checks/` and `pytest drills/` --------------------------------
+# (suite, arguments, environment, a fragment of the one ERROR line); every case exits 4 before
+# any test runs, writes nothing to a database and leaves nothing on disk. {tmp} is a folder with
+# the files of `pytest_bad_files`, {silent} a DSN whose port accepts and never answers.
+LONG = "e" * 5000
+PYTEST_BAD_INPUT = [
+    pytest.param("checks", ["--env", ""], {}, "--env is empty.", id="checks-empty-env"),
+    pytest.param("checks", ["--env", LONG], {}, "File name too long", id="checks-5000-char-env"),
+    pytest.param("checks", [], {"ROLLBOOK_ENV": "nope"}, "unknown env 'nope'",
+                 id="checks-ROLLBOOK_ENV-unknown"),
+    pytest.param("checks", ["--env", "{tmp}/attack.toml"], {},
+                 "it calls set_config(), which changes the server's state",
+                 id="checks-set-config-profile"),
+    pytest.param("checks", ["--env", "{tmp}/cte.toml"], {}, "it uses DELETE",
+                 id="checks-data-modifying-cte-profile"),
+    pytest.param("checks", ["--scale", "99999999999999"], {},
+                 "99,999,999,999,999 journals is more than a drill seeds",
+                 id="checks-huge-scale"),
+    pytest.param("checks", ["--scale", "5"], {}, "scale 5 is too small", id="checks-tiny-scale"),
+    pytest.param("checks", ["--pg-bin-dir", "/usr/lib/postgresql/15/bin"], {},
+                 "--pg-bin-dir is only used by the local backend",
+                 id="checks-pg-bin-dir-without-local"),
+    pytest.param("checks", [], {"ROLLBOOK_PG_BIN_DIR": "/usr/lib/postgresql/15/bin"},
+                 "$ROLLBOOK_PG_BIN_DIR is only used by the local backend",
+                 id="checks-ROLLBOOK_PG_BIN_DIR-without-local"),
+    pytest.param("checks", [], {"ROLLBOOK_PG_BACKEND": "bogus"},
+                 "$ROLLBOOK_PG_BACKEND 'bogus' is not a server backend",
+                 id="checks-ROLLBOOK_PG_BACKEND-bogus"),
+    pytest.param("checks", ["--env", "prod.example", "--dsn", "::::"], {},
+                 "the DSN '::::' is not valid", id="checks-dsn-garbage"),
+    pytest.param("checks", ["--env", "prod.example"], {"ROLLBOOK_DSN": "::::"},
+                 "the DSN '::::' is not valid", id="checks-ROLLBOOK_DSN-garbage"),
+    pytest.param("checks", ["--env", "prod.example", "--dsn", ""], {}, "--dsn is empty.",
+                 id="checks-empty-dsn"),
+    pytest.param("checks", ["--env", "prod.example", "--dsn",
+                            "postgresql://u:Pa55@Pa55@127.0.0.1/vibes"], {},
+                 "the password has an unencoded @", id="checks-password-with-unencoded-at"),
+    pytest.param("checks", ["--env", "prod.example", "--dsn",
+                            "postgresql://checker@127.0.0.1:1/vibes"], {},
+                 "cannot connect to postgresql://checker@127.0.0.1:1/vibes",
+                 id="checks-port-closed"),
+    pytest.param("checks", ["--env", "prod.example", "--dsn", "{silent}"], {},
+                 "(connect_timeout 1 s: the DSN's connect_timeout parameter)",
+                 id="checks-port-never-answers"),
+    pytest.param("checks", ["--api-url", "notaurl"], {},
+                 "--api-url 'notaurl' is not an http:// or https:// URL", id="checks-bad-api-url"),
+    pytest.param("checks", [], {"ROLLBOOK_API_URL": "http://u:hunter2@api"},
+                 "$ROLLBOOK_API_URL carries credentials", id="checks-api-url-with-credentials"),
+    pytest.param("checks", ["--baseline", ""], {}, "--baseline is empty.",
+                 id="checks-empty-baseline"),
+    pytest.param("checks", ["--reports-dir", "/dev/full"], {}, "cannot create the run folder",
+                 id="checks-reports-dir-dev-full"),
+    pytest.param("checks", ["--reports-dir", "{tmp}/a-file"], {}, "cannot create the run folder",
+                 id="checks-reports-dir-is-a-file"),
+    pytest.param("checks", ["--reports-dir", "{tmp}/" + "r" * 300], {},
+                 "File name too long", id="checks-reports-dir-name-too-long"),
+    pytest.param("checks", ["--sign-key", "{tmp}/no-key"], {}, "no such file",
+                 id="checks-missing-sign-key"),
+    pytest.param("drills", ["--scale", "99999999999999"], {},
+                 "journals is more than a drill seeds", id="drills-huge-scale"),
+    pytest.param("drills", ["--scale", "bogus"], {}, "unknown scale 'bogus'",
+                 id="drills-unknown-scale"),
+    pytest.param("drills", [], {"ROLLBOOK_SCALE": "1e9"}, "unknown scale '1e9'",
+                 id="drills-ROLLBOOK_SCALE-bogus"),
+    pytest.param("drills", ["--pg-bin-dir", "/usr/lib/postgresql/15/bin"], {},
+                 "--pg-bin-dir is only used by the local backend",
+                 id="drills-pg-bin-dir-without-local"),
+    pytest.param("drills", ["--pg-backend", "local", "--pg-bin-dir", "{tmp}"], {},
+                 "no PostgreSQL server binary at", id="drills-pg-bin-dir-without-postgres"),
+    pytest.param("drills", ["--pg-backend", "url"], {}, "--pg-backend url needs a server",
+                 id="drills-url-backend-without-dsn"),
+    pytest.param("drills", ["--env", ""], {}, "--env is empty.", id="drills-empty-env"),
+    pytest.param("drills", ["--reports-dir", "/dev/full"], {}, "cannot create the run folder",
+                 id="drills-reports-dir-dev-full"),
+    pytest.param("drills", ["--env", "{tmp}/broken.toml"], {}, "is not valid TOML",
+                 id="drills-broken-profile"),
+]
+
+
+@pytest.fixture
+def pytest_bad_files(tmp_path):
+    files = {
+        "attack.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "SELECT 1"\n'
+                       "params = \"SELECT set_config('default_transaction_read_only', 'off', "
+                       'false) AS x"\n',
+        "cte.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "WITH d AS '
+                    '(DELETE FROM users RETURNING 1) SELECT count(*) FROM d"\n',
+        "broken.toml": '[database]\ndsn_env = VIBES_DSN\n',
+        "a-file": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.fixture
+def silent_dsn():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"postgresql://checker@127.0.0.1:{listener.getsockname()[1]}/v?connect_timeout=1"
+
+
+@pytest.mark.parametrize("suite, args, env, fragment", PYTEST_BAD_INPUT)
+def test_pytest_bad_input_is_one_line(pytest_bad_files, silent_dsn, suite, args, env, fragment):
+    tmp = pytest_bad_files
+    args = [a.replace("{tmp}", str(tmp)).replace("{silent}", silent_dsn) for a in args]
+    temp = tmp / "tmp"  # the run's TMPDIR: where a server's /tmp/rollbook-pg-* would go
+    temp.mkdir()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")
+               and k != "VIBES_PROD_DSN"} | env | {"TMPDIR": str(temp)}
+    before = _left_on_disk(tmp)
+    argv = [sys.executable, "-m", "pytest", str(ROOT / suite), "-p", "no:cacheprovider",
+            *(["--reports-dir", str(tmp / "reports")] if "--reports-dir" not in args else []),
+            *args]
+    done = subprocess.run(argv, cwd=tmp, env=environ, capture_output=True, text=True,
+                          timeout=120)
+    output = done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert done.returncode == 4, output[-2000:]
+    assert len(errors) == 1, output[-2000:]
+    assert fragment in errors[0], errors[0]
+    print(f"bad input | pytest {suite}/ {' '.join(args)[:80]} | {errors[0][:160]} | "
+          f"exit {done.returncode}")
+    assert "Traceback" not in output and "hunter2" not in output and "Pa55@127" not in output
+    assert _left_on_disk(tmp) == before
+
+
+def _left_on_disk(folder: Path) -> set[str]:
+    # .benchmarks is pytest-benchmark's (it makes its storage folder when it is configured)
+    return {str(p) for p in folder.rglob("*") if ".benchmarks" not in p.parts}

@@ -122,14 +122,18 @@ def load(path: Path) -> Baseline:
                             "or truncated after it was written.",
                             hint="use the original file, or take a new snapshot.")
     try:
-        return Baseline(database=body["database"], revision=body["revision"],
-                        schema=body["schema"], sequences=body["sequences"],
-                        tables={n: TableBaseline(**t) for n, t in body["tables"].items()},
-                        plans=body.get("plans", {}), created_at=body.get("created_at", ""),
-                        facts=body.get("facts", {}),
-                        recorded_algorithm=_algorithm(path, body))
-    except (KeyError, TypeError) as exc:
-        raise BaselineError(f"baseline file {path} lacks a required field ({exc}).") from exc
+        loaded = Baseline(database=body["database"], revision=body["revision"],
+                          schema=body["schema"], sequences=body["sequences"],
+                          tables={n: TableBaseline(**t) for n, t in body["tables"].items()},
+                          plans=body.get("plans", {}), created_at=body.get("created_at", ""),
+                          facts=body.get("facts", {}),
+                          recorded_algorithm=_algorithm(path, body))
+        loaded.schema_snapshot()  # an edited schema is refused here, not mid-run
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BaselineError(f"baseline file {path} lacks a required field or holds a wrong "
+                            f"one ({type(exc).__name__}: {exc}).",
+                            hint="use the original file, or take a new snapshot.") from None
+    return loaded
 
 
 def _algorithm(path: Path, body: dict[str, Any]) -> str | None:

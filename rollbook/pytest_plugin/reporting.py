@@ -6,6 +6,7 @@ record as JSON into the run folder; run_record.py renders them at the end of the
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def pytest_configure(config):
         run_id = new_run_id()
         run_dir = (root / run_id).absolute()
         if not informational(config):
-            _make_run_dir(run_dir, "--reports-dir" if base else "the reports folder")
+            created = _make_run_dir(run_dir, "--reports-dir" if base else "the reports folder")
+            config.add_cleanup(lambda: _remove_if_empty(run_dir, created))
     config.stash[RUN_ID], config.stash[RUN_DIR] = run_id, run_dir
     if config.option.allure_report_dir is None and not informational(config):
         config.option.allure_report_dir = str(run_dir / "allure-results")
@@ -53,8 +55,10 @@ def pytest_configure(config):
         config.option.xmlpath = str(run_dir / "junit.xml")  # the run's JUnit, sealed with it
 
 
-def _make_run_dir(run_dir: Path, what: str) -> None:
+def _make_run_dir(run_dir: Path, what: str) -> list[Path]:
+    """Create the run folder (and its parents); the folders this created, outermost first."""
     try:
+        created = [p for p in reversed([run_dir, *run_dir.parents]) if not p.exists()]
         (run_dir / "records").mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".writable"
         probe.write_text("")
@@ -64,6 +68,19 @@ def _make_run_dir(run_dir: Path, what: str) -> None:
             f"{what}: cannot create the run folder {short_path(run_dir)}: {exc.strerror or exc}. "
             "Hint: pass --reports-dir (or ROLLBOOK_REPORTS_DIR) naming a writable directory "
             "with free space.") from None
+    return created
+
+
+def _remove_if_empty(run_dir: Path, created: list[Path]) -> None:
+    """A run refused before it wrote anything leaves nothing behind: not even its folders."""
+    if not run_dir.is_dir() or any(p.is_file() or p.is_symlink() for p in run_dir.rglob("*")):
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for folder in reversed(created[:-1]):  # the run folder's parents this run created
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def pytest_configure_node(node):
