@@ -133,7 +133,7 @@ class Monitoring:
     min_calls: int = 10  # statements called fewer times are one-offs (migration, seed), not traffic
     top_statements: int = 10
     # the watch: health, error rates and database activity every interval_s over window_s
-    window_s: float = 5.0  # minutes in production: set it in the profile
+    window_s: float = 3.0  # minutes in production: set it in the profile
     interval_s: float = 1.0
     log_window_s: float = 900.0  # error logs counted over this long, after and before
     app_log: Path | None = None  # the application's log: JSON lines or plain text
@@ -372,7 +372,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         max_statement_mean_ms=mo.number("max_statement_mean_ms", default=1000.0, minimum=0),
         min_calls=mo.integer("min_calls", default=10, minimum=1),
         top_statements=mo.integer("top_statements", default=10, minimum=1),
-        window_s=mo.number("window_s", default=5.0, minimum=0),
+        window_s=mo.number("window_s", default=3.0, minimum=0),
         interval_s=mo.number("interval_s", default=1.0, minimum=0.1),
         log_window_s=mo.number("log_window_s", default=900.0, minimum=1),
         app_log=mo.path("app_log", base=path.parent),
