@@ -3,13 +3,15 @@ who, when and why it ran, every drill's record in Markdown and HTML, and which `
 points at it. Options: --reason."""
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
-from rollbook.record import allure_html, allure_meta
+from rollbook.record import allure_html, allure_meta, trend
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
 from rollbook.record.model import DrillRecord, utc_now
@@ -28,7 +30,8 @@ REASON = pytest.StashKey[str]()
 SAID = pytest.StashKey[list]()  # lines for the end of the run
 # Facts of the drills that describe the whole run.
 SHARED_FACTS = ("profile", "server", "server_version", "client_tools", "scale")
-ALLURE_HISTORY = "allure-history.jsonl"  # beside the run folders, carried between runs
+HISTORY = "history.jsonl"  # beside the run folders, carried between runs by CI's cache
+ALLURE_HISTORY = "allure-history.jsonl"
 
 
 def pytest_addoption(parser):
@@ -37,6 +40,13 @@ def pytest_addoption(parser):
                     help="why this run happens, for the record (default: from how it was "
                          "started: a pipeline schedule, a CI job, or by hand). "
                          "Env: ROLLBOOK_REASON.")
+    group.addoption("--history", default=None, type=str,
+                    help="the JSON-lines file each drill run appends its phase times to, for "
+                         "the record's trend (default: history.jsonl beside the run folders). "
+                         "Env: ROLLBOOK_HISTORY.")
+    group.addoption("--trend-growth", default=None, type=float,
+                    help=f"warn when a phase took this share longer than the median of its "
+                         f"last runs (default {trend.GROWTH_SHARE:g}).")
     group.addoption("--allure-html", choices=("auto", "yes", "no"), default=None,
                     help="render the Allure results of a drill run into allure-report/ with "
                          "Allure Report 3 (npx allure generate): auto = when node is found "
@@ -44,6 +54,10 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    share = config.getoption("--trend-growth")
+    if share is not None and not 0 < share < 100:
+        raise pytest.UsageError(f"--trend-growth {share:g}: not a share. Hint: 0.25 warns when "
+                                "a phase takes a quarter longer than in its last runs.")
     config.stash[STARTED] = utc_now()
     config.stash[REASON] = (config.getoption("--reason") or os.environ.get("ROLLBOOK_REASON")
                             or default_reason(os.environ))
@@ -64,14 +78,40 @@ def pytest_sessionfinish(session):
         return
     drills = [DrillRecord.load(path) for path in sorted((run_dir / "records").glob("*.json"))]
     run = run_facts(config, drills)
+    trends = _trends(config, run_dir, run, drills)
     if config.option.allure_report_dir:
         write_properties(Path(config.option.allure_report_dir) / "environment.properties",
                          {k: redact_text(str(v)) for k, v in run.items()})
-    (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(run, drills)))
-    (run_dir / "rollback-record.html").write_text(redact_text(render_html(run, drills)))
+    (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(run, drills,
+                                                                            trends)))
+    (run_dir / "rollback-record.html").write_text(redact_text(render_html(run, drills, trends)))
     if config.option.allure_report_dir:
         _publish_allure(config, Path(config.option.allure_report_dir), run_dir, drills)
     _point_latest(run_dir, drills)
+
+
+def history_path(config, run_dir: Path) -> Path:
+    value = config.getoption("--history") or os.environ.get("ROLLBOOK_HISTORY")
+    return Path(value).expanduser() if value else run_dir.parent / HISTORY
+
+
+def _trends(config, run_dir: Path, run: dict, drills: list[DrillRecord]) -> dict:
+    """Append this run's drills to the history, and read back each one's last runs."""
+    if not drills:
+        return {}
+    path = history_path(config, run_dir)
+    try:
+        trend.append(path, run, drills)
+    except OSError as exc:
+        config.stash.setdefault(SAID, []).append(
+            f"the trend history {path} could not be written: {exc.strerror or exc}. Hint: "
+            "pass --history naming a writable file.")
+    history = trend.load(path)
+    share = config.getoption("--trend-growth") or trend.GROWTH_SHARE
+    trends = {d.test_id: trend.trend(history, d.test_id, growth_share=share) for d in drills}
+    (run_dir / "trend.json").write_text(json.dumps(
+        {test_id: asdict(found) for test_id, found in trends.items()}, indent=2) + "\n")
+    return trends
 
 
 def _publish_allure(config, results: Path, run_dir: Path, drills: list[DrillRecord]) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from rollbook.record import humanize
+from rollbook.record import humanize, trend_view
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DrillRecord
 from rollbook.record.summary import counts, numbered, run_verdict, summarise
+from rollbook.record.trend import DrillTrend
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}
@@ -19,19 +20,22 @@ th{background:#f3f3f3}.passed,.done{color:#176f2c}
 .failed,.over{color:#b3261e;font-weight:600}.na{color:#666}
 .unverified,.not-verified{color:#8a5a00;font-weight:600}
 pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}h2{border-top:2px solid #ddd;padding-top:1rem}
-.verdict{font-size:1.3rem}
+.verdict{font-size:1.3rem}.trend{display:flex;flex-wrap:wrap;gap:1rem}
+figure{margin:0}figcaption{font-size:.85rem;margin-bottom:.2rem}
 """
 STATUS_CLASS = {DONE: "done", NOT_DONE: "failed", COULD_NOT_VERIFY: "unverified",
                 OUT_OF_SCOPE: "na"}
 
 
 def render_html(run: dict[str, Any], drills: list[DrillRecord],
-                extra_sections: tuple[str, ...] = ()) -> str:
+                trends: dict[str, DrillTrend] | None = None) -> str:
+    trends = trends or {}
     title = f"Rollback record — run {run.get('run_id', '?')}"
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title>",
-             f"<style>{STYLE}</style><h1>{escape(title)}</h1>", _summary(drills),
-             "<h2>Run</h2>", _facts(run), *extra_sections]
-    parts += [_drill(heading, drill) for heading, drill in numbered(drills)]
+             f"<style>{STYLE}</style><h1>{escape(title)}</h1>", _summary(drills, trends),
+             "<h2>Run</h2>", _facts(run)]
+    parts += [_drill(heading, drill, trends.get(drill.test_id))
+              for heading, drill in numbered(drills)]
     return "\n".join(parts) + "\n</html>\n"
 
 
@@ -39,7 +43,7 @@ def css_class(word: str) -> str:
     return escape(word.replace(" ", "-"))
 
 
-def _summary(drills: list[DrillRecord]) -> str:
+def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> str:
     if not drills:
         return ("<h2>Summary</h2><p><em>No drill ran in this session, so there is no rollback "
                 "to record.</em></p>")
@@ -55,7 +59,15 @@ def _summary(drills: list[DrillRecord]) -> str:
             f"{'s' if len(drills) > 1 else ''}: {escape(counts(drills))}.</p>"
             "<table><tr><th>Drill</th><th>Verdict</th><th>Revision before → after</th>"
             "<th>Total time of objective</th><th>Over objective</th><th>Not verified</th></tr>"
-            f"{rows}</table>")
+            f"{rows}</table>" + _trend_warnings(drills, trends))
+
+
+def _trend_warnings(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> str:
+    items = "".join(f"<li class=over>Trend warning ({escape(heading)}): {escape(warning)}</li>"
+                    for heading, drill in numbered(drills)
+                    for warning in (trends[drill.test_id].warnings
+                                    if drill.test_id in trends else []))
+    return f"<ul>{items}</ul>" if items else ""
 
 
 def _facts(facts: dict[str, Any]) -> str:
@@ -64,7 +76,7 @@ def _facts(facts: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
-def _drill(heading: str, drill: DrillRecord) -> str:
+def _drill(heading: str, drill: DrillRecord, trend: DrillTrend | None) -> str:
     verdict = escape(drill.verdict.upper())
     parts = [f"<h2>{escape(heading)} — <span class={css_class(drill.verdict)}>{verdict}"
              "</span></h2>",
@@ -87,6 +99,8 @@ def _drill(heading: str, drill: DrillRecord) -> str:
         for p in drill.clock.rows())
     parts.append("<h3>Recovery Time Objectives</h3><table><tr><th>Component</th><th>RTO "
                  f"Target</th><th>Actual Time</th><th>Status</th></tr>{rto}</table>")
+    if trend is not None:
+        parts.append(trend_view.html(trend))
     items = "".join(
         f"<tr><td>{escape(i.stage)}</td><td>{escape(i.text)}</td>"
         f"<td class={STATUS_CLASS[i.status]}>{escape(i.status)}</td>"

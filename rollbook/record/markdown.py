@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from rollbook.record import humanize
+from rollbook.record import humanize, trend_view
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DecisionLog, DrillRecord
 from rollbook.record.summary import counts, numbered, run_verdict, summarise
+from rollbook.record.trend import DrillTrend
 
 MARKS = {DONE: "[x]", NOT_DONE: "[ ]", COULD_NOT_VERIFY: "[?]", OUT_OF_SCOPE: "[-]"}
 
 
 def render_markdown(run: dict[str, Any], drills: list[DrillRecord],
-                    extra_sections: tuple[list[str], ...] = ()) -> str:
-    lines = [f"# Rollback record — run {run.get('run_id', '?')}", "", *_summary(drills),
-             "## Run", ""]
+                    trends: dict[str, DrillTrend] | None = None) -> str:
+    """`trends`: each drill's phase times over its last runs, by test id."""
+    trends = trends or {}
+    lines = [f"# Rollback record — run {run.get('run_id', '?')}", "",
+             *_summary(drills, trends), "## Run", ""]
     lines += [f"- **{humanize.label(key)}**: {humanize.value(key, value)}"
               for key, value in run.items()]
-    for section in extra_sections:
-        lines += ["", *section]
     for heading, drill in numbered(drills):
-        lines += ["", *_drill_section(heading, drill)]
+        lines += ["", *_drill_section(heading, drill, trends.get(drill.test_id))]
     return "\n".join(lines) + "\n"
 
 
@@ -30,7 +31,7 @@ def cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _summary(drills: list[DrillRecord]) -> list[str]:
+def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> list[str]:
     lines = ["## Summary", ""]
     if not drills:
         return lines + ["_No drill ran in this session, so there is no rollback to record._", ""]
@@ -44,10 +45,13 @@ def _summary(drills: list[DrillRecord]) -> list[str]:
         lines.append(f"| {cell(row.heading)} | {row.verdict.upper()} | {row.revisions} | "
                      f"{row.total} | {cell('; '.join(row.over_objective) or 'none')} | "
                      f"{cell('; '.join(row.not_verified) or 'none')} |")
-    return lines + [""]
+    warnings = [f"- **Trend warning** ({heading}): {warning}"
+                for heading, drill in numbered(drills)
+                for warning in (trends[drill.test_id].warnings if drill.test_id in trends else [])]
+    return lines + ([""] + warnings if warnings else []) + [""]
 
 
-def _drill_section(heading: str, drill: DrillRecord) -> list[str]:
+def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None) -> list[str]:
     lines = [f"## {heading}", "", f"- **test**: `{drill.test_id}`",
              f"- **verdict**: {drill.verdict.upper()}",
              f"- **started (UTC)**: {drill.started_utc or '—'}",
@@ -66,6 +70,8 @@ def _drill_section(heading: str, drill: DrillRecord) -> list[str]:
         name = f"**{phase.name}**" if phase.name == TOTAL_PHASE else phase.name
         lines.append(f"| {name} | {format_duration(phase.objective_s)} | "
                      f"{format_duration(phase.elapsed_s)} | {status} |")
+    if trend is not None:
+        lines += ["", *trend_view.markdown(trend)]
     lines += ["", "### Rollback Checklist", "",
               "`[x]` done · `[ ]` not done · `[?]` could not verify · `[-]` out of scope for "
               "this drill", ""]
