@@ -163,3 +163,21 @@ def test_the_baseline_records_the_rates_before(api, vibes, tmp_path):
     facts = taken.facts["monitoring"]
     assert facts["error_pct"] == 50.0 and facts["requests"] == 2 and facts["rss_mb"] > 0
     assert facts["logs_errors_per_min"] == {"app": 0.0} and facts["deadlocks"] == 0
+
+
+def test_traffic_is_the_window_s_growth_or_since_the_start():
+    key = ("/api/v1/journals", "POST", "201")
+    error = ("/api/v1/journals", "POST", "500")
+    first = metrics.Scrape("m", 0.0, {key: 10.0, error: 1.0}, started_at=100.0)
+    grown = metrics.Scrape("m", 5.0, {key: 13.0, error: 2.0}, started_at=100.0)
+    idle = metrics.Scrape("m", 5.0, {key: 10.0, error: 1.0}, started_at=100.0)
+    restarted = metrics.Scrape("m", 5.0, {key: 2.0}, started_at=200.0)
+
+    window = metrics.traffic(first, grown)
+    assert (window.requests, window.errors, window.since) == (4.0, 1.0, "the window")
+    assert window.failing() == ["/api/v1/journals"] and window.error_pct == 25.0
+    assert metrics.traffic(first, idle).since == "the service's start"
+    assert metrics.traffic(first, idle).requests == 11.0
+    assert (metrics.traffic(first, restarted).requests,
+            metrics.traffic(first, restarted).errors) == (2.0, 0.0)
+    assert metrics.cpu_pct(first, restarted) is None

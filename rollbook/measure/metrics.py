@@ -105,7 +105,7 @@ def traffic(first: Scrape | None, last: Scrape) -> Traffic:
     restarted = first is not None and first.started_at != last.started_at
     before = {} if first is None or restarted else first.requests
     grew = {k: v - before.get(k, 0.0) for k, v in last.requests.items() if k[0] not in PROBES}
-    since = "the window"
+    since = "the window" if before else "the service's start"
     if not any(v > 0 for v in grew.values()):
         grew = {k: v for k, v in last.requests.items() if k[0] not in PROBES}
         since = "the service's start"

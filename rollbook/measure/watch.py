@@ -94,7 +94,7 @@ def run(*, health_url: str | None, metrics_url: str | None, conn: psycopg.Connec
     watch = Watch(window_s, interval_s, health_url, metrics_url)
     started = time.monotonic()
     with client_for(health_url or metrics_url or "http://127.0.0.1",
-                    timeout_s=min(timeout_s, max(interval_s, 0.5))) as client:
+                    timeout_s=min(timeout_s, max(interval_s, 2.0))) as client:
         while True:
             elapsed = time.monotonic() - started
             sample = Sample(dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
