@@ -260,13 +260,13 @@ def test_a_dropped_index_fails_the_time_verdict_20_runs_in_20(seeded):
     assert "plan changed: now Seq Scan on journals" in result.summary
 
 
-# --- one measurement per key query for the whole of `pytest checks/` --------------------------
+# --- `pytest checks/`: one measurement per key query, and a broken one in one line ------------
 
-def test_checks_measure_each_key_query_once_for_plan_time_and_trigger(pg_server, pytester,
-                                                                      monkeypatch, tmp_path):
-    """The performance checks (plan and time) and the trigger checks of one session: the
-    "journal count per user" query is EXPLAIN ANALYZEd `repeats` times in all (it was
-    1 + repeats for the two performance tests and repeats again for the trigger)."""
+@pytest.fixture
+def checked(pg_server, pytester, monkeypatch, tmp_path):
+    """run(after_snapshot) -> (result, outcomes, dsn's EXPLAIN calls of "journal count per
+    user"): the performance and trigger checks of one session against a Vibes copy, with
+    prod.example's queries at 4 repeats, its baseline taken before `after_snapshot` ran."""
     profile = re.sub(r"(?m)^repeats = \d+", "repeats = 4",
                      (BUILTIN_ENVS / "prod.example.toml").read_text())
     profile = re.sub(r'(?m)^ini = ".*"', f'ini = "{ROOT / "rollbook_vibes" / "alembic.ini"}"',
@@ -274,9 +274,12 @@ def test_checks_measure_each_key_query_once_for_plan_time_and_trigger(pg_server,
     env = tmp_path / "counted.toml"
     env.write_text(profile)
     name, dsn = vibes_copy(pg_server)
-    try:
+
+    def run(after_snapshot: str | None = None):
         baseline = snapshot(dsn, tmp_path / "baseline.json", env=str(env))
         with connect(dsn) as conn:
+            if after_snapshot:
+                conn.execute(after_snapshot)
             conn.execute("SELECT pg_stat_statements_reset()")
         result, found = run_checks(pytester, monkeypatch, "--env", str(env), "--dsn", dsn,
                                    "--baseline", str(baseline),
@@ -286,9 +289,36 @@ def test_checks_measure_each_key_query_once_for_plan_time_and_trigger(pg_server,
                 "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE"
                 " 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT u.email, COUNT(j.id)%%'"
             ).fetchone()[0]
-    finally:
-        pg_server.drop_database(name)
+        return result, found, calls
+
+    yield run
+    pg_server.drop_database(name)
+
+
+def test_checks_measure_each_key_query_once_for_plan_time_and_trigger(checked):
+    """The performance checks (plan and time) and the trigger checks of one session: the
+    "journal count per user" query is EXPLAIN ANALYZEd `repeats` times in all (it was
+    1 + repeats for the two performance tests and repeats again for the trigger)."""
+    result, found, calls = checked()
+
     assert found["test_performance::test_time_within_budget_and_baseline"
                  "[journal count per user]"] == "passed", result.stdout.str()[-3000:]
     assert found["test_triggers::test_trigger_family_is_quiet[performance]"] == "passed"
     assert calls == 4
+
+
+def test_a_key_query_the_rollback_broke_fails_its_checks_and_its_trigger(checked):
+    """A column a key query reads is gone: its plan and time checks fail with the database's
+    one line, and the performance trigger could not be verified (a failure, not a skip)."""
+    result, found, _ = checked("ALTER TABLE journals RENAME COLUMN title TO headline")
+
+    query = "journals of one user (users join journals)"
+    for test in ("test_plan_uses_the_expected_index", "test_time_within_budget_and_baseline"):
+        assert found[f"test_performance::{test}[{query}]"] == "failed"
+    assert found["test_triggers::test_trigger_family_is_quiet[performance]"] == "failed"
+    result.stdout.fnmatch_lines([
+        f"{query}: the query failed: column j.title does not exist. Hint: run it in psql; the "
+        "rollback may have left a table or column out",
+        f"could not verify  Critical  query slower than baseline: {query}: measured the query "
+        "fails, threshold slower than the baseline — column j.title does not exist"])
+    assert "Traceback" not in result.stdout.str()
