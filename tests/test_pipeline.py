@@ -44,8 +44,13 @@ def test_pipeline_keeps_its_promises():
     assert tests["script"] == ["bash .ci/run"]
     assert drill["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     assert drill["timeout"] and drill["resource_group"]
-    for job in (tests, drill, jobs["checks-prod"]):
+    for job in (tests, jobs["checks-prod"]):
         assert job["artifacts"]["reports"]["junit"] == "junit.xml"
+    assert drill["artifacts"]["reports"]["junit"] == "reports/2*/junit.xml"  # in the run folder
+    for job in (tests, drill, jobs["checks-prod"]):
         assert job["artifacts"]["when"] == "always"
+    history = ["reports/history.jsonl", "reports/allure-history.jsonl"]
+    assert {"key": "rollback-drill-history", "paths": history, "when": "always"} in drill["cache"]
+    assert jobs["pages"]["cache"]["paths"] == history
     assert jobs["checks-prod"]["rules"][0]["when"] == "manual"
     assert jobs["pages"]["artifacts"]["paths"] == ["public"]
