@@ -3,6 +3,7 @@ buffers; repeated into a median and a spread; measured once per run; recorded in
 and an older baseline's record still read."""
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from rollbook.measure import plans
@@ -116,3 +117,12 @@ def test_an_older_baseline_entry_is_read_as_its_best_run():
     assert timing.median_ms == 4.6 and timing.spread_ms == 0.0
     assert timing.buffers == 12 and timing.shape is None
     assert timing.indexes == ("users_pkey",) and timing.legacy == plans.LEGACY_BASELINE
+
+
+def test_a_lost_connection_is_raised_not_kept_as_a_measurement(scratch_dsn, pg_server):
+    with connect(scratch_dsn) as conn:
+        pid = conn.info.backend_pid
+        with connect(pg_server.dsn("postgres")) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(psycopg.OperationalError):
+            plans.measure(conn, COUNT_BIG, Performance())

@@ -201,7 +201,8 @@ class Measurement:
 
 def measure(conn: psycopg.Connection, query: KeyQuery, performance: Performance) -> Measurement:
     """Bind `query` and EXPLAIN ANALYZE it up to `repeats` times, stopping once the runs took
-    `repeat_within_ms` in all. A failing statement is kept as the measurement's error."""
+    `repeat_within_ms` in all. A failing statement is kept as the measurement's error; a lost
+    connection is raised (nothing after it can be measured)."""
     text = None
     try:
         text = bind(conn, query)
@@ -215,6 +216,8 @@ def measure(conn: psycopg.Connection, query: KeyQuery, performance: Performance)
             spent_ms += runs[-1].execution_ms
         return Measurement(query.name, text, runs)
     except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise
         return Measurement(query.name, text, [],
                            error=(str(exc).strip().splitlines() or [type(exc).__name__])[0])
 
