@@ -22,15 +22,21 @@ def create_role(role: str = APP_ROLE) -> str:
 
     The role is cluster-wide and many databases may be migrated at once: check first, and if
     another transaction created it meanwhile, CREATE ROLE fails with duplicate_object (it
-    committed before ours looked) or unique_violation (it committed while ours waited)."""
+    committed before ours looked) or unique_violation (it committed while ours waited). A
+    migrating user without CREATEROLE needs the role made for it, and is told so."""
     return f"""
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
         CREATE ROLE {role} NOLOGIN;
     END IF;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN
+        NULL;
+    WHEN insufficient_privilege THEN
+        RAISE EXCEPTION 'the Vibes schema grants to the role {role}, which does not exist,'
+                        ' and this user may not create it'
+            USING HINT = 'have an administrator run: CREATE ROLE {role} NOLOGIN';
 END
 $$"""
 

@@ -170,3 +170,18 @@ def test_the_role_is_created_once_when_databases_migrate_at_the_same_time(
             first.rollback()
             first.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
             first.commit()
+
+
+def test_a_user_who_may_not_create_the_role_is_told_who_can(pg_server):
+    role, migrator = f"rb_app_{uuid.uuid4().hex[:8]}", f"rb_migrator_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEROLE").format(
+            sql.Identifier(migrator)))
+        try:
+            with psycopg.connect(pg_server.dsn(), user=migrator) as conn, pytest.raises(
+                    psycopg.errors.RaiseException, match="may not create it") as refused:
+                conn.execute(create_role(role))
+            assert refused.value.diag.message_hint == (
+                f"have an administrator run: CREATE ROLE {role} NOLOGIN")
+        finally:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(migrator)))
