@@ -30,35 +30,46 @@ def watch_after_rollback(drill, prepared, service=None) -> observation.Observati
                 baseline_at=observation.baseline_time(prepared.baseline.created_at),
                 since_watch=True)
         drill.attach_json("post-rollback watch and error logs", observed.to_dict())
-        drill.fact("error_rates", error_rates_by_source(observed))
+        facts = prepared.baseline.facts.get("monitoring", {})
+        drill.fact("error_rates", error_rates_by_source(observed, facts))
         drill.fact("watch_samples", {f"+{s.elapsed_s:.1f} s": describe(s)
                                      for s in observed.watch.samples})
         results = [monitoring.watch_steady(observed.watch, limits.max_active_connections)]
         if service is not None:
-            results.append(monitoring.service_error_rate(observed.watch, None, points))
+            results.append(monitoring.service_error_rate(observed.watch,
+                                                         facts.get("error_pct"), points))
+        recorded = facts.get("logs_errors_per_min", {})
         results += [monitoring.log_errors(r, allowance_per_min=limits.log_errors_per_min,
-                                          points=points)
-                    for r in observed.logs.values() if r.after is not None]
+                                          points=points, recorded_per_min=recorded.get(kind))
+                    for kind, r in observed.logs.items() if r.after is not None]
         step.detail = "; ".join(r.summary for r in results)
         drill.checks(results)
     return observed
 
 
-def error_rates_by_source(observed: observation.Observation) -> dict[str, str]:
-    """Each source's error rate before (the baseline's window) and after (the watch)."""
+def error_rates_by_source(observed: observation.Observation,
+                          facts: dict[str, Any]) -> dict[str, str]:
+    """Each source's error rate before (the baseline's window, or what the baseline manifest
+    recorded in `facts`) and after (the watch)."""
     rates = {}
     scrapes = observed.watch.scrapes() if observed.watch else []
     if scrapes:
         seen = metrics.traffic(scrapes[0], scrapes[-1])
+        before = (f"{facts['error_pct']:.1f} % 5xx of {facts['requests']:g} requests"
+                  if "error_pct" in facts else "not recorded (the service did not run when "
+                  "the baseline was taken)")
         rates[observed.watch.metrics_url] = (
-            f"before: not recorded (the service's counters start at its restart); after: "
-            f"{seen.error_pct:.1f} % 5xx of {seen.requests:g} requests since {seen.since}")
+            f"before: {before}; after: {seen.error_pct:.1f} % 5xx of {seen.requests:g} "
+            f"requests since {seen.since}")
     for reading in observed.logs.values():
         if reading.after is None:
             rates[reading.text.source] = f"not read: {reading.text.why_not}"
             continue
+        recorded = facts.get("logs_errors_per_min", {}).get(reading.text.kind)
         before = (f"{reading.before.errors_per_min:.2f}/min ({reading.before.errors} errors)"
-                  if reading.before else "no baseline window")
+                  if reading.before and (reading.before.lines or recorded is None) else
+                  f"{recorded:.2f}/min recorded in the baseline" if recorded is not None
+                  else "no baseline window")
         rates[reading.text.source] = (f"before: {before}; after: "
                                       f"{reading.after.errors_per_min:.2f}/min "
                                       f"({reading.after.errors} errors)")
