@@ -53,10 +53,18 @@ def test_numbers_are_for_people_not_python_reprs():
     assert "- **API p95 latency**: login 12.3 ms, list journals 3.0 ms" in text
     assert "- **rows a restore discards**: 12,345" in text
     assert "{" not in text and "**None**" not in text
-    assert "1. **no trigger fired**" in text
+    assert "1. **no trigger fired** — matrix: *No rollback: keep monitoring*" in text
+    assert "impact None" not in text
     assert "no trigger fired" in render_html({"run_id": "r1"}, [record])
 
 
 def test_local_binaries_are_not_labelled_embedded():
     assert EmbeddedServer(local_installation()).kind == "local"
     assert EmbeddedServer(wheel_installation()).kind == "embedded"
+
+
+def test_a_fact_the_run_states_is_not_repeated_under_each_drill():
+    record = drill("rollback", server="embedded PostgreSQL 18.6", scale="tiny")
+    text = render_markdown({"run_id": "r1", "server": "embedded PostgreSQL 18.6"}, [record])
+    assert text.count("embedded PostgreSQL 18.6") == 1
+    assert "- **scale**: tiny" in text.split("## Drill 1")[1]

@@ -9,7 +9,7 @@ from rollbook.record import humanize, trend_view
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DrillRecord
-from rollbook.record.summary import counts, numbered, run_verdict, summarise
+from rollbook.record.summary import counts, numbered, own_facts, run_verdict, summarise
 from rollbook.record.trend import DrillTrend
 
 STYLE = """
@@ -34,7 +34,7 @@ def render_html(run: dict[str, Any], drills: list[DrillRecord],
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title>",
              f"<style>{STYLE}</style><h1>{escape(title)}</h1>", _summary(drills, trends),
              "<h2>Run</h2>", _facts(run)]
-    parts += [_drill(heading, drill, trends.get(drill.test_id))
+    parts += [_drill(heading, drill, trends.get(drill.test_id), run)
               for heading, drill in numbered(drills)]
     return "\n".join(parts) + "\n</html>\n"
 
@@ -76,12 +76,13 @@ def _facts(facts: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
-def _drill(heading: str, drill: DrillRecord, trend: DrillTrend | None) -> str:
+def _drill(heading: str, drill: DrillRecord, trend: DrillTrend | None,
+           run: dict[str, Any]) -> str:
     verdict = escape(drill.verdict.upper())
     parts = [f"<h2>{escape(heading)} — <span class={css_class(drill.verdict)}>{verdict}"
              "</span></h2>",
              _facts({"test": drill.test_id, "started_utc": drill.started_utc or "—",
-                     "ended_utc": drill.ended_utc or "—", **drill.facts,
+                     "ended_utc": drill.ended_utc or "—", **own_facts(drill, run),
                      **({"failure": drill.failure} if drill.failure else {})})]
     for number, decision in enumerate(drill.decisions, 1):
         severity = humanize.severity(decision.severity, decision.impact)

@@ -62,3 +62,8 @@ def severity(raw: str, impact: str) -> str:
     if raw == "None":
         return "could not verify" if impact == "Unknown" else "no trigger fired"
     return raw
+
+
+def impact(severity: str, impact: str, response_time: str) -> str:
+    """" (impact High, respond Immediate)", or nothing when no trigger fired."""
+    return "" if severity == "None" else f" (impact {impact}, respond {response_time})"

@@ -8,7 +8,7 @@ from rollbook.record import humanize, trend_view
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DecisionLog, DrillRecord
-from rollbook.record.summary import counts, numbered, run_verdict, summarise
+from rollbook.record.summary import counts, numbered, own_facts, run_verdict, summarise
 from rollbook.record.trend import DrillTrend
 
 MARKS = {DONE: "[x]", NOT_DONE: "[ ]", COULD_NOT_VERIFY: "[?]", OUT_OF_SCOPE: "[-]"}
@@ -23,7 +23,7 @@ def render_markdown(run: dict[str, Any], drills: list[DrillRecord],
     lines += [f"- **{humanize.label(key)}**: {humanize.value(key, value)}"
               for key, value in run.items()]
     for heading, drill in numbered(drills):
-        lines += ["", *_drill_section(heading, drill, trends.get(drill.test_id))]
+        lines += ["", *_drill_section(heading, drill, trends.get(drill.test_id), run)]
     return "\n".join(lines) + "\n"
 
 
@@ -51,7 +51,8 @@ def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> list[s
     return lines + ([""] + warnings if warnings else []) + [""]
 
 
-def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None) -> list[str]:
+def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None,
+                   run: dict[str, Any]) -> list[str]:
     lines = [f"## {heading}", "", f"- **test**: `{drill.test_id}`",
              f"- **verdict**: {drill.verdict.upper()}",
              f"- **started (UTC)**: {drill.started_utc or '—'}",
@@ -59,7 +60,7 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None) -
     if drill.failure:
         lines.append(f"- **failure**: {drill.failure}")
     lines += [f"- **{humanize.label(key)}**: {humanize.value(key, value)}"
-              for key, value in drill.facts.items()]
+              for key, value in own_facts(drill, run).items()]
     if drill.decisions:
         lines += ["", *_decision_trail(drill.decisions)]
     lines += ["", "### Recovery Time Objectives", "",
@@ -93,8 +94,9 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None) -
 def _decision_trail(decisions: list[DecisionLog]) -> list[str]:
     lines = ["### Decision trail", ""]
     for number, decision in enumerate(decisions, 1):
-        lines += [f"{number}. **{humanize.severity(decision.severity, decision.impact)}** "
-                  f"(impact {decision.impact}, respond {decision.response_time}) — matrix: "
+        lines += [f"{number}. **{humanize.severity(decision.severity, decision.impact)}**"
+                  f"{humanize.impact(decision.severity, decision.impact, decision.response_time)}"
+                  " — matrix: "
                   f"*{decision.matrix_action}*; taken: *{decision.action_taken}*; decided in "
                   f"{format_duration(decision.time_to_decide_s)}", "", "   ```"]
         lines += [f"   {signal}" for signal in decision.signals]

@@ -50,6 +50,11 @@ def summarise(drills: list[DrillRecord]) -> list[DrillSummary]:
     return rows
 
 
+def own_facts(drill: DrillRecord, run: dict) -> dict:
+    """The drill's facts less those the run section already states with the same value."""
+    return {key: value for key, value in drill.facts.items() if run.get(key) != value}
+
+
 def counts(drills: list[DrillRecord]) -> str:
     tally: dict[str, int] = {}
     for drill in drills:
