@@ -20,19 +20,32 @@ from rollbook_vibes.traffic import write_on_uuid
 STAGES = ("0001", "0002", "0001 after the round trip")
 
 
-@pytest.fixture(params=STAGES)
-def vibes_at(request, scratch_dsn) -> str:
-    """A seeded (tiny) Vibes database at 0001, at 0002, or back at 0001 from 0002."""
-    config = alembic_config(scratch_dsn)
+@pytest.fixture(scope="module", params=STAGES)
+def vibes_at(request, pg_server) -> str:
+    """A seeded (tiny) Vibes database at 0001, at 0002, or back at 0001 from 0002; built once
+    per stage, so the tests using it roll back what they do (see ``conn``)."""
+    name = f"rb_dependents_{uuid.uuid4().hex[:8]}"
+    pg_server.create_database(name)
+    dsn = pg_server.dsn(name)
+    config = alembic_config(dsn)
     command.upgrade(config, "0001")
-    seed(scratch_dsn, "tiny")
+    seed(dsn, "tiny")
     if request.param != "0001":
         command.upgrade(config, "0002")
     if request.param == "0001 after the round trip":
-        with psycopg.connect(scratch_dsn) as conn:
+        with psycopg.connect(dsn) as conn:
             write_on_uuid(conn)
         command.downgrade(config, "0001")
-    return scratch_dsn
+    yield dsn
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def conn(vibes_at):
+    """A connection to the stage's database; nothing it does is committed."""
+    with psycopg.connect(vibes_at) as connection:
+        yield connection
+        connection.rollback()
 
 
 def busiest_writer(conn: psycopg.Connection):
@@ -47,28 +60,25 @@ def as_app(conn: psycopg.Connection, user_id) -> None:
     conn.execute("SELECT set_config('vibes.user_id', %s, true)", (str(user_id),))
 
 
-def test_the_app_role_sees_and_writes_only_its_users_journals(vibes_at):
-    with psycopg.connect(vibes_at) as conn:
-        user_id, written = busiest_writer(conn)
-        other = conn.execute("SELECT user_id FROM journals WHERE user_id <> %s LIMIT 1",
-                             (user_id,)).fetchone()[0]
-        with conn.transaction():
-            as_app(conn, user_id)
-            assert conn.execute("SELECT count(*), count(DISTINCT user_id) FROM journals"
-                                ).fetchone() == (written, 1)
-            conn.execute("INSERT INTO journals (user_id, title, content) VALUES (%s, 't', 'c')",
-                         (user_id,))
-            counts = dict(conn.execute("SELECT user_id, journals FROM user_journal_counts"
-                                       " WHERE journals > 0").fetchall())
-            assert counts == {user_id: written + 1}  # the view runs with the reader's rights
-        with pytest.raises(psycopg.errors.InsufficientPrivilege,
-                           match="violates row-level security policy"), conn.transaction():
-            as_app(conn, user_id)
-            conn.execute("INSERT INTO journals (user_id, title, content) VALUES (%s, 't', 'c')",
-                         (other,))
-        with conn.transaction():
-            as_app(conn, "")  # signed out: nothing, rather than an error
-            assert conn.execute("SELECT count(*) FROM journals").fetchone() == (0,)
+def test_the_app_role_sees_and_writes_only_its_users_journals(conn):
+    user_id, written = busiest_writer(conn)
+    other = conn.execute("SELECT user_id FROM journals WHERE user_id <> %s LIMIT 1",
+                         (user_id,)).fetchone()[0]
+    as_app(conn, user_id)
+    assert conn.execute("SELECT count(*), count(DISTINCT user_id) FROM journals"
+                        ).fetchone() == (written, 1)
+    conn.execute("INSERT INTO journals (user_id, title, content) VALUES (%s, 't', 'c')",
+                 (user_id,))
+    counts = dict(conn.execute("SELECT user_id, journals FROM user_journal_counts"
+                               " WHERE journals > 0").fetchall())
+    assert counts == {user_id: written + 1}  # the view runs with the reader's rights
+    with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                       match="violates row-level security policy"):
+        conn.execute("INSERT INTO journals (user_id, title, content) VALUES (%s, 't', 'c')",
+                     (other,))
+    conn.rollback()
+    as_app(conn, "")  # signed out: nothing, rather than an error
+    assert conn.execute("SELECT count(*) FROM journals").fetchone() == (0,)
 
 
 @pytest.mark.parametrize("statement, allowed", [
@@ -80,31 +90,28 @@ def test_the_app_role_sees_and_writes_only_its_users_journals(vibes_at):
     ("INSERT INTO tags (user_id, name) VALUES (%(user)s, 'fresh')", True),
     ("DELETE FROM user_sessions WHERE user_id = %(user)s", True),
 ])
-def test_the_app_role_has_the_grants_of_a_service(vibes_at, statement, allowed):
-    with psycopg.connect(vibes_at) as conn:
-        user_id, _ = busiest_writer(conn)
-        as_app(conn, user_id)
-        try:
-            conn.execute(statement, {"user": user_id})
-            outcome = True
-        except psycopg.errors.InsufficientPrivilege:
-            outcome = False
-        conn.rollback()
+def test_the_app_role_has_the_grants_of_a_service(conn, statement, allowed):
+    user_id, _ = busiest_writer(conn)
+    as_app(conn, user_id)
+    try:
+        conn.execute(statement, {"user": user_id})
+        outcome = True
+    except psycopg.errors.InsufficientPrivilege:
+        outcome = False
     assert outcome is allowed, f"{APP_ROLE} {'could' if outcome else 'could not'}: {statement}"
 
 
-def test_edits_touch_updated_at_but_inserts_and_migrations_do_not(vibes_at):
-    with psycopg.connect(vibes_at) as conn:
-        # seeded a whole number of days after created_at, written on uuid at created_at: a
-        # trigger that fired on a load or on a migration's renumbering would show as a rest
-        gaps = {gap for (gap,) in conn.execute(
-            "SELECT DISTINCT updated_at - created_at FROM journals")}
-        assert gaps <= {timedelta(days=d) for d in range(3)}, sorted(gaps)
-        journal, created = conn.execute("SELECT id, created_at FROM journals LIMIT 1").fetchone()
-        conn.execute("UPDATE journals SET mood = 'calm', title = title || '!' WHERE id = %s",
-                     (journal,))
-        edited = conn.execute("SELECT now(), created_at, updated_at FROM journals WHERE id = %s",
-                              (journal,)).fetchone()
+def test_edits_touch_updated_at_but_inserts_and_migrations_do_not(conn):
+    # seeded a whole number of days after created_at, written on uuid at created_at: a trigger
+    # that fired on a load or on a migration's renumbering would show as a rest
+    gaps = {gap for (gap,) in conn.execute(
+        "SELECT DISTINCT updated_at - created_at FROM journals")}
+    assert gaps <= {timedelta(days=d) for d in range(3)}, sorted(gaps)
+    journal, created = conn.execute("SELECT id, created_at FROM journals LIMIT 1").fetchone()
+    conn.execute("UPDATE journals SET mood = 'calm', title = title || '!' WHERE id = %s",
+                 (journal,))
+    edited = conn.execute("SELECT now(), created_at, updated_at FROM journals WHERE id = %s",
+                          (journal,)).fetchone()
     assert edited == (edited[0], created, edited[0])
 
 
