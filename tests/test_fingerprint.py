@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rollbook.errors import BaselineError
 from rollbook.measure import baseline
@@ -176,3 +178,30 @@ def test_a_baseline_digested_with_an_unknown_algorithm_is_refused_in_one_line(tm
         f"baseline file {written} digests rows with 'sha1', which this rollbook does not know"
         " (hash_record_extended, hashtextextended, md5). Hint: retake it with `rollbook"
         " snapshot --output FILE`.")
+
+
+ROWS = st.lists(st.tuples(st.text(max_size=12), st.decimals(allow_nan=False, allow_infinity=False,
+                                                           places=2, max_value=10**6,
+                                                           min_value=-10**6)),
+                min_size=1, max_size=30)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=ROWS, split=st.integers(min_value=0, max_value=30), order=st.randoms())
+def test_digests_add_up_and_ignore_row_order_whatever_the_rows(conn, rows, split, order):
+    conn.execute("DROP TABLE IF EXISTS drawn; CREATE TABLE drawn (id int, t text, n numeric)")
+    numbered = [(i + 1, t, n) for i, (t, n) in enumerate(rows)]
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO drawn VALUES (%s, %s, %s)", numbered)
+    count, whole = digest(conn, "drawn", key="id", upto=len(rows))
+    low = measure_range(conn, "drawn", "id", None, split, HASH_RECORD)
+    high = measure_range(conn, "drawn", "id", split + 1, len(rows), HASH_RECORD)
+    order.shuffle(numbered)
+    conn.execute("TRUNCATE drawn")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO drawn VALUES (%s, %s, %s)", numbered)
+
+    assert count == low[0] + high[0] == len(rows)
+    assert format((low[1] + high[1]) % 2 ** 64, "016x") == whole
+    assert digest(conn, "drawn", key="id", upto=len(rows)) == (count, whole)
