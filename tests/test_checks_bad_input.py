@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 from examples.checkrun import database_state, run_checks, snapshot, vibes_copy
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from rollbook.pg.connect import connect
+from rollbook.pg.embedded import EmbeddedServer
+from rollbook.pg.install import wheel_installation
 from rollbook.runbook.migrations import Migrations
 from rollbook_vibes.migrations_config import alembic_config
 
@@ -299,3 +303,70 @@ def test_pytest_bad_input_is_one_line(pytest_bad_files, silent_dsn, suite, args,
 def _left_on_disk(folder: Path) -> set[str]:
     # .benchmarks is pytest-benchmark's (it makes its storage folder when it is configured)
     return {str(p) for p in folder.rglob("*") if ".benchmarks" not in p.parts}
+
+
+def _checks(dsn: str, tmp: Path, *modules: str) -> subprocess.Popen:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
+    paths = [str(ROOT / "checks" / m) for m in modules] or [str(ROOT / "checks")]
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "--env",
+         "prod.example", "--dsn", dsn, "--reports-dir", str(tmp / "reports")],
+        cwd=tmp, env=environ | {"PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
+def test_a_locked_table_is_one_line_naming_lock_timeout_and_the_holder(vibes, tmp_path):
+    before = database_state(vibes)
+    with connect(vibes, autocommit=False) as holder:
+        holder.execute("LOCK TABLE journals IN ACCESS EXCLUSIVE MODE")
+        out, err = _checks(vibes, tmp_path).communicate(timeout=300)
+        holder.rollback()
+    [line] = [x for x in err.splitlines() if x.startswith("ERROR: ")]
+    assert line.startswith("ERROR: cannot read what the checks iterate over: LockNotAvailable: "
+                           "canceling statement due to lock timeout (lock_timeout ")
+    assert "public.journals held in AccessExclusiveLock by pid" in line
+    assert "Traceback" not in out + err
+    assert database_state(vibes) == before
+
+
+def test_a_role_that_cannot_read_a_table_is_refused_in_one_line(vibes, tmp_path):
+    checker = f"checker_{os.getpid()}"
+    with connect(vibes) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_read_all_stats").format(
+            sql.Identifier(checker)))
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
+            sql.Identifier(checker)))
+        conn.execute(sql.SQL("REVOKE SELECT ON journals FROM {}").format(sql.Identifier(checker)))
+    before = database_state(vibes)
+    try:
+        done = _checks(make_conninfo(**(conninfo_to_dict(vibes) | {"user": checker})), tmp_path)
+        out, err = done.communicate(timeout=300)
+        after = database_state(vibes)
+    finally:
+        with connect(vibes) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(checker)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(checker)))
+    assert done.returncode == 4, out[-2000:] + err[-2000:]
+    [line] = [x for x in err.splitlines() if x.startswith("ERROR: ")]
+    assert line == (f"ERROR: role {checker} cannot read 1 table(s): public.journals. Hint: GRANT "
+                    f"pg_read_all_data TO {checker}; (or GRANT SELECT on those tables).")
+    assert "Traceback" not in out + err and not (tmp_path / "reports").exists()
+    assert after == before
+
+
+def test_the_server_stopping_mid_run_ends_the_run_with_one_line(tmp_path):
+    with EmbeddedServer(wheel_installation()) as server:
+        _, dsn = vibes_copy(server)
+        run = _checks(dsn, tmp_path, "test_types.py", "test_counts.py", "test_content.py")
+        seen = ""
+        while "checks/test_types.py" not in seen:  # the checks have started
+            char = run.stdout.read(1)
+            assert char, run.stderr.read()[-2000:]
+            seen += char
+        server.restart(while_stopped=lambda: run.wait(timeout=120))
+        out, err = run.communicate(timeout=30)
+    output = seen + out + err
+    assert run.returncode not in (0, 4), output[-3000:]
+    stops = [x for x in output.splitlines() if "the checks' database went away" in x]
+    assert len(stops) == 1, output[-3000:]
+    assert "Traceback" not in output

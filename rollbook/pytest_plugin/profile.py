@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rollbook.errors import RollbookError
+from rollbook.errors import RollbookError, ServerError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import inventory as inventory_mod
 from rollbook.pg.connect import DatabaseUnresponsive
@@ -96,6 +96,11 @@ def pytest_sessionstart(session):
     except psycopg.Error as exc:
         raise pytest.UsageError(redact_text(f"cannot prepare the checks' database: "
                                             f"{str(exc).strip().splitlines()[0]}")) from None
+    try:  # read now, so a locked or unreadable catalog is one line before collection
+        config.stash[INVENTORY] = _read_inventory(config)
+    except (psycopg.Error, RollbookError) as exc:
+        raise pytest.UsageError(f"cannot read what the checks iterate over: "
+                                f"{one_line(exc)}") from None
 
 
 def pytest_configure_node(node):
@@ -138,16 +143,19 @@ def inventory_for(config) -> inventory_mod.Inventory:
         profile = settings_for(config).profile  # no database: what the profile names
         return inventory_mod.Inventory(tuple(sorted(profile.tables)), (), (), (), (), (),
                                        profile.queries)
-    if INVENTORY not in config.stash:
-        target = target_for(config)
+    if INVENTORY not in config.stash:  # an xdist worker, or checks run without sessionstart
         try:
-            with target.connect() as conn:
-                config.stash[INVENTORY] = inventory_mod.build(conn, target.profile,
-                                                              target.baseline)
+            config.stash[INVENTORY] = _read_inventory(config)
         except (psycopg.Error, RollbookError) as exc:
             pytest.exit(f"cannot read what the checks iterate over: {one_line(exc)}",
                         returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[INVENTORY]
+
+
+def _read_inventory(config) -> inventory_mod.Inventory:
+    target = target_for(config)
+    with target.connect() as conn:
+        return inventory_mod.build(conn, target.profile, target.baseline)
 
 
 def one_line(exc: BaseException) -> str:
@@ -171,9 +179,9 @@ def pytest_runtest_makereport(item, call):
     the run stops there instead of failing every remaining check the same way."""
     report = yield
     exc = call.excinfo.value if call.excinfo is not None else None
-    if report.failed and isinstance(exc, psycopg.Error) and _is_check(item):
+    if report.failed and isinstance(exc, (psycopg.Error, ServerError)) and _is_check(item):
         report.longrepr = one_line(exc)
-        if _database_gone(exc):
+        if isinstance(exc, ServerError) or _database_gone(exc):  # ServerError: cannot connect
             item.session.shouldstop = f"the checks' database went away: {report.longrepr}"
     return report
 
