@@ -8,7 +8,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from examples.checkrun import database_state, failed, run_checks, snapshot, vibes_copy
+from examples.checkrun import (
+    database_state,
+    failed,
+    run_checks,
+    snapshot,
+    table_scans,
+    vibes_copy,
+)
 
 from rollbook.runbook.service import vibes_service
 from rollbook.settings.profile import BUILTIN_ENVS
@@ -111,3 +118,24 @@ def test_fresh_clone_default_passes_on_two_workers(pytester, monkeypatch):
                                  "disposable); embedded PostgreSQL * alembic 0001; baseline "
                                  "*baseline-local.json (sha256 *, taken when the embedded "
                                  "database was prepared)"])
+
+
+def test_content_reads_no_table_the_counts_have_not_read(pg_server, pytester, monkeypatch,
+                                                        tmp_path):
+    """Measured once: the row counts, time ranges and content digests of a table come from one
+    statement, so the content checks add no table scan to the counts checks'."""
+    name, dsn = vibes_copy(pg_server)
+    args = ("--env", "prod.example", "--dsn", dsn, "--baseline",
+            str(snapshot(dsn, tmp_path / "baseline.json")))
+    scanned = []
+    for modules in (("test_counts.py",), ("test_counts.py", "test_content.py")):
+        before = table_scans(dsn)
+        result, found = run_checks(pytester, monkeypatch, *args, modules=modules)
+        assert result.ret == 0 and found, result.stdout.str()[-3000:]
+        after = table_scans(dsn)
+        scanned.append({table: after[table] - before[table] for table in after})
+    pg_server.drop_database(name)
+
+    counts_only, with_content = scanned
+    assert with_content == counts_only
+    assert counts_only["journals"] == counts_only["audit_logs"] >= 1

@@ -29,6 +29,7 @@ _templates: dict[tuple[str, int], str] = {}
 STATS_SQL = """\
 SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd FROM pg_stat_user_tables
 ORDER BY relname"""
+SEQ_SCANS_SQL = "SELECT relname, seq_scan FROM pg_stat_user_tables ORDER BY relname"
 
 
 def vibes_template(pg_server) -> str:
@@ -138,6 +139,13 @@ def database_state(dsn: str) -> dict:
         stats = conn.execute(STATS_SQL).fetchall()
     return {"schema": schema.to_dict(), "sequences": sequences, "write_counters": stats,
             "tables": prints}
+
+
+def table_scans(dsn: str) -> dict[str, int]:
+    """Sequential scans each table has had, once every other session has reported them."""
+    _wait_for_other_sessions(dsn)
+    with connect(dsn, read_only=True) as conn:
+        return dict(conn.execute(SEQ_SCANS_SQL).fetchall())
 
 
 def _wait_for_other_sessions(dsn: str, timeout_s: float = 10.0) -> None:
