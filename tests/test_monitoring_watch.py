@@ -181,3 +181,18 @@ def test_traffic_is_the_window_s_growth_or_since_the_start():
     assert (metrics.traffic(first, restarted).requests,
             metrics.traffic(first, restarted).errors) == (2.0, 0.0)
     assert metrics.cpu_pct(first, restarted) is None
+
+
+def test_maintenance_refusals_are_not_errors(vibes, tmp_path):
+    flag = tmp_path / "maintenance.flag"
+    flag.write_text("on")
+    with vibes_service(vibes, maintenance_file=flag, log_path=tmp_path / "service.log") as api:
+        with httpx.Client(base_url=api.base_url, trust_env=False) as client:
+            assert client.get("/api/v1/users/1").status_code == 503
+            text = client.get("/metrics").text
+        scrape = metrics.parse(text, "m", 0.0)
+    # the service's start waited on /health; the 503 maintenance answered on purpose is no
+    # traffic and no error
+    assert set(scrape.requests) == {("/health", "GET", "200")}
+    assert ('vibes_maintenance_refusals_total{endpoint="/api/v1/users/{user_id}",'
+            'method="GET"} 1.0') in text

@@ -37,7 +37,12 @@ from starlette.routing import Route
 from rollbook_vibes.api import store
 from rollbook_vibes.api.config import Settings
 from rollbook_vibes.api.maintenance import MaintenanceFlag
-from rollbook_vibes.api.metrics import METRICS_PATH, CountRequests, Metrics
+from rollbook_vibes.api.metrics import (
+    METRICS_PATH,
+    REFUSED_FOR_MAINTENANCE,
+    CountRequests,
+    Metrics,
+)
 from rollbook_vibes.api.passwords import burn_time, verify_password
 
 log = logging.getLogger("rollbook_vibes.api")
@@ -68,6 +73,7 @@ class MaintenanceGate:
     async def __call__(self, scope, receive, send):
         if (scope["type"] == "http" and not scope["path"].startswith(EXEMPT_FROM_MAINTENANCE)
                 and self.flag.enabled() and not self._operator(scope)):
+            scope[REFUSED_FOR_MAINTENANCE] = True
             response = JSONResponse(
                 {"error": "maintenance", "detail": "Vibes is in maintenance; retry later."},
                 status_code=503, headers={"Retry-After": str(self.retry_after_s)})

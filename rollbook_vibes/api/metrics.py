@@ -3,6 +3,8 @@
     vibes_http_requests_total{endpoint, method, status}   every answer, by route template
     vibes_http_errors_total{endpoint, method, status}     the 5xx among them
     vibes_http_request_duration_seconds{endpoint, method} latency histogram
+    vibes_maintenance_refusals_total{endpoint, method}    the 503s maintenance mode answered on
+                                                          purpose: not errors, not in the above
     process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds, ...
                                                           (prometheus-client's process collector)
 
@@ -28,6 +30,7 @@ from starlette.routing import Match
 
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"
+REFUSED_FOR_MAINTENANCE = "vibes.refused_for_maintenance"  # scope key the maintenance gate sets
 
 
 class Metrics:
@@ -43,6 +46,9 @@ class Metrics:
                               "status", labels, registry=self.registry)
         self.latency = Histogram("vibes_http_request_duration_seconds", "time to answer",
                                  ("endpoint", "method"), registry=self.registry)
+        self.refusals = Counter("vibes_maintenance_refusals", "requests answered 503 because "
+                                "maintenance mode is on", ("endpoint", "method"),
+                                registry=self.registry)
 
     def observe(self, endpoint: str, method: str, status: int, elapsed_s: float) -> None:
         self.requests.labels(endpoint, method, str(status)).inc()
@@ -82,5 +88,8 @@ class CountRequests:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            self.metrics.observe(self._template(scope), scope["method"], seen["status"],
-                                 time.perf_counter() - started)
+            if scope.get(REFUSED_FOR_MAINTENANCE):
+                self.metrics.refusals.labels(self._template(scope), scope["method"]).inc()
+            else:
+                self.metrics.observe(self._template(scope), scope["method"], seen["status"],
+                                     time.perf_counter() - started)
