@@ -36,6 +36,13 @@ def test_drill(drill):
             "counts": [CheckResult("row count users", True, "10 rows, as the baseline")],
             "orphans": [CheckResult("orphans: journals.user_id -> users.id", True, "none")]})
     drill.assert_within_objectives()
+
+
+def test_failing_drill(drill):
+    """A rollback whose counts are off."""
+    with drill.phase("Validation Testing"):
+        drill.checks_by_family({
+            "counts": [CheckResult("row count users", False, "9 rows, the baseline has 10")]})
 '''
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run")
@@ -89,12 +96,14 @@ def _dump_dom(url: str, profile: Path) -> str:
 def test_the_allure_report_renders_and_shows_the_four_phases(pytester, tmp_path):
     pytester.makepyfile(test_drill=DRILL)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--allure-html", "yes")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)
     run_dir = (pytester.path / "reports" / "latest").resolve()
     result.stdout.fnmatch_lines(["rollbook: Allure report */allure-report (serve it: *"])
 
     results = run_dir / "allure-results"
-    (test,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    (test,) = [body for body in (json.loads(p.read_text())
+                                 for p in results.glob("*-result.json"))
+               if body["status"] == "passed"]
     assert test["name"] == "A rollback in four phases"
     labels = {(label["name"], label["value"]) for label in test["labels"]}
     assert {("epic", "Database Rollback Procedures"),
@@ -112,7 +121,9 @@ def test_the_allure_report_renders_and_shows_the_four_phases(pytester, tmp_path)
 
     report = run_dir / "allure-report"
     by_id = json.loads((report / "test-results.json").read_text())["byId"]
-    (test_id,) = by_id
+    (test_id,) = [key for key, found in by_id.items() if found["status"] == "passed"]
+    filed = (report / "widgets" / "categories.json").read_text()
+    assert "Validation failed: counts" in filed and "Product errors" not in filed
     server, url = _serve(report)
     try:
         page = _dump_dom(f"{url}#{test_id}", tmp_path / "chromium")

@@ -55,7 +55,7 @@ def test_unknown_status_is_refused():
 def run_drill(pytester):
     def run(body: str):
         pytester.makepyfile(test_drill=body)
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--allure-html", "no")
         return result, (pytester.path / "reports" / "latest" / "rollback-record.md").read_text()
     return run
 

@@ -20,7 +20,7 @@ def test_drill(drill, pg_server, drill_database):
 
 def run_drill(pytester, *args):
     pytester.makepyfile(test_drill=DRILL)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--allure-html", "no", *args)
     result.assert_outcomes(passed=1)
     return (pytester.path / "reports" / "latest").resolve()
 

@@ -22,7 +22,7 @@ def test_plain():
 
 def run(pytester, body: str, *args: str) -> None:
     pytester.makepyfile(test_it=body)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--allure-html", "no", *args)
 
 
 def target(pytester, name: str) -> str | None:

@@ -46,7 +46,7 @@ def test_drill(drill):
 
 def _record(pytester, *args) -> str:
     pytester.makepyfile(test_drill=DRILL)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--allure-html", "no", *args)
     result.assert_outcomes(passed=1)
     return (pytester.path / "reports" / "latest" / "rollback-record.md").read_text()
 

@@ -230,7 +230,9 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
     """
     doc = (request.node.function.__doc__ or request.node.name).strip().splitlines()[0]
     profile = settings_for(request.config).profile
-    record = DrillRecord(title=doc.rstrip("."), test_id=request.node.nodeid,
+    callspec = getattr(request.node, "callspec", None)  # a parametrized drill names its case
+    title = doc.rstrip(".") + (f" ({callspec.id})" if callspec is not None else "")
+    record = DrillRecord(title=title, test_id=request.node.nodeid,
                          clock=RecoveryClock.from_objectives(profile.rto_s))
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
     kept = KeptEvidence(run_dir / "evidence" / slug, request.config.stash.get(KEEP_DUMPS, True))

@@ -76,7 +76,8 @@ def pytest_sessionfinish(session):
         return
     if not run_dir.is_dir():  # --collect-only, --fixtures, --help: no run folder
         return
-    drills = [DrillRecord.load(path) for path in sorted((run_dir / "records").glob("*.json"))]
+    drills = sorted((DrillRecord.load(path) for path in (run_dir / "records").glob("*.json")),
+                    key=lambda drill: drill.started_utc)  # in the order they ran
     run = run_facts(config, drills)
     trends = _trends(config, run_dir, run, drills)
     if config.option.allure_report_dir:
@@ -117,6 +118,8 @@ def _trends(config, run_dir: Path, run: dict, drills: list[DrillRecord]) -> dict
 def _publish_allure(config, results: Path, run_dir: Path, drills: list[DrillRecord]) -> None:
     """Categories for every run; for a drill run, the HTML report when node is there."""
     allure_meta.write_categories(results)
+    rc = allure_meta.write_config(run_dir / "allurerc.json",
+                                  f"Rollback drills — run {config.stash[RUN_ID]}")
     wanted = (config.getoption("--allure-html") or os.environ.get("ROLLBOOK_ALLURE_HTML")
               or "auto")
     if not drills or wanted == "no" or (wanted == "auto" and not allure_html.available()):
@@ -126,8 +129,7 @@ def _publish_allure(config, results: Path, run_dir: Path, drills: list[DrillReco
         said.append("no Allure HTML: node/npx not found. Hint: install Node.js, or pass "
                     "--allure-html no.")
         return
-    _, line = allure_html.generate(results, run_dir / "allure-report",
-                                   name=f"Rollback drills — run {config.stash[RUN_ID]}",
+    _, line = allure_html.generate(results, run_dir / "allure-report", config=rc,
                                    history=run_dir.parent / ALLURE_HISTORY)
     said.append(line)
 

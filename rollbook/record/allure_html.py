@@ -15,11 +15,11 @@ def available() -> bool:
     return shutil.which("npx") is not None and shutil.which("node") is not None
 
 
-def generate(results_dir: Path, out_dir: Path, *, name: str,
+def generate(results_dir: Path, out_dir: Path, *, config: Path,
              history: Path | None = None) -> tuple[bool, str]:
-    """Render results_dir into out_dir; Allure's own history (trend between runs) goes to
-    `history` when given. Returns (ok, one line saying what happened)."""
-    config = {"name": name, "output": str(out_dir)}
+    """Render results_dir into out_dir with the allurerc.json `config`; Allure's own history
+    (its trend between runs) goes to `history` when given. Returns (ok, one line)."""
+    config = {**json.loads(config.read_text()), "output": str(out_dir)}
     if history is not None:
         history.parent.mkdir(parents=True, exist_ok=True)
         config["historyPath"] = str(history)

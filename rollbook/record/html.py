@@ -21,7 +21,7 @@ th{background:#f3f3f3}.passed,.done{color:#176f2c}
 .unverified,.not-verified{color:#8a5a00;font-weight:600}
 pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}h2{border-top:2px solid #ddd;padding-top:1rem}
 .verdict{font-size:1.3rem}.trend{display:flex;flex-wrap:wrap;gap:1rem}
-figure{margin:0}figcaption{font-size:.85rem;margin-bottom:.2rem}
+figure{margin:0;width:240px}figcaption{font-size:.8rem;margin-bottom:.2rem;min-height:2.2rem}
 """
 STATUS_CLASS = {DONE: "done", NOT_DONE: "failed", COULD_NOT_VERIFY: "unverified",
                 OUT_OF_SCOPE: "na"}

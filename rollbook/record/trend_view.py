@@ -8,6 +8,8 @@ from rollbook.record.clock import format_duration
 from rollbook.record.trend import NOISE_FLOOR_S, DrillTrend, PhaseTrend
 
 WIDTH, HEIGHT, PAD = 240, 90, 6
+FIRST_RUN = ("The history holds no earlier run of this drill: the trend starts with this one "
+             "(it needs the history file of earlier runs, see --history).")
 
 
 def run_label(run_id: str, *, this_run: bool) -> str:
@@ -26,6 +28,8 @@ def explanation(trend: DrillTrend) -> str:
 
 
 def markdown(trend: DrillTrend) -> list[str]:
+    if len(trend.runs) < 2:
+        return ["### Trend", "", FIRST_RUN]
     labels = [run_label(r, this_run=i == len(trend.runs) - 1) for i, r in enumerate(trend.runs)]
     lines = [f"### Trend over the last {len(trend.runs)} runs", "", explanation(trend), "",
              "| Phase | Objective | " + " | ".join(labels) + " |",
@@ -40,6 +44,8 @@ def markdown(trend: DrillTrend) -> list[str]:
 
 
 def html(trend: DrillTrend) -> str:
+    if len(trend.runs) < 2:
+        return (f"<h3>Trend</h3><p>{FIRST_RUN}</p>")
     charts = "".join(_chart(phase) for phase in trend.phases)
     warnings = "".join(f"<li class=over>{escape(w)}</li>" for w in trend.warnings)
     return (f"<h3>Trend over the last {len(trend.runs)} runs</h3><p>{escape(explanation(trend))}"
@@ -63,16 +69,17 @@ def _chart(phase: PhaseTrend) -> str:
 
     points = [(PAD + i * step, y(v)) for i, v in enumerate(phase.values) if v is not None]
     line = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in points)
-    parts = [f'<svg role=img aria-label="{escape(phase.phase)}" width={WIDTH} height={HEIGHT} '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}"><rect width={WIDTH} height={HEIGHT} fill="#fafafa" '
-             'stroke="#ddd"/>']
+    parts = [f'<svg role="img" aria-label="{escape(phase.phase)}" width="{WIDTH}" '
+             f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}">',
+             f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fafafa" stroke="#ddd"/>']
     if objective is not None and objective <= top:
-        parts.append(f'<line x1={PAD} x2={WIDTH - PAD} y1={y(objective):.1f} '
-                     f'y2={y(objective):.1f} stroke="#b3261e" stroke-dasharray="4 3"/>')
+        parts.append(f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{y(objective):.1f}" '
+                     f'y2="{y(objective):.1f}" stroke="#b3261e" stroke-dasharray="4 3"/>')
     if points:
-        parts.append(f'<polyline points="{line}" fill=none stroke="#1a5fb4" stroke-width=2/>')
+        parts.append(f'<polyline points="{line}" fill="none" stroke="#1a5fb4" '
+                     'stroke-width="2"/>')
         last_x, last_y = points[-1]
-        parts.append(f'<circle cx={last_x:.1f} cy={last_y:.1f} r=3.5 '
+        parts.append(f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3.5" '
                      f'fill="{"#b3261e" if phase.warning else "#1a5fb4"}"/>')
     parts.append("</svg>")
     latest = format_duration(phase.values[-1] if phase.values else None)
