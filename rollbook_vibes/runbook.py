@@ -9,7 +9,8 @@ IMPACT_QUERIES = {
 }
 
 # "Drop UUID tables (if safe to do so)", in the runbook's order. journal_tags is not in the
-# runbook's list: `pg_restore -c` drops and recreates it.
+# runbook's list: `pg_restore -c` drops and recreates it. The view user_journal_counts goes
+# with users and journals (DROP TABLE ... CASCADE) and comes back with the restore.
 MANUAL_ROLLBACK_DROP = ("user_sessions", "audit_logs", "reminders", "secret_tags", "tags",
                         "journals", "users")
 
