@@ -226,6 +226,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     print(f"  alembic: {profile.alembic.ini or 'none'}, expected revision "
           f"{profile.alembic.expected_revision or 'any'}")
     print(f"  key queries: {', '.join(q.name for q in profile.queries) or 'none'}")
+    print(f"  monitoring: {observation.describe(profile)}")
     print(f"  session: read-only, statement_timeout {profile.database.statement_timeout_ms} ms,"
           f" lock_timeout {profile.database.lock_timeout_ms} ms, application_name "
           f"{profile.database.application_name}")

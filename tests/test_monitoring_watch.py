@@ -196,3 +196,10 @@ def test_maintenance_refusals_are_not_errors(vibes, tmp_path):
     assert set(scrape.requests) == {("/health", "GET", "200")}
     assert ('vibes_maintenance_refusals_total{endpoint="/api/v1/users/{user_id}",'
             'method="GET"} 1.0') in text
+
+
+def test_rollbook_profile_says_where_the_monitoring_looks(capsys):
+    assert cli.main(["profile", "--env", "local", "--envs-dir", str(BUILTIN_ENVS)]) == 0
+    assert ("monitoring: watch 3 s every 1 s; error logs over 300 s: application the started "
+            "service's own, PostgreSQL the embedded server's; metrics the started service's "
+            "/metrics") in capsys.readouterr().out

@@ -146,3 +146,17 @@ def baseline_facts(conn: psycopg.Connection, limits: Monitoring) -> dict[str, An
     if "error" not in activity:
         facts["deadlocks"] = activity["deadlocks"]
     return facts
+
+
+def describe(profile) -> str:
+    """Where the monitoring of `profile` will look, in one line (for `rollbook profile`)."""
+    limits, served = profile.monitoring, profile.api.service is not None
+    app = limits.app_log or ("the started service's own" if served else "none named")
+    pg = (limits.postgres_log or ("the embedded server's" if profile.database.embedded else
+                                  "pg_current_logfile() via pg_read_file"
+                                  if limits.postgres_log_sql else "none"))
+    metrics_at = limits.metrics_url or ("the started service's /metrics" if served
+                                        else "none named")
+    return (f"watch {limits.window_s:g} s every {limits.interval_s:g} s; error logs over "
+            f"{limits.log_window_s:g} s: application {app}, PostgreSQL {pg}; metrics "
+            f"{metrics_at}")
