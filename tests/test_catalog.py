@@ -192,7 +192,8 @@ def test_snapshot_holds_every_kind_of_object_in_every_user_schema(shop):
     assert set(schema.kinds) == {kind.key for kind in KINDS}
     assert schema.objects["extensions"]["citext"].version == "1.7"
     # what CREATE EXTENSION made (citext's type, functions, operators) is not listed one by one
-    assert sorted(schema.objects["functions"]) == ["order_items_check_quantity()"]
+    assert sorted(schema.objects["functions"]) == ["order_items_check_quantity()",
+                                                   "shop_ddl_noted()"]
     assert sorted(schema.objects["types"]) == ["money_amount", "order_status"]
     assert schema.objects["types"]["order_status"].definition == (
         "ENUM ('new', 'paid', 'shipped')")
@@ -293,3 +294,13 @@ def test_a_schemas_key_that_is_not_a_list_is_one_line_with_the_fix(tmp_path):
         f"{tmp_path / 'bad.toml'}: [schema] schemas: must be a non-empty list of strings, e.g."
         " [\"id\"], got 'public'",
         f"{tmp_path / 'bad.toml'}: [schema] schema: unknown key (did you mean schemas?)"]
+
+
+def test_inheritance_is_a_table_option(conn):
+    conn.execute("CREATE TABLE notes (a integer); CREATE TABLE dated_notes (d date)"
+                 " INHERITS (notes)")
+    before = snapshot(conn)
+    conn.execute("ALTER TABLE dated_notes NO INHERIT notes")
+
+    assert [str(d) for d in diff(before, snapshot(conn))] == [
+        "table dated_notes: inherits [notes] -> []"]

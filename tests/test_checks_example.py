@@ -136,6 +136,16 @@ PLANTED = {
                       TABLE.format("orders"),
                       "constraint orders.orders_customer_id_fkey: definition"),
     "schema": ("CREATE SCHEMA staging", OUTSIDE.format("schema"), "schema staging: extra"),
+    "default privileges": (
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA reporting REVOKE SELECT ON TABLES FROM"
+        " shop_reporting", OUTSIDE.format("default privileges"),
+        "default privileges of postgres on tables in schema reporting to shop_reporting:"
+        " missing"),
+    "event trigger": ("ALTER EVENT TRIGGER shop_ddl_noted DISABLE",
+                      OUTSIDE.format("event trigger"),
+                      "event trigger shop_ddl_noted: enabled enabled -> disabled"),
+    "extended statistics": ("DROP STATISTICS orders_customer_status", TABLE.format("orders"),
+                            "statistics orders_customer_status: missing"),
 }
 
 

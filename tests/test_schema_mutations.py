@@ -125,6 +125,15 @@ MENU = [Mutation(*m) for m in (
     ("add a rule", "CREATE RULE events_keep AS ON DELETE TO events DO INSTEAD NOTHING",
      "rule events.events_keep: extra"),
     ("leave a schema behind", "CREATE SCHEMA staging", "schema staging: extra"),
+    ("drop extended statistics", "DROP STATISTICS orders_customer_status",
+     "statistics orders_customer_status: missing"),
+    ("change a replica identity", "ALTER TABLE events REPLICA IDENTITY DEFAULT",
+     "table events: replica_identity full -> default"),
+    ("revoke default privileges", "ALTER DEFAULT PRIVILEGES IN SCHEMA reporting REVOKE SELECT"
+     " ON TABLES FROM shop_reporting",
+     "default privileges of postgres on tables in schema reporting to shop_reporting: missing"),
+    ("disable an event trigger", "ALTER EVENT TRIGGER shop_ddl_noted DISABLE",
+     "event trigger shop_ddl_noted: enabled enabled -> disabled"),
     ("leave a table behind", "CREATE TABLE reporting.leftover (id integer)",
      "table reporting.leftover: extra"),
 )]
@@ -179,7 +188,8 @@ def test_untouched_database_passes_every_schema_verdict(shop):
 
 
 def test_the_menu_covers_every_kind_of_object():
-    named = {m.names.split(" ", 1)[0] for m in MENU}
+    named = {kind for kind in catalog.DIFFERENCE_KINDS
+             if any(m.names.startswith(f"{kind} ") for m in MENU)}
     assert named == set(catalog.DIFFERENCE_KINDS)
     assert len(MENU) >= 25
 

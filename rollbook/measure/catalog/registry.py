@@ -5,6 +5,7 @@ from __future__ import annotations
 from rollbook.measure.catalog.base import Kind
 from rollbook.measure.catalog.comments import COMMENTS
 from rollbook.measure.catalog.constraints import CONSTRAINTS
+from rollbook.measure.catalog.default_privileges import DEFAULT_PRIVILEGES
 from rollbook.measure.catalog.extensions import EXTENSIONS
 from rollbook.measure.catalog.grants import GRANTS
 from rollbook.measure.catalog.indexes import INDEXES
@@ -13,14 +14,16 @@ from rollbook.measure.catalog.owners import OWNERS
 from rollbook.measure.catalog.policies import POLICIES
 from rollbook.measure.catalog.routines import FUNCTIONS, PROCEDURES
 from rollbook.measure.catalog.sequences import SEQUENCES
+from rollbook.measure.catalog.statistics import STATISTICS
 from rollbook.measure.catalog.tables import TABLE_OPTIONS, TABLES
-from rollbook.measure.catalog.triggers import RULES, TRIGGERS
+from rollbook.measure.catalog.triggers import EVENT_TRIGGERS, RULES, TRIGGERS
 from rollbook.measure.catalog.types import TYPES
 from rollbook.measure.catalog.views import VIEWS
 
 KINDS: tuple[Kind, ...] = (
-    NAMESPACES, EXTENSIONS, TYPES, TABLES, TABLE_OPTIONS, CONSTRAINTS, INDEXES, SEQUENCES,
-    VIEWS, TRIGGERS, RULES, POLICIES, FUNCTIONS, PROCEDURES, OWNERS, GRANTS, COMMENTS)
+    NAMESPACES, EXTENSIONS, TYPES, TABLES, TABLE_OPTIONS, CONSTRAINTS, INDEXES, STATISTICS,
+    SEQUENCES, VIEWS, TRIGGERS, RULES, POLICIES, FUNCTIONS, PROCEDURES, EVENT_TRIGGERS, OWNERS,
+    GRANTS, DEFAULT_PRIVILEGES, COMMENTS)
 # Kinds whose objects others hang off: one missing as a whole is said once, not again for
 # what belongs to it (a relation's columns, constraints, ...; anything's owner, grants, comment).
 RELATIONS = (TABLES, VIEWS)

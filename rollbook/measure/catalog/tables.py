@@ -1,11 +1,12 @@
 """Tables and their columns (by name, so column order does not matter), and the table's own
-properties: persistence, storage options, row-level security, partitioning."""
+properties: persistence, storage options, row-level security, partitioning, inheritance,
+replica identity."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rollbook.measure.catalog.base import Difference, Kind, display_name, load
+from rollbook.measure.catalog.base import Difference, Kind, display_name, load, short_identity
 
 COLUMNS_SQL = """\
 SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -25,7 +26,11 @@ SELECT n.nspname, c.relname,
             ELSE 'permanent' END,
        coalesce(c.reloptions, '{}'), am.amname, ts.spcname, c.relrowsecurity,
        c.relforcerowsecurity, pg_get_partkeydef(c.oid), p.relname, pn.nspname,
-       pg_get_expr(c.relpartbound, c.oid)
+       pg_get_expr(c.relpartbound, c.oid),
+       ARRAY(SELECT h.inhparent::regclass::text FROM pg_inherits h
+             WHERE h.inhrelid = c.oid AND NOT c.relispartition ORDER BY h.inhseqno),
+       CASE c.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+            WHEN 'i' THEN 'using index' ELSE 'default' END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_am am ON am.oid = c.relam
@@ -62,6 +67,8 @@ class TableOptions:
     partition_key: str | None  # "RANGE (created_at)" on a partitioned table
     partition_of: str | None  # the parent of a partition
     partition_bound: str | None  # "FOR VALUES FROM (...) TO (...)"
+    inherits: tuple[str, ...]  # parents by INHERITS (not partitioning)
+    replica_identity: str  # "default", "full", "nothing", "using index"
 
 
 def _read_columns(rows: list[tuple]) -> dict[str, dict[str, Column]]:
@@ -77,9 +84,10 @@ def _read_columns(rows: list[tuple]) -> dict[str, dict[str, Column]]:
 def _read_options(rows: list[tuple]) -> dict[str, TableOptions]:
     return {display_name(nsp, rel): TableOptions(
                 persistence, tuple(options), method, space, rls, force, key,
-                display_name(pnsp, parent) if parent else None, bound)
+                display_name(pnsp, parent) if parent else None, bound,
+                tuple(short_identity(p) for p in inherits), replica)
             for nsp, rel, persistence, options, method, space, rls, force, key, parent, pnsp,
-            bound in rows}
+            bound, inherits, replica in rows}
 
 
 def _columns_brief(columns: dict[str, Any]) -> str:
@@ -116,5 +124,6 @@ TABLES = _Tables(
 TABLE_OPTIONS = Kind(
     "table", "table_options", TABLE_OPTIONS_SQL, _read_options, TableOptions,
     ("persistence", "options", "access_method", "tablespace", "row_security",
-     "force_row_security", "partition_key", "partition_of", "partition_bound"),
+     "force_row_security", "partition_key", "partition_of", "partition_bound", "inherits",
+     "replica_identity"),
     brief=lambda o: o.persistence, table_of=lambda name, options: name)

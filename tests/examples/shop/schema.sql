@@ -6,9 +6,10 @@
 -- It carries one of every kind of object the schema checks compare: a second schema, an
 -- extension at an older version, an enum, a domain, a column collation, foreign-key actions and
 -- a deferrable constraint, a partitioned table, a view and a materialized view, a trigger and
--- its function, a procedure, roles with grants (on a schema, tables, a column, a sequence, a
--- function), an owner other than the connecting user, row-level security with a policy, and
--- comments. Roles are cluster-wide and tests run in parallel: they are created tolerantly.
+-- its function, a procedure, an event trigger, extended statistics, a replica identity, roles
+-- with grants (on a schema, tables, a column, a sequence, a function) and default privileges,
+-- an owner other than the connecting user, row-level security with a policy, and comments.
+-- Roles are cluster-wide and tests run in parallel: they are created tolerantly.
 DO $$ BEGIN CREATE ROLE shop_app NOLOGIN;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 DO $$ BEGIN CREATE ROLE shop_reporting NOLOGIN;
@@ -125,6 +126,9 @@ ALTER TABLE customers VALIDATE CONSTRAINT customers_email_lower;
 ALTER TABLE orders ADD CONSTRAINT orders_customer_placed_key UNIQUE (customer_id, placed_at)
     DEFERRABLE INITIALLY DEFERRED;
 
+CREATE STATISTICS orders_customer_status (dependencies) ON customer_id, status FROM orders;
+ALTER TABLE events REPLICA IDENTITY FULL;
+
 ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY orders_app_open ON orders FOR ALL TO shop_app USING (status <> 'shipped');
 
@@ -136,5 +140,10 @@ GRANT SELECT (id, email) ON customers TO shop_reporting;
 GRANT USAGE ON SCHEMA reporting TO shop_reporting;
 GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO shop_reporting;
 GRANT EXECUTE ON PROCEDURE reporting.refresh_product_sales() TO shop_reporting;
+ALTER DEFAULT PRIVILEGES IN SCHEMA reporting GRANT SELECT ON TABLES TO shop_reporting;
 COMMENT ON TABLE orders IS 'one row per checkout';
 COMMENT ON COLUMN customers.email IS 'lower-case login address';
+
+-- An event trigger, which belongs to the database rather than to a schema.
+CREATE FUNCTION shop_ddl_noted() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER shop_ddl_noted ON ddl_command_end EXECUTE FUNCTION shop_ddl_noted();
