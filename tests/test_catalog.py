@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rollbook.measure import baseline
 from rollbook.measure.catalog import (
@@ -242,6 +244,17 @@ def test_a_long_multi_line_definition_is_one_line_cut_where_it_differs():
     assert "\n" not in line and len(line) < 300
     assert line.startswith("function f(): definition …") and "1 $$ -> …" in line
     assert line.endswith("2 $$")
+
+
+@given(st.text(), st.text(), st.sampled_from(["changed", "missing", "extra"]))
+def test_any_difference_is_one_bounded_line(old, new, change):
+    d = Difference("view", "v", change, old, new, "definition" if change == "changed" else None,
+                   brief=old + new)
+
+    line = str(d)
+
+    assert len(line.splitlines()) == 1 and len(line) <= 300
+    assert line.startswith(f"view v: {'definition ' if change == 'changed' else change}")
 
 
 def test_a_baseline_from_before_the_new_kinds_compares_what_it_recorded(shop):
