@@ -147,7 +147,9 @@ def error_rate(now_pct: float, baseline_pct: float, max_points: float) -> Signal
     return Signal("API error rate above baseline", "Error Rate Increase", HIGH,
                   f"{now_pct:.1f} % vs {baseline_pct:.1f} % baseline ({points:+.1f} points)",
                   f"> +{max_points:.0f} points", points > max_points,
-                  evidence={"now_pct": now_pct, "baseline_pct": baseline_pct})
+                  detail="source: rollbook's API smoke calls",  # /metrics and logs: their own
+                  evidence={"now_pct": now_pct, "baseline_pct": baseline_pct,
+                            "source": "API smoke calls"})
 
 
 def orphans(orphan_results: list) -> Signal:
