@@ -49,7 +49,8 @@ def test_the_record_shows_the_trend_table_and_chart():
     assert "| Database Rollback | 30 min 00.0 s | 1.00 s | 1.10 s | 9.00 s |" in text
     assert "- **Trend warning** (Drill 1: rollback): Database Rollback grew" in text
     page = render_html({"run_id": "r"}, [record], {"drills/x.py::t": found})
-    assert page.count("<svg") == 2 and "<polyline" in page and "Trend warning" in page
+    assert page.count("<svg") == 1 and "<polyline" in page and "Trend warning" in page
+    assert "| Service Restart |" not in text.split("### Trend")[1]  # never ran: no row
 
 
 DRILL = '''

@@ -8,12 +8,13 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollbook.record.clock import TOTAL_PHASE
+from rollbook.record.clock import RUNBOOK_OBJECTIVES_S, TOTAL_PHASE
 from rollbook.record.model import DrillRecord
 
 LAST_RUNS = 5          # the window the record shows
 GROWTH_SHARE = 0.25    # warn when the latest run is this share above the earlier runs' median
 NOISE_FLOOR_S = 0.5    # ... and at least this many seconds above it: jitter is not a trend
+RUNBOOK_ORDER = [*RUNBOOK_OBJECTIVES_S, TOTAL_PHASE]
 
 
 def entry(run: dict, drill: DrillRecord) -> dict:
@@ -28,7 +29,7 @@ def append(path: Path, run: dict, drills: list[DrillRecord]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as history:
         for drill in drills:
-            history.write(json.dumps(entry(run, drill), sort_keys=True) + "\n")
+            history.write(json.dumps(entry(run, drill)) + "\n")
 
 
 def load(path: Path) -> list[dict]:
@@ -69,10 +70,13 @@ class DrillTrend:
 def trend(history: list[dict], test_id: str, *, last: int = LAST_RUNS,
           growth_share: float = GROWTH_SHARE) -> DrillTrend:
     runs = [e for e in history if e.get("test_id") == test_id][-last:]
-    names = list(dict.fromkeys(name for e in runs for name in e["phases"]))
+    names = sorted(dict.fromkeys(name for e in runs for name in e["phases"]),
+                   key=lambda name: RUNBOOK_ORDER.index(name) if name in RUNBOOK_ORDER else 99)
     phases = []
     for name in names:
         values = [_seconds(e["phases"].get(name)) for e in runs]
+        if all(value is None for value in values):
+            continue  # a phase this drill never runs
         objective = next((e["objectives"].get(name) for e in reversed(runs)
                           if e.get("objectives", {}).get(name) is not None), None)
         phases.append(PhaseTrend(name, objective, values,
