@@ -89,7 +89,8 @@ class Schema:
     def describe(self) -> str:
         counts = [(len(self.tables), "tables"),
                   (sum(len(c) for c in self.tables.values()), "columns")]
-        counts += [(len(records), LABELS.get(key, key)) for key, records in self.objects.items()
+        counts += [(len(records), LABELS.get(key, key.replace("_", " ")))
+                   for key, records in self.objects.items()
                    if key not in ("tables", "table_options")]
         return ", ".join(f"{n} {label}" for n, label in counts if n)
 
