@@ -3,7 +3,7 @@
 
 Two kinds of log:
 
-- ``postgres``: PostgreSQL's stderr/csv-less text log, whose lines start with a timestamp
+- ``postgres``: PostgreSQL's plain-text (stderr) log, whose lines start with a timestamp
   (``log_line_prefix`` with %m or %t, as the default '%m [%p] ' has) and carry a severity
   (``ERROR:``, ``FATAL:``, ``PANIC:``); continuation lines (STATEMENT, DETAIL) belong to the line
   before them and are not counted.
@@ -65,7 +65,7 @@ class LogWindow:
     lines: int = 0  # lines with a timestamp in the window, any level
     errors: int = 0
     by_level: dict[str, int] = field(default_factory=dict)
-    per_minute: dict[str, int] = field(default_factory=dict)  # "HH:MM" (UTC) -> errors
+    per_minute: dict[str, int] = field(default_factory=dict)  # "2026-11-30T10:00Z" -> errors
     top: list[dict[str, Any]] = field(default_factory=list)  # {"message", "count"}
 
     @property
@@ -161,7 +161,7 @@ def window(lines: list[LogLine], source: str, start: dt.datetime,
     """Error lines between start and end: counts by level and per minute, top messages."""
     inside = [line for line in lines if start <= line.at <= end]
     errors = [line for line in inside if line.level in ERROR_LEVELS]
-    per_minute = Counter(line.at.astimezone(dt.timezone.utc).strftime("%H:%M")
+    per_minute = Counter(line.at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
                          for line in errors)
     messages = Counter(mask_secrets(" ".join(line.message.split()))[:200] for line in errors)
     return LogWindow(source, start, end, len(inside), len(errors),
