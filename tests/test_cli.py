@@ -287,7 +287,9 @@ def test_cli_bad_input_is_one_line(bad_files, silent_dsn, capsys, monkeypatch, a
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     argv = [a.replace("{tmp}", str(bad_files)).replace("{silent}", silent_dsn) for a in argv]
-    before, servers = _listing(bad_files), set(Path(tempfile.gettempdir()).glob("rollbook-pg-*"))
+    temp = Path(tempfile.mkdtemp())  # this case's temp folder: a server would put its dir here
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    before = _listing(bad_files)
     if argv and argv[0] in ("snapshot", "assess", "profile"):
         argv = [*argv, "--envs-dir", ENVS]
     try:
@@ -303,4 +305,5 @@ def test_cli_bad_input_is_one_line(bad_files, silent_dsn, capsys, monkeypatch, a
     assert "Traceback" not in out.err + out.out
     assert "hunter2" not in out.err and "Pa55@127" not in out.err
     assert _listing(bad_files) == before
-    assert set(Path(tempfile.gettempdir()).glob("rollbook-pg-*")) <= servers
+    assert not any(temp.iterdir())
+    temp.rmdir()
