@@ -20,7 +20,7 @@ from rollbook.pytest_plugin.phases import (
     validate_after_rollback,
 )
 from rollbook.verdicts import triggers
-from rollbook_vibes.faults import break_logins
+from rollbook_vibes.faults import break_logins, repair_logins
 from rollbook_vibes.seed import SEED_PASSWORD
 from rollbook_vibes.traffic import add_rows, rows_written_by_smoke
 
@@ -81,6 +81,10 @@ def test_api_failure_fires_the_trigger_and_the_emergency_rollback(
     back_up_current_state(drill, prepared)
     with drill.phase("Database Rollback") as step:
         step.detail = migration_detail(prepared.migrations.downgrade("-1"))
+        if fault == "500s":
+            with drill.step("Remove what the broken build left in the database") as removed:
+                with connect(prepared.dsn) as conn:
+                    removed.detail = repair_logins(conn)
         drill.checklist.done("Database migration rolled back", step.detail)
     application_rollback(drill, service)
 

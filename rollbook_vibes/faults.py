@@ -80,3 +80,10 @@ def break_logins(conn) -> str:
     conn.execute("CREATE TRIGGER planted_session_failure BEFORE INSERT ON user_sessions"
                  " FOR EACH ROW EXECUTE FUNCTION planted_session_failure()")
     return "user_sessions inserts raise: every login answers 500"
+
+
+def repair_logins(conn) -> str:
+    """Drop what break_logins planted. A downgrade that rebuilds user_sessions takes the trigger
+    with the table but leaves the function, which the schema check reports as extra."""
+    conn.execute("DROP FUNCTION IF EXISTS planted_session_failure() CASCADE")
+    return "function planted_session_failure() dropped (its trigger with it)"
