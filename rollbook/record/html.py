@@ -86,9 +86,9 @@ def _drill(heading: str, drill: DrillRecord, trend: DrillTrend | None,
                      **({"failure": drill.failure} if drill.failure else {})})]
     for number, decision in enumerate(drill.decisions, 1):
         severity = humanize.severity(decision.severity, decision.impact)
+        impact = humanize.impact(decision.severity, decision.impact, decision.response_time)
         parts.append(f"<h3>Decision {number}: {escape(severity)}</h3><p>Matrix: "
-                     f"<em>{escape(decision.matrix_action)}</em> (respond "
-                     f"{escape(decision.response_time)}); taken: <em>"
+                     f"<em>{escape(decision.matrix_action)}</em>{escape(impact)}; taken: <em>"
                      f"{escape(decision.action_taken)}</em>; decided in "
                      f"{format_duration(decision.time_to_decide_s)}</p><pre>"
                      + escape("\n".join(decision.signals)) + "</pre>")
