@@ -7,6 +7,7 @@ the API smoke, plus the ones only people can raise.
     Application Crashes         health calls unanswered, or a new process start time
     User Authentication Issues  the smoke account's login
     Critical Feature Breakdown  journal creation by the smoke account
+    Data Access Problems        listing journals and looking a user up
     reported by people          support tickets, data-loss reports, integration failures,
                                 security findings: `rollbook assess --reported TRIGGER`
 """
@@ -148,18 +149,28 @@ def crashes(observed: Observation) -> Signal:
                                                    "process_starts": starts})
 
 
+# the runbook's functional triggers and the smoke endpoints that show them
+SMOKE_TRIGGERS = (
+    ("smoke login", "User Authentication Issues", ("login",)),
+    ("smoke journal creation", "Critical Feature Breakdown", ("create journal",)),
+    ("smoke journal listing and user lookup", "Data Access Problems",
+     ("list journals", "get user")),
+)
+
+
 def smoke_signals(report) -> list[Signal]:
-    """User Authentication Issues and Critical Feature Breakdown from the API smoke."""
+    """User Authentication Issues, Critical Feature Breakdown and Data Access Problems from
+    the API smoke: fired when an endpoint that shows them failed."""
     found = []
-    for endpoint, trigger, name in (("login", "User Authentication Issues", "smoke login"),
-                                    ("create journal", "Critical Feature Breakdown",
-                                     "smoke journal creation")):
-        result = report.endpoint(endpoint) if report is not None else None
-        ran = result is not None and result.status != "not run"
+    for name, trigger, endpoints in SMOKE_TRIGGERS:
+        ran = [r for r in (report.endpoint(e) for e in endpoints) if r.status != "not run"] \
+            if report is not None else []
+        failing = [r for r in ran if not r.ok]
         found.append(Signal(name, trigger, CRITICAL,
-                            (result.summary if ran else "not run"), "any failure",
-                            ran and not result.ok, evaluated=ran,
-                            detail="" if ran else "needs a smoke account that may write"))
+                            "; ".join(r.summary for r in failing or ran) or "not run",
+                            "any failure", bool(failing), evaluated=bool(ran),
+                            detail="" if ran else "needs an API (and for writes a smoke "
+                            "account that may write)"))
     return found
 
 
