@@ -136,3 +136,11 @@ def test_the_allure_report_renders_and_shows_the_four_phases(pytester, tmp_path)
     for phase in PHASES:
         assert phase in page, phase
     assert "<html" in unserved and not any(phase in unserved for phase in PHASES)
+
+
+def test_a_bad_allure_html_setting_is_one_line_with_a_hint(pytester, monkeypatch):
+    monkeypatch.setenv("ROLLBOOK_ALLURE_HTML", "maybe")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: ROLLBOOK_ALLURE_HTML='maybe': not one of auto, yes, "
+                                 "no. Hint: *"])

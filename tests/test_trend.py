@@ -83,3 +83,10 @@ def test_three_drills_in_a_row_leave_a_trend_the_record_shows(pytester, monkeypa
     history = (pytester.path / "reports" / "history.jsonl").read_text().splitlines()
     assert len(history) == 3
     assert json.loads((run_dir / "trend.json").read_text())["test_drill.py::test_drill"]["runs"]
+
+
+def test_a_growth_that_is_not_a_share_is_one_line_with_a_hint(pytester):
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--trend-growth", "-1")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["ERROR: --trend-growth -1: not a share. Hint: *"])
+    assert "Traceback" not in result.stderr.str()

@@ -1,6 +1,7 @@
 """The run's record, written at the end of the session into its run folder (before the seal):
-who, when and why it ran, every drill's record in Markdown and HTML, and which `latest` link
-points at it. Options: --reason."""
+who, when and why it ran, every drill's record in Markdown and HTML with its trend, the Allure
+categories and HTML report, and which `latest` link points at it.
+Options: --reason, --history, --trend-growth, --allure-html."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ SAID = pytest.StashKey[list]()  # lines for the end of the run
 SHARED_FACTS = ("profile", "server", "server_version", "client_tools", "scale")
 HISTORY = "history.jsonl"  # beside the run folders, carried between runs by CI's cache
 ALLURE_HISTORY = "allure-history.jsonl"
+ALLURE_HTML = ("auto", "yes", "no")
 
 
 def pytest_addoption(parser):
@@ -47,7 +49,7 @@ def pytest_addoption(parser):
     group.addoption("--trend-growth", default=None, type=float,
                     help=f"warn when a phase took this share longer than the median of its "
                          f"last runs (default {trend.GROWTH_SHARE:g}).")
-    group.addoption("--allure-html", choices=("auto", "yes", "no"), default=None,
+    group.addoption("--allure-html", choices=ALLURE_HTML, default=None,
                     help="render the Allure results of a drill run into allure-report/ with "
                          "Allure Report 3 (npx allure generate): auto = when node is found "
                          "(default). Env: ROLLBOOK_ALLURE_HTML.")
@@ -58,6 +60,11 @@ def pytest_configure(config):
     if share is not None and not 0 < share < 100:
         raise pytest.UsageError(f"--trend-growth {share:g}: not a share. Hint: 0.25 warns when "
                                 "a phase takes a quarter longer than in its last runs.")
+    html = os.environ.get("ROLLBOOK_ALLURE_HTML")
+    if html is not None and html not in ALLURE_HTML:
+        raise pytest.UsageError(f"ROLLBOOK_ALLURE_HTML={html!r}: not one of "
+                                f"{', '.join(ALLURE_HTML)}. Hint: ROLLBOOK_ALLURE_HTML=no skips "
+                                "the Allure HTML report.")
     config.stash[STARTED] = utc_now()
     config.stash[REASON] = (config.getoption("--reason") or os.environ.get("ROLLBOOK_REASON")
                             or default_reason(os.environ))
