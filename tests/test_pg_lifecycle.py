@@ -71,7 +71,7 @@ def _run_dir_file(tmp_path: Path) -> Path:
 
 
 HOLDS_A_SERVER = textwrap.dedent('''
-    import os, sys, time
+    import os, subprocess, sys, time
     from pathlib import Path
     from rollbook.net import free_port
     from rollbook.runbook.service import ServiceProcess
@@ -81,9 +81,12 @@ HOLDS_A_SERVER = textwrap.dedent('''
         api = ServiceProcess([sys.executable, "-m", "http.server", str(port), "--bind",
                               "127.0.0.1"], port=port, health_path="/", cwd=tmp_path)
         api.start()
+        # planted contrast: a child started without the parent-death signal outlives pytest
+        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                start_new_session=True)
         facts = Path(os.environ["FACTS"])
         pid = (pg_server.data_dir / "postmaster.pid").read_text().split()[0]
-        facts.with_suffix(".tmp").write_text(f"{pg_server.workdir} {pid} {api.pid}")
+        facts.with_suffix(".tmp").write_text(f"{pg_server.workdir} {pid} {api.pid} {bare.pid}")
         facts.with_suffix(".tmp").replace(facts)
         time.sleep(120)
 ''')
@@ -102,7 +105,7 @@ def test_sigkill_of_pytest_leaves_no_server_no_service_and_no_directory(tmp_path
             assert child.poll() is None, "pytest ended before its server started"
             assert time.monotonic() < deadline, "the server did not start within 120 s"
             time.sleep(0.2)
-        workdir, postmaster, service = facts.read_text().split()
+        workdir, postmaster, service, bare = facts.read_text().split()
         assert _alive(int(postmaster)) and _alive(int(service))
     finally:
         child.send_signal(signal.SIGKILL)
@@ -113,6 +116,8 @@ def test_sigkill_of_pytest_leaves_no_server_no_service_and_no_directory(tmp_path
         time.sleep(0.2)
     assert not _alive(int(postmaster)), "the server outlived its pytest by 15 s"
     assert not _alive(int(service)), "the service outlived its pytest by 15 s"
+    assert _alive(int(bare)), "the planted contrast died too: the test proves nothing"
+    os.kill(int(bare), signal.SIGKILL)
     assert not Path(workdir).exists(), f"{workdir} outlived its pytest by 15 s"
 
 
