@@ -234,7 +234,7 @@ PYTEST_BAD_INPUT = [
                  "journals is more than a drill seeds", id="drills-huge-scale"),
     pytest.param("drills", ["--scale", "bogus"], {}, "unknown scale 'bogus'",
                  id="drills-unknown-scale"),
-    pytest.param("drills", [], {"ROLLBOOK_SCALE": "1e9"}, "unknown scale '1e9'",
+    pytest.param("drills", [], {"ROLLBOOK_SCALE": "1e9"}, "$ROLLBOOK_SCALE 1e9: unknown scale",
                  id="drills-ROLLBOOK_SCALE-bogus"),
     pytest.param("drills", ["--pg-bin-dir", "/usr/lib/postgresql/15/bin"], {},
                  "--pg-bin-dir is only used by the local backend",

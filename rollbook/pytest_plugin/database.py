@@ -26,11 +26,12 @@ def pytest_configure(config):
     try:
         journals = plan_for(settings.scale).journals
     except SeedError as exc:
-        raise pytest.UsageError(f"--scale {settings.scale[:40]}: {exc}") from None
+        raise pytest.UsageError(f"{settings.scale_source} {settings.scale[:40]}: {exc}") from None
     if journals > MAX_JOURNALS:
-        raise pytest.UsageError(f"--scale {settings.scale[:40]}: {journals:,} journals is more "
-                                f"than a drill seeds (at most {MAX_JOURNALS:,}). Hint: use "
-                                "tiny, small, 100k, 1m or a journal count up to that.")
+        raise pytest.UsageError(f"{settings.scale_source} {settings.scale[:40]}: {journals:,} "
+                                f"journals is more than a drill seeds (at most "
+                                f"{MAX_JOURNALS:,}). Hint: use tiny, small, 100k, 1m or a "
+                                "journal count up to that.")
     if informational(config):
         return
     try:

@@ -59,6 +59,7 @@ class Settings:
     api_url: str | None = None
     api_url_source: str = "none"
     foreign_baseline: str | None = None  # who said the baseline may come from elsewhere
+    scale_source: str = "--scale"
 
     def require_dsn(self) -> str | None:
         """The DSN, None for an embedded profile; one line when the profile's variable is unset."""
@@ -122,6 +123,7 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str], envs_dir: Path, 
     if bin_dir is not None and backend != "local":
         raise ConfigError(f"{bin_source} is only used by the local backend, but the backend is "
                           f"{backend}.", hint="add --pg-backend local, or drop --pg-bin-dir.")
+    scale, scale_source = _pick(cli, environ, "scale")
     foreign, foreign_source = _pick(cli, environ, "foreign_baseline")
     if foreign is not None and str(foreign).lower() not in ("true", "1", "yes", "on"):
         foreign_source = None
@@ -132,8 +134,8 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str], envs_dir: Path, 
                                                   f"${var} (not set)"),
                         baseline_path=Path(baseline) if baseline is not None else None,
                         baseline_source=baseline_source or "none", backend=backend,
-                        bin_dir=bin_dir, scale=_pick(cli, environ, "scale")[0] or
-                        profile.embedded.scale, api_url=api_url,
+                        bin_dir=bin_dir, scale=scale or profile.embedded.scale,
+                        scale_source=scale_source or f"profile {profile.name}", api_url=api_url,
                         api_url_source=api_source or "none", foreign_baseline=foreign_source)
     if need_dsn:
         settings.require_dsn()
