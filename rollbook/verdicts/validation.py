@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from rollbook.measure import catalog, inventory
+from rollbook.measure import inventory
 from rollbook.measure.baseline import Baseline
 from rollbook.record.evidence import CheckResult
 from rollbook.runbook.migrations import Migrations
@@ -65,8 +65,8 @@ def schema_checks(run: CheckRun, added=None) -> list[CheckResult]:
     if run.baseline is None:
         return [schema.table_present(run.conn, table) for table in run.found.tables]
     comparison = schema.compare(run.conn, run.baseline.schema_snapshot())
-    outside = [kind for kind in catalog.DIFFERENCE_KINDS if kind not in ("table", "column")
-               and schema.recorded(comparison.expected, kind)]
+    outside = [kind for kind in schema.KINDS_OUTSIDE_TABLES
+               if schema.recorded(comparison.expected, kind)]
     return [*(schema.table_matches(run.conn, comparison.expected, table, comparison)
               for table in run.found.tables),
             *(schema.kind_matches(comparison, kind) for kind in outside)]
