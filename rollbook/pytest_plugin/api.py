@@ -2,12 +2,11 @@
 reference service started by the suite against the checks' database."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from rollbook.errors import RollbookError
 from rollbook.measure.api_smoke import SmokeReport
+from rollbook.pytest_plugin.profile import settings_for
 from rollbook.settings.profile import load_ref
 from rollbook.verdicts.api import ApiPlan, plan_for, smoke
 
@@ -20,9 +19,9 @@ def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
     the profile's [api] base_url, or the service a disposable profile names), smoke account,
     whether writes run (disposable profile or a dedicated smoke account), latency budgets."""
     api = checks_profile.api
-    given = pytestconfig.getoption("--api-url") or os.environ.get("ROLLBOOK_API_URL")
-    if given:
-        yield plan_for(checks_profile, given.rstrip("/"))
+    settings = settings_for(pytestconfig)  # --api-url and ROLLBOOK_API_URL, already checked
+    if settings.api_url and not settings.api_url_source.startswith("profile"):
+        yield plan_for(checks_profile, settings.api_url)
     elif api.service:
         service = load_ref(api.service)(checks_target.dsn)
         pytestconfig.stash[SERVICE] = service
