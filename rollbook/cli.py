@@ -29,12 +29,11 @@ from rollbook.record import output as output_mod
 from rollbook.record.redact import redact_dsn, redact_text
 from rollbook.record.runinfo import package_version
 from rollbook.runbook.migrations import Migrations
+from rollbook.settings.resolve import Settings, resolve
 from rollbook.settings.target import (
-    Settings,
     alembic_config,
     checks_connection,
     foreign_baseline_note,
-    resolve,
     wrong_baseline,
 )
 from rollbook.verdicts import api, assess, monitoring_signals, triggers

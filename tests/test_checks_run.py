@@ -19,7 +19,8 @@ from examples.checkrun import (
 
 from rollbook.runbook.service import vibes_service
 from rollbook.settings.profile import BUILTIN_ENVS
-from rollbook.settings.target import open_target, resolve
+from rollbook.settings.resolve import resolve
+from rollbook.settings.target import open_target
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 
 from rollbook.errors import ConfigError
 from rollbook.settings.profile import BUILTIN_ENVS, ProfileError, load_profile, parse_profile
-from rollbook.settings.target import resolve
+from rollbook.settings.resolve import resolve
 
 ENVS = BUILTIN_ENVS
 

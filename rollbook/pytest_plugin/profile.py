@@ -22,7 +22,8 @@ from rollbook.measure import inventory as inventory_mod
 from rollbook.pg.connect import DatabaseUnresponsive
 from rollbook.pytest_plugin.reporting import RUN_DIR, informational
 from rollbook.record.redact import redact_text
-from rollbook.settings.target import ENV_VARS, Settings, Target, open_target, resolve
+from rollbook.settings.resolve import ENV_VARS, Settings, resolve
+from rollbook.settings.target import Target, open_target
 
 SETTINGS = pytest.StashKey[Settings]()
 TARGET = pytest.StashKey[Target]()
