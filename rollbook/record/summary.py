@@ -8,6 +8,7 @@ from rollbook.record.clock import format_duration
 from rollbook.record.model import DrillRecord
 
 PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not verified"
+NOT_RECORDED = "not recorded"  # the drill stopped, or its path never reads that revision
 
 
 @dataclass
@@ -42,8 +43,8 @@ def summarise(drills: list[DrillRecord]) -> list[DrillSummary]:
                 for p in drill.clock.overruns()]
         rows.append(DrillSummary(
             heading=heading, verdict=drill.verdict,
-            revisions=(f"{drill.facts.get('revision_before', '?')} → "
-                       f"{drill.facts.get('revision_after', '?')}"),
+            revisions=(f"{drill.facts.get('revision_before', NOT_RECORDED)} → "
+                       f"{drill.facts.get('revision_after', NOT_RECORDED)}"),
             total=f"{format_duration(total.elapsed_s)} of {format_duration(total.objective_s)}",
             over_objective=over,
             not_verified=[i.text for i in drill.checklist.with_status(COULD_NOT_VERIFY)]))
