@@ -80,7 +80,7 @@ def test_passwords_never_reach_the_top_messages(pw, template):
                        "message": template.format(pw=pw)})
     found = logs.window(logs.parse(line, "app"), "app", START, END)
     assert found.errors == 1
-    assert pw not in json.dumps(found.to_dict(), ensure_ascii=False)
+    assert pw not in json.dumps(found.top, ensure_ascii=False)
 
 
 def test_the_services_json_lines_mask_its_secrets():
