@@ -9,6 +9,7 @@ a profile is reported on its own line, naming the file, the key and the fix.
 from __future__ import annotations
 
 import importlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from rollbook.settings import reader as r
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
 DEFAULT_PROFILE = "local"
+LAST_N_REVISIONS = re.compile(r"^last ([1-9]\d*)$")  # [drill] revisions = "last 5"
 
 
 class ProfileError(ConfigError):
@@ -56,6 +58,16 @@ class Embedded:
 class Alembic:
     ini: Path | None = None
     expected_revision: str | None = None
+
+
+@dataclass(frozen=True)
+class DrillSettings:
+    """What the every-revision drill rehearses: `revisions` is "all", "last N" or a tuple of
+    revisions; `writer` a "module:function" called as writer(conn, revision) for the rows
+    written on each revision (default: generic inserts of the same kind)."""
+
+    revisions: str | tuple[str, ...] = "last 5"
+    writer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,7 @@ class Profile:
     database: Database = field(default_factory=Database)
     embedded: Embedded = field(default_factory=Embedded)
     alembic: Alembic = field(default_factory=Alembic)
+    drill: DrillSettings = field(default_factory=DrillSettings)
     api: Api = field(default_factory=Api)
     key_types: tuple[str, ...] = INTEGER_TYPES
     schemas: tuple[str, ...] | None = None  # None: every non-system schema
@@ -272,6 +285,15 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     if database.embedded and ("ini" not in al.data or "expected_revision" not in al.data):
         al.error("ini", "an embedded profile needs [alembic] ini and expected_revision: the "
                  "suite migrates its database to that revision")
+
+    dr = top.section("drill")
+    drill = DrillSettings(revisions=dr.string_or_list("revisions", default="last 5"),
+                          writer=dr.import_ref("writer"))
+    dr.finish()
+    if isinstance(drill.revisions, str) and drill.revisions != "all" \
+            and not LAST_N_REVISIONS.match(drill.revisions):
+        dr.error("revisions", f'must be "all", "last N" or a list of revisions, got '
+                 f"{drill.revisions!r}")
 
     ar = top.section("api")
     budgets = ar.section("p95_budget_ms")
@@ -390,7 +412,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
     return Profile(name=name or path.stem, path=path, description=description or "",
                    disposable=bool(disposable), baseline=baseline,
                    foreign_baseline=bool(foreign_baseline), database=database,
-                   embedded=embedded, alembic=alembic, api=api, schemas=schemas,
+                   embedded=embedded, alembic=alembic, drill=drill, api=api, schemas=schemas,
                    key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,
                    queries=tuple(queries), monitoring=monitoring)

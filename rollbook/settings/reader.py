@@ -140,6 +140,15 @@ class Reader:
             return list(default or [])
         return value
 
+    def string_or_list(self, key: str, *, default: str) -> str | tuple[str, ...]:
+        """A string, or a non-empty list of strings (returned as a tuple)."""
+        value = self._get(key, False)
+        if value is _MISSING:
+            return default
+        if isinstance(value, list):
+            return tuple(self.string_list(key, default=[])) or default
+        return self.string(key, default=default)
+
     def list_of_string_lists(self, key: str) -> list[list[str]]:
         value = self._get(key, False)
         if value is _MISSING:

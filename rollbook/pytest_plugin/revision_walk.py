@@ -1,0 +1,144 @@
+"""The every-revision drill's phases: a copy of the seeded parent, the upgrade, rows written on
+the revision, the downgrade, and the operator checks against the parent's baseline.
+
+drills/test_every_revision.py calls these in runbook order; the revisions, the seeder and the
+writer come from the profile ([drill], [embedded] seed, [alembic] ini).
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+
+from rollbook.measure import catalog, snapshot
+from rollbook.pg.connect import connect
+from rollbook.pg.server import Server
+from rollbook.pytest_plugin.drill import DrillFailure
+from rollbook.pytest_plugin.phases import migration_detail
+from rollbook.record.clock import format_duration
+from rollbook.record.redact import redact_text
+from rollbook.runbook import generic_seed
+from rollbook.runbook.migrations import VERSION_TABLE, Migrations
+from rollbook.runbook.revisions import BASE, ParentTemplate, RevisionStep, Templates, chosen, clone
+from rollbook.settings.profile import Profile, load_ref
+from rollbook.settings.target import alembic_config, checks_connection
+from rollbook.verdicts import validation
+
+
+def revision_steps(profile: Profile) -> list[RevisionStep]:
+    """The revisions the profile's [drill] revisions names (none without [alembic] ini)."""
+    if profile.alembic.ini is None:
+        return []
+    return chosen(Migrations(alembic_config(profile.alembic.ini), ""), profile.drill.revisions)
+
+
+def at_parent(profile: Profile, tables) -> Profile:
+    """The profile as it applies at a parent revision: its table expectations and soft keys
+    for the tables that exist there, none of its key queries (they name the head's tables)."""
+    return dataclasses.replace(
+        profile, queries=(), tables={t: e for t, e in profile.tables.items() if t in tables},
+        soft_foreign_keys=tuple(k for k in profile.soft_foreign_keys
+                                if k.table in tables and k.references in tables))
+
+
+def templates_for(server: Server, profile: Profile, scale: str) -> Templates:
+    """Parent templates for this profile: its seeder (else rollbook's own), its baseline."""
+    seeder = load_ref(profile.embedded.seed) if profile.embedded.seed else generic_seed.seed
+
+    def take_baseline(dsn: str):
+        with connect(dsn, read_only=True) as conn:
+            tables = catalog.snapshot(conn, profile.schemas, kinds=("tables",)).tables
+        at = at_parent(profile, tables)
+        with checks_connection(at, dsn) as conn:
+            return snapshot.take(conn, at)
+
+    return Templates(server, profile.alembic.ini, seeder, scale, take_baseline)
+
+
+def writer_for(profile: Profile) -> Callable:
+    return load_ref(profile.drill.writer) if profile.drill.writer else generic_seed.write
+
+
+def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str, ParentTemplate]:
+    """A fresh database at the parent, seeded and baselined: a copy of the parent's template."""
+    with drill.step(f"Database at {step.parent}: migrated, seeded, baseline taken") as log:
+        template, made = templates.at(step.parent)
+        name = f"rb_rev_{uuid.uuid4().hex[:10]}"
+        clone(templates.server, template.name, name)
+        rows = sum(template.baseline.tables[t].rows for t in template.baseline.tables)
+        log.detail = (f"copy of template {template.name} ({rows:,} rows, baseline sha256 "
+                      f"{template.baseline.sha256[:12]}); "
+                      + (f"template made in {format_duration(template.made_in_s)}" if made
+                         else "template reused"))
+        drill.attach_json("baseline at the parent", template.baseline.to_dict())
+    return name, template
+
+
+def upgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
+    with drill.step(f"Upgrade {step.parent} -> {step.revision} ({step.doc})") as log:
+        log.detail = migration_detail(migrations.upgrade(step.revision))
+
+
+def write_rows(drill, dsn: str, writer: Callable, step: RevisionStep) -> dict[str, int]:
+    """Rows written while on the revision; the rows each table took."""
+    with drill.step(f"Write rows on {step.revision}") as log:
+        with connect(dsn) as conn:
+            written = {t: n for t, n in (writer(conn, step.revision) or {}).items() if n}
+        drill.attach_json(f"rows written on {step.revision}", written)
+        log.detail = ", ".join(f"{t} +{n}" for t, n in written.items()) or "no rows"
+    return written
+
+
+def downgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
+    """The Database Rollback phase: alembic downgrade to the parent. A downgrade that raises
+    (or that the script lacks) fails the drill in one line naming the revision."""
+    with drill.phase("Database Rollback") as log:
+        try:
+            run = migrations.downgrade(step.parent)
+        except Exception as exc:  # whatever the script raises is the finding
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise DrillFailure(redact_text(
+                f"{step.revision}: alembic downgrade {step.parent} raised "
+                f"{type(exc).__name__}: {first}")) from None
+        log.detail = migration_detail(run)
+
+
+def validate(drill, dsn: str, migrations: Migrations, template: ParentTemplate,
+             step: RevisionStep, written: dict[str, int]) -> None:
+    """The Validation Testing phase: the operator checks against the parent's baseline. Rows
+    written on the revision into a table the parent has must be kept; the rest went with the
+    tables the downgrade dropped and are counted as lost."""
+    baseline = template.baseline
+    kept = {t: n for t, n in written.items() if t in baseline.tables}
+    lost = {t: n for t, n in written.items() if t not in baseline.tables}
+    with drill.phase("Validation Testing") as log:
+        profile = at_parent(drill.profile, baseline.tables)
+        families = validation.validate_rollback(
+            dsn, profile=profile, migrations=migrations, baseline=baseline,
+            expected_revision=None if step.parent == BASE else step.parent, added=kept)
+        if not set(baseline.tables) - {VERSION_TABLE}:  # an empty parent has no keys to type
+            families.pop("types")
+        differences = difference_lines(families)
+        drill.fact("rows_kept", kept)
+        drill.fact("rows_lost", lost)
+        try:
+            results = drill.checks_by_family(families)
+        except DrillFailure:
+            raise DrillFailure(
+                f"{step.revision}: downgrade to {step.parent} left {len(differences)} "
+                f"difference(s) from the baseline:\n" + "\n".join(differences)) from None
+        log.detail = (f"{len(results)} checks passed; kept " + (", ".join(
+            f"{t} +{n}" for t, n in kept.items()) or "none") + "; lost with dropped tables "
+            + (", ".join(f"{t} {n}" for t, n in lost.items()) or "none"))
+
+
+def difference_lines(families) -> list[str]:
+    """One line per difference: each schema difference on its own, else the check's summary."""
+    lines = []
+    for found in families.values():
+        for result in found:
+            if result.ok:
+                continue
+            diff = result.observed.get("diff") if isinstance(result.observed, dict) else None
+            lines += diff.splitlines() if diff else [f"{result.name}: {result.summary}"]
+    return lines
