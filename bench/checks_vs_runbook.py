@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,21 +78,83 @@ DURATIONS = 15  # the slowest checks listed by `pytest --durations`
 DURATION_LINE = re.compile(r"\s*\d+\.\d+s (setup|call|teardown) ")
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, str, str]:
-    """(seconds, exit status, one line: the last of stdout or the first error, stdout)."""
-    started = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        errors = [line for line in done.stderr.splitlines() if "ERROR" in line.upper()]
-        first = (errors or done.stderr.strip().splitlines() or
-                 done.stdout.strip().splitlines()[-1:] or [""])[0]
-        return elapsed, done.returncode, first, done.stdout
-    return elapsed, done.returncode, (done.stdout.strip().splitlines() or [""])[-1], done.stdout
+@dataclass(frozen=True)
+class Outcome:
+    """One child process: its wall time, exit status, one line (the last of stdout or the first
+    error), its stdout and its peak resident set size (KiB, from wait4's rusage of the child)."""
+
+    seconds: float
+    code: int
+    note: str
+    stdout: str
+    peak_rss_kib: int
+
+
+def run(argv: list[str], env: dict[str, str]) -> Outcome:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code != 0:
+        errors = [line for line in stderr.splitlines() if "ERROR" in line.upper()]
+        first = (errors or stderr.strip().splitlines() or
+                 stdout.strip().splitlines()[-1:] or [""])[0]
+    else:
+        first = (stdout.strip().splitlines() or [""])[-1]
+    return Outcome(elapsed, code, first, stdout, usage.ru_maxrss)
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    return run(argv, env)[:3]
+    outcome = run(argv, env)
+    return outcome.seconds, outcome.code, outcome.note
+
+
+def checks_command(dsn: str, baseline: Path, api_url: str, reports: Path) -> list[str]:
+    """`pytest checks/` against `dsn` and its snapshot, as an operator runs it."""
+    return [sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:randomly", "--env",
+            "prod.example", "--dsn", dsn, "--baseline", str(baseline), "--api-url", api_url,
+            "--reports-dir", str(reports)]
+
+
+def runbook_commands(server, env: dict[str, str]) -> list[tuple[str, list[str], dict]]:
+    """(name, argv, environment) of every alembic and psql command of the runbook, in its
+    order, each as the runbook writes it (a new process per command)."""
+    alembic_ini = str(ROOT / "rollbook_vibes" / "alembic.ini")
+    psql = str(server.installation.tool("psql"))
+    commands = [(f"python -m alembic {verb}",
+                 [sys.executable, "-m", "alembic", "-c", alembic_ini, verb], env)
+                for verb in ("current", "history")]
+    commands += [(name, [psql, "-X", "-d", server.client_dsn("vibes"), "-c", command],
+                  server.client_env()) for name, command in RUNBOOK_SQL.items()]
+    return commands
+
+
+def prepare(server, scale: str) -> tuple[str, dict[str, int]]:
+    """Database `vibes` at revision 0001, seeded at `scale`, with the extensions the runbook's
+    commands use: (its DSN, rows seeded per table)."""
+    server.create_database("vibes")
+    dsn = server.dsn("vibes")
+    Migrations(alembic_config(dsn), dsn).upgrade("0001")
+    seeded = seed(dsn, scale)
+    with connect(dsn) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+    return dsn, seeded
+
+
+def service_env(dsn: str) -> dict[str, str]:
+    return dict(os.environ, PGCONNECT_TIMEOUT="10",
+                VIBES_DATABASE_URL=sqlalchemy_url(dsn).render_as_string(hide_password=False))
+
+
+def snapshot(dsn: str, baseline: Path, env: dict[str, str]) -> tuple[float, int, str]:
+    return timed([sys.executable, "-m", "rollbook.cli", "snapshot", "--env", "prod.example",
+                  "--dsn", dsn, "-o", str(baseline)], env)
 
 
 def durations(stdout: str) -> list[str]:
@@ -123,42 +186,23 @@ def main() -> int:
 
     with start_server("embedded") as server, tempfile.TemporaryDirectory() as work, \
             ExitStack() as stack:
-        server.create_database("vibes")
-        dsn = server.dsn("vibes")
-        Migrations(alembic_config(dsn), dsn).upgrade("0001")
         started = time.perf_counter()
-        seeded = seed(dsn, args.scale)
+        dsn, seeded = prepare(server, args.scale)
         record(f"seed {args.scale} ({sum(seeded.values()):,} rows)",
                time.perf_counter() - started, 0)
-        with connect(dsn) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
         api = stack.enter_context(vibes_service(dsn, id_mode="integer"))
-        env = dict(os.environ, PGCONNECT_TIMEOUT="10",
-                   VIBES_DATABASE_URL=sqlalchemy_url(dsn).render_as_string(hide_password=False))
+        env = service_env(dsn)
         baseline = Path(work) / "baseline.json"
-        python = sys.executable
-        record("rollbook snapshot", *timed([python, "-m", "rollbook.cli", "snapshot", "--env",
-                                            "prod.example", "--dsn", dsn, "-o", str(baseline)],
-                                           env))
-        checks = [python, "-m", "pytest", "checks", "-q", "-p", "no:randomly", "--env",
-                  "prod.example", "--dsn", dsn, "--baseline", str(baseline),
-                  "--api-url", api.base_url, "--reports-dir", str(Path(work) / "reports")]
-        seconds, code, note, stdout = run([*checks, f"--durations={DURATIONS}"], env)
-        record("pytest checks/", seconds, code, note)
-        checks_s, slowest = seconds, durations(stdout)
+        record("rollbook snapshot", *snapshot(dsn, baseline, env))
+        checks = checks_command(dsn, baseline, api.base_url, Path(work) / "reports")
+        outcome = run([*checks, f"--durations={DURATIONS}"], env)
+        record("pytest checks/", outcome.seconds, outcome.code, outcome.note)
+        checks_s, slowest = outcome.seconds, durations(outcome.stdout)
         record("pytest checks/ -n 2", *timed([*checks, "-n", "2"], env))
 
-        psql = str(server.installation.tool("psql"))
         runbook_total = 0.0
-        for verb in ("current", "history"):
-            seconds, code, note = timed([python, "-m", "alembic", "-c",
-                                         str(ROOT / "rollbook_vibes" / "alembic.ini"), verb], env)
-            runbook_total += seconds
-            record(f"runbook: python -m alembic {verb}", seconds, code, note)
-        for name, command in RUNBOOK_SQL.items():
-            seconds, code, note = timed([psql, "-X", "-d", server.client_dsn("vibes"), "-c",
-                                         command], server.client_env())
+        for name, argv, command_env in runbook_commands(server, env):
+            seconds, code, note = timed(argv, command_env)
             runbook_total += seconds
             record(f"runbook: {name}", seconds, code, note)
         record("runbook: all of the above, one after the other", runbook_total, 0)

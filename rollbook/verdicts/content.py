@@ -124,6 +124,16 @@ class _Bisection:
         self.walk(right, now_right)
 
 
+def bisect(conn: psycopg.Connection, table: str, leaves: dict[str, Any], key_max: int | None,
+           algorithm: str, now: tuple[int, int]) -> tuple[_Bisection, list[dict[str, Any]]]:
+    """The key ranges of `table` whose rows differ from the baseline's `leaves`, given the
+    (count, digest) of its baseline rows now: (the bisection, with its queries, and the merged
+    ranges)."""
+    bisection = _Bisection(conn, table, leaves, key_max, algorithm)
+    bisection.walk(_Span(0, bisection.count), now)
+    return bisection, _merge(bisection.differing)
+
+
 def _merge(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged: list[dict[str, Any]] = []
     for r in ranges:
@@ -170,9 +180,8 @@ def compare_table(run: Measured, table: str) -> CheckResult:
                "narrow this down" if now.upto is not None else "the table has no integer key "
                "to narrow this down by; compare it with the pre-rollback backup")
         return CheckResult(name, False, f"{summary}. Hint: {why}", now.sql, observed)
-    bisection = _Bisection(run.conn, table, leaves, before.key_max, now.algorithm)
-    bisection.walk(_Span(0, bisection.count), (rows, int(digest, 16)))
-    ranges = _merge(bisection.differing)
+    bisection, ranges = bisect(run.conn, table, leaves, before.key_max, now.algorithm,
+                               (rows, int(digest, 16)))
     observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
                     truncated=bisection.truncated, leaf_width=leaves["width"])
     shown = "; ".join(_describe(leaves["key"], r) for r in ranges[:5])

@@ -1,0 +1,78 @@
+"""The benchmarks' shared set-up: one embedded PostgreSQL per run, Vibes at revision 0001 seeded
+at `--bench-scale` (database `vibes`), and two copies of it on the same server: `vibes_same`
+(identical) and `vibes_changed` (one journal's title changed).
+
+Run through `bench/run`, which turns pytest-benchmark's JSON into bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from checks_vs_runbook import prepare  # noqa: E402
+
+from rollbook.pg.connect import connect  # noqa: E402
+from rollbook.pg.server import start_server  # noqa: E402
+
+CHANGED_TABLE = "journals"  # bench/test_compare_bench.py compares it
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("bench", "rollbook benchmarks")
+    group.addoption("--bench-scale", default="tiny", help="Vibes seed scale (tiny, 100k, 1m, ...)")
+    group.addoption("--bench-repeats", type=int, default=3, help="rounds of each figure")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The seeded database and its copies on one server."""
+
+    server: object
+    scale: str
+    seeded: dict[str, int]
+    dsn: str
+    same: str
+    changed: str
+    changed_key: int
+    server_version: str
+
+
+@pytest.fixture(scope="session")
+def repeats(pytestconfig) -> int:
+    return pytestconfig.getoption("bench_repeats")
+
+
+@pytest.fixture(scope="session")
+def pair(pytestconfig) -> Pair:
+    scale = pytestconfig.getoption("bench_scale")
+    with start_server("embedded") as server:
+        dsn, seeded = prepare(server, scale)
+        with connect(dsn) as conn:
+            conn.execute("VACUUM ANALYZE")
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            low, high = conn.execute(sql.SQL("SELECT min(id), max(id) FROM {}").format(
+                sql.Identifier(CHANGED_TABLE))).fetchone()
+        with connect(server.dsn("postgres")) as conn:
+            conn.autocommit = True
+            for copy in ("vibes_same", "vibes_changed"):
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE vibes STRATEGY FILE_COPY")
+                             .format(sql.Identifier(copy)))
+        key = (low + high) // 2
+        with connect(server.dsn("vibes_changed")) as conn:
+            conn.execute(sql.SQL("UPDATE {} SET title = title || ' (changed)' WHERE id = %s")
+                         .format(sql.Identifier(CHANGED_TABLE)), (key,))
+        yield Pair(server, scale, seeded, dsn, server.dsn("vibes_same"),
+                   server.dsn("vibes_changed"), key, version)
+
+
+@pytest.fixture(autouse=True)
+def _server_version(request, pair):
+    """Each figure names the server it ran on (RESULTS.md reads it from there)."""
+    if "benchmark" in request.fixturenames:
+        request.getfixturevalue("benchmark").extra_info["server_version"] = pair.server_version

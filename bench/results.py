@@ -1,0 +1,66 @@
+"""bench/RESULTS.md from pytest-benchmark's JSON: every figure's median and spread, and ratios
+of figures measured in the same run."""
+from __future__ import annotations
+
+from typing import Any
+
+RATIOS = (  # (section, what, numerator test, denominator test)
+    ("checks", "pytest checks/ ÷ the runbook's commands", "test_checks_serial",
+     "test_runbook_commands"),
+    ("checks", "pytest checks/ -n 2 ÷ -n 0", "test_checks_two_workers", "test_checks_serial"),
+    ("compare", "rollbook ÷ reladiff, no difference", "test_rollbook_same", "test_reladiff_same"),
+    ("compare", "rollbook ÷ reladiff, verdict on one changed row", "test_rollbook_changed",
+     "test_reladiff_changed_named"),
+    ("compare", "rollbook ÷ reladiff, changed row's key named", "test_rollbook_changed_named",
+     "test_reladiff_changed_named"),
+    ("floors", "rollbook's digest ÷ count(*)", "test_digest_one_table", "test_floor_count"),
+    ("floors", "rollbook's digest ÷ every row to text", "test_digest_one_table",
+     "test_floor_text"),
+)
+SECTIONS = {
+    "checks": ("Checks against the runbook's commands",
+               ("test_checks_serial", "test_checks_two_workers", "test_runbook_commands")),
+    "compare": ("Comparing two databases' journals (rollbook against reladiff)",
+                ("test_rollbook_same", "test_reladiff_same", "test_rollbook_changed",
+                 "test_rollbook_changed_named", "test_reladiff_changed_named")),
+    "floors": ("One table's digest against its floors",
+               ("test_digest_one_table", "test_floor_count", "test_floor_text")),
+    "seed": ("Seeding", ("test_seed",)),
+}
+
+
+def _by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["name"]: b for b in report["benchmarks"]}
+
+
+def _figure_row(bench: dict[str, Any]) -> str:
+    stats, info = bench["stats"], bench["extra_info"]
+    spread = f"{stats['min']:.3f}–{stats['max']:.3f} (IQR {stats['iqr']:.3f})"
+    notes = [f"asserts: {info['asserts']} {info['asserts_what']}"] if "asserts" in info else []
+    notes += [info["named"]] if "named" in info else []
+    if "peak_rss_kib" in info:
+        notes.append(f"peak RSS {info['peak_rss_kib'] / 1024:.0f} MiB (largest process)")
+    if "rows" in info:
+        notes.append(f"{info['rows']:,} rows, {info['rows'] / stats['median']:,.0f} rows/s")
+    return (f"| {info.get('figure', bench['name'])} | {stats['median']:.3f} | {spread} | "
+            f"{stats['rounds']} | {'; '.join(notes)} |")
+
+
+def render(report: dict[str, Any], run: dict[str, str]) -> str:
+    """The Markdown of one run: `run` holds the command, machine and versions."""
+    found = _by_name(report)
+    lines = ["# rollbook benchmarks", "",
+             "Written by `bench/run`; every ratio divides two medians measured in the same run.",
+             "", "## Machine and versions", ""]
+    lines += [f"- {key}: {value}" for key, value in run.items()]
+    for section, (title, names) in SECTIONS.items():
+        lines += ["", f"## {title}", "",
+                  "| figure | median s | spread s: min–max (IQR) | rounds | notes |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += [_figure_row(found[name]) for name in names if name in found]
+        ratios = [(what, found[a]["stats"]["median"] / found[b]["stats"]["median"])
+                  for s, what, a, b in RATIOS if s == section and a in found and b in found]
+        if ratios:
+            lines += ["", "| ratio (same run) | value |", "| --- | --- |"]
+            lines += [f"| {what} | {value:.2f}x |" for what, value in ratios]
+    return "\n".join(lines) + "\n"
