@@ -69,7 +69,10 @@ def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str
         log.detail = (f"copy of template {template.name} ({rows:,} rows, baseline sha256 "
                       f"{template.baseline.sha256[:12]}); "
                       + (f"template made in {format_duration(template.made_in_s)}" if made
-                         else "template reused"))
+                         else "template reused")
+                      + (f" from {template.made_from}, upgraded; seeded: "
+                         f"{', '.join(template.seeded) or 'nothing new'}"
+                         if made and template.made_from else ""))
         drill.attach_json("baseline at the parent", template.baseline.to_dict())
     return name, template
 

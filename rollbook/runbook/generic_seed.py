@@ -41,13 +41,14 @@ class SeedError(RollbookError):
     """A schema rollbook cannot seed by itself."""
 
 
-def seed(dsn: str, scale: str) -> dict[str, int]:
-    """Every table of the database at `dsn`, `scale` rows each (a scale name or a count, as
-    --scale takes it); called as a profile's seeder is: seed(dsn, scale)."""
+def seed(dsn: str, scale: str, *, only_empty: bool = False) -> dict[str, int]:
+    """Every table of the database at `dsn` (with `only_empty`, every table without rows),
+    `scale` rows each (a scale name or a count, as --scale takes it); called as a profile's
+    seeder is: seed(dsn, scale)."""
     from rollbook_vibes.seed import plan_for  # the scale names --scale accepts
 
     with connect(dsn) as conn:
-        return seed_tables(conn, plan_for(scale).journals)
+        return seed_tables(conn, plan_for(scale).journals, only_empty=only_empty)
 
 
 def write(conn: psycopg.Connection, revision: str) -> dict[str, int]:
@@ -57,6 +58,7 @@ def write(conn: psycopg.Connection, revision: str) -> dict[str, int]:
 
 
 def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = False,
+                only_empty: bool = False,
                 schemas: tuple[str, ...] | None = None) -> dict[str, int]:
     """Insert `rows` rows into every table, in foreign-key order; the rows inserted per table
     (fewer where a unique key or a parent with no rows left some out)."""
@@ -66,6 +68,8 @@ def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = Fa
         for table in load_order(schema):
             start = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 catalog.relation(table))).fetchone()[0]
+            if only_empty and start:
+                continue
             fresh = {t for t, n in written.items() if n} if required_only else set()
             statement = insert_statement(conn, schema, table, required_only, fresh)
             if statement is None:
@@ -120,11 +124,15 @@ def insert_statement(conn: psycopg.Connection, schema: catalog.Schema, table: st
     joins = [parent_join(index, key, schema.tables[table], key.ref_table in fresh)
              for index, key in enumerate(keys)
              if any(column in from_key for column in key.columns)]
+    # ON CONFLICT cannot use a deferrable constraint as its arbiter
+    deferrable = any(c.table == table and c.type in ("primary key", "unique", "exclusion")
+                     and "DEFERRABLE" in c.definition and "NOT DEFERRABLE" not in c.definition
+                     for c in schema.constraints.values())
     return sql.SQL("INSERT INTO {table} ({targets}) SELECT {values} FROM generate_series("
-                   "%(first)s::bigint, %(last)s::bigint) AS s(g) {joins} "
-                   "ON CONFLICT DO NOTHING").format(
+                   "%(first)s::bigint, %(last)s::bigint) AS s(g) {joins} {conflict}").format(
         table=catalog.relation(table), targets=sql.SQL(", ").join(targets),
-        values=sql.SQL(", ").join(values), joins=sql.SQL(" ").join(joins))
+        values=sql.SQL(", ").join(values), joins=sql.SQL(" ").join(joins),
+        conflict=sql.SQL("" if deferrable else "ON CONFLICT DO NOTHING"))
 
 
 def parent_join(index: int, key: catalog.Constraint, columns: dict,

@@ -17,6 +17,7 @@ from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import catalog
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
+from rollbook.runbook import generic_seed
 from rollbook.runbook.migrations import VERSION_TABLE, Migrations
 from rollbook.settings.profile import LAST_N_REVISIONS
 from rollbook.settings.target import alembic_config
@@ -71,30 +72,39 @@ def clone(server: Server, template: str, name: str) -> None:
             sql.Identifier(name), sql.Identifier(template)))
 
 
-def has_tables(dsn: str) -> bool:
+def filled(dsn: str) -> tuple[bool, bool]:
+    """Whether the database has tables (the version table aside), and whether any has rows."""
     with connect(dsn, read_only=True) as conn:
-        tables = catalog.snapshot(conn, kinds=("tables",)).tables
-    return any(table != VERSION_TABLE for table in tables)
+        tables = [t for t in catalog.snapshot(conn, kinds=("tables",)).tables
+                  if t != VERSION_TABLE]
+        rows = any(conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(
+            catalog.relation(t))).fetchone()[0] for t in tables)
+    return bool(tables), rows
 
 
 @dataclass
 class ParentTemplate:
     """A database at a parent revision, seeded, and its baseline; `made_in_s` is what making
-    it cost (0 when reused)."""
+    it cost, `made_from` the template it was copied and upgraded from (None: from scratch)."""
 
     name: str
     baseline: baseline_mod.Baseline
     seeded: dict[str, int]
     made_in_s: float
+    made_from: str | None = None
 
 
 @dataclass
 class Templates:
-    """One template database per parent revision, made on first use and dropped by close()."""
+    """One template database per parent revision, made on first use and dropped by close().
+
+    The template at P is a copy of the template at P's own parent, upgraded one revision, with
+    only the tables still empty seeded (rows seeded once, then migrated forward as production
+    data is); the first one of a walk is migrated from nothing and seeded whole."""
 
     server: Server
     ini: Path
-    seed: Callable[[str, str], object] | None  # seed(dsn, scale); None: nothing to seed
+    seed: Callable[[str, str], object]  # seed(dsn, scale), for a database with no rows yet
     scale: str
     take_baseline: Callable[[str], baseline_mod.Baseline]
     made: dict[str, ParentTemplate] = field(default_factory=dict)
@@ -102,24 +112,37 @@ class Templates:
     def migrations(self, dsn: str) -> Migrations:
         return Migrations(alembic_config(self.ini, dsn), dsn)
 
+    def parent_of(self, revision: str) -> str:
+        for rev in self.migrations("").history():
+            if rev.revision == revision:
+                return rev.down_revision or BASE
+        return BASE
+
     def at(self, parent: str) -> tuple[ParentTemplate, bool]:
         """The template at `parent`, and whether it was made just now."""
         if parent in self.made:
             return self.made[parent], False
         started = time.perf_counter()
         name = f"rb_rev_tpl_{uuid.uuid4().hex[:8]}"
-        self.server.create_database(name)
         dsn = self.server.dsn(name)
-        if parent == BASE:  # the version table exists at base once anything ran; so here
-            command.stamp(alembic_config(self.ini, dsn), BASE)
-        else:
+        previous = self.made.get(self.parent_of(parent)) if parent != BASE else None
+        if previous is not None:
+            clone(self.server, previous.name, name)
             self.migrations(dsn).upgrade(parent)
-        seeded = {}
-        if self.seed is not None and has_tables(dsn):
-            seeded = self.seed(dsn, self.scale) or {}
+        else:
+            self.server.create_database(name)
+            if parent == BASE:  # the version table exists at base once anything ran; so here
+                command.stamp(alembic_config(self.ini, dsn), BASE)
+            else:
+                self.migrations(dsn).upgrade(parent)
+        tables, rows = filled(dsn)
+        seeded = {} if not tables else (
+            generic_seed.seed(dsn, self.scale, only_empty=True) if rows
+            else self.seed(dsn, self.scale) or {})
         taken = self.take_baseline(dsn)
         self.made[parent] = ParentTemplate(name, taken, dict(seeded),
-                                           time.perf_counter() - started)
+                                           time.perf_counter() - started,
+                                           previous.name if previous else None)
         return self.made[parent], True
 
     def close(self) -> None:
