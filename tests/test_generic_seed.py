@@ -79,3 +79,13 @@ def test_a_required_column_of_an_unknown_type_is_refused_and_a_nullable_one_left
         conn.execute("ALTER TABLE shapes ALTER area DROP NOT NULL")
         assert generic_seed.seed_tables(conn, 5) == {"shapes": 5}
         assert conn.execute("SELECT count(spot) FROM shapes").fetchone()[0] == 0
+
+
+def test_a_check_the_made_values_break_is_one_line_with_a_hint(scratch_dsn):
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE debts (id int PRIMARY KEY, owed int NOT NULL CHECK (owed < 0))")
+        with pytest.raises(SeedError) as caught:
+            generic_seed.seed_tables(conn, 5)
+    assert caught.value.one_line().startswith(
+        'seeding debts failed: new row for relation "debts" violates check constraint '
+        '"debts_owed_check". Hint: name a seeder')

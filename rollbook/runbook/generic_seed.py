@@ -74,7 +74,11 @@ def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = Fa
             statement = insert_statement(conn, schema, table, required_only, fresh)
             if statement is None:
                 continue
-            cur = conn.execute(statement, {"first": start + 1, "last": start + rows})
+            try:
+                cur = conn.execute(statement, {"first": start + 1, "last": start + rows})
+            except psycopg.errors.IntegrityError as exc:  # e.g. a CHECK the made values break
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise SeedError(f"seeding {table} failed: {first}.", hint=SEED_HINT) from None
             written[table] = cur.rowcount
     return written
 
