@@ -26,6 +26,7 @@ DRILL = ROOT / "drills" / "test_every_revision.py"
 
 def run_drill(profile: Path, reports: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(profile.parent), env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "pytest", str(DRILL), "-q", "-p", "no:cacheprovider",
          "--env", str(profile), "--reports-dir", str(reports), "--allure-html", "no"],
@@ -49,9 +50,17 @@ def test_ledger_every_revision_irreversible_one_fails_in_one_line(tmp_path):
     assert "lost with dropped tables entry_labels 5" in record  # l005's rows went with its table
 
 
+WRITER = """\
+def write(conn, revision):
+    conn.execute("INSERT INTO accounts (name, opened_at) SELECT 'written on ' || %s || g, now()"
+                 " FROM generate_series(1, 2) g", (revision,))
+    return {"accounts": 2}
+"""
+
+
 def planted_ledger(tmp_path: Path) -> Path:
     """A copy of the ledger: l002's downgrade deletes the accounts written on l002, l003's does
-    nothing, l005 has no downgrade at all."""
+    nothing, l005 has no downgrade at all; its own writer writes two accounts per revision."""
     copy = tmp_path / "ledger"
     shutil.copytree(LEDGER, copy)
     versions = copy / "migrations" / "versions"
@@ -68,9 +77,11 @@ def planted_ledger(tmp_path: Path) -> Path:
         text = (versions / name).read_text()
         assert old in text, name
         (versions / name).write_text(text.replace(old, new))
+    (copy / "ledger_writer.py").write_text(WRITER)
     profile = copy / "ledger.toml"
-    profile.write_text(profile.read_text().replace('revisions = "all"',
-                                                   'revisions = ["l002", "l003", "l005"]'))
+    profile.write_text(profile.read_text().replace(
+        'revisions = "all"', 'revisions = ["l002", "l003", "l005"]\n'
+                             'writer = "ledger_writer:write"'))
     return profile
 
 
@@ -86,8 +97,8 @@ def test_planted_downgrades_fail_one_line_per_difference(tmp_path):
     assert re.search(r"E\s+content: accounts: .*baseline rows \(id <= 500\) changed", out)
     # rows written on l002 into a table l001 has must survive its downgrade
     assert "l002: downgrade to l001 left 1 difference(s) from the baseline:" in out
-    assert re.search(r"E\s+row count: accounts: .*500 rows, expected 505 \(500 baseline \+ 5 "
-                     r"kept\): 5 rows lost", out)
+    assert re.search(r"E\s+row count: accounts: .*500 rows, expected 502 \(500 baseline \+ 2 "
+                     r"kept\): 2 rows lost", out)  # the profile's writer wrote 2, not 5
     # no downgrade() in the script
     assert ("l005: alembic downgrade l004 raised AttributeError: module 'l005_labels_py' has no "
             "attribute 'downgrade'") in out
