@@ -1,6 +1,7 @@
-"""The every-revision drill run as a user runs it on their own Alembic project: only a profile
-(`--env path/to/profile.toml`), the ledger example (tests/examples/ledger), and copies of it
-with a downgrade planted missing, a no-op or losing the rows written on the revision."""
+"""The every-revision drill (drills/test_every_revision.py) run as a user runs it on their own
+Alembic project: only a profile (`--env path/to/profile.toml`), the ledger example
+(tests/examples/ledger), and copies of it with a downgrade planted missing, a no-op or losing
+the rows written on the revision."""
 from __future__ import annotations
 
 import dataclasses
