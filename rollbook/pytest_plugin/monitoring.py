@@ -32,11 +32,10 @@ def post_rollback(pytestconfig, request, checks_target, checks_conn, checks_prof
     service = pytestconfig.stash.get(SERVICE, None)
     metrics_url = limits.metrics_url or (f"{base_url}/metrics" if service is not None
                                          else None)
-    server = checks_target.server
     observed = observation.observe(
         checks_conn, limits, health_url=f"{base_url}/health" if base_url else None,
         metrics_url=metrics_url, app_log=getattr(service, "app_log", None),
-        postgres_log=getattr(server, "log_path", None),
+        postgres_log=checks_target.server_log,
         baseline_at=observation.baseline_time(checks_baseline.created_at
                                               if checks_baseline else None))
     attach_json("post-rollback observation", observed.to_dict())

@@ -113,7 +113,8 @@ def pytest_configure_node(node):
         "dsn": target.dsn if target.server is not None else None,  # embedded: no password
         "baseline": str(target.baseline_path) if target.baseline_path else None,
         "baseline_source": target.baseline_source, "server_version": target.server_version,
-        "revision": target.revision}
+        "revision": target.revision,
+        "server_log": str(target.server_log) if target.server_log else None}
 
 
 def target_for(config) -> Target:
@@ -131,7 +132,8 @@ def target_for(config) -> Target:
             target = Target(settings, given["dsn"] or settings.require_dsn(),
                             baseline_mod.load(Path(given["baseline"])) if given["baseline"]
                             else None, Path(given["baseline"]) if given["baseline"] else None,
-                            given["baseline_source"], given["server_version"], given["revision"])
+                            given["baseline_source"], given["server_version"], given["revision"],
+                            server_log=Path(given["server_log"]) if given["server_log"] else None)
     except RollbookError as exc:
         pytest.exit(redact_text(exc.one_line()), returncode=pytest.ExitCode.USAGE_ERROR)
     config.stash[TARGET] = target

@@ -80,6 +80,11 @@ class Target:
     server: Server | None = None
     warnings: tuple[str, ...] = ()  # said in the report, never a failure
     baseline_note: str | None = None  # a baseline from another database, compared on purpose
+    server_log: Path | None = None  # the log of a server this run started (embedded)
+
+    def __post_init__(self) -> None:
+        if self.server_log is None and self.server is not None:
+            self.server_log = getattr(self.server, "log_path", None)
 
     @property
     def profile(self) -> Profile:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollbook.measure import amcheck, catalog
+from rollbook.verdicts import schema
 from rollbook.verdicts.performance import Slowdown
 
 CRITICAL, HIGH, MEDIUM, LOW = "Critical", "High", "Medium", "Low"
@@ -211,7 +212,8 @@ def database_signals(conn, migrations, *, expected_revision: str | None,
     searches already run over the inventory's foreign keys (the orphan checks' own results)."""
     differences: list[str] = []
     if expected_schema is not None:
-        diffs = catalog.diff(catalog.Schema.from_dict(expected_schema), catalog.snapshot(conn))
+        # compared as the baseline was taken: its schemas and kinds only
+        diffs = schema.differences(conn, catalog.Schema.from_dict(expected_schema))
         differences = [str(d) for d in diffs]
     available = amcheck.amcheck_available(conn)
     if migrations is None:
