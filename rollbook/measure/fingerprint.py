@@ -99,7 +99,8 @@ class TableMeasurement:
     rows           count(*) of the whole table
     selected       (count, digest) of the rows the caller asked to digest: those with
                    key <= upto, or all rows; None when no digest was asked for or the rows
-                   cannot be selected (the key column is gone or no longer an integer)
+                   cannot be selected (the key column is gone or no longer an integer); the
+                   digest is None when the caller digests them elsewhere (hash_rows=False)
     key_range      min and max of the key column, when a key was given and is an integer
     time_range     oldest and newest value of the time column, when it exists
     """
@@ -109,7 +110,7 @@ class TableMeasurement:
     exists: bool = True
     columns: dict[str, str] = field(default_factory=dict)
     rows: int | None = None
-    selected: tuple[int, str] | None = None
+    selected: tuple[int, str | None] | None = None
     key: str | None = None
     upto: int | None = None
     key_range: tuple[Any, Any] | None = None
@@ -130,9 +131,11 @@ class TableMeasurement:
 
 def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
                   key: str | None = None, upto: int | None = None, digest: bool = True,
-                  time_column: str | None = None) -> TableMeasurement:
+                  time_column: str | None = None, hash_rows: bool = True) -> TableMeasurement:
     """Count `table`, digest its rows with key <= upto (all rows without upto), and read the
-    key's range and the time column's oldest/newest value, all in one statement."""
+    key's range and the time column's oldest/newest value, all in one statement. With
+    hash_rows False the selected rows are counted, not hashed (their digest is taken in
+    key-range chunks by measure_range)."""
     with conn.transaction():
         conn.execute(PIN_OUTPUT_SETTINGS)
         columns = table_columns(conn, table)
@@ -146,7 +149,8 @@ def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
         parts = [sql.SQL("count(*)")]
         if digest and selectable:
             parts += [sql.SQL("count(*) FILTER (WHERE {})").format(where) if where is not None
-                      else sql.SQL("count(*)"), digest_sum(columns, algorithm, where)]
+                      else sql.SQL("count(*)"),
+                      digest_sum(columns, algorithm, where) if hash_rows else sql.SQL("NULL")]
         if integer_key:
             parts.append(sql.SQL("min({k}), max({k})").format(k=k))
         timed = time_column is not None and time_column in columns
@@ -156,7 +160,11 @@ def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
             sql.SQL(", ").join(parts), relation(table)), conn)
         row = list(conn.execute(statement).fetchone())
     rows = row.pop(0)
-    selected = (row.pop(0), hex_digest(row.pop(0))) if digest and selectable else None
+    if digest and selectable:
+        count, total = row.pop(0), row.pop(0)
+        selected = (count, hex_digest(total) if hash_rows else None)
+    else:
+        selected = None
     key_range = (row.pop(0), row.pop(0)) if integer_key else None
     time_range = (row.pop(0), row.pop(0)) if timed else None
     return TableMeasurement(table, algorithm, True, columns, rows, selected, key, upto,

@@ -17,10 +17,11 @@ import pytest
 from rollbook.measure import plans
 from rollbook.measure.inventory import Inventory, fk_label
 from rollbook.pytest_plugin.evidence import attach_result
-from rollbook.pytest_plugin.profile import TARGET, inventory_for
-from rollbook.pytest_plugin.reporting import RUN_DIR
+from rollbook.pytest_plugin.profile import TARGET, inventory_for, target_for
+from rollbook.pytest_plugin.reporting import RUN_DIR, informational
 from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
+from rollbook.verdicts import content
 from rollbook.verdicts.measured import Measured
 
 # fixture name -> (values from the inventory, test id of a value)
@@ -35,6 +36,24 @@ PARAMETERS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+def pytest_addoption(parser):
+    parser.getgroup("rollbook").addoption(
+        "--content-chunk-rows", type=int, default=content.CHUNK_ROWS, metavar="N",
+        help="content checks: compare a table of more than N baseline rows in key-range chunks "
+             f"of about N rows, one test item each, spread by -n (default {content.CHUNK_ROWS:,})")
+
+
+def pytest_configure(config):
+    rows = config.getoption("content_chunk_rows")
+    if rows < 1:
+        raise pytest.UsageError(f"--content-chunk-rows {rows}: a chunk holds at least one row. "
+                                f"Hint: --content-chunk-rows {content.CHUNK_ROWS}")
+
+
+def chunk_rows(config) -> int:
+    return config.getoption("content_chunk_rows")
+
+
 def pytest_generate_tests(metafunc):
     checks_dir = (Path(metafunc.config.rootpath) / "checks").resolve()
     if checks_dir not in Path(metafunc.definition.path).resolve().parents:
@@ -43,6 +62,18 @@ def pytest_generate_tests(metafunc):
         if name in metafunc.fixturenames:
             items = list(values(inventory_for(metafunc.config)))
             metafunc.parametrize(name, items, ids=[label(item) for item in items])
+    if "content_chunk" in metafunc.fixturenames:
+        chunks = content_chunks(metafunc.config)
+        metafunc.parametrize("content_chunk", chunks, ids=[c.label for c in chunks])
+
+
+def content_chunks(config) -> list[content.Chunk]:
+    """Each table's content chunks (one item each, so xdist spreads a large table over its
+    workers), planned from the baseline, the same on every worker."""
+    tables = inventory_for(config).tables
+    baseline = None if informational(config) else target_for(config).baseline
+    return [chunk for table in tables
+            for chunk in content.plan_chunks(baseline, table, chunk_rows(config))]
 
 
 def _record(run_dir: Path, nodeid: str, results: list[CheckResult]) -> None:
@@ -83,13 +114,14 @@ def checks_inventory(pytestconfig) -> Inventory:
 
 
 @pytest.fixture(scope="session")
-def measured(checks_inventory, checks_conn, checks_baseline) -> Measured:
+def measured(pytestconfig, checks_inventory, checks_conn, checks_baseline) -> Measured:
     """This session's measurements, each taken once and shared: one statement per table
     (count, baseline rows' count and digest, key range, time range) read by the counts and
     content checks, and one orphan search per foreign key read by the orphan checks and the
     orphan trigger."""
     time_columns = {t.table: t.column for t in checks_inventory.time_columns}
-    return Measured(checks_conn, checks_baseline, time_columns)
+    return Measured(checks_conn, checks_baseline, time_columns,
+                    content.chunked_tables(checks_baseline, chunk_rows(pytestconfig)))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,12 @@ table's digest no longer matches, bisection fingerprints the left half of a diff
 query) and gets the right half by subtraction, recursing only into halves that differ: a few
 queries, each a sum inside PostgreSQL, never a row download. What it finds are the leaf key
 ranges whose rows changed, with their row counts then and now.
+
+A large table is compared in chunks: runs of consecutive leaves holding about CHUNK_ROWS
+baseline rows each (sized from the baseline's own per-leaf row counts, identical on every
+xdist worker, unlike pg_class.reltuples, which autovacuum may change between two workers'
+collections). Each chunk is one test item judged against the sum of its leaves, and the
+chunks' digests add up to the table's, so they need nothing beyond the baseline.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from rollbook.verdicts.measured import Measured
 LEAVES = 256
 MAX_QUERIES = 48
 MAX_RANGES = 10
+CHUNK_ROWS = 250_000  # baseline rows per content chunk
 MOD = fingerprint.MODULUS
 
 
@@ -134,6 +141,100 @@ def bisect(conn: psycopg.Connection, table: str, leaves: dict[str, Any], key_max
     return bisection, _merge(bisection.differing)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Leaves first..last (exclusive) of `table`, the index-th of `of` chunks; a table compared
+    whole is one chunk without leaves."""
+
+    table: str
+    index: int = 1
+    of: int = 1
+    first: int | None = None
+    last: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.table if self.of == 1 else f"{self.table}[{self.index}/{self.of}]"
+
+
+def plan_chunks(baseline: Baseline | None, table: str,
+                rows_per_chunk: int | None = None) -> list[Chunk]:
+    """`table`'s content chunks: runs of whole leaves of about `rows_per_chunk` baseline rows
+    each; one chunk (the whole table) when it is small or has no key-range digests."""
+    limit = rows_per_chunk or CHUNK_ROWS
+    leaves = baseline_leaves(baseline, table) if baseline is not None else None
+    before = baseline.tables.get(table) if baseline is not None else None
+    if not leaves or before is None or before.rows <= limit:
+        return [Chunk(table)]
+    count = math.ceil((leaves["hi"] - leaves["lo"] + 1) / leaves["width"])
+    spans, first, rows = [], 0, 0
+    for leaf in range(count):
+        rows += leaves["leaves"].get(str(leaf), (0, "0"))[0]
+        if rows >= limit and leaf + 1 < count:
+            spans.append((first, leaf + 1))
+            first, rows = leaf + 1, 0
+    spans.append((first, count))
+    return [Chunk(table, i, len(spans), a, b) for i, (a, b) in enumerate(spans, start=1)]
+
+
+def chunked_tables(baseline: Baseline | None, rows_per_chunk: int | None = None) -> frozenset:
+    """The baseline tables compared in more than one chunk."""
+    if baseline is None:
+        return frozenset()
+    return frozenset(t for t in baseline.tables if len(plan_chunks(baseline, t,
+                                                                   rows_per_chunk)) > 1)
+
+
+def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
+    """`chunk`'s rows hash as its baseline leaves did (bisected to the differing key ranges on a
+    mismatch); the last chunk also checks that the leaves add up to the table's baseline
+    digest, so the chunks together judge the whole table. A one-chunk table: compare_table."""
+    if chunk.of == 1:
+        return compare_table(run, chunk.table)
+    table, before = chunk.table, run.before(chunk.table)
+    name = f"content: {chunk.label}"
+    leaves = baseline_leaves(run.baseline, table)
+    columns = fingerprint.table_columns(run.conn, table)
+    key_type = (columns or {}).get(leaves["key"])
+    unmeasured = _why_unmeasurable(run, table, error=None, exists=columns is not None,
+                                   selectable=key_type in INTEGER_TYPES, key_type=key_type,
+                                   scope=f"{leaves['key']} <= {before.key_max}")
+    if unmeasured is not None:
+        return CheckResult(name, False, unmeasured, [], {"chunk": vars(chunk)})
+    bisection = _Bisection(run.conn, table, leaves, before.key_max, run.algorithm)
+    span = _Span(chunk.first, chunk.last)
+    lo, hi = bisection.bounds(span)
+    rows, digest, statement = run.chunk(table, leaves["key"], lo, hi)
+    expected = bisection.expected(span)
+    where = _where(leaves["key"], lo, hi)
+    observed: dict[str, Any] = {"chunk": vars(chunk), "range": where, "algorithm": run.algorithm,
+                                "baseline": {"rows": expected[0],
+                                             "digest": fingerprint.hex_digest(expected[1])},
+                                "now": {"rows": rows, "digest": fingerprint.hex_digest(digest)}}
+    if chunk.index == chunk.of:
+        whole = bisection.expected(_Span(0, bisection.count))
+        if whole != (before.rows, int(before.digest, 16)):
+            return CheckResult(name, False, f"{table}: the baseline's key-range digests do not "
+                               f"add up to its table digest ({whole[0]} rows vs {before.rows})."
+                               " Hint: take the baseline again with `rollbook snapshot`",
+                               [statement], observed)
+    if (rows, digest) == expected:
+        return CheckResult(name, True, f"{table}: {rows} rows ({where}, chunk {chunk.index} of "
+                           f"{chunk.of}) match the baseline fingerprint "
+                           f"{fingerprint.hex_digest(digest)}", [statement], observed)
+    bisection.walk(span, (rows, digest))
+    ranges = _merge(bisection.differing)
+    observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
+                    truncated=bisection.truncated, leaf_width=leaves["width"])
+    shown = "; ".join(_describe(leaves["key"], r) for r in ranges[:5])
+    more = " (and more; bisection stopped early)" if bisection.truncated else ""
+    return CheckResult(name, False, f"{table}: baseline rows ({where}, chunk {chunk.index} of "
+                       f"{chunk.of}) changed: {expected[0]} rows then, {rows} now. Differs in "
+                       f"{len(ranges)} key range(s): {shown}{more}; found with "
+                       f"{len(bisection.queries)} bisection queries. Hint: compare those rows "
+                       "with the pre-rollback backup", [statement, *bisection.queries], observed)
+
+
 def _merge(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged: list[dict[str, Any]] = []
     for r in ranges:
@@ -146,8 +247,12 @@ def _merge(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
+def _where(key: str, lo: int | None, hi: int) -> str:
+    return f"{key} <= {hi}" if lo is None else f"{key} {lo}..{hi}"
+
+
 def _describe(key: str, r: dict[str, Any]) -> str:
-    where = f"{key} <= {r['to']}" if r["from"] is None else f"{key} {r['from']}..{r['to']}"
+    where = _where(key, r["from"], r["to"])
     change = ("content changed" if r["rows"] == r["baseline_rows"] else
               f"{r['baseline_rows']} -> {r['rows']} rows")
     return f"{where} ({change})"
@@ -195,16 +300,23 @@ def compare_table(run: Measured, table: str) -> CheckResult:
 def unmeasurable(run: Measured, table: str, now: TableMeasurement) -> str | None:
     """Why the baseline rows of `table` cannot be told apart now, in one line (None: they can).
     Shared by the counts and content verdicts."""
+    return _why_unmeasurable(run, table, error=now.error, exists=now.exists,
+                             selectable=now.upto is None or now.selected is not None,
+                             key_type=now.key_type, scope=now.scope)
+
+
+def _why_unmeasurable(run: Measured, table: str, *, error: str | None, exists: bool,
+                      selectable: bool, key_type: str | None, scope: str) -> str | None:
     before = run.before(table)
-    if now.error is not None:
-        return f"{table}: cannot measure the table: {now.error}"
-    if not now.exists:
+    if error is not None:
+        return f"{table}: cannot measure the table: {error}"
+    if not exists:
         had = f" (had {before.rows} rows at baseline)" if before is not None else ""
         return f"table {table} does not exist{had}"
-    if before is not None and before.rows and now.upto is not None and now.selected is None:
-        was, found = run.baseline_key_type(table) or "an integer", now.key_type or "missing"
+    if before is not None and before.rows and not selectable:
+        was, found = run.baseline_key_type(table) or "an integer", key_type or "missing"
         return (f"{table}.{before.key}: key type changed: {was} at baseline, {found} now, so the"
-                f" baseline rows ({now.scope}) cannot be selected. Hint: the rollback did not "
+                f" baseline rows ({scope}) cannot be selected. Hint: the rollback did not "
                 "restore this column; see the types and schema checks")
     return None
 

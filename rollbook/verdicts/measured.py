@@ -21,13 +21,18 @@ class Measured:
     """Measurements of one database for one run, against an optional baseline."""
 
     def __init__(self, conn: psycopg.Connection, baseline: Baseline | None,
-                 time_columns: dict[str, str] | None = None):
+                 time_columns: dict[str, str] | None = None,
+                 chunked: frozenset[str] = frozenset()):
         self.conn, self.baseline = conn, baseline
         self.time_columns = dict(time_columns or {})
+        # tables whose content is digested in key-range chunks (content.plan_chunks): their
+        # table statement counts the baseline rows without hashing them
+        self.chunked = chunked
         self.algorithm = (baseline.digest_algorithm if baseline is not None
                           else fingerprint.algorithm_for(conn))
         self._tables: dict[str, fingerprint.TableMeasurement] = {}
         self._orphans: dict[Any, CheckResult] = {}
+        self._chunks: dict[tuple[str, int | None, int], tuple[int, int, str]] = {}
 
     def before(self, table: str) -> TableBaseline | None:
         return self.baseline.tables.get(table) if self.baseline is not None else None
@@ -57,10 +62,17 @@ class Measured:
                 key=before.key if before is not None else None,
                 upto=before.key_max if by_key else None,
                 digest=before is not None and before.rows > 0,
-                time_column=self.time_columns.get(table))
+                time_column=self.time_columns.get(table), hash_rows=table not in self.chunked)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return fingerprint.TableMeasurement(table, self.algorithm, error=first)
+
+    def chunk(self, table: str, key: str, lo: int | None, hi: int) -> tuple[int, int, str]:
+        """(count, digest, statement) of `table`'s rows with lo <= key <= hi, measured once."""
+        if (table, lo, hi) not in self._chunks:
+            self._chunks[(table, lo, hi)] = fingerprint.measure_range(
+                self.conn, table, key, lo, hi, self.algorithm)
+        return self._chunks[(table, lo, hi)]
 
     def orphans(self, fk: orphans.ForeignKey) -> CheckResult:
         """The orphan search of `fk`, run once."""
