@@ -28,6 +28,22 @@ SECTIONS = {
     "seed": ("Seeding", ("test_seed",)),
 }
 
+NOTES = {
+    "checks": "Both runs are the same `pytest checks/` command against the same database and "
+              "snapshot; -n 2 adds two xdist workers on the same server. Peak RSS is the "
+              "largest single process of the run (wait4's ru_maxrss of the child and what it "
+              "waited for), not a sum over workers.",
+    "compare": "Same pair of databases on one server: `vibes` and a copy (FILE_COPY template) "
+               "with nothing or one journal's title changed. rollbook's verdict digests both "
+               "tables; its naming adds the reference's key-range digests (what `rollbook "
+               "snapshot` stores) and bisection, and names the key range of one leaf (1/256 "
+               "of the key span), where reladiff names the key itself. reladiff compares every "
+               "column, with its defaults (one thread per side).",
+    "floors": "One table, one database: rollbook's digest (one statement: count, digest, key "
+              "range) against `count(*)` and against `sum(length(t::text))`.",
+    "seed": "Vibes at revision 0001 into a fresh database each round (migrating not timed).",
+}
+
 
 def _by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {b["name"]: b for b in report["benchmarks"]}
@@ -55,6 +71,7 @@ def render(report: dict[str, Any], run: dict[str, str]) -> str:
     lines += [f"- {key}: {value}" for key, value in run.items()]
     for section, (title, names) in SECTIONS.items():
         lines += ["", f"## {title}", "",
+                  NOTES[section], "",
                   "| figure | median s | spread s: min–max (IQR) | rounds | notes |",
                   "| --- | --- | --- | --- | --- |"]
         lines += [_figure_row(found[name]) for name in names if name in found]

@@ -24,6 +24,7 @@ def results(tmp_path_factory) -> str:
                            "--repeats", "1", "--output-dir", str(output)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (output / "benchmark-tiny.json").is_file()  # the raw figures, to compare runs
     return (output / "RESULTS.md").read_text()
 
 
