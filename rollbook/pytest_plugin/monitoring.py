@@ -1,7 +1,9 @@
 """The post-rollback Observation the monitoring checks judge: the watch over the profile's
 window and the error logs, taken once per session (after the API smoke, so the service's
-counters hold its traffic)."""
+counters hold its traffic), on a connection of its own while the other checks run."""
 from __future__ import annotations
+
+import threading
 
 import pytest
 
@@ -21,22 +23,74 @@ def api_report(request) -> SmokeReport | None:
         return None
 
 
-@pytest.fixture(scope="session")
-def post_rollback(pytestconfig, request, checks_target, checks_conn, checks_profile,
-                  checks_baseline, api_report) -> observation.Observation:
-    """The watch over the profile's window, then the error logs read up to its end: from the
-    profile's paths, else the service and server this run started, else PostgreSQL's own log
-    through SQL. Taken once per session."""
+class _Watch(threading.Thread):
+    """The observation taken on its own read-only connection, beside the other checks."""
+
+    def __init__(self, observe):
+        super().__init__(name="rollbook-watch", daemon=True)
+        self._observe = observe
+        self.result: observation.Observation | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._observe()
+        except BaseException as exc:  # handed to the test that reads the observation
+            self.error = exc
+
+
+def _observer(pytestconfig, request, checks_target, checks_profile, checks_baseline,
+              api_report):
+    """What takes the session's Observation: the watch over the profile's window, then the
+    error logs read up to its end, from the profile's paths, else the service and server this
+    run started, else PostgreSQL's own log through SQL."""
     limits = checks_profile.monitoring
     base_url = request.getfixturevalue("checks_api").base_url if api_report else None
     service = pytestconfig.stash.get(SERVICE, None)
     metrics_url = limits.metrics_url or (f"{base_url}/metrics" if service is not None
                                          else None)
-    observed = observation.observe(
-        checks_conn, limits, health_url=f"{base_url}/health" if base_url else None,
-        metrics_url=metrics_url, app_log=getattr(service, "app_log", None),
-        postgres_log=checks_target.server_log,
-        baseline_at=observation.baseline_time(checks_baseline.created_at
-                                              if checks_baseline else None))
-    attach_json("post-rollback observation", observed.to_dict())
-    return observed
+
+    def observe() -> observation.Observation:
+        with checks_target.connect() as conn:
+            return observation.observe(
+                conn, limits, health_url=f"{base_url}/health" if base_url else None,
+                metrics_url=metrics_url, app_log=getattr(service, "app_log", None),
+                postgres_log=checks_target.server_log,
+                baseline_at=observation.baseline_time(checks_baseline.created_at
+                                                      if checks_baseline else None))
+    return observe
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_beside_the_checks(request):
+    """When monitoring checks are to run, their watch starts with the session's first test
+    (after the API smoke, so the counters hold its traffic) and runs its window beside the
+    other checks instead of after them."""
+    if not any("post_rollback" in getattr(item, "fixturenames", ())
+               for item in request.session.items):
+        yield None
+        return
+    names = ("pytestconfig", "checks_target", "checks_profile", "checks_baseline",
+             "api_report")
+    values = {name: request.getfixturevalue(name) for name in names}
+    watch = _Watch(_observer(request=request, **values))
+    watch.start()
+    yield watch
+    watch.join()
+
+
+@pytest.fixture(scope="session")
+def post_rollback(request, _watch_beside_the_checks) -> observation.Observation:
+    """The post-rollback Observation (the watch and the error logs), taken once per session."""
+    watch = _watch_beside_the_checks
+    if watch is None:  # requested outside a collected monitoring check
+        watch = _Watch(_observer(request=request, **{
+            name: request.getfixturevalue(name) for name in (
+                "pytestconfig", "checks_target", "checks_profile", "checks_baseline",
+                "api_report")}))
+        watch.start()
+    watch.join()
+    if watch.error is not None:
+        raise watch.error
+    attach_json("post-rollback observation", watch.result.to_dict())
+    return watch.result
