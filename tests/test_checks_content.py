@@ -224,3 +224,22 @@ def test_a_chunk_size_below_one_row_is_one_line_with_a_hint(pg_server, pytester,
     output = result.stdout.str() + result.stderr.str()
     assert "--content-chunk-rows 0: a chunk holds at least one row. Hint:" in output
     assert "Traceback" not in output
+
+
+def test_chunks_of_a_table_whose_key_is_no_longer_an_integer_say_so(notes):
+    dsn, before = notes
+    with connect(dsn) as conn:
+        conn.execute("ALTER TABLE notes ALTER COLUMN id TYPE text")
+    _, results = compare_chunks(dsn, before, 2500)
+    assert not any(r.ok for r in results)
+    assert results[0].summary.startswith("notes.id: key type changed: integer at baseline, text"
+                                         " now, so the baseline rows (id <= 10000) cannot be")
+
+
+def test_chunks_of_a_dropped_table_say_it_is_gone(notes):
+    dsn, before = notes
+    with connect(dsn) as conn:
+        conn.execute("DROP TABLE notes")
+    _, results = compare_chunks(dsn, before, 2500)
+    assert {r.summary for r in results} == {"table notes does not exist (had 10000 rows at "
+                                            "baseline)"}
