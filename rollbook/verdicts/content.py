@@ -174,6 +174,8 @@ def plan_chunks(baseline: Baseline | None, table: str,
             spans.append((first, leaf + 1))
             first, rows = leaf + 1, 0
     spans.append((first, count))
+    if len(spans) == 1:  # the last leaves hold what reached the limit: the whole table
+        return [Chunk(table)]
     return [Chunk(table, i, len(spans), a, b) for i, (a, b) in enumerate(spans, start=1)]
 
 
