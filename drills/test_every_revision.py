@@ -66,8 +66,8 @@ def revision_database(pg_server):
 def test_revision_downgrade_on_data(drill, pg_server, parent_templates, revision_database,
                                     revision_step):
     """One revision rolled back with alembic downgrade to its parent, on seeded data."""
-    drill.fact("revision", revision_step.revision)
-    drill.fact("parent", revision_step.parent)
+    drill.fact("revision_before", revision_step.revision)
+    drill.fact("parent", revision_step.parent or "<base>")
     database, template = copy_of_parent(drill, parent_templates, revision_step)
     revision_database.append(database)
     dsn = pg_server.dsn(database)
@@ -76,5 +76,6 @@ def test_revision_downgrade_on_data(drill, pg_server, parent_templates, revision
     upgrade(drill, migrations, revision_step)
     written = write_rows(drill, dsn, writer_for(drill.profile), revision_step)
     downgrade(drill, migrations, revision_step)
+    drill.fact("revision_after", ",".join(migrations.current()) or "<base>")
     validate(drill, dsn, migrations, template, revision_step, written)
     drill.assert_within_objectives()
