@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from examples.checkrun import run_checks, snapshot, vibes_copy
+from examples.plan_tables import items_and_big
 from hypothesis import given
 from hypothesis import strategies as st
 from psycopg import sql
@@ -137,15 +138,7 @@ def test_slowdown_rules_hold_for_any_times(before_ms, factor, spread, changed):
 
 @pytest.fixture
 def conn(scratch_dsn):
-    with connect(scratch_dsn) as rw:
-        rw.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)")
-        rw.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 20) g")
-        rw.execute("CREATE TABLE big (id int PRIMARY KEY, label text NOT NULL)")
-        rw.execute("INSERT INTO big SELECT g, repeat('x', 80) || g"
-                   " FROM generate_series(1, 50000) g")
-        rw.execute("ANALYZE items; ANALYZE big")
-    with connect(scratch_dsn, read_only=True) as ro:
-        yield ro
+    yield from items_and_big(scratch_dsn)
 
 
 def test_small_table_seq_scan_is_accepted_once_the_index_is_shown_usable(conn):

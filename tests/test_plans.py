@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from examples.plan_tables import items_and_big
 
 from rollbook.measure import plans
 from rollbook.pg.connect import connect
@@ -18,15 +19,7 @@ COUNT_BIG = KeyQuery(name="count big", sql="SELECT count(*) FROM big")
 
 @pytest.fixture
 def conn(scratch_dsn):
-    with connect(scratch_dsn) as rw:
-        rw.execute("CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)")
-        rw.execute("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 20) g")
-        rw.execute("CREATE TABLE big (id int PRIMARY KEY, label text NOT NULL)")
-        rw.execute("INSERT INTO big SELECT g, repeat('x', 80) || g"
-                   " FROM generate_series(1, 50000) g")
-        rw.execute("ANALYZE items; ANALYZE big")
-    with connect(scratch_dsn, read_only=True) as ro:
-        yield ro
+    yield from items_and_big(scratch_dsn)
 
 
 def test_explain_is_parsed_into_nodes_times_shape_and_buffers(conn):
