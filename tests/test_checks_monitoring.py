@@ -125,3 +125,29 @@ def test_query_texts_of_other_sessions_do_not_carry_passwords(vibes):
         setter.close()
     [session] = result.observed["sessions"]
     assert "hunter2" not in session["query"] and "PASSWORD '***'" in session["query"]
+
+
+def test_sessions_of_this_run_are_not_counted_as_load(vibes):
+    """The checks' connection and the watch beside it share an application_name: one busy while
+    the other samples must not read as an active session, while a stranger's must."""
+    from rollbook.measure.watch import activity
+
+    def busy(name: str) -> tuple[psycopg.Connection, threading.Thread]:
+        conn = psycopg.connect(vibes, autocommit=True, application_name=name)
+        thread = threading.Thread(target=conn.execute, args=("SELECT pg_sleep(1.5)",))
+        thread.start()
+        return conn, thread
+
+    own, own_thread = busy("rollbook-checks")
+    stranger, stranger_thread = busy("reporting-job")
+    time.sleep(0.5)
+    try:
+        with connect(vibes, read_only=True, application_name="rollbook-checks") as conn:
+            sessions = monitoring.active_connections(conn, 10).observed["sessions"]
+            sampled = activity(conn)
+    finally:
+        for thread, conn in ((own_thread, own), (stranger_thread, stranger)):
+            thread.join(timeout=10)
+            conn.close()
+    assert [s["application_name"] for s in sessions] == ["reporting-job"]
+    assert sampled["active"] == 1

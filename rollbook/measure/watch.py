@@ -18,10 +18,11 @@ import psycopg
 
 from rollbook.measure import metrics
 from rollbook.measure.api_smoke import call, client_for
+from rollbook.pg.connect import OTHER_CLIENTS
 
-ACTIVITY_SQL = """\
-SELECT (SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
-          AND pid <> pg_backend_pid() AND backend_type = 'client backend') AS active,
+ACTIVITY_SQL = f"""\
+SELECT (SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND {OTHER_CLIENTS})
+         AS active,
        (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock') AS lock_waits,
        d.numbackends AS connections, d.deadlocks, d.xact_commit, d.xact_rollback
 FROM pg_stat_database d WHERE d.datname = current_database()"""

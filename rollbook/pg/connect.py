@@ -30,6 +30,12 @@ APPLICATION_NAME = "rollbook"
 CONNECT_TIMEOUT_S = 10
 # How long past its statement_timeout a statement may stay unanswered before the client gives up.
 CLIENT_GRACE_S = 5.0
+# The client sessions a measurement counts: not its own, and not the other sessions of this run
+# (the checks' connection and the watch beside it share one application_name), so that what
+# rollbook itself is doing at that moment never reads as load on the database.
+OTHER_CLIENTS = ("pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                 " AND application_name IS DISTINCT FROM"
+                 " nullif(current_setting('application_name'), '')")
 DSN_HINT = ("use postgresql://USER@HOST:5432/DBNAME; percent-encode @ : / in a password as %40 "
             "%3A %2F, or keep the password in PGPASSWORD or ~/.pgpass.")
 

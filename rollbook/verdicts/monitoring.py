@@ -4,8 +4,8 @@ total_exec_time/mean_exec_time; the columns the view actually has decide); and, 
 Observation (rollbook/measure/observation.py), the error logs against the baseline's window,
 the service's own error rate from /metrics, and the watch over its window.
 
-Sessions of the checks themselves are left out (pid <> pg_backend_pid()); query texts are cut
-to 200 characters.
+Sessions of the checks themselves are left out (rollbook.pg.connect.OTHER_CLIENTS: not this
+connection, nor another with its application_name); query texts are cut to 200 characters.
 """
 from __future__ import annotations
 
@@ -19,17 +19,18 @@ from psycopg import sql
 from rollbook.measure import metrics
 from rollbook.measure.observation import LogReading
 from rollbook.measure.watch import Watch
+from rollbook.pg.connect import OTHER_CLIENTS
 from rollbook.record.evidence import CheckResult, as_text
 from rollbook.record.redact import redact_text
 
 _PASSWORD_LITERAL = re.compile(r"\b(password)\s+'(?:[^']|'')*'", re.I)
 
-ACTIVE_SQL = """\
+ACTIVE_SQL = f"""\
 SELECT pid, usename, application_name, state, wait_event_type,
        round(extract(epoch FROM now() - query_start)::numeric, 3) AS running_s,
        left(query, 200) AS query
 FROM pg_stat_activity
-WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+WHERE state = 'active' AND {OTHER_CLIENTS}
 ORDER BY query_start"""
 
 BLOCKED_SQL = """\
@@ -41,12 +42,12 @@ FROM pg_stat_activity
 WHERE cardinality(pg_blocking_pids(pid)) > 0
 ORDER BY waiting_s DESC"""
 
-LONG_TRANSACTIONS_SQL = """\
+LONG_TRANSACTIONS_SQL = f"""\
 SELECT pid, usename, application_name, state,
        round(extract(epoch FROM now() - xact_start)::numeric, 3) AS age_s,
        left(query, 200) AS query
 FROM pg_stat_activity
-WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+WHERE xact_start IS NOT NULL AND {OTHER_CLIENTS}
   AND now() - xact_start > make_interval(secs => %(limit_s)s)
 ORDER BY xact_start"""
 
