@@ -20,6 +20,7 @@ from rollbook.record.allure_meta import family_failure, rto_table
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, PHASE_COVERS
 from rollbook.record.clock import RecoveryClock, format_duration
 from rollbook.record.evidence import CheckResult
+from rollbook.record.markdown import table as markdown_table
 from rollbook.record.model import DecisionLog, DrillRecord, StepLog, utc_now
 from rollbook.record.redact import redact_text
 from rollbook.settings.profile import Profile
@@ -146,6 +147,11 @@ class Drill:
 
     def fact(self, key: str, value) -> None:
         self.record.facts[key] = value
+
+    def table(self, title: str, rows: list[dict[str, str]]) -> None:
+        """A titled table in the drill's record, attached to Allure as Markdown too."""
+        self.record.tables[title] = rows
+        self.attach_text(title, "\n".join(markdown_table(title, rows)))
 
     attach_text = staticmethod(attach_text)
     attach_json = staticmethod(attach_json)

@@ -92,6 +92,12 @@ def _drill(heading: str, drill: DrillRecord, trend: DrillTrend | None,
                      f"{escape(decision.action_taken)}</em>; decided in "
                      f"{format_duration(decision.time_to_decide_s)}</p><pre>"
                      + escape("\n".join(decision.signals)) + "</pre>")
+    for title, rows in drill.tables.items():
+        columns = list(rows[0]) if rows else []
+        head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{escape(str(row.get(c, '')))}</td>"
+                                        for c in columns) + "</tr>" for row in rows)
+        parts.append(f"<h3>{escape(title)}</h3><table><tr>{head}</tr>{body}</table>")
     rto = "".join(
         f"<tr><td>{'<b>' if p.name == TOTAL_PHASE else ''}{escape(p.name)}</td>"
         f"<td>{format_duration(p.objective_s)}</td><td>{format_duration(p.elapsed_s)}</td>"

@@ -31,6 +31,14 @@ def cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def table(title: str, rows: list[dict[str, str]]) -> list[str]:
+    """A drill's titled table: a heading, its columns (the first row's keys), one line a row."""
+    columns = list(rows[0]) if rows else []
+    return [f"### {title}", "", "| " + " | ".join(cell(c) for c in columns) + " |",
+            "|" + "|".join("---" for _ in columns) + "|",
+            *("| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows)]
+
+
 def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> list[str]:
     lines = ["## Summary", ""]
     if not drills:
@@ -63,6 +71,8 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None,
               for key, value in own_facts(drill, run).items()]
     if drill.decisions:
         lines += ["", *_decision_trail(drill.decisions)]
+    for title, rows in drill.tables.items():
+        lines += ["", *table(title, rows)]
     lines += ["", "### Recovery Time Objectives", "",
               "| Component | RTO Target | Actual Time | Status |",
               "|-----------|------------|-------------|--------|"]

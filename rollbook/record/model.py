@@ -48,6 +48,9 @@ class DrillRecord:
     steps: list[StepLog] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     decisions: list[DecisionLog] = field(default_factory=list)
+    # titled tables a drill measured (e.g. its crash points): title -> rows, each row a dict
+    # of column -> cell text, in column order
+    tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     verdict: str = "unknown"
     failure: str = ""
     started_utc: str = field(default_factory=utc_now)
@@ -58,7 +61,7 @@ class DrillRecord:
                 "failure": self.failure, "started_utc": self.started_utc,
                 "ended_utc": self.ended_utc, "facts": self.facts,
                 "steps": [vars(s) for s in self.steps],
-                "decisions": [vars(d) for d in self.decisions],
+                "decisions": [vars(d) for d in self.decisions], "tables": self.tables,
                 "checklist": self.checklist.to_list(),
                 "phases": [vars(p) for p in self.clock.phases.values()],
                 "total_objective_s": self.clock.total_objective_s}
@@ -72,6 +75,7 @@ class DrillRecord:
                    checklist=Checklist.from_list(body["checklist"]),
                    steps=[StepLog(**s) for s in body["steps"]], facts=body["facts"],
                    decisions=[DecisionLog(**d) for d in body.get("decisions", [])],
+                   tables=body.get("tables", {}),
                    verdict=body["verdict"], failure=body["failure"],
                    started_utc=body.get("started_utc", ""), ended_utc=body.get("ended_utc", ""))
 

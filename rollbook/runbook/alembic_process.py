@@ -22,11 +22,14 @@ from rollbook.record.redact import redact_text
 
 
 class AlembicProcess:
-    """`python -m alembic -c INI VERB TARGET` in a child process."""
+    """`python -m alembic -c INI VERB TARGET` in a child process; `module` runs another
+    entry point with alembic's arguments (rollbook.runbook.crash_child), `env` adds to its
+    environment."""
 
-    def __init__(self, ini: Path, verb: str, target: str, *, url_env: str, url: str):
-        self.argv = [sys.executable, "-m", "alembic", "-c", str(ini), verb, target]
-        self.env = {**os.environ, url_env: url}
+    def __init__(self, ini: Path, verb: str, target: str, *, url_env: str, url: str,
+                 module: str = "alembic", env: dict[str, str] | None = None):
+        self.argv = [sys.executable, "-m", module, "-c", str(ini), verb, target]
+        self.env = {**os.environ, **(env or {}), url_env: url}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "AlembicProcess":
@@ -43,14 +46,18 @@ class AlembicProcess:
             self.process.stdout.close()
         return code
 
-    def wait(self, timeout: float) -> str:
+    def ended(self, timeout: float) -> tuple[int, str]:
+        """Its exit code (negative: the signal that ended it) and its output, redacted."""
         assert self.process is not None, "not started"
         output, _ = self.process.communicate(timeout=timeout)
-        if self.process.returncode != 0:
-            raise MigrationError(f"{' '.join(self.argv[2:])} exited with "
-                                 f"{self.process.returncode}",
-                                 context=[("output", redact_text(output or ""))])
-        return redact_text(output or "")
+        return self.process.returncode, redact_text(output or "")
+
+    def wait(self, timeout: float) -> str:
+        code, output = self.ended(timeout)
+        if code != 0:
+            raise MigrationError(f"{' '.join(self.argv[2:])} exited with {code}",
+                                 context=[("output", output)])
+        return output
 
 
 def wait_for_blocked_backend(conn: psycopg.Connection, *, exclude_pid: int,

@@ -1,0 +1,57 @@
+"""The alembic command line, in a process that can kill itself just before statement k.
+
+    CRASH_URL=... CRASH_LOG=/tmp/x.jsonl [CRASH_AT=k] python -m rollbook.runbook.crash_child \
+        -c alembic.ini downgrade 0001
+
+Arguments are alembic's own. Every statement the migration sends is written to CRASH_LOG (one
+JSON line: its number, the backend that runs it, its first words) before it is sent; with
+CRASH_AT, the process sends itself SIGKILL just before statement number CRASH_AT: no rollback
+sent, no socket closed cleanly, as when an operator's session or host dies. The database URL
+comes from CRASH_URL (never argv, which `ps` shows) and becomes the Config's sqlalchemy.url, so
+any project whose env.py reads sqlalchemy.url runs here unchanged.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+from alembic.config import CommandLine, Config
+
+from rollbook.runbook.statements import Statement, each_statement
+
+URL_ENV = "ROLLBOOK_CRASH_URL"
+LOG_ENV = "ROLLBOOK_CRASH_LOG"
+AT_ENV = "ROLLBOOK_CRASH_AT"
+FIRST_WORDS = 8
+
+
+def first_words(text: str, words: int = FIRST_WORDS) -> str:
+    """A statement's opening words on one line, e.g. "ALTER TABLE users RENAME TO ...\"."""
+    split = text.split()
+    return " ".join(split[:words]) + (" ..." if len(split) > words else "")
+
+
+def main(argv: list[str]) -> None:
+    cli = CommandLine(prog="rollbook.runbook.crash_child")
+    options = cli.parser.parse_args(argv)
+    config = Config(file_=options.config, cmd_opts=options)
+    url = os.environ.get(URL_ENV)
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    crash_at = int(os.environ[AT_ENV]) if os.environ.get(AT_ENV) else None
+    with open(os.environ[LOG_ENV], "a", encoding="utf-8") as log:
+        def before(statement: Statement) -> None:
+            log.write(json.dumps({"number": statement.number, "backend_pid": statement.backend_pid,
+                                  "sql": first_words(statement.sql)}) + "\n")
+            log.flush()
+            if statement.number == crash_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        with each_statement(before=before):
+            cli.run_cmd(config, options)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
