@@ -87,8 +87,7 @@ class EmbeddedServer(Server):
             os.chown(self.cluster_dir, user.pw_uid, user.pw_gid)
             self.server_installation = _reachable(self._installation, self.run_as,
                                                   self.workdir / "pginstall")
-        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
-                  "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
+        self._make_cluster()
         for attempt in range(3):
             self.port = free_port()
             self._write_settings()
@@ -100,6 +99,11 @@ class EmbeddedServer(Server):
                     raise
         self._read_version()
         return self
+
+    def _make_cluster(self) -> None:
+        """The data directory: a new cluster (a standby copies its primary's instead)."""
+        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
+                  "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
 
     def restart(self, while_stopped: Callable[[], None] | None = None) -> None:
         """Stop and start the same cluster on the same port (shared buffers are emptied),
