@@ -224,6 +224,13 @@ class ServiceProcess(Service):
         return StepTiming("stop", elapsed, f"pid {pid} stopped {how}; port {self.port} closed",
                           observed)
 
+    def use_interpreter(self, python: Path, *, cwd: Path | None = None) -> None:
+        """Run the same `python -m module` command from another interpreter (a release's
+        virtualenv) on the next start, isolated (-I): neither the working directory nor
+        PYTHONPATH can then put another copy of the module first on its path."""
+        self.argv = [str(python), "-I", *(a for a in self.argv[1:] if a != "-I")]
+        self.cwd = cwd
+
     def kill(self) -> int | None:
         """SIGKILL the service, as a crash does; returns its exit code."""
         if not self.running:

@@ -1,6 +1,7 @@
 """The Vibes HTTP API as a Starlette application (served by uvicorn, see ``__main__``).
 
-    GET  /health                       database, Alembic revision, id mode, maintenance flag
+    GET  /health                       database, Alembic revision, id mode, maintenance flag,
+                                       release (null outside a release build)
     POST /admin/maintenance/enable     admin token (Authorization: Bearer or X-Admin-Token)
     POST /admin/maintenance/disable
     POST /api/v1/auth/login            {"email", "password"} -> bearer token (user_sessions)
@@ -100,7 +101,8 @@ class Api:
         body: dict[str, Any] = {
             "status": "ok", "database_reachable": False, "alembic_revision": None,
             "expected_revision": self.settings.expected_revision, "id_mode": self.mode,
-            "maintenance": self.flag.enabled(), "maintenance_since": self.flag.since()}
+            "maintenance": self.flag.enabled(), "maintenance_since": self.flag.since(),
+            "release": self.settings.release}
         try:
             async with self.pool.connection(timeout=HEALTH_DB_TIMEOUT_S) as conn:
                 body["alembic_revision"] = await store.revision(conn)

@@ -11,11 +11,16 @@
 | VIBES_POOL_MAX | largest number of database connections | 10 |
 | VIBES_LOG_FILE | structured log file (JSON lines), appended to | none: stderr only |
 
+A released build carries ``rollbook_vibes/release.json`` (its name, id mode and Alembic revision,
+written by rollbook.runbook.releases): /health then reports the release, and its id mode is the
+default when neither flag is set. The working tree has none: release null, integer by default.
+
 The runbook's rollback sets ``UUID_ENABLED=false`` and ``USE_INTEGER_IDS=true``; either alone is
 enough, and the two must agree when both are set.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -32,6 +37,7 @@ INTEGER, UUID = "integer", "uuid"
 REVISION_OF_MODE = {INTEGER: REVISION_INTEGER, UUID: REVISION_UUID}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+RELEASE_FILE = Path(__file__).resolve().parents[1] / "release.json"
 
 
 class ConfigError(Exception):
@@ -48,6 +54,7 @@ class Settings:
     session_ttl_s: int = 86_400
     pool_max: int = 10
     log_file: Path | None = None
+    release: str | None = None
 
     @property
     def expected_revision(self) -> str:
@@ -101,15 +108,33 @@ def from_env(environ: Mapping[str, str] | None = None, *, dsn_env: str = URL_ENV
     if log_file is not None and not log_file.parent.is_dir():
         raise ConfigError(f"VIBES_LOG_FILE={log_file}: folder {log_file.parent} does not "
                           "exist. Hint: create it or pick a path in an existing folder.")
-    return Settings(dsn=dsn, id_mode=id_mode(env), admin_token=env.get("VIBES_ADMIN_TOKEN") or None,
+    release = installed_release() or {}
+    return Settings(dsn=dsn, id_mode=id_mode(env, release.get("id_mode") or INTEGER),
+                    release=release.get("name"), admin_token=env.get("VIBES_ADMIN_TOKEN") or None,
                     maintenance_file=maintenance,
                     retry_after_s=_positive_int(env, "VIBES_RETRY_AFTER_S", 120),
                     session_ttl_s=_positive_int(env, "VIBES_SESSION_TTL_S", 86_400),
                     pool_max=_positive_int(env, "VIBES_POOL_MAX", 10), log_file=log_file)
 
 
-def id_mode(env: Mapping[str, str]) -> str:
-    """integer or uuid, from UUID_ENABLED and USE_INTEGER_IDS (integer when neither is set)."""
+def installed_release(path: Path = RELEASE_FILE) -> dict | None:
+    """The release this build is ({"name", "id_mode", "revision"}), None outside a release."""
+    try:
+        release = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read as a release: {exc}. Hint: reinstall the "
+                          "release from its tag.") from None
+    if not isinstance(release, dict) or release.get("id_mode") not in (INTEGER, UUID, None) \
+            or not release.get("name"):
+        raise ConfigError(f"{path} does not name a release and its id mode. Hint: reinstall "
+                          "the release from its tag.")
+    return release
+
+
+def id_mode(env: Mapping[str, str], default: str = INTEGER) -> str:
+    """integer or uuid, from UUID_ENABLED and USE_INTEGER_IDS (`default` when neither is set)."""
     uuid_on = _flag(env, "UUID_ENABLED")
     integer_on = _flag(env, "USE_INTEGER_IDS")
     if uuid_on is not None and integer_on is not None and uuid_on == integer_on:
@@ -120,7 +145,7 @@ def id_mode(env: Mapping[str, str]) -> str:
         return UUID if uuid_on else INTEGER
     if integer_on is not None:
         return INTEGER if integer_on else UUID
-    return INTEGER
+    return default
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool | None:
