@@ -93,7 +93,7 @@ def test_health_reports_database_revision_mode_and_maintenance(api):
     assert response.json() == {
         "status": "ok", "database_reachable": True, "alembic_revision": REVISIONS[mode],
         "expected_revision": REVISIONS[mode], "id_mode": mode, "maintenance": False,
-        "maintenance_since": None}
+        "maintenance_since": None, "release": None}  # the working tree is no release
 
 
 def test_login_create_and_list_journals_and_get_user(api):
