@@ -21,6 +21,7 @@ from rollbook.pytest_plugin.application import (
     leave_maintenance,
 )
 from rollbook.pytest_plugin.communication import notify_stakeholders, notify_users_and_status_page
+from rollbook.pytest_plugin.locks import check_lock_footprint
 from rollbook.pytest_plugin.phases import (
     back_up_current_state,
     evaluate_triggers,
@@ -58,6 +59,7 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
         drill.attach_json("alembic downgrade -1", run.to_dict())
         step.detail = migration_detail(run)
         drill.checklist.done("Database migration rolled back", step.detail)
+    check_lock_footprint(drill, prepared.migrations)
 
     application_rollback(drill, service)
     validate_after_rollback(drill, prepared, kept=prepared.added, service=service)

@@ -79,7 +79,7 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
     """The Vibes database before the UUID migration: revision 0001, seeded, remembered in a
     baseline manifest and a verified pre-migration backup."""
     dsn = server.dsn(database)
-    migrations = Migrations(alembic_config(dsn), dsn)
+    migrations = Migrations(alembic_config(dsn), dsn, locks=True)  # the lock footprint
     drill.fact("server", server.describe())
     drill.fact("server_version", server.version)
     drill.fact("client_tools", server.installation.describe())

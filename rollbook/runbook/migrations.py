@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import io
 import time
-from contextlib import redirect_stdout
-from dataclasses import dataclass
+from contextlib import nullcontext, redirect_stdout
+from dataclasses import dataclass, field
 
 import psycopg
 from alembic import command
@@ -14,6 +14,7 @@ from alembic.util.exc import CommandError
 from psycopg import sql
 
 from rollbook.errors import MigrationError
+from rollbook.measure.lock_footprint import Footprint, observe
 from rollbook.record.redact import redact_text
 
 VERSION_TABLE = "alembic_version"
@@ -28,6 +29,7 @@ class MigrationRun:
     to_revision: str | None
     elapsed_s: float
     output: str
+    footprint: Footprint | None = field(default=None, repr=False)  # with Migrations(locks=True)
 
     def to_dict(self) -> dict:
         return {"command": self.command, "from": self.from_revision, "to": self.to_revision,
@@ -45,12 +47,15 @@ class Revision:
 
 
 class Migrations:
-    """An Alembic project bound to one database."""
+    """An Alembic project bound to one database. With `locks`, each upgrade and downgrade's
+    lock footprint is observed on the server and kept in `footprints`, in order."""
 
-    def __init__(self, config: Config, dsn: str):
+    def __init__(self, config: Config, dsn: str, *, locks: bool = False):
         self.config = config
         self.dsn = dsn
         self.scripts = ScriptDirectory.from_config(config)
+        self.locks = locks
+        self.footprints: list[Footprint] = []
 
     def current(self, conn: psycopg.Connection | None = None) -> list[str]:
         """The revision(s) the database is at (empty when never migrated).
@@ -79,19 +84,23 @@ class Migrations:
     def _run(self, verb: str, target: str) -> MigrationRun:
         before = self.current()
         out = io.StringIO()
+        observing = observe(self.dsn, f"alembic {verb} {target}") if self.locks else nullcontext()
         started = time.perf_counter()
         try:
-            with redirect_stdout(out):
+            with observing as footprint, redirect_stdout(out):
                 getattr(command, verb)(self.config, target)
         except CommandError as exc:
             raise MigrationError(f"alembic {verb} {target} refused: {redact_text(str(exc))}",
                                  hint="check `alembic current` and `alembic history`.") from exc
         elapsed = time.perf_counter() - started
         after = self.current()
+        if footprint is not None:
+            self.footprints.append(footprint)
         return MigrationRun(command=f"alembic {verb} {target}",
                             from_revision=",".join(before) or None,
                             to_revision=",".join(after) or None,
-                            elapsed_s=elapsed, output=redact_text(out.getvalue()))
+                            elapsed_s=elapsed, output=redact_text(out.getvalue()),
+                            footprint=footprint)
 
 
 CURRENT_SQL = sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(

@@ -19,6 +19,7 @@ from rollbook.errors import ConfigError
 from rollbook.measure.api_smoke import ENDPOINTS
 from rollbook.record.clock import RUNBOOK_OBJECTIVES_S, RUNBOOK_TOTAL_OBJECTIVE_S, TOTAL_PHASE
 from rollbook.settings import reader as r
+from rollbook.settings.locks import LockBudget, parse_locks
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
 DEFAULT_PROFILE = "local"
@@ -180,6 +181,7 @@ class Profile:
     performance: Performance = field(default_factory=Performance)
     queries: tuple[KeyQuery, ...] = ()
     monitoring: Monitoring = field(default_factory=Monitoring)
+    locks: LockBudget = field(default_factory=LockBudget)
 
     def describe(self) -> str:
         where = "embedded, disposable" if self.database.embedded else (
@@ -406,6 +408,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         max_memory_mb=mo.number("max_memory_mb", default=1024.0, minimum=1),
         memory_growth_ratio=mo.number("memory_growth_ratio", default=1.5, minimum=1.0))
     mo.finish()
+    locks = parse_locks(top)
     top.finish()
     if mistakes:
         raise ProfileError(mistakes)
@@ -415,4 +418,4 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                    embedded=embedded, alembic=alembic, drill=drill, api=api, schemas=schemas,
                    key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,
-                   queries=tuple(queries), monitoring=monitoring)
+                   queries=tuple(queries), monitoring=monitoring, locks=locks)

@@ -1,0 +1,43 @@
+"""The drill step that records each migration's lock footprint and judges the [locks] budget."""
+from __future__ import annotations
+
+from rollbook.measure.lock_footprint import Footprint
+from rollbook.runbook.migrations import Migrations
+from rollbook.verdicts.locks import lock_budget
+
+TITLE = "Lock footprint"
+
+
+def footprint_rows(footprints: list[Footprint]) -> list[dict[str, str]]:
+    """The record's table: per migration and table, the longest ACCESS EXCLUSIVE hold and the
+    statement that held it, whether the table was rewritten, the migration's timeouts, and the
+    longest wait of another session on that table."""
+    rows = []
+    for footprint in footprints:
+        timeouts = "; ".join(f"{name} {'set' if footprint.timeouts.get(name) else 'not set'}"
+                             for name in ("lock_timeout", "statement_timeout"))
+        for row in footprint.table_rows():
+            rows.append({
+                "Migration": footprint.command, "Table": row["table"],
+                "Longest ACCESS EXCLUSIVE": _ms(row["exclusive_ms"]),
+                "Statement that held it": row["statement"] or "—",
+                "Rewritten (relfilenode)": row["rewritten"],
+                "Writers' longest wait": _ms(row["writers_longest_wait_ms"]),
+                "Timeouts set by the migration": timeouts})
+    return rows
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def check_lock_footprint(drill, migrations: Migrations) -> None:
+    """Record the footprint of every upgrade and downgrade `migrations` ran (it must measure
+    locks) and fail the drill when the profile's [locks] budget is broken."""
+    with drill.step("Lock footprint of every migration within the profile's [locks] budget") \
+            as step:
+        drill.table(TITLE, footprint_rows(migrations.footprints))
+        drill.attach_json("lock footprint, statement by statement",
+                          [f.to_dict() for f in migrations.footprints])
+        result = drill.check(lock_budget(migrations.footprints, drill.profile.locks))
+        step.detail = result.summary

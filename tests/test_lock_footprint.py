@@ -1,0 +1,147 @@
+"""The lock footprint is observed on the server (pg_locks, relfilenode), never read from SQL text:
+a real Vibes downgrade shows ACCESS EXCLUSIVE on the tables it rewrites; a lock taken inside a
+function is seen and timed; a budget below the measured hold fails naming table, statement,
+mode and time, one above passes; [locks] mistakes are one line with a Hint."""
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from rollbook.measure.lock_footprint import ACCESS_EXCLUSIVE, Footprint, observe
+from rollbook.runbook.migrations import Migrations
+from rollbook.settings.locks import LockBudget
+from rollbook.settings.profile import ProfileError, parse_profile
+from rollbook.verdicts.locks import lock_budget
+from rollbook_vibes.migrations_config import alembic_config, sqlalchemy_url
+from rollbook_vibes.seed import seed
+
+HELD_S = 0.3
+# The statement that locks names no table: only the server can tell what it locked.
+LOCKER = """
+CREATE TABLE ledger (id int PRIMARY KEY);
+CREATE FUNCTION close_books() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN EXECUTE 'LOCK TABLE ' || 'led' || 'ger IN ACCESS EXCLUSIVE MODE'; END $$;
+"""
+
+
+def relfilenodes(dsn: str) -> dict[str, int]:
+    with psycopg.connect(dsn) as conn:
+        return dict(conn.execute("SELECT relname, relfilenode FROM pg_class "
+                                 "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+                                 ).fetchall())
+
+
+def test_vibes_downgrade_holds_the_tables_it_rewrites_exclusively(scratch_dsn):
+    migrations = Migrations(alembic_config(scratch_dsn), scratch_dsn, locks=True)
+    migrations.upgrade("0001")
+    seed(scratch_dsn, "tiny")
+    migrations.upgrade("0002")
+    before = relfilenodes(scratch_dsn)
+    run = migrations.downgrade("-1")
+    after = relfilenodes(scratch_dsn)
+
+    footprint = run.footprint
+    assert footprint is migrations.footprints[-1] and len(migrations.footprints) == 3
+    rows = {row["table"]: row for row in footprint.table_rows()}
+    assert before["journals"] != after["journals"]  # the server says: rewritten
+    assert rows["public.journals"]["rewritten"] == "rewritten"
+    assert rows["public.alembic_version"]["rewritten"] == "kept"
+    hold = footprint.longest("public.journals")
+    assert hold.mode == ACCESS_EXCLUSIVE and hold.held_ms > 0
+    assert hold.sql == footprint.statements[hold.statement - footprint.statements[0].number].sql
+    assert "journals" in hold.sql
+    for table in ("journals", "users", "tags"):
+        assert rows[f"public.{table}"]["exclusive_ms"] > 0
+    assert footprint.timeouts == {"lock_timeout": None, "statement_timeout": None}
+
+
+@pytest.fixture
+def function_lock(scratch_dsn) -> Footprint:
+    """A footprint of one transaction: SET lock_timeout, then a function that locks `ledger`
+    ACCESS EXCLUSIVE, held HELD_S before the commit."""
+    with psycopg.connect(scratch_dsn, autocommit=True) as conn:
+        conn.execute(LOCKER)
+    engine = sa.create_engine(sqlalchemy_url(scratch_dsn), poolclass=sa.pool.NullPool)
+    try:
+        with observe(scratch_dsn, "close the books") as footprint, engine.connect() as conn:
+            conn.execute(sa.text("SET lock_timeout = '2s'"))
+            conn.execute(sa.text("SELECT close_books()"))
+            time.sleep(HELD_S)
+            conn.commit()
+    finally:
+        engine.dispose()
+    return footprint
+
+
+def test_a_lock_taken_inside_a_function_is_seen_and_timed(function_lock):
+    hold = function_lock.longest("public.ledger")
+    assert hold is not None and "close_books" in hold.sql
+    assert HELD_S * 1000 <= hold.held_ms < HELD_S * 1000 + 1000
+    assert function_lock.tables["public.ledger"] == "kept"
+    assert function_lock.timeouts["lock_timeout"].startswith("#")
+    assert function_lock.timeouts["statement_timeout"] is None
+
+
+def test_a_budget_below_the_measured_hold_fails_naming_table_statement_mode_and_time(
+        function_lock):
+    held = function_lock.longest("public.ledger").held_ms
+    for budget in (LockBudget(max_exclusive_ms=100), LockBudget(10_000, {"ledger": 100})):
+        result = lock_budget([function_lock], budget)
+        assert not result.ok
+        assert result.summary == (
+            f"public.ledger: ACCESS EXCLUSIVE held {held:,.0f} ms by statement "
+            f"#{function_lock.longest('public.ledger').statement} SELECT close_books() of close "
+            "the books (budget 100 ms)")
+
+
+def test_a_budget_above_the_measured_hold_passes(function_lock):
+    result = lock_budget([function_lock], LockBudget(max_exclusive_ms=10_000,
+                                                     require_lock_timeout=True))
+    assert result.ok, result.summary
+    assert "longest ACCESS EXCLUSIVE: public.ledger" in result.summary
+
+
+def test_lock_timeout_required_fails_a_migration_that_never_sets_it(function_lock):
+    function_lock.timeouts["lock_timeout"] = None  # planted: as if the SET were not sent
+    result = lock_budget([function_lock], LockBudget(require_lock_timeout=True))
+    assert not result.ok
+    assert result.summary == ("close the books: never set lock_timeout ([locks] "
+                              "require_lock_timeout = true)")
+
+
+def test_no_measured_migration_cannot_pass():
+    assert not lock_budget([], LockBudget()).ok
+
+
+@pytest.mark.parametrize("section, mistake", [
+    ("max_exclusive_ms = -5", "[locks] max_exclusive_ms: must be a positive number of "
+     "milliseconds, got -5. Hint: write max_exclusive_ms = 5000"),
+    ('require_lock_timeout = "yes"', "[locks] require_lock_timeout: must be true or false, got "
+     "'yes'. Hint: write require_lock_timeout = true (or leave it out)"),
+    ("max_exclusive = 5", "[locks] max_exclusive: unknown key. Hint: [locks] knows "
+     "max_exclusive_ms, require_lock_timeout, tables"),
+    ('[locks.tables]\njournals = "fast"', "[locks.tables] journals: must be a positive number "
+     "of milliseconds, got 'fast'. Hint: write journals = 2000"),
+])
+def test_locks_mistakes_are_one_line_with_a_hint(section, mistake):
+    path = Path("p.toml")
+    body = {"database": {"dsn_env": "X"}}
+    body["locks"] = tomllib.loads(section if section.startswith("[") else f"[locks]\n{section}"
+                                  )["locks"]
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(body, path)
+    assert caught.value.mistakes == [f"p.toml: {mistake}"]
+
+
+def test_a_valid_locks_section_is_the_budget():
+    profile = parse_profile({"database": {"dsn_env": "X"}, "locks": {
+        "max_exclusive_ms": 5000, "require_lock_timeout": True,
+        "tables": {"journals": 2000}}}, Path("p.toml"))
+    assert profile.locks == LockBudget(5000.0, {"journals": 2000.0}, True)
+    assert profile.locks.limit_for("public.journals") == 2000.0
+    assert profile.locks.limit_for("public.users") == 5000.0
