@@ -38,7 +38,7 @@ pytestmark = pytest.mark.drill
 @allure.epic("Database Rollback Procedures")
 @allure.feature("1. Alembic Migration Rollback")
 def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale,
-                                              start_vibes_api, outbox):
+                                              vibes_releases, start_vibes_api, outbox):
     """UUID primary-key migration rolled back with alembic downgrade -1."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
@@ -61,7 +61,7 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
         drill.checklist.done("Database migration rolled back", step.detail)
     check_lock_footprint(drill, prepared.migrations)
 
-    application_rollback(drill, service)
+    application_rollback(drill, service, vibes_releases)
     validate_after_rollback(drill, prepared, kept=prepared.added, service=service)
     leave_maintenance(drill, service)
     operator_checks(drill, prepared, service.base_url)

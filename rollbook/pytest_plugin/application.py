@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rollbook.measure.api_smoke import LatencyBudget, SmokeAccount, run_smoke
 from rollbook.record.clock import format_duration
+from rollbook.runbook.releases import ReleaseRepo, health_reports_release
 from rollbook.runbook.service import ServiceProcess, id_mode_env
 from rollbook.runbook.service_client import (
     disable_maintenance,
@@ -12,6 +13,7 @@ from rollbook.runbook.service_client import (
     read_health,
     verify_maintenance,
 )
+from rollbook_vibes.migrations_config import REVISION_INTEGER
 from rollbook_vibes.seed import SEED_PASSWORD
 
 SMOKE_ACCOUNT = SmokeAccount("user1@example.com", SEED_PASSWORD)
@@ -42,25 +44,42 @@ def _switch_maintenance(drill, service: ServiceProcess, *, on: bool) -> None:
         drill.checklist.done(item, verified.summary)
 
 
-def application_rollback(drill, service: ServiceProcess) -> None:
-    """Stop the UUID build, restore the integer configuration, start it again."""
-    flags = id_mode_env("integer")
+def application_rollback(drill, service: ServiceProcess,
+                         releases: ReleaseRepo | None = None) -> None:
+    """Stop the UUID build, restore the integer configuration, start it again. With `releases`
+    as the runbook writes it: check out the release paired with revision 0001, reinstall it
+    into a fresh virtualenv, take its configuration, and start the service from it; without,
+    the fast way: the same build's integer-id flags."""
+    flags, installed = id_mode_env("integer"), None
     with drill.phase("Application Rollback") as step:
         stopped = service.stop()
-        service.env.update(flags)
         drill.attach_json("service stop", stopped.to_dict())
+        code = ("the Vibes API runs its integer-id code path again "
+                "(one build serves both id modes, chosen by its flags)")
+        if releases is not None:
+            installed = releases.install(releases.release_for(REVISION_INTEGER),
+                                         releases.path.parent / "venvs")
+            flags = id_mode_env(installed.release.id_mode)
+            service.use_interpreter(installed.python, cwd=installed.venv)
+            drill.attach_json("release checked out and reinstalled", installed.to_dict())
+            drill.fact("application_release", installed.summary())
+            code = installed.summary()
+        service.env.update(flags)
         step.detail = (f"service stopped in {format_duration(stopped.elapsed_s)}, port closed; "
+                       + (f"{code}; " if installed else "")
                        + ", ".join(f"{k}={v}" for k, v in flags.items()))
-        drill.checklist.done("Application code reverted",
-                             "the Vibes API runs its integer-id code path again "
-                             "(one build serves both id modes, chosen by its flags)")
-        drill.checklist.done("Configuration restored", ", ".join(f"{k}={v}" for k, v in
-                                                                  flags.items()))
+        drill.checklist.done("Application code reverted", code)
+        restored = ", ".join(f"{k}={v}" for k, v in flags.items())
+        drill.checklist.done("Configuration restored", restored + (
+            f" (from {installed.release.name}'s release.json)" if installed else ""))
     with drill.phase("Service Restart") as step:
         started = service.start()
         drill.attach_json("service start", started.to_dict())
         health = drill.check(read_health(service.base_url))
         step.detail = f"started in {format_duration(started.elapsed_s)}; {health.summary}"
+        if installed:
+            step.detail += "; " + drill.check(
+                health_reports_release(health, installed.release.name)).summary
         drill.checklist.done("Services restarted", step.detail)
 
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from rollbook.runbook.releases import ReleaseRepo
 from rollbook.runbook.service import ServiceProcess, vibes_service
 
 
@@ -34,3 +36,14 @@ def start_vibes_api(tmp_path_factory) -> Callable[..., ServiceProcess]:
     for service in started:
         if service.running:
             service.stop()
+
+
+@pytest.fixture
+def vibes_releases(tmp_path_factory) -> ReleaseRepo:
+    """The Vibes API's releases as a git repository, one tag per release paired with its
+    Alembic revision (pre-uuid-migration: 0001, uuid-migration: 0002), the work tree at the
+    last; application_rollback checks out the previous one and reinstalls it into a fresh
+    virtualenv beside it. The folder is removed when the test ends."""
+    folder: Path = tmp_path_factory.mktemp("vibes_releases")
+    yield ReleaseRepo.create(folder / "vibes")
+    shutil.rmtree(folder, ignore_errors=True)
