@@ -109,16 +109,16 @@ class ReleaseRepo:
         return repo
 
     def git(self, *args: str) -> str:
+        command = "git " + " ".join(a for a in args if a not in GIT_IDENTITY)
         try:
             done = subprocess.run(["git", *args], cwd=self.path, capture_output=True, text=True,
                                   timeout=COMMAND_TIMEOUT_S, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ReleaseError(f"git {args[-1]} could not run in {self.path}: {exc}.",
+            raise ReleaseError(f"{command} could not run in {self.path}: {exc}.",
                                hint="install git and check the folder exists.") from None
         if done.returncode != 0:
             said = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[0]
-            raise ReleaseError(f"git {' '.join(a for a in args if a not in GIT_IDENTITY)} "
-                               f"failed in {self.path}: {said}",
+            raise ReleaseError(f"{command} failed in {self.path}: {said}",
                                hint="run the same git command there by hand to see why.")
         return done.stdout.strip()
 
