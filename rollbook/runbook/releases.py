@@ -192,8 +192,8 @@ def _create_venv(venv: Path) -> Path:
     python = venv / "bin" / "python"
     purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                    "the new virtualenv's python", "recreate the virtualenv.").strip()
-    running = [p for p in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()])
-               if Path(p).is_dir()]
+    user = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+    running = [p for p in dict.fromkeys([*site.getsitepackages(), *user]) if Path(p).is_dir()]
     (Path(purelib) / "rollbook-running-env.pth").write_text("\n".join(running) + "\n")
     return python
 
