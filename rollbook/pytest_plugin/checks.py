@@ -24,6 +24,10 @@ from rollbook.record.redact import redact_text
 from rollbook.verdicts import content
 from rollbook.verdicts.measured import Measured
 
+# the content chunks spread over the primary and its replicas
+pytest_plugins = ("rollbook.pytest_plugin.content_servers",)
+# lines the checks' report (checks.md) carries under the target's description
+CHECKS_NOTES = pytest.StashKey[list[str]]()
 # fixture name -> (values from the inventory, test id of a value)
 PARAMETERS: dict[str, tuple[Callable, Callable]] = {
     "table": (lambda inv: inv.tables, str),
@@ -141,7 +145,7 @@ def pytest_sessionfinish(session):
     target = config.stash.get(TARGET, None)
     lines = ["# Operator checks", ""]
     if target is not None:
-        lines += [redact_text(target.describe()), ""]
+        lines += [redact_text(target.describe()), *config.stash.get(CHECKS_NOTES, []), ""]
     lines += ["| verdict | test | summary |", "| --- | --- | --- |"]
     records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     for record in sorted(records, key=lambda r: r["test"]):

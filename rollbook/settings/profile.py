@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from rollbook.errors import ConfigError
 from rollbook.measure.api_smoke import ENDPOINTS
 from rollbook.record.clock import RUNBOOK_OBJECTIVES_S, RUNBOOK_TOTAL_OBJECTIVE_S, TOTAL_PHASE
 from rollbook.settings import reader as r
+from rollbook.settings import replicas
 from rollbook.settings.locks import LockBudget, parse_locks
 
 INTEGER_TYPES = ("smallint", "integer", "bigint")
@@ -39,6 +40,7 @@ class ProfileError(ConfigError):
 class Database:
     embedded: bool = False
     dsn_env: str | None = None
+    replicas_env: tuple[str, ...] = ()  # variables holding read-only replicas' DSNs
     statement_timeout_ms: int = 30_000
     lock_timeout_ms: int = 1_000
     application_name: str = "rollbook-checks"
@@ -186,6 +188,8 @@ class Profile:
     def describe(self) -> str:
         where = "embedded, disposable" if self.database.embedded else (
             f"DSN from ${self.database.dsn_env}" if self.database.dsn_env else "DSN from --dsn")
+        if self.database.replicas_env:
+            where += ", replicas from " + ", ".join(f"${v}" for v in self.database.replicas_env)
         return f"profile {self.name} ({self.path}, {where})"
 
 
@@ -262,6 +266,8 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         lock_timeout_ms=db.integer("lock_timeout_ms", default=1_000, minimum=1),
         application_name=db.string("application_name", default="rollbook-checks",
                                    max_length=63))
+    database = replace(database, replicas_env=replicas.read_names(
+        db, embedded=database.embedded, dsn_env=database.dsn_env))
     db.finish()
     if database.embedded and database.dsn_env:
         db.error("dsn_env", "a profile is either embedded = true or names a dsn_env, not both")

@@ -202,14 +202,17 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
                                    selectable=key_type in INTEGER_TYPES, key_type=key_type,
                                    scope=f"{leaves['key']} <= {before.key_max}")
     if unmeasured is not None:
-        return CheckResult(name, False, unmeasured, [], {"chunk": vars(chunk)})
+        return CheckResult(name, False, unmeasured, [], {"chunk": vars(chunk),
+                                                         "server": run.server})
     bisection = _Bisection(run.conn, table, leaves, before.key_max, run.algorithm)
     span = _Span(chunk.first, chunk.last)
     lo, hi = bisection.bounds(span)
     rows, digest, statement = run.chunk(table, leaves["key"], lo, hi)
     expected = bisection.expected(span)
     where = _where(leaves["key"], lo, hi)
-    observed: dict[str, Any] = {"chunk": vars(chunk), "range": where, "algorithm": run.algorithm,
+    place = f"chunk {chunk.index} of {chunk.of}" + (f", on {run.server}" if run.server else "")
+    observed: dict[str, Any] = {"chunk": vars(chunk), "server": run.server, "range": where,
+                                "algorithm": run.algorithm,
                                 "baseline": {"rows": expected[0],
                                              "digest": fingerprint.hex_digest(expected[1])},
                                 "now": {"rows": rows, "digest": fingerprint.hex_digest(digest)}}
@@ -221,8 +224,8 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
                                " Hint: take the baseline again with `rollbook snapshot`",
                                [statement], observed)
     if (rows, digest) == expected:
-        return CheckResult(name, True, f"{table}: {rows} rows ({where}, chunk {chunk.index} of "
-                           f"{chunk.of}) match the baseline fingerprint "
+        return CheckResult(name, True, f"{table}: {rows} rows ({where}, {place}) match the "
+                           "baseline fingerprint "
                            f"{fingerprint.hex_digest(digest)}", [statement], observed)
     bisection.walk(span, (rows, digest))
     ranges = _merge(bisection.differing)
@@ -230,8 +233,8 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
                     truncated=bisection.truncated, leaf_width=leaves["width"])
     shown = "; ".join(_describe(leaves["key"], r) for r in ranges[:5])
     more = " (and more; bisection stopped early)" if bisection.truncated else ""
-    return CheckResult(name, False, f"{table}: baseline rows ({where}, chunk {chunk.index} of "
-                       f"{chunk.of}) changed: {expected[0]} rows then, {rows} now. Differs in "
+    return CheckResult(name, False, f"{table}: baseline rows ({where}, {place}) changed: "
+                       f"{expected[0]} rows then, {rows} now. Differs in "
                        f"{len(ranges)} key range(s): {shown}{more}; found with "
                        f"{len(bisection.queries)} bisection queries. Hint: compare those rows "
                        "with the pre-rollback backup", [statement, *bisection.queries], observed)

@@ -22,8 +22,11 @@ class Measured:
 
     def __init__(self, conn: psycopg.Connection, baseline: Baseline | None,
                  time_columns: dict[str, str] | None = None,
-                 chunked: frozenset[str] = frozenset()):
+                 chunked: frozenset[str] = frozenset(), server: str | None = None):
         self.conn, self.baseline = conn, baseline
+        # the server `conn` reaches, named in the content chunks' results when several share
+        # them (a primary and its replicas); None: the one server of the run
+        self.server = server
         self.time_columns = dict(time_columns or {})
         # tables whose content is digested in key-range chunks (content.plan_chunks): their
         # table statement counts the baseline rows without hashing them
