@@ -1,7 +1,9 @@
 """The lock footprint is observed on the server (pg_locks, relfilenode), never read from SQL text:
 a real Vibes downgrade shows ACCESS EXCLUSIVE on the tables it rewrites; a lock taken inside a
 function is seen and timed; a budget below the measured hold fails naming table, statement,
-mode and time, one above passes; [locks] mistakes are one line with a Hint."""
+mode and time, one above passes; [locks] mistakes are one line with a Hint; each write that
+waited or failed while a migration ran is matched to what the footprint saw, and one it did
+not see fails."""
 from __future__ import annotations
 
 import time
@@ -12,11 +14,14 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from rollbook.measure.lock_footprint import ACCESS_EXCLUSIVE, Footprint, observe
+from rollbook.measure.lock_footprint import ACCESS_EXCLUSIVE, Footprint, Hold, Wait
+from rollbook.measure.lock_sampler import observe
 from rollbook.runbook.migrations import Migrations
+from rollbook.runbook.statements import Statement
+from rollbook.runbook.writers import Write
 from rollbook.settings.locks import LockBudget
 from rollbook.settings.profile import ProfileError, parse_profile
-from rollbook.verdicts.locks import lock_budget
+from rollbook.verdicts.locks import lock_budget, writes_accounted
 from rollbook_vibes.migrations_config import alembic_config, sqlalchemy_url
 from rollbook_vibes.seed import seed
 
@@ -145,3 +150,37 @@ def test_a_valid_locks_section_is_the_budget():
     assert profile.locks == LockBudget(5000.0, {"journals": 2000.0}, True)
     assert profile.locks.limit_for("public.journals") == 2000.0
     assert profile.locks.limit_for("public.users") == 5000.0
+
+
+def window(waits: list[Wait]) -> Footprint:
+    """A downgrade that ran from t=10 to t=12 s and committed at 11.9 s, with these waits."""
+    hold = Hold("public.journals", "r", ACCESS_EXCLUSIVE, 6, "DROP TRIGGER t ON journals", 10.0,
+                granted_at=10.0, released=11.9)
+    return Footprint("alembic downgrade -1", statements=[Statement(1, "SELECT 1", 7, 10.0)],
+                     holds=[hold], waits=waits, ended=12.0)
+
+
+BEFORE = [Write(9.0 + n / 100, 9.01 + n / 100, "HTTP 201") for n in range(20)]
+
+
+def test_each_write_that_waited_is_matched_to_a_wait_the_sampler_saw():
+    waits = [Wait(71, "public.journals", "RowExclusiveLock", 6, 10.1, 11.9),
+             Wait(72, "public.journals", "RowExclusiveLock", 6, 10.3, 11.9)]
+    writes = [Write(10.05, 11.95, "HTTP 500"), Write(10.25, 11.95, "HTTP 201")]
+    result = writes_accounted(window(waits), BEFORE + writes)
+    assert result.ok, result.summary
+    assert [r["accounted_for_by"].split(" (")[0] for r in result.observed["writes"]] == [
+        "waited 1,800 ms for ROW EXCLUSIVE on public.journals",
+        "waited 1,600 ms for ROW EXCLUSIVE on public.journals"]
+    assert "the writers' longest wait 1,800 ms on public.journals" in result.summary
+
+
+def test_a_write_that_failed_unseen_by_the_footprint_fails_the_drill():
+    planted = Write(10.2, 10.3, "HTTP 500")  # failed before the commit, no wait observed
+    after_commit = Write(11.95, 11.97, "HTTP 500")
+    result = writes_accounted(window([]), BEFORE + [planted, after_commit])
+    assert not result.ok
+    assert result.summary == ("1 of 2 writes that waited or failed are not in the lock "
+                              "footprint: sent at +0.2 s, 100.0 ms, HTTP 500")
+    assert result.observed["writes"][1]["accounted_for_by"].startswith(
+        "HTTP 500 once the downgrade had committed")

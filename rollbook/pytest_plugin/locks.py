@@ -1,9 +1,10 @@
 """The drill step that records each migration's lock footprint and judges the [locks] budget."""
 from __future__ import annotations
 
-from rollbook.measure.lock_footprint import Footprint
+from rollbook.measure.lock_footprint import Footprint, mode_name, statement_label
 from rollbook.runbook.migrations import Migrations
-from rollbook.verdicts.locks import lock_budget
+from rollbook.runbook.writers import Write
+from rollbook.verdicts.locks import lock_budget, writes_accounted
 
 TITLE = "Lock footprint"
 
@@ -41,3 +42,19 @@ def check_lock_footprint(drill, migrations: Migrations) -> None:
                           [f.to_dict() for f in migrations.footprints])
         result = drill.check(lock_budget(migrations.footprints, drill.profile.locks))
         step.detail = result.summary
+
+
+def writes_met_locks(drill, footprint: Footprint, writes: list[Write]) -> None:
+    """Every write that waited or failed during the migration is accounted for by its
+    footprint; the record shows the writers' longest wait beside the longest lock."""
+    with drill.step("Every write that waited or failed is accounted for by the lock footprint") \
+            as step:
+        result = writes_accounted(footprint, writes)
+        drill.attach_json("writes that met the migration", result.observed)
+        wait = max(footprint.waits, key=lambda w: w.waited_ms, default=None)
+        hold = footprint.longest()
+        drill.fact("writers_longest_wait", f"{wait.waited_ms:,.0f} ms on {wait.lock}"
+                   if wait else "no write waited")
+        drill.fact("longest_lock", f"{mode_name(hold.mode)} {hold.held_ms:,.0f} ms on "
+                   f"{hold.relation} ({statement_label(hold)})" if hold else "none")
+        step.detail = drill.check(result).summary

@@ -14,7 +14,8 @@ from alembic.util.exc import CommandError
 from psycopg import sql
 
 from rollbook.errors import MigrationError
-from rollbook.measure.lock_footprint import Footprint, observe
+from rollbook.measure.lock_footprint import Footprint
+from rollbook.measure.lock_sampler import observe
 from rollbook.record.redact import redact_text
 
 VERSION_TABLE = "alembic_version"

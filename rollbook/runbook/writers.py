@@ -16,6 +16,23 @@ from rollbook.measure.api_smoke import SmokeAccount, call, client_for
 ACKNOWLEDGED, REFUSED, FAILED = "acknowledged", "refused", "failed"
 
 
+@dataclass(frozen=True)
+class Write:
+    """One write's request: when it was sent and answered (time.monotonic()) and how."""
+
+    started: float
+    ended: float
+    outcome: str  # "HTTP 201", "HTTP 500", or the transport error
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "HTTP 201"
+
+    @property
+    def elapsed_ms(self) -> float:
+        return (self.ended - self.started) * 1000
+
+
 @dataclass
 class Tally:
     attempted: int = 0
@@ -24,6 +41,7 @@ class Tally:
     failed: int = 0
     logins: int = 0
     failures: list[str] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)  # every write, for the lock footprint
 
     def summary(self) -> dict[str, int]:
         return {"attempted": self.attempted, "acknowledged": len(self.acknowledged),
@@ -101,7 +119,9 @@ class JournalWriters:
         return None
 
     def _count(self, seen, title: str) -> None:
+        ended = time.monotonic()
         with self._lock:
+            self.tally.writes.append(Write(ended - seen.elapsed_ms / 1000, ended, seen.outcome()))
             if seen.status == 201:
                 self.tally.acknowledged.append(title)
             elif seen.status == 503:
