@@ -33,25 +33,27 @@ def first_words(text: str, words: int = FIRST_WORDS) -> str:
     return " ".join(split[:words]) + (" ..." if len(split) > words else "")
 
 
-def main(argv: list[str]) -> None:
-    cli = CommandLine(prog="rollbook.runbook.crash_child")
-    options = cli.parser.parse_args(argv)
-    config = Config(file_=options.config, cmd_opts=options)
-    url = os.environ.get(URL_ENV)
-    if url:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    crash_at = int(os.environ[AT_ENV]) if os.environ.get(AT_ENV) else None
-    with open(os.environ[LOG_ENV], "a", encoding="utf-8") as log:
-        def before(statement: Statement) -> None:
-            log.write(json.dumps({"number": statement.number, "backend_pid": statement.backend_pid,
-                                  "sql": first_words(statement.sql)}) + "\n")
-            log.flush()
-            if statement.number == crash_at:
-                os.kill(os.getpid(), signal.SIGKILL)
+class CrashingCommandLine(CommandLine):
+    """alembic's command line, with the URL from CRASH_URL and every statement logged (and
+    the one at CRASH_AT never sent)."""
 
-        with each_statement(before=before):
-            cli.run_cmd(config, options)
+    def run_cmd(self, config: Config, options) -> None:
+        url = os.environ.get(URL_ENV)
+        if url:
+            config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        crash_at = int(os.environ[AT_ENV]) if os.environ.get(AT_ENV) else None
+        with open(os.environ[LOG_ENV], "a", encoding="utf-8") as log:
+            def before(statement: Statement) -> None:
+                log.write(json.dumps({"number": statement.number,
+                                      "backend_pid": statement.backend_pid,
+                                      "sql": first_words(statement.sql)}) + "\n")
+                log.flush()
+                if statement.number == crash_at:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            with each_statement(before=before):
+                super().run_cmd(config, options)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    CrashingCommandLine(prog="python -m rollbook.runbook.crash_child").main(sys.argv[1:])

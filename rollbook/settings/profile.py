@@ -67,10 +67,13 @@ class Alembic:
 class DrillSettings:
     """What the every-revision drill rehearses: `revisions` is "all", "last N" or a tuple of
     revisions; `writer` a "module:function" called as writer(conn, revision) for the rows
-    written on each revision (default: generic inserts of the same kind)."""
+    written on each revision (default: generic inserts of the same kind); `crash_revision` the
+    revision whose downgrade the crash-point drill kills at every statement (default: the
+    head)."""
 
     revisions: str | tuple[str, ...] = "last 5"
     writer: str | None = None
+    crash_revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,8 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
 
     dr = top.section("drill")
     drill = DrillSettings(revisions=dr.string_or_list("revisions", default="last 5"),
-                          writer=dr.import_ref("writer"))
+                          writer=dr.import_ref("writer"),
+                          crash_revision=dr.string("crash_revision"))
     dr.finish()
     if isinstance(drill.revisions, str) and drill.revisions != "all" \
             and not LAST_N_REVISIONS.match(drill.revisions):
