@@ -64,7 +64,7 @@ def test_a_minimal_profile_only_names_the_dsn_variable(tmp_path):
     ('[database]\ndsn_env = "X"\n[databse]\n', "databse: unknown key (did you mean database?)"),
     ('[database]\ndsn_env = "X"\ndisposable = true\n',
      "[database] disposable: unknown key; known keys: application_name, dsn_env, embedded, "
-     "lock_timeout_ms, statement_timeout_ms"),
+     "lock_timeout_ms, replicas_env, statement_timeout_ms"),
     ('[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "DELETE FROM users"\n',
      "[[queries]] #1 sql: must be a SELECT (checks are read-only), got 'DELETE FROM users'"),
     ('[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "SELECT 1"\n'
