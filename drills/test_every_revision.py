@@ -14,6 +14,7 @@ import allure
 import pytest
 
 from rollbook.errors import RollbookError
+from rollbook.pytest_plugin.locks import check_lock_footprint
 from rollbook.pytest_plugin.profile import settings_for
 from rollbook.pytest_plugin.revision_walk import (
     copy_of_parent,
@@ -72,10 +73,12 @@ def test_revision_downgrade_on_data(drill, pg_server, parent_templates, revision
     revision_database.append(database)
     dsn = pg_server.dsn(database)
     migrations = parent_templates.migrations(dsn)
+    migrations.locks = True  # this drill's upgrade and downgrade: the lock footprint
 
     upgrade(drill, migrations, revision_step)
     written = write_rows(drill, dsn, writer_for(drill.profile), revision_step)
     downgrade(drill, migrations, revision_step)
+    check_lock_footprint(drill, migrations)
     drill.fact("revision_after", ",".join(migrations.current()) or "<base>")
     validate(drill, dsn, migrations, template, revision_step, written)
     drill.assert_within_objectives()
