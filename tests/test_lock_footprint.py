@@ -13,8 +13,17 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rollbook.measure.lock_footprint import ACCESS_EXCLUSIVE, Footprint, Hold, Wait
+from rollbook.measure.lock_footprint import (
+    ACCESS_EXCLUSIVE,
+    Footprint,
+    Hold,
+    Wait,
+    mode_name,
+    timeouts_set,
+)
 from rollbook.measure.lock_sampler import observe
 from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.statements import Statement
@@ -184,3 +193,27 @@ def test_a_write_that_failed_unseen_by_the_footprint_fails_the_drill():
                               "footprint: sent at +0.2 s, 100.0 ms, HTTP 500")
     assert result.observed["writes"][1]["accounted_for_by"].startswith(
         "HTTP 500 once the downgrade had committed")
+
+
+@pytest.mark.parametrize("mode, name", [
+    ("AccessShareLock", "ACCESS SHARE"), ("RowShareLock", "ROW SHARE"),
+    ("RowExclusiveLock", "ROW EXCLUSIVE"), ("ShareUpdateExclusiveLock", "SHARE UPDATE EXCLUSIVE"),
+    ("ShareLock", "SHARE"), ("ShareRowExclusiveLock", "SHARE ROW EXCLUSIVE"),
+    ("ExclusiveLock", "EXCLUSIVE"), ("AccessExclusiveLock", "ACCESS EXCLUSIVE")])
+def test_lock_modes_read_as_the_documentation_names_them(mode, name):
+    assert mode_name(mode) == name
+
+
+@given(setting=st.sampled_from(["lock_timeout", "statement_timeout"]),
+       form=st.sampled_from(["SET {} = '2s'", "set local {} to 2000", "SET SESSION {} TO '1min'",
+                             "SELECT set_config('{}', '2s', true)"]),
+       upper=st.booleans(), gap=st.sampled_from([" ", "  ", "\n", "\t "]))
+def test_a_timeout_is_set_by_any_spelling_of_set_and_only_by_set(setting, form, upper, gap):
+    text = form.format(setting).replace(" ", gap)
+    sent = [Statement(1, "SELECT 1", 7, 0.0),
+            Statement(2, f"SELECT '{setting}' AS not_a_set", 7, 0.0),
+            Statement(3, text.upper().replace(setting.upper(), setting) if upper else text, 7, 0.0)]
+    found = timeouts_set(sent)
+    assert found[setting].startswith("#3 ")
+    other = ({"lock_timeout", "statement_timeout"} - {setting}).pop()
+    assert found[other] is None
