@@ -131,8 +131,12 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
         if problems:
             shown = problems[:SHOWN_PROBLEMS]
             more = len(problems) - len(shown)
+            half = sum(not p.wholly_at_one_revision for p in points)
+            diverged = sum(not p.has_converged for p in points)
             raise DrillFailure(
-                f"{step.revision}: {len(problems)} problem(s) over {len(points)} crash points:\n"
-                + "\n".join(shown) + (f"\n(and {more} more in the record)" if more else ""))
+                f"{step.revision}: of {len(points)} crash points of its downgrade, {half} left "
+                f"the database half-way between revisions and {diverged} did not converge on a "
+                f"second downgrade:\n" + "\n".join(shown)
+                + (f"\n(and {more} more lines in the record)" if more else ""))
         log.detail = (f"all {len(points)} crash points: wholly at one revision, converged; "
                       f"longest recovery {format_duration(longest.recovery_s)}")

@@ -15,6 +15,7 @@ from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.drill import DrillFailure
 from rollbook.pytest_plugin.phases import migration_detail
+from rollbook.record import evidence
 from rollbook.record.clock import format_duration
 from rollbook.record.redact import redact_text
 from rollbook.runbook import generic_seed
@@ -137,11 +138,4 @@ def validate(drill, dsn: str, migrations: Migrations, template: ParentTemplate,
 
 def difference_lines(families) -> list[str]:
     """One line per difference: each schema difference on its own, else the check's summary."""
-    lines = []
-    for found in families.values():
-        for result in found:
-            if result.ok:
-                continue
-            diff = result.observed.get("diff") if isinstance(result.observed, dict) else None
-            lines += diff.splitlines() if diff else [f"{result.name}: {result.summary}"]
-    return lines
+    return [line for found in families.values() for line in evidence.difference_lines(found)]

@@ -30,6 +30,18 @@ class CheckResult:
                 "observed": self.observed}
 
 
+def difference_lines(results: list[CheckResult]) -> list[str]:
+    """One line per difference the failed results found: each line of a result's diff (the
+    schema verdicts keep one there), else its summary."""
+    lines = []
+    for result in results:
+        if result.ok:
+            continue
+        diff = result.observed.get("diff") if isinstance(result.observed, dict) else None
+        lines += diff.splitlines() if diff else [f"{result.name}: {result.summary}"]
+    return lines
+
+
 def as_text(composed, conn) -> str:
     """Render a psycopg sql.Composed as the exact text sent, for the evidence."""
     return composed.as_string(conn) if hasattr(composed, "as_string") else str(composed)

@@ -23,7 +23,7 @@ from rollbook.measure.catalog import Schema
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.record.clock import format_duration
-from rollbook.record.evidence import CheckResult
+from rollbook.record.evidence import CheckResult, difference_lines
 from rollbook.runbook import crash_child
 from rollbook.runbook.alembic_process import AlembicProcess, wait_for_backend_gone
 from rollbook.runbook.migrations import Migrations, current_revisions
@@ -78,18 +78,20 @@ class CrashPoint:
     def problems(self) -> list[str]:
         """One line per thing that is not as it must be, naming the crash point."""
         where = f"killed before statement {self.killed_at.number} ({self.killed_at.sql})"
-        lines = [f"{where}: at {self.revision_after} but not wholly: {r.summary}"
-                 for r in self.left if not r.ok]
+        lines = [f"{where}: alembic_version says {self.revision_after} but the database is not "
+                 f"wholly there: {line}" for line in difference_lines(self.left)]
         if not self.converged:
-            lines.append(f"{where}: second downgrade failed: {self.second_downgrade}")
-        lines += [f"{where}: second downgrade did not converge: {r.summary}"
-                  for r in self.converged if not r.ok]
+            lines.append(f"{where}: the second downgrade failed: {self.second_downgrade}")
+        lines += [f"{where}: the second downgrade did not converge: {line}"
+                  for line in difference_lines(self.converged)]
         return lines
 
     def row(self) -> dict[str, str]:
+        left = difference_lines(self.left)
         return {"killed at": f"{self.killed_at.number}: {self.killed_at.sql}",
                 "revision after the kill": self.revision_after,
                 "wholly at one revision": "yes" if self.wholly_at_one_revision else "NO",
+                "state left": f"as at {self.revision_after}" if not left else "; ".join(left),
                 "converged": "yes" if self.has_converged else "NO",
                 "server cleanup": format_duration(self.cleanup_s),
                 "recovery time": format_duration(self.recovery_s)}
