@@ -141,6 +141,6 @@ def test_unknown_revision_in_the_list_is_one_line_with_a_hint():
 
 
 def test_profile_drill_keys_default_and_read():
-    assert load_profile("local", ROOT / "envs").drill == DrillSettings("last 5", None)
+    assert load_profile("local", ROOT / "envs").drill == DrillSettings("last 5", None, "0002")
     profile = ledger_profile(("l003",))
     assert [(s.parent, s.revision) for s in revision_steps(profile)] == [("l002", "l003")]
