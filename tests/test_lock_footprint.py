@@ -6,6 +6,10 @@ waited or failed while a migration ran is matched to what the footprint saw, and
 not see fails."""
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -29,11 +33,12 @@ from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.statements import Statement
 from rollbook.runbook.writers import Write
 from rollbook.settings.locks import LockBudget
-from rollbook.settings.profile import ProfileError, parse_profile
+from rollbook.settings.profile import BUILTIN_ENVS, ProfileError, parse_profile
 from rollbook.verdicts.locks import lock_budget, writes_accounted
 from rollbook_vibes.migrations_config import alembic_config, sqlalchemy_url
 from rollbook_vibes.seed import seed
 
+ROOT = Path(__file__).resolve().parents[1]
 HELD_S = 0.3
 # The statement that locks names no table: only the server can tell what it locked.
 LOCKER = """
@@ -217,3 +222,26 @@ def test_a_timeout_is_set_by_any_spelling_of_set_and_only_by_set(setting, form, 
     assert found[setting].startswith("#3 ")
     other = ({"lock_timeout", "statement_timeout"} - {setting}).pop()
     assert found[other] is None
+
+
+def test_a_budget_below_the_footprint_fails_the_main_drill_naming_what_held_the_lock(tmp_path):
+    local = (BUILTIN_ENVS / "local.toml").read_text()
+    ini = '"../../rollbook_vibes/alembic.ini"'
+    assert ini in local
+    profile = tmp_path / "tight.toml"
+    profile.write_text(local.replace(ini, f'"{ROOT / "rollbook_vibes" / "alembic.ini"}"')
+                       + "\n[locks]\nmax_exclusive_ms = 1\n[locks.tables]\nusers = 3600000\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "drills/test_uuid_rollback.py", "-q", "-p",
+         "no:cacheprovider", "--env", str(profile), "--reports-dir", str(tmp_path / "reports"),
+         "--allure-html", "no"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert re.search(r"public\.journals: ACCESS EXCLUSIVE held [\d,]+ ms by statement #\d+ "
+                     r"DROP TRIGGER journals_touch_updated_at ON journals of alembic downgrade "
+                     r"-1 \(budget 1 ms\)", done.stdout)
+    assert "public.users: ACCESS EXCLUSIVE" not in done.stdout  # its own limit is an hour
+    record = (tmp_path / "reports" / "latest" / "rollback-record.md").read_text()
+    assert "### Lock footprint" in record
+    assert re.search(r"\| alembic downgrade -1 \| public\.journals \| [\d,]+ ms \| #\d+ DROP "
+                     r"TRIGGER journals_touch_updated_at ON journals \| rewritten \|", record)
