@@ -132,27 +132,30 @@ def uncovered(commands: list[Command], covered: dict[str, str]) -> list[str]:
             "map it in COVERED to the test that runs it" for c in commands if c.text not in covered]
 
 
-def missing_tests(node_ids: list[str]) -> str:
-    """pytest's complaint when a node id does not collect, else ''."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *node_ids],
-                          cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300)
-    return "" if done.returncode == 0 else done.stdout[-2000:] + done.stderr[-2000:]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """This process's environment without the settings of the run around it; the installed
     `rollbook` and `pytest` first on PATH, as in an activated virtualenv."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ROLLBOOK_", "PYTEST_XDIST_")) and k != "VIBES_PROD_DSN"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env | extra
+    return env
 
 
-def run(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(["bash", "-c", command], cwd=cwd, env=clean_env(**env),
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=clean_env(),
                           capture_output=True, text=True, timeout=300)
+
+
+def run(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    done = shell(command, cwd)
     assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     return done
+
+
+def missing_tests(node_ids: list[str]) -> str:
+    """pytest's complaint when a node id does not collect, else ''."""
+    done = shell(f"pytest --collect-only -q {shlex.join(node_ids)}", ROOT)
+    return "" if done.returncode == 0 else done.stdout[-2000:] + done.stderr[-2000:]
 
 
 README = readme_commands((ROOT / "README.md").read_text())
@@ -264,8 +267,7 @@ def test_the_operator_setup_runs_as_written(tmp_path):
 def starts(command: str) -> subprocess.CompletedProcess:
     """A pytest command from the checkout, collecting only: its paths, options and profile
     accepted, nothing run."""
-    return subprocess.run(["bash", "-c", f"{command} --collect-only -q"], cwd=ROOT,
-                          env=clean_env(), capture_output=True, text=True, timeout=300)
+    return shell(f"{command} --collect-only -q", ROOT)
 
 
 def test_pytest_commands_start_from_the_checkout():
