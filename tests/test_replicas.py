@@ -4,15 +4,22 @@ that lags (its replay paused, a write on the primary not replayed) or does not a
 out with one line, and never decides a verdict."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
-from examples.checkrun import run_checks, snapshot, vibes_copy
+from examples.checkrun import ROOT, run_checks, snapshot, vibes_copy
+from execnet.script import socketserver
 
 from rollbook.errors import ConfigError
 from rollbook.measure import replicas
-from rollbook.net import free_port
+from rollbook.net import free_port, port_open
 from rollbook.pg.connect import connect
 from rollbook.pg.server import start_server
 from rollbook.pg.standby import start_standby
@@ -44,14 +51,15 @@ def vibes_pair(pair, tmp_path):
     primary, standby = pair
     name, dsn = vibes_copy(primary)
     baseline = snapshot(dsn, tmp_path / "baseline.json")
-    assert caught_up(primary, standby, name) is None
+    assert caught_up(primary, standby) is None
     yield primary, standby, name, baseline
     primary.drop_database(name)
 
 
-def caught_up(primary, standby, name: str, wait_s: float = 30.0) -> str | None:
-    with connect(primary.dsn(name), read_only=True) as p, \
-            connect(standby.dsn(name), read_only=True) as s:
+def caught_up(primary, standby, wait_s: float = 30.0) -> str | None:
+    """Why the standby has not replayed what the primary wrote so far (None: it has)."""
+    with connect(primary.dsn(), read_only=True) as p, \
+            connect(standby.dsn(), read_only=True) as s:
         return replicas.lag(p, s, replicas.primary_position(p), wait_s)
 
 
@@ -67,12 +75,30 @@ def profile_with_replica(tmp_path: Path) -> Path:
     return path
 
 
-def checks(pytester, monkeypatch, tmp_path, primary_dsn, baseline, replica_dsn):
+def checks(pytester, monkeypatch, tmp_path, primary_dsn, baseline, replica_dsn,
+           workers=("-n", "2")):
     monkeypatch.setenv(REPLICA_VAR, replica_dsn)
     return run_checks(pytester, monkeypatch, "--env", str(profile_with_replica(tmp_path)),
                       "--dsn", primary_dsn, "--baseline", str(baseline),
-                      "--content-chunk-rows", "100", "-n", "2", "-k", "journals",
+                      "--content-chunk-rows", "100", *workers, "-k", "journals",
                       modules=("test_content.py",))
+
+
+@contextmanager
+def socket_server(env: dict[str, str]) -> Iterator[int]:
+    """execnet's own socket server (what a remote host runs for xdist), on a local port."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, socketserver.__file__, f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield port
+    finally:
+        server.kill()
+        server.wait()
 
 
 def ran_on(output: str) -> dict[str, int]:
@@ -114,6 +140,25 @@ def test_two_workers_spread_the_chunks_over_the_primary_and_its_replica(
     assert len(rows) == 5 and all(line.startswith("| ok |") for line in rows)
     assert {server: sum(f"on {server})" in line for line in rows) for server in hashed} == hashed
     assert f"replica {on_replica}: used" in record
+
+
+def test_remote_workers_through_an_xdist_socket_server_spread_them_too(
+        vibes_pair, pytester, monkeypatch, tmp_path):
+    """The README's multi-host setup, on one machine: a socket server (what each remote host
+    runs) and two workers started through it (`--px ... --tx 2*popen//via=...`); the workers
+    find the replica's DSN in the socket server's environment, as on a remote host."""
+    primary, standby, name, baseline = vibes_pair
+    env = {**os.environ, REPLICA_VAR: standby.dsn(name)}
+    with socket_server(env) as port:
+        result, found = checks(pytester, monkeypatch, tmp_path, primary.dsn(name), baseline,
+                               standby.dsn(name),
+                               workers=("--px", f"id=dbhost//socket=127.0.0.1:{port}",
+                                        "--tx", "2*popen//via=dbhost", "--dist", "load"))
+
+    output = result.stdout.str()
+    assert result.ret == 0 and len(found) == 5, output[-3000:]
+    assert "2 workers [5 items]" in output
+    assert sorted(ran_on(output).values()) == [2, 3]
 
 
 def test_a_replica_whose_replay_is_paused_is_left_out_and_decides_no_verdict(
