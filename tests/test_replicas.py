@@ -221,6 +221,21 @@ def test_a_replica_that_does_not_answer_is_one_line_and_its_password_stays_out(
     assert not [p for p in record.rglob("*") if p.is_file() and b"s3cret-pw" in p.read_bytes()]
 
 
+def test_an_unset_replica_variable_refuses_the_run_in_one_line(vibes_pair, pytester,
+                                                               monkeypatch, tmp_path):
+    primary, _, name, baseline = vibes_pair
+    monkeypatch.delenv(REPLICA_VAR, raising=False)
+    result, found = run_checks(pytester, monkeypatch, "--env", str(profile_with_replica(tmp_path)),
+                               "--dsn", primary.dsn(name), "--baseline", str(baseline),
+                               modules=("test_content.py",))
+
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 4 and not found, output[-3000:]
+    assert f"[database] replicas_env names {REPLICA_VAR}, which is not set. Hint: export " \
+           f"{REPLICA_VAR}=" in output
+    assert "Traceback" not in output
+
+
 def test_lag_names_a_server_that_is_no_standby_of_the_primary(pair):
     primary, standby = pair
     with connect(primary.dsn(), read_only=True) as p:
