@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from examples.checkrun import (
@@ -17,6 +18,7 @@ from examples.checkrun import (
     vibes_copy,
 )
 
+from rollbook.measure import metrics
 from rollbook.runbook.service import vibes_service
 from rollbook.settings.profile import BUILTIN_ENVS
 from rollbook.settings.resolve import resolve
@@ -145,3 +147,41 @@ def test_content_reads_no_table_the_counts_have_not_read(pg_server, pytester, mo
     counts_only, with_content = scanned
     assert with_content == counts_only
     assert counts_only["journals"] == counts_only["audit_logs"] >= 1
+
+
+ORPHAN_CALLS_SQL = """\
+SELECT sum(s.calls) FROM pg_stat_statements s
+JOIN pg_database d ON d.oid = s.dbid AND d.datname = current_database()
+WHERE s.query LIKE 'WITH orphan AS MATERIALIZED%'"""
+
+
+def _api_requests(base_url: str) -> float:
+    with httpx.Client() as client:
+        scrape = metrics.scrape(client, f"{base_url}/metrics")
+    return scrape.to_dict()["requests"]
+
+
+def test_two_workers_measure_each_thing_once(vibes, pytester, monkeypatch):
+    """The orphan checks and the orphan trigger, the API checks and the API triggers, each pair
+    on a different worker (--dist loadfile): every foreign key is searched once, and the API
+    smoke runs once, as on one worker."""
+    dsn, baseline, api = vibes
+    args = ("--env", "prod.example", "--dsn", dsn, "--baseline", str(baseline), *api)
+    modules = ("test_orphans.py", "test_api.py", "test_triggers.py")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database"
+                     " WHERE datname = current_database()), 0)")
+    before = _api_requests(api[1])
+    serial, _ = run_checks(pytester, monkeypatch, *args, modules=modules)
+    one_smoke = _api_requests(api[1]) - before
+
+    result, found = run_checks(pytester, monkeypatch, *args, "-n", "2", "--dist", "loadfile",
+                               modules=modules)
+
+    assert serial.ret == 0 and result.ret == 0, result.stdout.str()[-3000:]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        searches = conn.execute(ORPHAN_CALLS_SQL).fetchone()[0]
+    foreign_keys = [t for t in found if t.startswith("test_orphans::test_no_orphans[")]
+    # (statements of the same shape share one entry: their calls are summed)
+    assert searches == 2 * len(foreign_keys) > 0  # once in the serial run, once on two workers
+    assert _api_requests(api[1]) - before == 2 * one_smoke > 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from rollbook.measure.memo import InMemory
 from rollbook.settings.profile import KeyQuery, Performance
 
 EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
@@ -226,14 +227,13 @@ class Measurements:
     """Each key query measured once, kept by name for the whole run (a pytest session, an
     `assess`, a drill step): every verdict about a query reads the same runs."""
 
-    def __init__(self, performance: Performance) -> None:
+    def __init__(self, performance: Performance, memo: InMemory | None = None) -> None:
         self.performance = performance
-        self._found: dict[str, Measurement] = {}
+        self._memo = memo if memo is not None else InMemory()
 
     def of(self, conn: psycopg.Connection, query: KeyQuery) -> Measurement:
-        if query.name not in self._found:
-            self._found[query.name] = measure(conn, query, self.performance)
-        return self._found[query.name]
+        return self._memo.get(("key query", query.name),
+                              lambda: measure(conn, query, self.performance))
 
 
 def measure_for_baseline(conn: psycopg.Connection, queries: tuple[KeyQuery, ...],

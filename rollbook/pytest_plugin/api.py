@@ -39,6 +39,7 @@ def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
 
 
 @pytest.fixture(scope="session")
-def api_smoke(checks_api: ApiPlan) -> SmokeReport:
-    """One smoke run per session: every endpoint called [api] requests times."""
-    return smoke(checks_api)
+def api_smoke(checks_api: ApiPlan, run_memo) -> SmokeReport:
+    """One smoke run per run (whichever xdist worker asks first): every endpoint called [api]
+    requests times."""
+    return run_memo.get(("api smoke",), lambda: smoke(checks_api))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from rollbook.measure import plans
+from rollbook.measure import memo, plans
 from rollbook.measure.inventory import Inventory, fk_label
 from rollbook.pytest_plugin.evidence import attach_result
 from rollbook.pytest_plugin.profile import TARGET, inventory_for, target_for
@@ -28,6 +29,9 @@ from rollbook.verdicts.measured import Measured
 pytest_plugins = ("rollbook.pytest_plugin.content_servers",)
 # lines the checks' report (checks.md) carries under the target's description
 CHECKS_NOTES = pytest.StashKey[list[str]]()
+MEMO_DIR = pytest.StashKey[Path]()
+MEMO_WORKER_KEY = "rollbook_memo"
+
 # fixture name -> (values from the inventory, test id of a value)
 PARAMETERS: dict[str, tuple[Callable, Callable]] = {
     "table": (lambda inv: inv.tables, str),
@@ -117,22 +121,46 @@ def checks_inventory(pytestconfig) -> Inventory:
     return inventory_for(pytestconfig)
 
 
+def pytest_configure_node(node):
+    """xdist controller hook: the workers share one folder of measurements, so what one
+    worker measured (an orphan search, a key query's runs) the others read instead of
+    measuring again."""
+    config = node.config
+    if MEMO_DIR not in config.stash:
+        folder = memo.private_folder()
+        config.stash[MEMO_DIR] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    node.workerinput[MEMO_WORKER_KEY] = str(config.stash[MEMO_DIR])
+
+
 @pytest.fixture(scope="session")
-def measured(pytestconfig, checks_inventory, checks_conn, checks_baseline) -> Measured:
-    """This session's measurements, each taken once and shared: one statement per table
+def run_memo(pytestconfig) -> memo.InMemory:
+    """Where this run keeps its measurements: shared with the other xdist workers on this
+    host, else (one process, or a remote worker) in this process."""
+    folder = getattr(pytestconfig, "workerinput", {}).get(MEMO_WORKER_KEY)
+    if folder is not None and Path(folder).is_dir():
+        return memo.SharedFolder(Path(folder))
+    return memo.InMemory()
+
+
+@pytest.fixture(scope="session")
+def measured(pytestconfig, checks_inventory, checks_conn, checks_baseline,
+             run_memo) -> Measured:
+    """This run's measurements, each taken once and shared: one statement per table
     (count, baseline rows' count and digest, key range, time range) read by the counts and
     content checks, and one orphan search per foreign key read by the orphan checks and the
-    orphan trigger."""
+    orphan trigger, whichever worker judges them."""
     time_columns = {t.table: t.column for t in checks_inventory.time_columns}
     return Measured(checks_conn, checks_baseline, time_columns,
-                    content.chunked_tables(checks_baseline, chunk_rows(pytestconfig)))
+                    content.chunked_tables(checks_baseline, chunk_rows(pytestconfig)),
+                    memo=run_memo)
 
 
 @pytest.fixture(scope="session")
-def key_query_measurements(checks_profile) -> plans.Measurements:
-    """Each key query measured once per session (per xdist worker): its EXPLAIN ANALYZE runs
-    serve the plan check, the time check and the Performance Degradation trigger alike."""
-    return plans.Measurements(checks_profile.performance)
+def key_query_measurements(checks_profile, run_memo) -> plans.Measurements:
+    """Each key query measured once per run, whichever worker asks first: its EXPLAIN ANALYZE
+    runs serve the plan check, the time check and the Performance Degradation trigger alike."""
+    return plans.Measurements(checks_profile.performance, memo=run_memo)
 
 
 def pytest_sessionfinish(session):

@@ -23,6 +23,11 @@ def api_report(request) -> SmokeReport | None:
         return None
 
 
+# what _observer takes, besides the request
+OBSERVER_FIXTURES = ("pytestconfig", "checks_target", "checks_profile", "checks_baseline",
+                     "api_report", "run_memo")
+
+
 class _Watch(threading.Thread):
     """The observation taken on its own read-only connection, beside the other checks."""
 
@@ -40,7 +45,7 @@ class _Watch(threading.Thread):
 
 
 def _observer(pytestconfig, request, checks_target, checks_profile, checks_baseline,
-              api_report):
+              api_report, run_memo):
     """What takes the session's Observation: the watch over the profile's window, then the
     error logs read up to its end, from the profile's paths, else the service and server this
     run started, else PostgreSQL's own log through SQL."""
@@ -51,6 +56,10 @@ def _observer(pytestconfig, request, checks_target, checks_profile, checks_basel
                                          else None)
 
     def observe() -> observation.Observation:
+        # one watch per run: under xdist the first worker's, the others wait and read it
+        return run_memo.get(("post-rollback observation",), observe_here)
+
+    def observe_here() -> observation.Observation:
         with checks_target.connect() as conn:
             return observation.observe(
                 conn, limits, health_url=f"{base_url}/health" if base_url else None,
@@ -70,9 +79,7 @@ def _watch_beside_the_checks(request):
                for item in request.session.items):
         yield None
         return
-    names = ("pytestconfig", "checks_target", "checks_profile", "checks_baseline",
-             "api_report")
-    values = {name: request.getfixturevalue(name) for name in names}
+    values = {name: request.getfixturevalue(name) for name in OBSERVER_FIXTURES}
     watch = _Watch(_observer(request=request, **values))
     watch.start()
     yield watch
@@ -85,9 +92,7 @@ def post_rollback(request, _watch_beside_the_checks) -> observation.Observation:
     watch = _watch_beside_the_checks
     if watch is None:  # requested outside a collected monitoring check
         watch = _Watch(_observer(request=request, **{
-            name: request.getfixturevalue(name) for name in (
-                "pytestconfig", "checks_target", "checks_profile", "checks_baseline",
-                "api_report")}))
+            name: request.getfixturevalue(name) for name in OBSERVER_FIXTURES}))
         watch.start()
     watch.join()
     if watch.error is not None:

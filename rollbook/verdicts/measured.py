@@ -7,12 +7,11 @@ session (the `measured` fixture); the drill's validation and `rollbook assess` o
 """
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
 
 from rollbook.measure import fingerprint
 from rollbook.measure.baseline import Baseline, TableBaseline
+from rollbook.measure.memo import InMemory
 from rollbook.record.evidence import CheckResult
 from rollbook.verdicts import orphans
 
@@ -22,7 +21,8 @@ class Measured:
 
     def __init__(self, conn: psycopg.Connection, baseline: Baseline | None,
                  time_columns: dict[str, str] | None = None,
-                 chunked: frozenset[str] = frozenset(), server: str | None = None):
+                 chunked: frozenset[str] = frozenset(), server: str | None = None,
+                 memo: InMemory | None = None):
         self.conn, self.baseline = conn, baseline
         # the server `conn` reaches, named in the content chunks' results when several share
         # them (a primary and its replicas); None: the one server of the run
@@ -33,9 +33,9 @@ class Measured:
         self.chunked = chunked
         self.algorithm = (baseline.digest_algorithm if baseline is not None
                           else fingerprint.algorithm_for(conn))
-        self._tables: dict[str, fingerprint.TableMeasurement] = {}
-        self._orphans: dict[Any, CheckResult] = {}
-        self._chunks: dict[tuple[str, int | None, int], tuple[int, int, str]] = {}
+        # each measurement taken once per run: in this process, or across the run's xdist
+        # workers when they share a memo folder
+        self._memo = memo if memo is not None else InMemory()
 
     def before(self, table: str) -> TableBaseline | None:
         return self.baseline.tables.get(table) if self.baseline is not None else None
@@ -52,9 +52,7 @@ class Measured:
         """`table` measured once: with a baseline row count, its baseline rows (key <= the
         baseline's max key, or every row for a table without an integer key) are counted and
         digested; without one, it is only counted."""
-        if table not in self._tables:
-            self._tables[table] = self._measure(table)
-        return self._tables[table]
+        return self._memo.get(("table", table), lambda: self._measure(table))
 
     def _measure(self, table: str) -> fingerprint.TableMeasurement:
         before = self.before(table)
@@ -72,13 +70,9 @@ class Measured:
 
     def chunk(self, table: str, key: str, lo: int | None, hi: int) -> tuple[int, int, str]:
         """(count, digest, statement) of `table`'s rows with lo <= key <= hi, measured once."""
-        if (table, lo, hi) not in self._chunks:
-            self._chunks[(table, lo, hi)] = fingerprint.measure_range(
-                self.conn, table, key, lo, hi, self.algorithm)
-        return self._chunks[(table, lo, hi)]
+        return self._memo.get(("chunk", table, lo, hi), lambda: fingerprint.measure_range(
+            self.conn, table, key, lo, hi, self.algorithm))
 
     def orphans(self, fk: orphans.ForeignKey) -> CheckResult:
         """The orphan search of `fk`, run once."""
-        if fk not in self._orphans:
-            self._orphans[fk] = orphans.find_orphans(self.conn, fk)
-        return self._orphans[fk]
+        return self._memo.get(("orphans", fk), lambda: orphans.find_orphans(self.conn, fk))
