@@ -108,7 +108,9 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
                     **point.row(), "second downgrade": point.second_downgrade,
                     "after the kill": [r.to_dict() for r in point.left if not r.ok],
                     "after the second downgrade": [r.to_dict() for r in point.converged
-                                                   if not r.ok]})
+                                                   if not r.ok],
+                    "rows unlike the uninterrupted downgrade's": [
+                        r.to_dict() for r in point.unlike_uninterrupted]})
             points.append(point)
             drill.progress(" · ".join(point.row().values()))
         log.detail = (f"{sum(p.wholly_at_one_revision for p in points)} of {len(points)} "

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollbook.errors import MigrationError
+from rollbook.measure import baseline
 from rollbook.measure.baseline import Baseline
 from rollbook.measure.catalog import Schema
 from rollbook.pg.connect import connect
@@ -66,6 +67,9 @@ class CrashPoint:
     converged: list[CheckResult]     # the state after the second downgrade
     cleanup_s: float                 # until the server ended the killed migration's backend
     recovery_s: float                # cleanup plus the second downgrade
+    # every row (not only the baseline's) against the uninterrupted downgrade's: told, not
+    # judged, since a killed attempt's nextval() is never given back
+    unlike_uninterrupted: list[CheckResult] = field(default_factory=list)
 
     @property
     def wholly_at_one_revision(self) -> bool:
@@ -93,6 +97,10 @@ class CrashPoint:
                 "wholly at one revision": "yes" if self.wholly_at_one_revision else "NO",
                 "state left": f"as at {self.revision_after}" if not left else "; ".join(left),
                 "converged": "yes" if self.has_converged else "NO",
+                "rows as the uninterrupted downgrade": (
+                    "—" if not self.converged else "same" if not self.unlike_uninterrupted else
+                    "differ: " + ", ".join(r.name.removeprefix("content: ")
+                                           for r in self.unlike_uninterrupted)),
                 "server cleanup": format_duration(self.cleanup_s),
                 "recovery time": format_duration(self.recovery_s)}
 
@@ -116,6 +124,14 @@ def judge(dsn: str, expected: dict[str, Expected],
         return revision, results
 
 
+def unlike(dsn: str, uninterrupted: Baseline) -> list[CheckResult]:
+    """The tables whose rows (all of them) differ from what the uninterrupted downgrade left."""
+    with connect(dsn, read_only=True) as conn:
+        measured = Measured(conn, uninterrupted)
+        found = [content.compare_table(measured, table) for table in sorted(uninterrupted.tables)]
+    return [r for r in found if not r.ok]
+
+
 class Rehearsal:
     """The downgrade to `target` of copies of the database `template` (at the revision whose
     downgrade is rehearsed), run by crash_child in a process of its own."""
@@ -124,6 +140,7 @@ class Rehearsal:
                  schemas: tuple[str, ...] | None = None):
         self.server, self.template, self.ini, self.target = server, template, ini, target
         self.schemas = schemas
+        self.uninterrupted_rows: Baseline | None = None  # what uninterrupted() left, captured
         self.workdir = Path(tempfile.mkdtemp(prefix="rollbook-crash-"))
 
     def copy(self) -> str:
@@ -151,10 +168,14 @@ class Rehearsal:
         """The downgrade run to its end: every statement it sends, and how long it took."""
         started = time.perf_counter()
         code, output, sent = self.run(database, None)
+        elapsed = time.perf_counter() - started
         if code != 0:
             raise MigrationError(f"the uninterrupted downgrade to {self.target} exited with "
                                  f"{code}", context=[("output", output)])
-        return sent, time.perf_counter() - started
+        with connect(self.server.dsn(database), read_only=True) as conn:
+            self.uninterrupted_rows = baseline.capture(conn, current_revisions(conn),
+                                                       self.schemas)
+        return sent, elapsed
 
     def crash_at(self, number: int, expected: dict[str, Expected]) -> CrashPoint:
         """A copy killed before statement `number`, judged, downgraded again, judged."""
@@ -184,6 +205,9 @@ class Rehearsal:
             recovery_s = cleanup_s + time.perf_counter() - started
             at_target = {self.target: expected[self.target]}  # nowhere else will do now
             converged = judge(dsn, at_target, self.schemas)[1] if run is not None else []
-            return CrashPoint(killed, revision, left, second, converged, cleanup_s, recovery_s)
+            differing = (unlike(dsn, self.uninterrupted_rows)
+                         if run is not None and self.uninterrupted_rows is not None else [])
+            return CrashPoint(killed, revision, left, second, converged, cleanup_s, recovery_s,
+                              differing)
         finally:
             self.server.drop_database(database)
