@@ -83,7 +83,7 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
     rehearsal = Rehearsal(pg_server, template_name, profile.alembic.ini, step.parent,
                           profile.schemas)
 
-    with drill.step(f"Uninterrupted downgrade {step.revision} -> {step.parent}") as log:
+    with drill.phase("Database Rollback") as log:  # the downgrade as it runs uninterrupted
         reference = rehearsal.copy()
         names.append(reference)
         sent, elapsed = rehearsal.uninterrupted(reference)
@@ -96,7 +96,8 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
         _, results = judge(pg_server.dsn(reference), {step.parent: expected[step.parent]},
                            profile.schemas)
         drill.checks(results)  # the downgrade itself must be sound before its crashes count
-        log.detail = (f"{len(sent)} statements in {format_duration(elapsed)}; "
+        log.detail = (f"uninterrupted downgrade {step.revision} -> {step.parent}: "
+                      f"{len(sent)} statements in {format_duration(elapsed)}; "
                       f"{len(results)} checks against the baseline at {step.parent} passed")
 
     points = []
@@ -123,7 +124,8 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
     drill.fact("longest_recovery", f"{format_duration(longest.recovery_s)} (killed before "
                f"statement {longest.killed_at.number})")
 
-    with drill.step("Every crash point left one revision and converged") as log:
+    with drill.step("Every crash point left one revision and converged",
+                    covers=("Data integrity verified",)) as log:
         problems = [line for p in points for line in p.problems()]
         objective = drill.record.clock.objectives_s.get("Database Rollback")
         problems += [f"killed before statement {p.killed_at.number}: recovery took "

@@ -69,7 +69,11 @@ def test_non_transactional_downgrade_fails_naming_each_half_state(tmp_path):
         ("1", "s002", "yes", "yes"), ("2", "s002", "yes", "yes"), ("3", "s002", "yes", "yes"),
         ("4", "s002", "NO", "NO"), ("5", "s002", "NO", "NO")]
     assert rows[2]["state left"] == "as at s002"
+    assert rows[2]["rows as the uninterrupted downgrade"] == "same"
+    assert rows[3]["rows as the uninterrupted downgrade"] == "—"  # there is no second state
     assert "index ix_items_sku: extra" in rows[4]["state left"]
+    checklist = {item["text"]: item["status"] for item in record["checklist"]}
+    assert checklist["Data integrity verified"] == "not done"
     markdown = (tmp_path / "reports" / "latest" / "rollback-record.md").read_text()
     assert "### Crash points of the s002 downgrade" in markdown
     assert "| 4: CREATE INDEX CONCURRENTLY ix_items_sku ON items (sku) | s002 | NO |" in markdown
