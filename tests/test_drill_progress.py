@@ -3,6 +3,10 @@ while a long step runs, and the record's path at the end."""
 from __future__ import annotations
 
 import re
+import time
+from itertools import pairwise
+
+from rollbook.pytest_plugin import drill as harness
 
 
 def test_steps_and_heartbeats_are_printed_as_they_happen(pytester):
@@ -28,3 +32,17 @@ def test_drill(drill, monkeypatch):
     assert len(beats) >= 2, out
     assert re.search(r"\[rollbook\] Long step: passed in 3\.\d+ s", out)
     assert re.search(r"rollbook: rollback record .*rollback-record\.md", out)
+
+
+def test_heartbeat_lines_come_within_their_interval_not_a_second_later(monkeypatch):
+    """The heartbeat wakes at its deadline: at 0.3 s, a 1 s polling tick (the old loop) would
+    leave 1 s between lines."""
+    monkeypatch.setattr(harness, "HEARTBEAT_S", 0.3)
+    said: list[float] = []
+    heartbeat = harness.Heartbeat(lambda line: said.append(time.monotonic()))
+    started = time.monotonic()
+    heartbeat.enter("Long step", time.perf_counter())
+    time.sleep(2.0)
+    heartbeat.leave()
+    gaps = [b - a for a, b in pairwise([started, *said])]
+    assert len(said) >= 4 and max(gaps) < 0.3 + 0.3, gaps

@@ -63,7 +63,9 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while True:
-            time.sleep(1.0)
+            # wake at the next line's deadline (at most 1 s on, to see the step end): a fixed
+            # 1 s tick let up to HEARTBEAT_S + 1 s pass in silence
+            time.sleep(min(1.0, max(0.0, self._last_line + HEARTBEAT_S - time.monotonic())))
             with self._lock:
                 if not self._running:
                     self._thread = None
@@ -72,6 +74,7 @@ class Heartbeat:
             if time.monotonic() - self._last_line >= HEARTBEAT_S:
                 self._say(f"… {title}: running for "
                           f"{format_duration(time.perf_counter() - started)}")
+                self.spoke()
 
 
 class Drill:
