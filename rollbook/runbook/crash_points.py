@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.record.clock import format_duration
 from rollbook.record.evidence import CheckResult, difference_lines
+from rollbook.record.redact import redact_text
 from rollbook.runbook import crash_child
 from rollbook.runbook.alembic_process import AlembicProcess, wait_for_backend_gone
 from rollbook.runbook.migrations import Migrations, current_revisions
@@ -136,12 +136,11 @@ class Rehearsal:
     """The downgrade to `target` of copies of the database `template` (at the revision whose
     downgrade is rehearsed), run by crash_child in a process of its own."""
 
-    def __init__(self, server: Server, template: str, ini: Path, target: str,
+    def __init__(self, server: Server, template: str, ini: Path, target: str, workdir: Path,
                  schemas: tuple[str, ...] | None = None):
         self.server, self.template, self.ini, self.target = server, template, ini, target
-        self.schemas = schemas
+        self.workdir, self.schemas = workdir, schemas  # workdir: the children's statement logs
         self.uninterrupted_rows: Baseline | None = None  # what uninterrupted() left, captured
-        self.workdir = Path(tempfile.mkdtemp(prefix="rollbook-crash-"))
 
     def copy(self) -> str:
         name = f"rb_crash_{uuid.uuid4().hex[:10]}"
@@ -159,8 +158,8 @@ class Rehearsal:
         child = AlembicProcess(self.ini, "downgrade", self.target, url_env=crash_child.URL_ENV,
                                url=url, module="rollbook.runbook.crash_child", env=env).start()
         code, output = child.ended(CHILD_TIMEOUT_S)
-        sent = [Sent(**json.loads(line)) for line in log.read_text().splitlines()] \
-            if log.exists() else []
+        sent = [Sent(**{**json.loads(line), "sql": redact_text(json.loads(line)["sql"])})
+                for line in log.read_text().splitlines()] if log.exists() else []
         log.unlink(missing_ok=True)
         return code, output, sent
 
