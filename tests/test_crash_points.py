@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -77,6 +78,19 @@ def test_non_transactional_downgrade_fails_naming_each_half_state(tmp_path):
     markdown = (tmp_path / "reports" / "latest" / "rollback-record.md").read_text()
     assert "### Crash points of the s002 downgrade" in markdown
     assert "| 4: CREATE INDEX CONCURRENTLY ix_items_sku ON items (sku) | s002 | NO |" in markdown
+
+
+def test_a_crash_revision_not_in_the_history_is_one_line_with_the_fix(tmp_path):
+    copy = tmp_path / "stock"
+    shutil.copytree(STOCK, copy)
+    profile = copy / "stock.toml"
+    profile.write_text(profile.read_text().replace('crash_revision = "s002"',
+                                                   'crash_revision = "s009"'))
+    done = run_drill(profile, tmp_path / "reports")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert ("[drill] crash_revision names s009, not in the Alembic history (s001, s002). "
+            "Hint: name revisions `alembic history` lists.") in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 @pytest.fixture
