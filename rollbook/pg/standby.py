@@ -23,9 +23,8 @@ class StandbyServer(EmbeddedServer):
     """A hot standby of `primary`, streaming from it; read-only, like any replica."""
 
     def __init__(self, primary: EmbeddedServer):
-        super().__init__(primary.server_installation, run_as=primary.run_as,
-                         settings=STANDBY_SETTINGS)
-        self._installation = primary.installation
+        # the primary's own installation, not the copy it may run from (removed with it)
+        super().__init__(primary.installation, run_as=primary.run_as, settings=STANDBY_SETTINGS)
         self.kind = f"{primary.kind} standby"
         self.primary = primary
         self._primary_conninfo = ""
