@@ -158,8 +158,7 @@ class Rehearsal:
         child = AlembicProcess(self.ini, "downgrade", self.target, url_env=crash_child.URL_ENV,
                                url=url, module="rollbook.runbook.crash_child", env=env).start()
         code, output = child.ended(CHILD_TIMEOUT_S)
-        sent = [Sent(**{**json.loads(line), "sql": redact_text(json.loads(line)["sql"])})
-                for line in log.read_text().splitlines()] if log.exists() else []
+        sent = [_sent(line) for line in log.read_text().splitlines()] if log.exists() else []
         log.unlink(missing_ok=True)
         return code, output, sent
 
@@ -199,8 +198,8 @@ class Rehearsal:
                           f"{format_duration(run.elapsed_s)}")
             except Exception as exc:  # whatever the script raises is the finding
                 run = None
-                second = (f"{type(exc).__name__}: "
-                          f"{(str(exc).strip().splitlines() or [''])[0]}")
+                second = redact_text(f"{type(exc).__name__}: "
+                                     f"{(str(exc).strip().splitlines() or [''])[0]}")
             recovery_s = cleanup_s + time.perf_counter() - started
             at_target = {self.target: expected[self.target]}  # nowhere else will do now
             converged = judge(dsn, at_target, self.schemas)[1] if run is not None else []
@@ -210,3 +209,9 @@ class Rehearsal:
                               differing)
         finally:
             self.server.drop_database(database)
+
+
+def _sent(line: str) -> Sent:
+    """One line of crash_child's log, its statement redacted."""
+    body = json.loads(line)
+    return Sent(body["number"], body["backend_pid"], redact_text(body["sql"]))
