@@ -160,6 +160,10 @@ def test_a_downgrade_killed_before_its_first_statement_is_wholly_where_it_was(st
     assert revision == "s002" and all(r.ok for r in left), [r.summary for r in left if not r.ok]
     with connect(dsn, read_only=True) as conn:
         assert "note" in catalog.snapshot(conn, kinds=("tables",)).tables["items"]
+    # judged against revisions it is not at, it is at neither
+    elsewhere = judge(dsn, {"s001": at_s002, "base": at_s002})
+    assert elsewhere[0] == "s002"
+    assert [r.summary for r in elsewhere[1]] == ["alembic_version says s002, not s001 or base"]
 
 
 @given(st.text())

@@ -113,8 +113,8 @@ def judge(dsn: str, expected: dict[str, Expected],
         at = expected.get(revision)
         if at is None:
             return revision, [CheckResult(
-                "revision", False, f"alembic_version says {revision}, neither of "
-                f"{' nor '.join(expected)}", [], {"revision": revision})]
+                "revision", False, f"alembic_version says {revision}, not "
+                f"{' or '.join(expected)}", [], {"revision": revision})]
         measured = Measured(conn, at.baseline)
         results = [schema.schema_matches(conn, at.schema)]
         for table in sorted(at.baseline.tables):
