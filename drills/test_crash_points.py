@@ -38,7 +38,7 @@ SHOWN_PROBLEMS = 20
 
 
 @pytest.fixture
-def crash_databases(pg_server, seed_scale, pytestconfig, drill):
+def crash_databases(pg_server, seed_scale, drill):
     """The parent templates and the drill's copies, dropped when the drill ends."""
     templates = templates_for(pg_server, drill.profile, seed_scale)
     names: list[str] = []

@@ -1,14 +1,14 @@
 """The alembic command line, in a process that can kill itself just before statement k.
 
-    CRASH_URL=... CRASH_LOG=/tmp/x.jsonl [CRASH_AT=k] python -m rollbook.runbook.crash_child \
-        -c alembic.ini downgrade 0001
+    ROLLBOOK_CRASH_URL=postgresql+psycopg://... ROLLBOOK_CRASH_LOG=statements.jsonl \
+    ROLLBOOK_CRASH_AT=7 python -m rollbook.runbook.crash_child -c alembic.ini downgrade 0001
 
-Arguments are alembic's own. Every statement the migration sends is written to CRASH_LOG (one
+Arguments are alembic's own. Every statement the migration sends is written to the log (one
 JSON line: its number, the backend that runs it, its first words) before it is sent; with
-CRASH_AT, the process sends itself SIGKILL just before statement number CRASH_AT: no rollback
+ROLLBOOK_CRASH_AT=k the process sends itself SIGKILL just before statement k: no rollback
 sent, no socket closed cleanly, as when an operator's session or host dies. The database URL
-comes from CRASH_URL (never argv, which `ps` shows) and becomes the Config's sqlalchemy.url, so
-any project whose env.py reads sqlalchemy.url runs here unchanged.
+comes from ROLLBOOK_CRASH_URL (never argv, which `ps` shows) and becomes the Config's
+sqlalchemy.url, so any project whose env.py reads sqlalchemy.url runs here unchanged.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ def first_words(text: str, words: int = FIRST_WORDS) -> str:
 
 
 class CrashingCommandLine(CommandLine):
-    """alembic's command line, with the URL from CRASH_URL and every statement logged (and
-    the one at CRASH_AT never sent)."""
+    """alembic's command line, its URL from the environment, every statement logged (and the
+    one at ROLLBOOK_CRASH_AT never sent)."""
 
     def run_cmd(self, config: Config, options) -> None:
         url = os.environ.get(URL_ENV)
