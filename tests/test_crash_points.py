@@ -80,6 +80,28 @@ def test_non_transactional_downgrade_fails_naming_each_half_state(tmp_path):
     assert "| 4: CREATE INDEX CONCURRENTLY ix_items_sku ON items (sku) | s002 | NO |" in markdown
 
 
+def test_an_idempotent_non_transactional_downgrade_still_leaves_half_states_but_converges(
+        tmp_path):
+    """The same downgrade written to be run again (IF EXISTS, IF NOT EXISTS): the kills after
+    the autocommit block still leave s002 half-way, but a second downgrade now converges."""
+    copy = tmp_path / "stock"
+    shutil.copytree(STOCK, copy)
+    script = copy / "migrations" / "versions" / "s002_note_no_sku_index.py"
+    script.write_text(script.read_text()
+                      .replace("DROP COLUMN note", "DROP COLUMN IF EXISTS note")
+                      .replace("CONCURRENTLY ix_items_sku ON", "CONCURRENTLY IF NOT EXISTS "
+                               "ix_items_sku ON"))
+    done = run_drill(copy / "stock.toml", tmp_path / "reports")
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert ("s002: of 5 crash points of its downgrade, 2 left the database half-way between "
+            "revisions and 0 did not converge on a second downgrade") in done.stdout
+    record = json.loads(next((tmp_path / "reports" / "latest" / "records").glob("*.json"))
+                        .read_text())
+    rows = record["tables"]["Crash points of the s002 downgrade"]
+    assert [(r["wholly at one revision"], r["converged"]) for r in rows[3:]] == [
+        ("NO", "yes"), ("NO", "yes")]
+
+
 def test_a_crash_revision_not_in_the_history_is_one_line_with_the_fix(tmp_path):
     copy = tmp_path / "stock"
     shutil.copytree(STOCK, copy)
