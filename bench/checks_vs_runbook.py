@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -76,6 +77,7 @@ RUNBOOK_SQL = {
 
 DURATIONS = 15  # the slowest checks listed by `pytest --durations`
 DURATION_LINE = re.compile(r"\s*\d+\.\d+s (setup|call|teardown) ")
+SUMMARY = re.compile(r"\b(\d+) (passed|failed)\b")
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,19 @@ def run(argv: list[str], env: dict[str, str]) -> Outcome:
     return Outcome(elapsed, code, first, stdout, usage.ru_maxrss)
 
 
+def run_pytest(argv: list[str], env: dict[str, str]) -> tuple[Outcome, int | None]:
+    """`run` of a pytest command line, and the pytest process's own peak RSS (KiB, None when
+    it did not get to write it): Outcome.peak_rss_kib is the largest of the process and the
+    children it waited for (a service, pg_dump), this one pytest alone."""
+    with tempfile.TemporaryDirectory() as work:
+        written = Path(work) / "own_rss"
+        path = os.pathsep.join(filter(None, (str(ROOT / "bench"), env.get("PYTHONPATH"))))
+        outcome = run([*argv, "-p", "own_rss"],
+                      dict(env, PYTHONPATH=path, ROLLBOOK_BENCH_OWN_RSS=str(written)))
+        own = int(written.read_text()) if written.is_file() else None
+    return outcome, own
+
+
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     outcome = run(argv, env)
     return outcome.seconds, outcome.code, outcome.note
@@ -134,31 +149,55 @@ def runbook_commands(server, env: dict[str, str]) -> list[tuple[str, list[str], 
     return commands
 
 
-def prepare(server, scale: str) -> tuple[str, dict[str, int]]:
-    """Database `vibes` at revision 0001, seeded at `scale`, with the extensions the runbook's
-    commands use: (its DSN, rows seeded per table)."""
-    server.create_database("vibes")
-    dsn = server.dsn("vibes")
+def prepare(server, scale: str | int, database: str = "vibes") -> tuple[str, dict[str, int]]:
+    """`database` at revision 0001 (where a rollback of the UUID migration lands), seeded at
+    `scale`, vacuumed and analyzed, with the extensions the runbook's commands use: (its DSN,
+    rows seeded per table)."""
+    server.create_database(database)
+    dsn = server.dsn(database)
     Migrations(alembic_config(dsn), dsn).upgrade("0001")
     seeded = seed(dsn, scale)
     with connect(dsn) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        conn.execute("VACUUM ANALYZE")
     return dsn, seeded
 
 
+def child_env() -> dict[str, str]:
+    """This environment for a timed child process, bytecode caching on as on a default Python:
+    with PYTHONDONTWRITEBYTECODE (set on some sandboxes) every process recompiles rollbook and
+    pytest rewrites its plugin's modules again, seconds an operator's second run never pays."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def service_env(dsn: str) -> dict[str, str]:
-    # Bytecode caching on, as on a default Python: with PYTHONDONTWRITEBYTECODE (set on some
-    # sandboxes) every process recompiles rollbook and pytest rewrites its plugin's modules
-    # again, seconds that an operator's second run never pays.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return dict(env, PGCONNECT_TIMEOUT="10",
+    return dict(child_env(), PGCONNECT_TIMEOUT="10",
                 VIBES_DATABASE_URL=sqlalchemy_url(dsn).render_as_string(hide_password=False))
+
+
+@contextmanager
+def operator_checks(dsn: str, work: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """The checks' command line against `dsn` (a snapshot of it taken first, the Vibes service
+    running on it until the block ends) and its environment."""
+    env = service_env(dsn)
+    baseline = work / "baseline.json"
+    seconds, code, note = snapshot(dsn, baseline, env)
+    if code != 0:
+        raise RuntimeError(f"rollbook snapshot failed after {seconds:.1f} s: {note}")
+    with vibes_service(dsn, id_mode="integer") as api:
+        yield checks_command(dsn, baseline, api.base_url, work / "reports"), env
 
 
 def snapshot(dsn: str, baseline: Path, env: dict[str, str]) -> tuple[float, int, str]:
     return timed([sys.executable, "-m", "rollbook.cli", "snapshot", "--env", "prod.example",
                   "--dsn", dsn, "-o", str(baseline)], env)
+
+
+def items_judged(stdout: str) -> int:
+    """Passed plus failed items, from pytest's last summary line."""
+    lines = [line for line in stdout.splitlines() if SUMMARY.search(line)]
+    return sum(int(n) for n, _ in SUMMARY.findall(lines[-1])) if lines else 0
 
 
 def durations(stdout: str) -> list[str]:

@@ -15,7 +15,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checks_vs_runbook import prepare  # noqa: E402
+from checks_vs_runbook import operator_checks, prepare  # noqa: E402
+from growth import growth_scales  # noqa: E402
 
 from rollbook.pg.connect import connect  # noqa: E402
 from rollbook.pg.server import start_server  # noqa: E402
@@ -27,6 +28,23 @@ def pytest_addoption(parser):
     group = parser.getgroup("bench", "rollbook benchmarks")
     group.addoption("--bench-scale", default="tiny", help="Vibes seed scale (tiny, 100k, 1m, ...)")
     group.addoption("--bench-repeats", type=int, default=3, help="rounds of each figure")
+    group.addoption("--bench-growth", default=None,
+                    help="scales of the growth figures, e.g. 100k,1m,5m (default: --bench-scale)")
+
+
+def pytest_configure(config):
+    try:
+        growth_scales(config.getoption("bench_growth") or config.getoption("bench_scale"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc):
+    """Each growth figure once per scale of --bench-growth."""
+    if "growth_scale" in metafunc.fixturenames:
+        config = metafunc.config
+        metafunc.parametrize("growth_scale", growth_scales(
+            config.getoption("bench_growth") or config.getoption("bench_scale")))
 
 
 @dataclass(frozen=True)
@@ -54,7 +72,6 @@ def pair(pytestconfig) -> Pair:
     with start_server("embedded") as server:
         dsn, seeded = prepare(server, scale)
         with connect(dsn) as conn:
-            conn.execute("VACUUM ANALYZE")
             version = conn.execute("SHOW server_version").fetchone()[0]
             low, high = conn.execute(sql.SQL("SELECT min(id), max(id) FROM {}").format(
                 sql.Identifier(CHANGED_TABLE))).fetchone()
@@ -69,6 +86,14 @@ def pair(pytestconfig) -> Pair:
                          .format(sql.Identifier(CHANGED_TABLE)), (key,))
         yield Pair(server, scale, seeded, dsn, server.dsn("vibes_same"),
                    server.dsn("vibes_changed"), key, version)
+
+
+@pytest.fixture(scope="session")
+def operator(pair, tmp_path_factory):
+    """The checks' command line against `vibes` (its snapshot taken, the service running) and
+    environment."""
+    with operator_checks(pair.dsn, tmp_path_factory.mktemp("checks")) as command:
+        yield command
 
 
 @pytest.fixture(autouse=True)

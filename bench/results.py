@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import growth_table
+
 RATIOS = (  # (section, what, numerator test, denominator test)
     ("checks", "pytest checks/ ÷ the runbook's commands", "test_checks_serial",
      "test_runbook_commands"),
@@ -16,6 +18,12 @@ RATIOS = (  # (section, what, numerator test, denominator test)
     ("floors", "rollbook's digest ÷ count(*)", "test_digest_one_table", "test_floor_count"),
     ("floors", "rollbook's digest ÷ every row to text", "test_digest_one_table",
      "test_floor_text"),
+    ("parallel", "one table's digest: no parallel workers ÷ server default",
+     "test_parallel_digest[off]", "test_parallel_digest[default]"),
+    ("parallel", "orphan search: no parallel workers ÷ server default",
+     "test_parallel_orphans[off]", "test_parallel_orphans[default]"),
+    ("parallel", "pytest checks/: no parallel workers ÷ server default",
+     "test_parallel_checks[off]", "test_parallel_checks[default]"),
 )
 SECTIONS = {
     "checks": ("Checks against the runbook's commands",
@@ -25,6 +33,10 @@ SECTIONS = {
                  "test_rollbook_changed_named", "test_reladiff_changed_named")),
     "floors": ("One table's digest against its floors",
                ("test_digest_one_table", "test_floor_count", "test_floor_text")),
+    "parallel": ("PostgreSQL's parallel workers on the big scans",
+                 tuple(f"test_parallel_{what}[{workers}]" for what in ("digest", "orphans",
+                                                                       "checks")
+                       for workers in ("default", "off"))),
     "seed": ("Seeding", ("test_seed",)),
 }
 
@@ -41,6 +53,12 @@ NOTES = {
                "column, with its defaults (one thread per side).",
     "floors": "One table, one database: rollbook's digest (one statement: count, digest, key "
               "range) against `count(*)` and against `sum(length(t::text))`.",
+    "parallel": "The same statements and checks with the server's default "
+                "max_parallel_workers_per_gather and with 0: SET on the checks' read-only "
+                "connection for the digest (journals) and the orphan search (journals.user_id),"
+                " the database's default (ALTER DATABASE ... SET, reset after) for `pytest "
+                "checks/`. A ratio above 1 is what the parallel workers gave; rollbook sets "
+                "nothing that turns them off. Workers planned: from EXPLAIN of the statement.",
     "seed": "Vibes at revision 0001 into a fresh database each round (migrating not timed).",
 }
 
@@ -53,7 +71,7 @@ def _figure_row(bench: dict[str, Any]) -> str:
     stats, info = bench["stats"], bench["extra_info"]
     spread = f"{stats['min']:.3f}–{stats['max']:.3f} (IQR {stats['iqr']:.3f})"
     notes = [f"asserts: {info['asserts']} {info['asserts_what']}"] if "asserts" in info else []
-    notes += [info["named"]] if "named" in info else []
+    notes += [info[key] for key in ("named", "note") if key in info]
     if "peak_rss_kib" in info:
         notes.append(f"peak RSS {info['peak_rss_kib'] / 1024:.0f} MiB (largest process)")
     if "rows" in info:
@@ -80,4 +98,4 @@ def render(report: dict[str, Any], run: dict[str, str]) -> str:
         if ratios:
             lines += ["", "| ratio (same run) | value |", "| --- | --- |"]
             lines += [f"| {what} | {value:.2f}x |" for what, value in ratios]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + growth_table.render(found)) + "\n"

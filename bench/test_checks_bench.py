@@ -2,32 +2,7 @@
 time, how many things each asserts, and the checks' peak RSS."""
 from __future__ import annotations
 
-import re
-
-import pytest
-from checks_vs_runbook import checks_command, run, runbook_commands, service_env, snapshot
-
-from rollbook.runbook.service import vibes_service
-
-SUMMARY = re.compile(r"\b(\d+) (passed|failed)\b")
-
-
-def items_judged(stdout: str) -> int:
-    """Passed plus failed items, from pytest's last summary line."""
-    lines = [line for line in stdout.splitlines() if SUMMARY.search(line)]
-    return sum(int(n) for n, _ in SUMMARY.findall(lines[-1])) if lines else 0
-
-
-@pytest.fixture(scope="module")
-def operator(pair, tmp_path_factory):
-    """The checks' command line (a snapshot of `vibes`, the service running) and environment."""
-    work = tmp_path_factory.mktemp("checks")
-    env = service_env(pair.dsn)
-    baseline = work / "baseline.json"
-    seconds, code, note = snapshot(pair.dsn, baseline, env)
-    assert code == 0, note
-    with vibes_service(pair.dsn, id_mode="integer") as api:
-        yield checks_command(pair.dsn, baseline, api.base_url, work / "reports"), env
+from checks_vs_runbook import items_judged, run, runbook_commands
 
 
 def _checks(benchmark, repeats, argv, env, figure):
