@@ -54,3 +54,14 @@ def test_pipeline_keeps_its_promises():
     assert jobs["pages"]["cache"]["paths"] == history
     assert jobs["checks-prod"]["rules"][0]["when"] == "manual"
     assert jobs["pages"]["artifacts"]["paths"] == ["public"]
+    # every drill runs on the schedule at 1M: the crash points in a job of their own (hours),
+    # after the main drills and never beside them
+    crash = jobs["scheduled-crash-points-1m"]
+    drills = sorted(p.name for p in (PIPELINE.parent / "drills").glob("test_*.py"))
+    ignored = [a.split("=", 1)[1] for line in drill["script"] for a in line.split()
+               if a.startswith("--ignore=")]
+    assert ignored == ["drills/test_crash_points.py"] and "test_crash_points.py" in drills
+    assert any("pytest drills/test_crash_points.py --scale 1m" in line
+               for line in crash["script"])
+    assert crash["rules"] == drill["rules"] and crash["resource_group"] == drill["resource_group"]
+    assert crash["timeout"] and crash["artifacts"]["when"] == "always"
