@@ -1,5 +1,6 @@
 """bench/run at the tiny scale, one round each, so the benchmarks cannot rot: RESULTS.md has
-every section, every figure and every ratio."""
+every section, every figure and every ratio, the growth table's row at tiny among them; the
+growth table's goals are read right from a planted report."""
 from __future__ import annotations
 
 import re
@@ -12,19 +13,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+import growth_table  # noqa: E402
+from growth import growth_scales, journals  # noqa: E402
 from results import RATIOS, SECTIONS  # noqa: E402
 
 pytest.importorskip("reladiff", reason="the bench extra: pip install -e '.[bench]'")
+BENCH_RUN = [sys.executable, str(ROOT / "bench" / "run")]
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory) -> str:
+def output(tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("bench")
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--scale", "tiny",
-                           "--repeats", "1", "--output-dir", str(output)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([*BENCH_RUN, "--scale", "tiny", "--repeats", "1", "--output-dir",
+                           str(output)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (output / "benchmark-tiny.json").is_file()  # the raw figures, to compare runs
+    return output
+
+
+@pytest.fixture(scope="module")
+def results(output) -> str:
     return (output / "RESULTS.md").read_text()
 
 
@@ -36,18 +44,100 @@ def test_every_section_and_ratio(results):
 
 
 def test_machine_versions_and_counts(results):
-    for fact in ("cores", "memory", "PostgreSQL: 18", "Python: 3.", "rollbook: ", "reladiff",
-                 "command: bench/run --scale tiny"):
+    for fact in ("cores", "memory", "PostgreSQL: 18", "Python: 3.", "rollbook ", "reladiff",
+                 "commands: `bench/run --scale tiny"):
         assert fact in results
     assert re.search(r"asserts: [1-9]\d* test items judged", results)
     assert re.search(r"peak RSS \d+ MiB", results)
     assert re.search(r"[\d,]+ rows/s", results)
     assert "| rollbook: changed row's key range named |" in results
+    assert re.search(r"workers planned: \d+", results)
 
 
-def test_bad_repeats_is_one_line_with_a_hint(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run"), "--repeats", "0",
-                           "--output-dir", str(tmp_path)], capture_output=True, text=True)
+def test_growth_row_at_tiny(results):
+    """The drill's wall time and four phases, the checks' time and both peak RSS, measured."""
+    assert f"## {growth_table.TITLE}\n" in results
+    number = r"\d+\.\d{3}"
+    rss = r"\d+ / \d+"
+    assert re.search(rf"\| tiny \| 1 \| 500 \| 1,775 \| {number}( \| {number}){{4}} \| {rss} "
+                     rf"\| {number} \| [1-9]\d* \| {rss} \|", results)
+    assert "One scale only (tiny): no growth ratio." in results
+
+
+def test_only_replaces_its_section_and_keeps_the_rest(output):
+    before = (output / "RESULTS.md").read_text()
+    done = subprocess.run([*BENCH_RUN, "--scale", "tiny", "--repeats", "1", "--only", "seed",
+                           "--output-dir", str(output)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    after = (output / "RESULTS.md").read_text()
+    assert after.count("`bench/run --scale tiny") == 2  # both commands named
+    seed = re.compile(r"\| seed tiny \|.*")
+    assert seed.search(after) and seed.search(after).group() != seed.search(before).group()
+    growth = re.compile(r"\| tiny \| 1 \| 500 \|.*")
+    assert growth.search(after).group() == growth.search(before).group()  # kept as it was
+
+
+def _report(checks_1m: float, checks_5m: float, rss_5m: int) -> dict:
+    """A planted report: the drill and the checks at 1m and 5m."""
+    def figure(kind: str, scale: str, median: float, own: int, rows: int) -> dict:
+        info = {"scale": scale, "journals": journals(scale), "own_rss_kib": own,
+                "peak_rss_kib": own, "rows": rows, "asserts": 141,
+                "phases": {"Database Rollback": median / 4}}
+        return {"name": f"test_growth_{kind}[{scale}]", "extra_info": info,
+                "stats": {"median": median, "rounds": 1}}
+    return {f["name"]: f for f in (
+        figure("drill", "1m", 100.0, 100_000, 3_550_000),
+        figure("drill", "5m", 450.0, rss_5m, 17_750_000),
+        figure("checks", "1m", checks_1m, 100_000, 3_550_000),
+        figure("checks", "5m", checks_5m, rss_5m, 17_750_000))}
+
+
+def test_growth_goals_met():
+    text = "\n".join(growth_table.render(_report(8.0, 40.0, 110_000)))
+    assert re.search(r"\| pytest checks/ time, 5m ÷ 1m \(5\.00x the rows\) \| 5\.00x \| "
+                     r"within 5\.50x \| yes \|", text)
+    assert re.search(r"\| checks' pytest peak RSS, 5m ÷ 1m \| 1\.10x \| within 1\.20x \| yes",
+                     text)
+    assert "| 5m | 5.00x | 4.50x | 4.50x | 5.00x | 1.10x | 1.10x |" in text
+    assert "| 1m | 28.169 | 7.042 | 2.254 |" in text  # seconds per million rows
+
+
+def test_growth_goals_missed_are_named():
+    """Planted: the checks grow 6x for 5x the rows and the pytest process's RSS 1.5x."""
+    text = "\n".join(growth_table.render(_report(8.0, 48.0, 150_000)))
+    assert re.search(r"\| pytest checks/ time, 5m ÷ 1m .*\| 6\.00x \| within 5\.50x \| NO \|",
+                     text)
+    assert re.search(r"\| checks' pytest peak RSS, 5m ÷ 1m \| 1\.50x \| within 1\.20x \| NO",
+                     text)
+
+
+@pytest.mark.parametrize(("label", "count"), [("tiny", 500), ("100k", 100_000),
+                                              ("1m", 1_000_000), ("5m", 5_000_000),
+                                              ("2.5M", 2_500_000), ("12345", 12_345)])
+def test_scale_labels(label, count):
+    assert journals(label) == count
+
+
+def test_growth_scales_sorted_by_size():
+    assert growth_scales("5m, 100k,1m,1000000") == ["100k", "1m", "5m"]
+
+
+@pytest.mark.parametrize("value", ["5x", "1", "m", "100k,lots"])
+def test_bad_growth_scale_is_one_line_with_a_hint(value, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pytest", "bench", "-p", "no:cacheprovider",
+                           "--collect-only", "-q", "--bench-growth", value,
+                           "--reports-dir", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode == 4
+    assert "Hint: --bench-growth 100k,1m,5m" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--repeats", "0"], ["--only", "speed"]])
+def test_bad_arguments_are_one_line_with_a_hint(argv, tmp_path):
+    done = subprocess.run([*BENCH_RUN, *argv, "--output-dir", str(tmp_path)],
+                          capture_output=True, text=True)
     assert done.returncode == 2
     assert "Hint:" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "RESULTS.md").exists()
