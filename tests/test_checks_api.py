@@ -22,7 +22,6 @@ ENDPOINTS = ("health", "login", "create journal", "list journals", "get user")
 def _profile(folder: Path, *, p95_ms: float = 2000) -> Path:
     """prod.example with a dedicated smoke account (password in VIBES_SMOKE_PASSWORD)."""
     text = (BUILTIN_ENVS / "prod.example.toml").read_text()
-    text = text.replace('"../../rollbook_vibes/alembic.ini"', f'"{ROOT / "rollbook_vibes" / "alembic.ini"}"')
     text = text.replace('# smoke_email = "rollbook-smoke@vibes.example.com"',
                         'smoke_email = "user1@example.com"')
     text = text.replace('# smoke_password_env', 'smoke_password_env')

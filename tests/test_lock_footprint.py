@@ -226,11 +226,8 @@ def test_a_timeout_is_set_by_any_spelling_of_set_and_only_by_set(setting, form, 
 
 def test_a_budget_below_the_footprint_fails_the_main_drill_naming_what_held_the_lock(tmp_path):
     local = (BUILTIN_ENVS / "local.toml").read_text()
-    ini = '"../../rollbook_vibes/alembic.ini"'
-    assert ini in local
-    profile = tmp_path / "tight.toml"
-    profile.write_text(local.replace(ini, f'"{ROOT / "rollbook_vibes" / "alembic.ini"}"')
-                       + "\n[locks]\nmax_exclusive_ms = 1\n[locks.tables]\nusers = 3600000\n")
+    profile = tmp_path / "tight.toml"  # a copy elsewhere: its [alembic] ini is package:file
+    profile.write_text(local + "\n[locks]\nmax_exclusive_ms = 1\n[locks.tables]\nusers = 3600000\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "drills/test_uuid_rollback.py", "-q", "-p",

@@ -91,6 +91,10 @@ def test_a_minimal_profile_only_names_the_dsn_variable(tmp_path):
      "name of the variable holding its password)"),
     ('[database]\ndsn_env = "X"\n[api.p95_budget_ms]\nlogon = 5\n',
      "[api.p95_budget_ms] logon: unknown key (did you mean login?)"),
+    ('[database]\ndsn_env = "X"\n[alembic]\nini = "no_such_package:alembic.ini"\n',
+     "[alembic] ini: no_such_package:alembic.ini: no installed package no_such_package"),
+    ('[database]\ndsn_env = "X"\n[alembic]\nini = "rollbook_vibes:no.ini"\n',
+     "[alembic] ini: rollbook_vibes:no.ini: package rollbook_vibes has no no.ini"),
 ])
 def test_each_mistake_is_one_line_naming_key_and_fix(tmp_path, text, expected):
     assert mistakes(text, tmp_path) == [expected]
@@ -138,6 +142,17 @@ def test_parse_keeps_paths_relative_to_the_profile(tmp_path):
                              "alembic": {"ini": "alembic.ini", "expected_revision": "7"}},
                             tmp_path / "p.toml")
     assert profile.alembic.ini == tmp_path / "alembic.ini"
+
+
+def test_a_file_inside_a_package_is_found_wherever_the_profile_is(tmp_path):
+    """The shipped profiles name the reference's Alembic project as package:file, so a copy of
+    one in a project's envs/ (or anywhere) still finds it."""
+    import rollbook_vibes
+    for folder in (tmp_path, tmp_path / "deeper" / "envs"):
+        profile = parse_profile({"database": {"dsn_env": "X"},
+                                 "alembic": {"ini": "rollbook_vibes:alembic.ini"}},
+                                folder / "p.toml")
+        assert profile.alembic.ini == Path(rollbook_vibes.__file__).parent / "alembic.ini"
 
 
 # -- precedence: command line > environment > profile > default -------------------------

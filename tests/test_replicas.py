@@ -66,8 +66,6 @@ def caught_up(primary, standby, wait_s: float = 30.0) -> str | None:
 def profile_with_replica(tmp_path: Path) -> Path:
     """prod.example with `[database] replicas_env` naming REPLICA_VAR."""
     text = (BUILTIN_ENVS / "prod.example.toml").read_text()
-    ini = (BUILTIN_ENVS / "../../rollbook_vibes/alembic.ini").resolve()
-    text = text.replace('"../../rollbook_vibes/alembic.ini"', f'"{ini}"')
     text = text.replace('dsn_env = "VIBES_PROD_DSN"',
                         f'dsn_env = "VIBES_PROD_DSN"\nreplicas_env = ["{REPLICA_VAR}"]')
     path = tmp_path / "replicated.toml"

@@ -16,6 +16,7 @@ from rollbook.settings.plain_select import why_not_plain_select
 
 ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+PACKAGE_FILE = re.compile(r"^(?P<package>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<file>[^:/][^:]*)$")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 UNITS_S = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _MISSING = object()
@@ -161,12 +162,27 @@ class Reader:
         return value
 
     def path(self, key: str, *, base: Path, must_exist: bool = False) -> Path | None:
+        """A path relative to the profile file, or `package:file` for a file inside an
+        installed Python package (so a copied profile still finds it)."""
         value = self.string(key)
         if value is None:
             return None
+        in_package = PACKAGE_FILE.match(value)
+        if in_package:
+            package, name = in_package["package"], in_package["file"]
+            spec = importlib.util.find_spec(package.split(".")[0]) and \
+                importlib.util.find_spec(package)
+            folders = list(spec.submodule_search_locations or []) if spec else []
+            path = (Path(folders[0]) / name).resolve() if folders else None
+            if path is None or (must_exist and not path.exists()):
+                self.error(key, f"{value}: " + (f"package {package} has no {name}" if folders
+                                                else f"no installed package {package}"))
+                return None
+            return path
         path = (base / Path(value).expanduser()).resolve()
         if must_exist and not path.exists():
-            self.error(key, f"{path} does not exist; paths are relative to the profile file")
+            self.error(key, f"{path} does not exist; paths are relative to the profile file, "
+                            "or name a file inside an installed package as package:file")
             return None
         return path
 
