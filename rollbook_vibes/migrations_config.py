@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from alembic.config import Config
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:  # imported where used: importing the constants here stays light
+    from alembic.config import Config
+    from sqlalchemy.engine import URL
 
 INI_PATH = Path(__file__).resolve().with_name("alembic.ini")
 URL_ENV_VAR = "VIBES_DATABASE_URL"
@@ -32,6 +34,8 @@ def sqlalchemy_url(dsn: str | URL) -> URL:
     ``postgresql+psycopg://u@h:5/d``; other libpq parameters (sslmode, connect_timeout, ...)
     are kept as query parameters. A URL that already names a driver is kept as it is.
     """
+    from sqlalchemy.engine import URL, make_url
+
     if isinstance(dsn, URL):
         url = dsn
     elif "+" in dsn.partition("://")[0] and "://" in dsn:
@@ -58,6 +62,8 @@ def alembic_config(dsn: str | URL | None = None, *, stdout: TextIO | None = None
     or the VIBES_DATABASE_URL environment variable. Logging configuration is left to the
     calling program (``attributes["configure_logger"] = False``).
     """
+    from alembic.config import Config
+
     config = Config(str(ini), stdout=stdout if stdout is not None else sys.stdout)
     config.attributes["configure_logger"] = False
     if dsn is not None:

@@ -5,12 +5,9 @@ import io
 import time
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import psycopg
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from psycopg import sql
 
 from rollbook.errors import MigrationError
@@ -18,6 +15,11 @@ from rollbook.measure.lock_footprint import Footprint
 from rollbook.measure.lock_sampler import observe
 from rollbook.record.redact import redact_text
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# alembic (and SQLAlchemy under it) is imported where it is used: every pytest process loads
+# this module through the plugin, and most of them never migrate anything
 VERSION_TABLE = "alembic_version"
 
 
@@ -52,6 +54,8 @@ class Migrations:
     lock footprint is observed on the server and kept in `footprints`, in order."""
 
     def __init__(self, config: Config, dsn: str, *, locks: bool = False):
+        from alembic.script import ScriptDirectory
+
         self.config = config
         self.dsn = dsn
         self.scripts = ScriptDirectory.from_config(config)
@@ -83,6 +87,9 @@ class Migrations:
         return self._run("downgrade", target)
 
     def _run(self, verb: str, target: str) -> MigrationRun:
+        from alembic import command
+        from alembic.util.exc import CommandError
+
         before = self.current()
         out = io.StringIO()
         observing = observe(self.dsn, f"alembic {verb} {target}") if self.locks else nullcontext()

@@ -13,9 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
 
 @dataclass
 class Statement:
@@ -43,6 +40,9 @@ def each_statement(before: Callable[[Statement], None] | None = None,
                    after: Callable[[Statement], None] | None = None) -> Iterator[list[Statement]]:
     """Call `before` as each statement is about to be sent and `after` once it returned; yields
     the list of statements seen so far (in order)."""
+    from sqlalchemy import event  # only when listening: every pytest process imports this
+    from sqlalchemy.engine import Engine
+
     seen: list[Statement] = []
     running: dict[int, Statement] = {}
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
-from alembic.config import Config
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy.engine import URL
 
 from rollbook.errors import ConfigError, RollbookError
 from rollbook.measure import baseline as baseline_mod
@@ -25,6 +24,9 @@ from rollbook.runbook.migrations import Migrations, current_revisions
 from rollbook.settings.profile import Profile, load_ref
 from rollbook.settings.resolve import Settings
 from rollbook.verdicts import preflight
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 EMBEDDED_DATABASE = "rollbook_checks"
 
@@ -46,6 +48,9 @@ def checks_connection(profile: Profile, dsn: str) -> AbstractContextManager[psyc
 
 def alembic_config(ini: Path, dsn: str | None = None) -> Config:
     """An Alembic Config for `ini`, pointed at `dsn` as a SQLAlchemy psycopg URL."""
+    from alembic.config import Config  # imported when used: see rollbook/runbook/migrations.py
+    from sqlalchemy.engine import URL
+
     config = Config(str(ini))
     config.attributes["configure_logger"] = False
     if dsn is not None:
