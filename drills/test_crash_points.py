@@ -71,7 +71,7 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
     names.append(template_name)
     dsn = pg_server.dsn(template_name)
     upgrade(drill, templates.migrations(dsn), step)
-    written = write_rows(drill, dsn, writer_for(profile), step)
+    written = write_rows(drill, dsn, writer_for(profile), step).rows
     kept = {t: n for t, n in written.items() if t in parent.baseline.tables}
 
     with drill.step(f"Remember the database at {step.revision}: schema, counts, "

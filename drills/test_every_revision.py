@@ -76,7 +76,7 @@ def test_revision_downgrade_on_data(drill, pg_server, parent_templates, revision
     migrations.locks = True  # this drill's upgrade and downgrade: the lock footprint
 
     upgrade(drill, migrations, revision_step)
-    written = write_rows(drill, dsn, writer_for(drill.profile), revision_step)
+    written = write_rows(drill, dsn, writer_for(drill.profile), revision_step, template)
     downgrade(drill, migrations, revision_step)
     check_lock_footprint(drill, migrations)
     drill.fact("revision_after", ",".join(migrations.current()) or "<base>")

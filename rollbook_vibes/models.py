@@ -1,4 +1,5 @@
-"""SQLAlchemy models of the Vibes schema at the head revision (0002: uuid keys).
+"""SQLAlchemy models of the Vibes schema at the head revision (0005: uuid keys since 0002,
+journals.word_count since 0003, the mood index since 0004, mood a journal_mood enum since 0005).
 
 Every table keys on ``id uuid DEFAULT gen_random_uuid()``; tables that had a serial at 0001
 keep the integer in ``legacy_id`` (unique, NULL for rows created since) and keep its sequence
@@ -28,10 +29,11 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ENUM, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rollbook_vibes.dependents import COLUMN_COMMENTS, LEGACY_ID_COMMENT, TABLE_COMMENTS
+from rollbook_vibes.moods import MOODS
 
 NAMING_CONVENTION = {
     "pk": "%(table_name)s_pkey",
@@ -89,18 +91,23 @@ class User(Base):
 
 class Journal(Base):
     __tablename__ = "journals"
-    __table_args__ = (Index(None, "user_id", "created_at"), _commented("journals"))
+    __table_args__ = (Index(None, "user_id", "created_at"),
+                      Index("ix_journals_mood_created_at", "mood", text("created_at DESC"),
+                            postgresql_where=text("mood IS NOT NULL")),
+                      _commented("journals"))
 
     id: Mapped[uuid.UUID] = _uuid_key()
     legacy_id: Mapped[int | None] = _legacy_id()
     user_id: Mapped[uuid.UUID] = _user_fk()
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
-    mood: Mapped[str | None] = mapped_column(String(20))
+    mood: Mapped[str | None] = mapped_column(ENUM(*MOODS, name="journal_mood",
+                                                  create_type=False))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=NOW,
         comment=COLUMN_COMMENTS["journals", "updated_at"])
+    word_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class Tag(Base):

@@ -71,7 +71,7 @@ def test_database_without_alembic(scratch_dsn):
 
 def test_heads(tmp_path):
     vibes = Migrations(ini_config(INI_PATH), "")
-    assert preflight.single_head(vibes).summary == "single head 0002"
+    assert preflight.single_head(vibes).summary == "single head 0005"
     branched = preflight.single_head(two_heads(tmp_path))
     assert not branched.ok
     assert branched.summary.startswith("the Alembic scripts have 2 heads (a1, b1)")
@@ -84,6 +84,6 @@ def test_history_knows_current_and_expected(vibes_0001):
         unknown = preflight.history(migrations, conn, "9999")
     assert known.ok
     assert [line.split(",")[0] for line in known.observed["history"]] == [
-        "0001 -> 0002", "<base> -> 0001"]
+        "0004 -> 0005", "0003 -> 0004", "0002 -> 0003", "0001 -> 0002", "<base> -> 0001"]
     assert not unknown.ok and unknown.summary.startswith(
         "revision(s) 9999 are not in the migration history")

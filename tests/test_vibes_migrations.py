@@ -1,4 +1,5 @@
-"""The Vibes migrations: 0001 integer baseline, 0002 uuid keys, and a lossless way back.
+"""The Vibes migrations: 0001 integer baseline, 0002 uuid keys (then 0003 word count, 0004 a
+concurrently built index, 0005 the mood enum), and a lossless way back.
 
 The built-in pytest-alembic tests (single head, upgrade, up/down consistency, models match
 the DDL) run here against a scratch database; the rest check what a rollback must guarantee:
@@ -201,8 +202,9 @@ def test_config_is_found_from_any_working_directory(tmp_path, monkeypatch):
     config = vibes_alembic_config("host=db.invalid dbname=vibes")
     script = ScriptDirectory.from_config(config)
     assert INI_PATH.is_file()
-    assert script.get_heads() == ["0002"]
-    assert [r.revision for r in script.walk_revisions()] == ["0002", "0001"]
+    assert script.get_heads() == ["0005"]
+    assert [r.revision for r in script.walk_revisions()] == ["0005", "0004", "0003", "0002",
+                                                             "0001"]
 
 
 @pytest.mark.parametrize("dsn, expected", [
@@ -268,7 +270,7 @@ def test_downgrade_restores_the_integer_schema_and_every_row_exactly(scratch_dsn
     assert_sequences_ahead(scratch_dsn)
     assert_no_orphans(scratch_dsn)
     # and once more round: a second upgrade/downgrade is just as lossless
-    command.upgrade(config, "head")
+    command.upgrade(config, "0002")
     command.downgrade(config, "-1")
     assert_same_schema(baseline, catalog(scratch_dsn))
     assert fingerprints(scratch_dsn) == before
@@ -315,7 +317,7 @@ def test_rows_created_on_uuid_survive_the_downgrade_with_fresh_ids(scratch_dsn):
     command.upgrade(config, "0001")
     counts = seed(scratch_dsn, "tiny")
     before = fingerprints(scratch_dsn)
-    command.upgrade(config, "0002")
+    command.upgrade(config, "head")  # the rows are written through the models: the head's
     _add_rows_on_uuid_schema(scratch_dsn)
     command.downgrade(config, "0001")
 

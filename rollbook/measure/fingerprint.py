@@ -131,11 +131,14 @@ class TableMeasurement:
 
 def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
                   key: str | None = None, upto: int | None = None, digest: bool = True,
-                  time_column: str | None = None, hash_rows: bool = True) -> TableMeasurement:
+                  time_column: str | None = None, hash_rows: bool = True,
+                  leave_out: tuple[str, tuple[str, ...]] | None = None) -> TableMeasurement:
     """Count `table`, digest its rows with key <= upto (all rows without upto), and read the
     key's range and the time column's oldest/newest value, all in one statement. With
     hash_rows False the selected rows are counted, not hashed (their digest is taken in
-    key-range chunks by measure_range)."""
+    key-range chunks by measure_range). `leave_out` (column, values as text) leaves rows out of
+    the selection by value: the rows a drill wrote since the baseline, in a table whose key is
+    no integer (so no key <= upto can tell them apart)."""
     with conn.transaction():
         conn.execute(PIN_OUTPUT_SETTINGS)
         columns = table_columns(conn, table)
@@ -146,6 +149,9 @@ def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
         selectable = upto is None or integer_key
         k = sql.Identifier("t", key) if key else None
         where = sql.SQL("{} <= {}").format(k, sql.Literal(upto)) if upto is not None else None
+        if leave_out is not None and leave_out[0] in columns and leave_out[1]:
+            where = sql.SQL("{}::text <> ALL({})").format(sql.Identifier("t", leave_out[0]),
+                                                         sql.Literal(list(leave_out[1])))
         parts = [sql.SQL("count(*)")]
         if digest and selectable:
             parts += [sql.SQL("count(*) FILTER (WHERE {})").format(where) if where is not None

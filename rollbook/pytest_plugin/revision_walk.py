@@ -10,6 +10,9 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 
+import psycopg
+from psycopg import sql
+
 from rollbook.measure import catalog, snapshot
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
@@ -83,14 +86,54 @@ def upgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
         log.detail = migration_detail(migrations.upgrade(step.revision))
 
 
-def write_rows(drill, dsn: str, writer: Callable, step: RevisionStep) -> dict[str, int]:
-    """Rows written while on the revision; the rows each table took."""
+@dataclasses.dataclass
+class Written:
+    """Rows written while on the revision: how many each table took, and, for a table whose
+    key at the parent is no integer, those rows' key values (as text), so the content check
+    can leave them out of the baseline's rows."""
+
+    rows: dict[str, int]
+    keys: dict[str, tuple[str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+
+
+# rows whose inserting transaction came after a given one (a drill's copy has no other writer,
+# and its transaction ids are far from wrapping around)
+WRITTEN_SINCE_SQL = "SELECT {key}::text FROM {table} WHERE xmin::text::bigint > %(xid)s"
+
+
+def write_rows(drill, dsn: str, writer: Callable, step: RevisionStep,
+               parent: ParentTemplate | None = None) -> Written:
+    """Rows written while on the revision, by the profile's writer (in as many transactions
+    as it likes); with the parent's template, the keys of those rows in its tables keyed by
+    anything but an integer."""
     with drill.step(f"Write rows on {step.revision}") as log:
+        with connect(dsn, autocommit=True) as conn:
+            before = conn.execute("SELECT pg_current_xact_id()::text::bigint % 4294967296"
+                                  ).fetchone()[0]
         with connect(dsn) as conn:
-            written = {t: n for t, n in (writer(conn, step.revision) or {}).items() if n}
-        drill.attach_json(f"rows written on {step.revision}", written)
-        log.detail = ", ".join(f"{t} +{n}" for t, n in written.items()) or "no rows"
+            rows = {t: n for t, n in (writer(conn, step.revision) or {}).items() if n}
+        written = Written(rows, _keys_written(dsn, parent, rows, before) if parent else {})
+        drill.attach_json(f"rows written on {step.revision}", rows)
+        log.detail = ", ".join(f"{t} +{n}" for t, n in rows.items()) or "no rows"
     return written
+
+
+def _keys_written(dsn: str, parent: ParentTemplate, rows: dict[str, int],
+                  before: int) -> dict[str, tuple[str, tuple[str, ...]]]:
+    keyed = {t: parent.baseline.tables[t].key for t in rows
+             if t in parent.baseline.tables and parent.baseline.tables[t].key
+             and parent.baseline.tables[t].key_max is None}
+    found = {}
+    with connect(dsn, autocommit=True) as conn:
+        for table, key in keyed.items():
+            statement = sql.SQL(WRITTEN_SINCE_SQL).format(
+                key=sql.Identifier(key), table=catalog.relation(table))
+            try:
+                values = [r[0] for r in conn.execute(statement, {"xid": before}).fetchall()]
+            except psycopg.errors.UndefinedColumn:  # the revision renamed or dropped the key
+                continue
+            found[table] = (key, tuple(values))
+    return found
 
 
 def downgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
@@ -108,18 +151,19 @@ def downgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
 
 
 def validate(drill, dsn: str, migrations: Migrations, template: ParentTemplate,
-             step: RevisionStep, written: dict[str, int]) -> None:
+             step: RevisionStep, written: Written) -> None:
     """The Validation Testing phase: the operator checks against the parent's baseline. Rows
     written on the revision into a table the parent has must be kept; the rest went with the
     tables the downgrade dropped and are counted as lost."""
     baseline = template.baseline
-    kept = {t: n for t, n in written.items() if t in baseline.tables}
-    lost = {t: n for t, n in written.items() if t not in baseline.tables}
+    kept = {t: n for t, n in written.rows.items() if t in baseline.tables}
+    lost = {t: n for t, n in written.rows.items() if t not in baseline.tables}
     with drill.phase("Validation Testing") as log:
         profile = at_parent(drill.profile, baseline.tables)
         families = validation.validate_rollback(
             dsn, profile=profile, migrations=migrations, baseline=baseline,
-            expected_revision=None if step.parent == BASE else step.parent, added=kept)
+            expected_revision=None if step.parent == BASE else step.parent, added=kept,
+            leave_out=written.keys)
         if not set(baseline.tables) - {VERSION_TABLE}:  # an empty parent has no keys to type
             families.pop("types")
         differences = difference_lines(families)

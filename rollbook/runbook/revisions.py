@@ -100,7 +100,8 @@ class Templates:
 
     The template at P is a copy of the template at P's own parent, upgraded one revision, with
     only the tables still empty seeded (rows seeded once, then migrated forward as production
-    data is); the first one of a walk is migrated from nothing and seeded whole."""
+    data is); the chain starts at base, so a seeder that writes one revision's schema (Vibes':
+    0001) seeds there, whichever revisions the walk rehearses."""
 
     server: Server
     ini: Path
@@ -125,7 +126,9 @@ class Templates:
         started = time.perf_counter()
         name = f"rb_rev_tpl_{uuid.uuid4().hex[:8]}"
         dsn = self.server.dsn(name)
-        previous = self.made.get(self.parent_of(parent)) if parent != BASE else None
+        # made from the template one revision back (made first when missing), so rows are
+        # seeded once, where the history starts, and migrated forward as production's were
+        previous = self.at(self.parent_of(parent))[0] if parent != BASE else None
         if previous is not None:
             clone(self.server, previous.name, name)
             self.migrations(dsn).upgrade(parent)

@@ -22,7 +22,8 @@ class Measured:
     def __init__(self, conn: psycopg.Connection, baseline: Baseline | None,
                  time_columns: dict[str, str] | None = None,
                  chunked: frozenset[str] = frozenset(), server: str | None = None,
-                 memo: InMemory | None = None):
+                 memo: InMemory | None = None,
+                 leave_out: dict[str, tuple[str, tuple[str, ...]]] | None = None):
         self.conn, self.baseline = conn, baseline
         # the server `conn` reaches, named in the content chunks' results when several share
         # them (a primary and its replicas); None: the one server of the run
@@ -36,6 +37,9 @@ class Measured:
         # each measurement taken once per run: in this process, or across the run's xdist
         # workers when they share a memo folder
         self._memo = memo if memo is not None else InMemory()
+        # table -> (column, values): rows written since the baseline in a table without an
+        # integer key, left out of its baseline rows (fingerprint.measure_table)
+        self.leave_out = dict(leave_out or {})
 
     def before(self, table: str) -> TableBaseline | None:
         return self.baseline.tables.get(table) if self.baseline is not None else None
@@ -63,7 +67,8 @@ class Measured:
                 key=before.key if before is not None else None,
                 upto=before.key_max if by_key else None,
                 digest=before is not None and before.rows > 0,
-                time_column=self.time_columns.get(table), hash_rows=table not in self.chunked)
+                time_column=self.time_columns.get(table), hash_rows=table not in self.chunked,
+                leave_out=None if by_key else self.leave_out.get(table))
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return fingerprint.TableMeasurement(table, self.algorithm, error=first)
