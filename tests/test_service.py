@@ -2,6 +2,7 @@
 start/stop commands), timed; the health wait and its failures; maintenance evidence."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -256,6 +257,20 @@ def test_vibes_service_passes_the_dsn_in_the_environment_only(tmp_path):
     assert (svc.env["UUID_ENABLED"], svc.env["USE_INTEGER_IDS"]) == ("true", "false")
     assert svc.secrets == ("adm", "pw-in-env")
     assert svc.base_url == "http://127.0.0.1:4321"
+
+
+def test_two_services_on_one_port_never_share_an_application_log():
+    """A port is free again once its service stops (and another run may take it meanwhile):
+    the default application log is in a folder of the service's own, never named by the port,
+    and the folder goes with the service."""
+    first = vibes_service("host=127.0.0.1 dbname=x", port=4321)
+    second = vibes_service("host=127.0.0.1 dbname=x", port=4321)
+    assert first.app_log != second.app_log
+    assert first.app_log.parent.is_dir() and "4321" not in str(first.app_log)
+    folder = first.app_log.parent
+    del first
+    gc.collect()
+    assert not folder.exists() and second.app_log.parent.is_dir()
 
 
 def test_a_failing_stop_command_is_a_service_error_with_its_output():

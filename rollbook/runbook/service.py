@@ -12,11 +12,13 @@ log tail this module shows. ``vibes_service`` builds the ServiceProcess of the r
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,7 +318,8 @@ def vibes_service(dsn: str, *, id_mode: str = "integer", port: int | None = None
                   **kwargs) -> ServiceProcess:
     """The Vibes API (``python -m rollbook_vibes.api``) on a free port; the DSN goes in env.
     Its structured log (JSON lines) goes to `app_log`, by default application.jsonl beside
-    `log_path` (or a file named by the port in the temp folder); `service.app_log` names it."""
+    `log_path` (or in a temporary folder of its own, removed with the service object);
+    `service.app_log` names it."""
     values = dict(os.environ if env is None else env, VIBES_DATABASE_URL=dsn,
                   **id_mode_env(id_mode))
     if admin_token:
@@ -324,9 +327,14 @@ def vibes_service(dsn: str, *, id_mode: str = "integer", port: int | None = None
     if maintenance_file is not None:
         values["VIBES_MAINTENANCE_FILE"] = str(maintenance_file)
     port = port or free_port()
+    private = None
+    if app_log is None and log_path is None:
+        # a folder of its own, not a name in /tmp: a port is free again once this service
+        # stops, and another run's service on it must not write into this one's log
+        private = Path(tempfile.mkdtemp(prefix="vibes-api-"))
     app_log = app_log or (log_path.with_name("application.jsonl") if log_path else
-                          Path(tempfile.gettempdir()) / f"vibes-api-{port}.jsonl")
-    app_log.unlink(missing_ok=True)  # a file left by an earlier service on this port
+                          private / "application.jsonl")
+    app_log.unlink(missing_ok=True)  # a file left by an earlier service at this path
     values["VIBES_LOG_FILE"] = str(app_log)
     argv = [python or sys.executable, "-m", "rollbook_vibes.api", "--dsn-env", "VIBES_DATABASE_URL",
             "--port", str(port)]
@@ -334,6 +342,8 @@ def vibes_service(dsn: str, *, id_mode: str = "integer", port: int | None = None
     service = ServiceProcess(argv, port=port, env=values, log_path=log_path,
                              secrets=(admin_token or "", password or ""), **kwargs)
     service.app_log = app_log
+    if private is not None:  # gone with the service object, or when the run ends
+        weakref.finalize(service, shutil.rmtree, private, True)
     return service
 
 
