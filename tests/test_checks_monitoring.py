@@ -151,3 +151,16 @@ def test_sessions_of_this_run_are_not_counted_as_load(vibes):
             conn.close()
     assert [s["application_name"] for s in sessions] == ["reporting-job"]
     assert sampled["active"] == 1
+
+
+def test_checks_reading_the_watch_are_judged_last_so_its_window_is_not_waited_for():
+    from types import SimpleNamespace
+
+    from rollbook.pytest_plugin.monitoring import pytest_collection_modifyitems
+
+    def item(name, *fixtures):
+        return SimpleNamespace(name=name, fixturenames=fixtures)
+    items = [item("counts", "measured"), item("error log", "post_rollback", "check"),
+             item("orphans", "measured"), item("watch", "post_rollback"), item("schema")]
+    pytest_collection_modifyitems(items)
+    assert [i.name for i in items] == ["counts", "orphans", "schema", "error log", "watch"]

@@ -70,6 +70,16 @@ def _observer(pytestconfig, request, checks_target, checks_profile, checks_basel
     return observe
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The checks that read the post-rollback observation go last, in their order: the watch's
+    window then passes while the other checks run, instead of being waited for mid-run."""
+    waiting = [item for item in items if "post_rollback" in getattr(item, "fixturenames", ())]
+    if waiting:
+        later = {id(item) for item in waiting}
+        items[:] = [item for item in items if id(item) not in later] + waiting
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _watch_beside_the_checks(request):
     """When monitoring checks are to run, their watch starts with the session's first test
