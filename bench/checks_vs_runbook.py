@@ -129,9 +129,17 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return outcome.seconds, outcome.code, outcome.note
 
 
+# the pytest plugins of rollbook's test and bench extras, which an operator's `pip install
+# rollbook` does not bring (hypothesis's costs each process 0.15 s to import, pytest-benchmark's
+# runs git six times)
+DEV_PLUGINS = ("hypothesispytest", "benchmark")
+
+
 def checks_command(dsn: str, baseline: Path, api_url: str, reports: Path) -> list[str]:
-    """`pytest checks/` against `dsn` and its snapshot, as an operator runs it."""
-    return [sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:randomly", "--env",
+    """`pytest checks/` against `dsn` and its snapshot, as an operator runs it: with the
+    plugins rollbook installs, not those of its own test tools."""
+    dev = [arg for name in DEV_PLUGINS for arg in ("-p", f"no:{name}")]
+    return [sys.executable, "-m", "pytest", "checks", "-q", "-p", "no:randomly", *dev, "--env",
             "prod.example", "--dsn", dsn, "--baseline", str(baseline), "--api-url", api_url,
             "--reports-dir", str(reports)]
 

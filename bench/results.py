@@ -42,7 +42,9 @@ SECTIONS = {
 
 NOTES = {
     "checks": "Both runs are the same `pytest checks/` command against the same database and "
-              "snapshot; -n 2 adds two xdist workers on the same server. Peak RSS is the "
+              "snapshot, with the pytest plugins an operator's `pip install rollbook` brings "
+              "(not those of rollbook's test tools: hypothesis, pytest-benchmark); -n 2 adds "
+              "two xdist workers on the same server. Peak RSS is the "
               "largest single process of the run (wait4's ru_maxrss of the child and what it "
               "waited for), not a sum over workers.",
     "compare": "Same pair of databases on one server: `vibes` and a copy (FILE_COPY template) "

@@ -32,7 +32,7 @@ def trigger_signals(request, checks_target, checks_conn, checks_profile, checks_
         report = request.getfixturevalue("api_smoke")
     except pytest.skip.Exception:
         report = None  # the profile names no API: its triggers are not measured
-    return assess.measure(checks_conn, checks_profile, checks_target.migrations(),
+    return assess.measure(checks_conn, checks_profile, checks_target.scripts,
                           checks_baseline, report, measured=measured,
                           foreign_keys=checks_inventory.foreign_keys,
                           queries=key_query_measurements)

@@ -174,7 +174,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
     known = baseline.load(settings.baseline_path) if settings.baseline_path else None
     api_url = None if args.no_api else settings.api_url
     report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
-    migrations = Migrations(alembic_config(profile.alembic.ini, settings.dsn), settings.dsn)
+    scripts = Migrations(alembic_config(profile.alembic.ini, settings.dsn),
+                         settings.dsn).read_scripts()
     with checks_connection(profile, settings.dsn) as conn:
         mismatch = (wrong_baseline(conn, known, settings.baseline_path,
                                    settings.foreign_baseline) if known else None)
@@ -187,7 +188,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
             _warn(warning)
         observed = None if args.no_watch else observation.observe_live(
             conn, profile, api_url=api_url, baseline=known)
-        decision = triggers.decide(assess.measure(conn, profile, migrations, known, report,
+        decision = triggers.decide(assess.measure(conn, profile, scripts, known, report,
                                                   observed=observed,
                                                   reported=tuple(args.reported)))
     print(decision.report())

@@ -141,3 +141,15 @@ def test_bad_arguments_are_one_line_with_a_hint(argv, tmp_path):
     assert done.returncode == 2
     assert "Hint:" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "RESULTS.md").exists()
+
+
+def test_without_the_bench_extra_it_says_what_to_install(tmp_path):
+    """pytest-benchmark is the bench extra's, not rollbook's: bench/run names it when absent."""
+    absent = ("import runpy, sys; sys.modules['pytest_benchmark'] = None; "
+              f"sys.argv = ['bench/run', '--output-dir', {str(tmp_path)!r}]; "
+              f"runpy.run_path({str(ROOT / 'bench' / 'run')!r}, run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", absent], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("bench/run: pytest_benchmark not installed. Hint: pip "
+                                   "install -e '.[bench]'")
+    assert not any(tmp_path.iterdir())

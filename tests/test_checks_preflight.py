@@ -70,18 +70,18 @@ def test_database_without_alembic(scratch_dsn):
 
 
 def test_heads(tmp_path):
-    vibes = Migrations(ini_config(INI_PATH), "")
+    vibes = Migrations(ini_config(INI_PATH), "").read_scripts()
     assert preflight.single_head(vibes).summary == "single head 0005"
-    branched = preflight.single_head(two_heads(tmp_path))
+    branched = preflight.single_head(two_heads(tmp_path).read_scripts())
     assert not branched.ok
     assert branched.summary.startswith("the Alembic scripts have 2 heads (a1, b1)")
 
 
 def test_history_knows_current_and_expected(vibes_0001):
-    migrations = Migrations(ini_config(INI_PATH), vibes_0001)
+    scripts = Migrations(ini_config(INI_PATH), vibes_0001).read_scripts()
     with connect(vibes_0001, read_only=True) as conn:
-        known = preflight.history(migrations, conn, "0001")
-        unknown = preflight.history(migrations, conn, "9999")
+        known = preflight.history(scripts, conn, "0001")
+        unknown = preflight.history(scripts, conn, "9999")
     assert known.ok
     assert [line.split(",")[0] for line in known.observed["history"]] == [
         "0004 -> 0005", "0003 -> 0004", "0002 -> 0003", "0001 -> 0002", "<base> -> 0001"]

@@ -185,3 +185,31 @@ def test_two_workers_measure_each_thing_once(vibes, pytester, monkeypatch):
     # (statements of the same shape share one entry: their calls are summed)
     assert searches == 2 * len(foreign_keys) > 0  # once in the serial run, once on two workers
     assert _api_requests(api[1]) - before == 2 * one_smoke > 0
+
+
+MODULES_SEEN = '''
+import json, os, sys
+
+def pytest_sessionfinish(session):
+    who = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    with open("modules-" + who + ".json", "w") as out:
+        json.dump(sorted(name for name in sys.modules if name.split(".")[0] == "alembic"), out)
+'''
+
+
+def test_workers_read_the_alembic_scripts_the_controller_read(vibes, pytester, monkeypatch):
+    """The session's guard reads the Alembic scripts once; the workers judge single head,
+    history and the migration trigger from what it read, without loading Alembic again."""
+    dsn, baseline, api = vibes
+    pytester.makepyfile(modules_seen=MODULES_SEEN)
+    result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn,
+                               "--baseline", str(baseline), *api, "-n", "2", "-p",
+                               "modules_seen", modules=("test_preflight.py", "test_triggers.py"))
+
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert found["test_preflight::test_alembic_scripts_have_a_single_head"] == "passed"
+    assert found["test_triggers::test_trigger_family_is_quiet[migration]"] == "passed"
+    loaded = {path.stem.removeprefix("modules-"): json.loads(path.read_text())
+              for path in pytester.path.glob("modules-*.json")}
+    assert loaded.keys() == {"controller", "gw0", "gw1"}
+    assert loaded["controller"] and not loaded["gw0"] and not loaded["gw1"], loaded

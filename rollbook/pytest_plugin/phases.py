@@ -171,7 +171,7 @@ def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
         measured = Measured(conn, baseline)
         keys = inventory.build(conn, drill.profile, baseline).foreign_keys
         signals = triggers.database_signals(
-            conn, prepared.migrations, expected_revision=expected_revision,
+            conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
             expected_schema=baseline.schema if baseline is not None else None,
             orphan_results=[measured.orphans(fk) for fk in keys])
     decision = triggers.decide([*signals, *extra_signals])

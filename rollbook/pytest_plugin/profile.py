@@ -22,6 +22,7 @@ from rollbook.measure import inventory as inventory_mod
 from rollbook.pg.connect import DatabaseUnresponsive
 from rollbook.pytest_plugin.reporting import RUN_DIR, informational
 from rollbook.record.redact import redact_text
+from rollbook.runbook.migrations import Scripts
 from rollbook.settings.resolve import ENV_VARS, Settings, resolve
 from rollbook.settings.target import Target, open_target
 
@@ -114,7 +115,8 @@ def pytest_configure_node(node):
         "baseline": str(target.baseline_path) if target.baseline_path else None,
         "baseline_source": target.baseline_source, "server_version": target.server_version,
         "revision": target.revision,
-        "server_log": str(target.server_log) if target.server_log else None}
+        "server_log": str(target.server_log) if target.server_log else None,
+        "scripts": target.scripts.to_dict() if target.scripts else None}
 
 
 def target_for(config) -> Target:
@@ -133,7 +135,9 @@ def target_for(config) -> Target:
                             baseline_mod.load(Path(given["baseline"])) if given["baseline"]
                             else None, Path(given["baseline"]) if given["baseline"] else None,
                             given["baseline_source"], given["server_version"], given["revision"],
-                            server_log=Path(given["server_log"]) if given["server_log"] else None)
+                            server_log=Path(given["server_log"]) if given["server_log"] else None,
+                            scripts=Scripts.from_dict(given["scripts"]) if given["scripts"]
+                            else None)
     except RollbookError as exc:
         pytest.exit(redact_text(exc.one_line()), returncode=pytest.ExitCode.USAGE_ERROR)
     config.stash[TARGET] = target

@@ -49,6 +49,26 @@ class Revision:
         return f"{self.down_revision or '<base>'} -> {self.revision}, {self.doc}"
 
 
+@dataclass(frozen=True)
+class Scripts:
+    """What an Alembic project's scripts say: where they are, their heads and their history
+    (newest first). Plain data, read once per run: a check, a trigger or an xdist worker that
+    needs it never loads Alembic (nor the scripts, nor SQLAlchemy under them) again."""
+
+    location: str
+    heads: tuple[str, ...]
+    history: tuple[Revision, ...]
+
+    def to_dict(self) -> dict:
+        return {"location": self.location, "heads": list(self.heads),
+                "history": [[r.revision, r.down_revision, r.doc] for r in self.history]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scripts:
+        return cls(data["location"], tuple(data["heads"]),
+                   tuple(Revision(*entry) for entry in data["history"]))
+
+
 class Migrations:
     """An Alembic project bound to one database. With `locks`, each upgrade and downgrade's
     lock footprint is observed on the server and kept in `footprints`, in order."""
@@ -79,6 +99,9 @@ class Migrations:
         """All revisions, newest first, as `alembic history` lists them."""
         return [Revision(rev.revision, _down(rev.down_revision), (rev.doc or "").strip())
                 for rev in self.scripts.walk_revisions()]
+
+    def read_scripts(self) -> Scripts:
+        return Scripts(str(self.scripts.dir), tuple(self.heads()), tuple(self.history()))
 
     def upgrade(self, target: str = "head") -> MigrationRun:
         return self._run("upgrade", target)

@@ -20,7 +20,7 @@ from rollbook.pg import role
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server, start_server
 from rollbook.record.redact import redact_dsn
-from rollbook.runbook.migrations import Migrations, current_revisions
+from rollbook.runbook.migrations import Migrations, Scripts, current_revisions
 from rollbook.settings.profile import Profile, load_ref
 from rollbook.settings.resolve import Settings
 from rollbook.verdicts import preflight
@@ -86,6 +86,7 @@ class Target:
     warnings: tuple[str, ...] = ()  # said in the report, never a failure
     baseline_note: str | None = None  # a baseline from another database, compared on purpose
     server_log: Path | None = None  # the log of a server this run started (embedded)
+    scripts: Scripts | None = None  # the profile's Alembic scripts, read once by the guard
 
     def __post_init__(self) -> None:
         if self.server_log is None and self.server is not None:
@@ -97,10 +98,6 @@ class Target:
 
     def connect(self) -> AbstractContextManager[psycopg.Connection]:
         return checks_connection(self.profile, self.dsn)
-
-    def migrations(self) -> Migrations | None:
-        ini = self.profile.alembic.ini
-        return Migrations(alembic_config(ini), self.dsn) if ini is not None else None
 
     def expected_revision(self) -> str | None:
         return expected_revision(self.profile, self.baseline)
@@ -156,17 +153,25 @@ def foreign_baseline_note(conn: psycopg.Connection, baseline: baseline_mod.Basel
             f"{origins[1]} as the same data (by {foreign_ok})")
 
 
+def read_scripts(profile: Profile) -> Scripts | None:
+    """The profile's Alembic scripts (None when it names no project)."""
+    ini = profile.alembic.ini
+    return Migrations(alembic_config(ini), "").read_scripts() if ini is not None else None
+
+
 def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Baseline | None,
-          baseline_path: Path | None, foreign_ok: str | None = None) -> list[str]:
-    """Every reason not to run checks against this database, one line each."""
+          baseline_path: Path | None, foreign_ok: str | None = None,
+          scripts: Scripts | None = None) -> list[str]:
+    """Every reason not to run checks against this database, one line each; `scripts`: the
+    profile's Alembic scripts, as read_scripts read them."""
     reasons = ([wrong_baseline(conn, baseline, baseline_path, foreign_ok)]
                if baseline is not None else [])
     reasons = [reason for reason in [*reasons, role.unreadable_tables(conn)] if reason]
     result = preflight.revision(conn, expected_revision(profile, baseline))
     if not result.ok:
         reasons.append(result.summary + ".")
-    if profile.alembic.ini is not None:
-        heads = preflight.single_head(Migrations(alembic_config(profile.alembic.ini), ""))
+    if scripts is not None:
+        heads = preflight.single_head(scripts)
         if not heads.ok:
             reasons.append(heads.summary + ".")
     return reasons
@@ -187,9 +192,10 @@ def open_target(settings: Settings, workdir: Path) -> Target:
             if baseline is None and auto is not None:
                 baseline_path, baseline, source = auto, baseline_mod.load(auto), \
                     "taken when the embedded database was prepared"
+        scripts = read_scripts(settings.profile)
         with checks_connection(settings.profile, dsn) as conn:
             reasons = guard(conn, settings.profile, baseline, baseline_path,
-                            settings.foreign_baseline)
+                            settings.foreign_baseline, scripts)
             note = (foreign_baseline_note(conn, baseline, settings.foreign_baseline)
                     if baseline is not None else None)
             version = conn.execute("SELECT current_setting('server_version')").fetchone()[0]
@@ -202,7 +208,7 @@ def open_target(settings: Settings, workdir: Path) -> Target:
             server.stop()
         raise
     return Target(settings, dsn, baseline, baseline_path, source, version, revision, server,
-                  (warning,) if warning else (), note)
+                  (warning,) if warning else (), note, scripts=scripts)
 
 
 def prepare_embedded(settings: Settings, workdir: Path) -> tuple[Server, str, Path | None]:

@@ -8,7 +8,7 @@ import psycopg
 from rollbook.measure import inventory, plans
 from rollbook.measure.api_smoke import SmokeReport
 from rollbook.measure.baseline import Baseline
-from rollbook.runbook.migrations import Migrations
+from rollbook.runbook.migrations import Scripts
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import monitoring_signals, performance, triggers
 from rollbook.verdicts.measured import Measured
@@ -42,7 +42,7 @@ def slowdown_signals(conn: psycopg.Connection, profile: Profile, baseline: Basel
     return found
 
 
-def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations | None,
+def measure(conn: psycopg.Connection, profile: Profile, scripts: Scripts | None,
             baseline: Baseline | None, api_report: SmokeReport | None = None,
             measured: Measured | None = None, foreign_keys=None,
             queries: plans.Measurements | None = None, observed=None,
@@ -58,7 +58,7 @@ def measure(conn: psycopg.Connection, profile: Profile, migrations: Migrations |
     keys = (foreign_keys if foreign_keys is not None
             else inventory.build(conn, profile, baseline).foreign_keys)
     signals = triggers.database_signals(
-        conn, migrations, expected_revision=profile.alembic.expected_revision,
+        conn, scripts, expected_revision=profile.alembic.expected_revision,
         expected_schema=baseline.schema if baseline else None,
         orphan_results=[measured.orphans(fk) for fk in keys])
     signals += slowdown_signals(conn, profile, baseline, queries)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import psycopg
 
 from rollbook.record.evidence import CheckResult
-from rollbook.runbook.migrations import CURRENT_SQL, Migrations, current_revisions
+from rollbook.runbook.migrations import CURRENT_SQL, Scripts, current_revisions
 
 SERVER_SQL = ("SELECT version(), current_setting('server_version_num')::int, current_database(),"
               " current_user, pg_is_in_recovery()")
@@ -71,10 +71,10 @@ def revision(conn: psycopg.Connection, expected: str | None) -> CheckResult:
                        "or point --env/--dsn at the rolled-back database", statements, observed)
 
 
-def single_head(migrations: Migrations) -> CheckResult:
+def single_head(scripts: Scripts) -> CheckResult:
     """The migration scripts have exactly one head, so "the expected revision" means one thing."""
-    heads = sorted(migrations.heads())
-    observed = {"heads": heads, "script_location": str(migrations.scripts.dir)}
+    heads = sorted(scripts.heads)
+    observed = {"heads": heads, "script_location": scripts.location}
     if len(heads) == 1:
         return CheckResult("alembic heads", True, f"single head {heads[0]}", [], observed)
     return CheckResult("alembic heads", False, f"the Alembic scripts have {len(heads)} heads "
@@ -83,11 +83,10 @@ def single_head(migrations: Migrations) -> CheckResult:
                        " project", [], observed)
 
 
-def history(migrations: Migrations, conn: psycopg.Connection,
-            expected: str | None) -> CheckResult:
+def history(scripts: Scripts, conn: psycopg.Connection, expected: str | None) -> CheckResult:
     """`alembic history`: the current and expected revisions are known to the scripts."""
-    lines = [rev.line() for rev in migrations.history()]
-    known = {rev.revision for rev in migrations.history()}
+    lines = [rev.line() for rev in scripts.history]
+    known = {rev.revision for rev in scripts.history}
     current = current_revisions(conn)
     unknown = [r for r in [*current, *([expected] if expected else [])] if r not in known]
     observed = {"history": lines, "current": current, "expected": expected}

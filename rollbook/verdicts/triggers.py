@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollbook.measure import amcheck, catalog
+from rollbook.runbook.migrations import Scripts, current_revisions
 from rollbook.verdicts import schema
 from rollbook.verdicts.performance import Slowdown
 
@@ -206,7 +207,7 @@ def corruption(index_results: list, available: bool) -> Signal:
                             "unchecked": [r.to_dict() for r in unchecked]})
 
 
-def database_signals(conn, migrations, *, expected_revision: str | None,
+def database_signals(conn, scripts: Scripts | None, *, expected_revision: str | None,
                      expected_schema: dict | None, orphan_results: list) -> list[Signal]:
     """Measure the database-side triggers: migration state, corruption; and judge the orphan
     searches already run over the inventory's foreign keys (the orphan checks' own results)."""
@@ -216,13 +217,13 @@ def database_signals(conn, migrations, *, expected_revision: str | None,
         diffs = schema.differences(conn, catalog.Schema.from_dict(expected_schema))
         differences = [str(d) for d in diffs]
     available = amcheck.amcheck_available(conn)
-    if migrations is None:
+    if scripts is None:
         migration = Signal("migration incomplete", "Migration Incomplete", HIGH,
                            "no Alembic project to compare with", "any mismatch", False,
                            evaluated=False, detail="name [alembic] ini in the profile")
     else:
-        migration = migration_incomplete(migrations.current(conn), expected_revision,
-                                         migrations.heads(), differences)
+        migration = migration_incomplete(current_revisions(conn), expected_revision,
+                                         list(scripts.heads), differences)
     return [
         migration,
         orphans(orphan_results),

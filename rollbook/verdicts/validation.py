@@ -17,7 +17,7 @@ import psycopg
 from rollbook.measure import inventory
 from rollbook.measure.baseline import Baseline
 from rollbook.record.evidence import CheckResult
-from rollbook.runbook.migrations import Migrations
+from rollbook.runbook.migrations import Migrations, Scripts
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import content, counts, key_types, orphans, preflight, schema
@@ -31,18 +31,18 @@ class CheckRun:
     conn: psycopg.Connection
     profile: Profile
     baseline: Baseline | None
-    migrations: Migrations | None
+    scripts: Scripts | None
     expected_revision: str | None
     found: inventory.Inventory
     measured: Measured
 
     @classmethod
     def over(cls, conn: psycopg.Connection, profile: Profile, baseline: Baseline | None,
-             migrations: Migrations | None, expected_revision: str | None,
+             scripts: Scripts | None, expected_revision: str | None,
              leave_out: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> CheckRun:
         found = inventory.build(conn, profile, baseline)
         time_columns = {t.table: t.column for t in found.time_columns}
-        return cls(conn, profile, baseline, migrations, expected_revision, found,
+        return cls(conn, profile, baseline, scripts, expected_revision, found,
                    Measured(conn, baseline, time_columns, leave_out=leave_out))
 
 
@@ -50,9 +50,9 @@ def preflight_checks(run: CheckRun, added=None) -> list[CheckResult]:
     results = [preflight.server(run.conn),
                preflight.session_is_read_only(run.conn, run.profile.database.application_name),
                preflight.revision(run.conn, run.expected_revision)]
-    if run.migrations is not None:
-        results += [preflight.single_head(run.migrations),
-                    preflight.history(run.migrations, run.conn, run.expected_revision)]
+    if run.scripts is not None:
+        results += [preflight.single_head(run.scripts),
+                    preflight.history(run.scripts, run.conn, run.expected_revision)]
     return results
 
 
@@ -114,5 +114,6 @@ def validate_rollback(dsn: str, *, profile: Profile, migrations: Migrations | No
     `leave_out` (table -> key column and values of those rows) keeps them out of the content of
     a table without an integer key."""
     with checks_connection(profile, dsn) as conn:
-        run = CheckRun.over(conn, profile, baseline, migrations, expected_revision, leave_out)
+        scripts = migrations.read_scripts() if migrations is not None else None
+        run = CheckRun.over(conn, profile, baseline, scripts, expected_revision, leave_out)
         return {family: checks(run, added) for family, checks in FAMILIES.items()}
