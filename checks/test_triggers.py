@@ -24,18 +24,20 @@ FAMILIES = {
 
 @pytest.fixture(scope="session")
 def trigger_signals(request, checks_target, checks_conn, checks_profile, checks_baseline,
-                    measured, checks_inventory, key_query_measurements):
-    """Every trigger measured once per session (the API's too when the profile has one); the
-    orphan trigger reads the orphan checks' own searches, the performance trigger the
-    performance checks' own measurements."""
-    try:
-        report = request.getfixturevalue("api_smoke")
-    except pytest.skip.Exception:
-        report = None  # the profile names no API: its triggers are not measured
-    return assess.measure(checks_conn, checks_profile, checks_target.scripts,
-                          checks_baseline, report, measured=measured,
-                          foreign_keys=checks_inventory.foreign_keys,
-                          queries=key_query_measurements)
+                    measured, checks_inventory, key_query_measurements, run_memo):
+    """Every trigger measured once per run, whichever xdist worker asks first (the API's too
+    when the profile has one); the orphan trigger reads the orphan checks' own searches, the
+    performance trigger the performance checks' own measurements."""
+    def measure():
+        try:
+            report = request.getfixturevalue("api_smoke")
+        except pytest.skip.Exception:
+            report = None  # the profile names no API: its triggers are not measured
+        return assess.measure(checks_conn, checks_profile, checks_target.scripts,
+                              checks_baseline, report, measured=measured,
+                              foreign_keys=checks_inventory.foreign_keys,
+                              queries=key_query_measurements)
+    return run_memo.get(("rollback triggers",), measure)
 
 
 def _as_result(signal: triggers.Signal) -> CheckResult:

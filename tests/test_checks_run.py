@@ -213,3 +213,32 @@ def test_workers_read_the_alembic_scripts_the_controller_read(vibes, pytester, m
               for path in pytester.path.glob("modules-*.json")}
     assert loaded.keys() == {"controller", "gw0", "gw1"}
     assert loaded["controller"] and not loaded["gw0"] and not loaded["gw1"], loaded
+
+
+AMCHECK_CALLS_SQL = """\
+SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s
+JOIN pg_database d ON d.oid = s.dbid AND d.datname = current_database()
+WHERE s.query LIKE 'SELECT bt_index_check%'"""
+
+
+def test_two_workers_measure_the_triggers_once(vibes, pytester, monkeypatch):
+    """The trigger checks on both workers judge one measurement of the triggers: every index
+    is checked by amcheck once in the run, not once per worker."""
+    dsn, baseline, api = vibes
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database"
+                     " WHERE datname = current_database()), 0)")
+        indexes = conn.execute("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid ="
+                               " i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE"
+                               " am.amname = 'btree' AND c.relnamespace = 'public'::regnamespace"
+                               ).fetchone()[0]
+    result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn,
+                               "--baseline", str(baseline), *api, "-n", "2", "-v",
+                               modules=("test_triggers.py",))
+
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    workers = {line.split("]")[0].lstrip("[") for line in result.outlines
+               if line.startswith("[gw") and "test_triggers.py::" in line}
+    assert workers == {"gw0", "gw1"}  # both judged triggers
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute(AMCHECK_CALLS_SQL).fetchone()[0] == indexes > 0
