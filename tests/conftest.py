@@ -7,6 +7,11 @@ collector binds to this very file and breaks under pytest 9. tests/test_vibes_mi
 imports its built-in tests and defines alembic_config and alembic_engine; the runner those
 tests take comes from here.
 """
+# httpx loads httpcore on its first request and keeps httpcore's exception classes to map them
+# to its own; pytester's sys.modules snapshot drops an httpcore first loaded inside a test, and
+# later transport errors would escape as httpcore's. Both are loaded here, before any snapshot.
+import httpcore  # noqa: F401
+import httpx  # noqa: F401
 from pytest_alembic.plugin.fixtures import alembic_runner  # noqa: F401  (a fixture)
 
 pytest_plugins = ("pytester",)

@@ -193,13 +193,15 @@ import json, os, sys
 def pytest_sessionfinish(session):
     who = os.environ.get("PYTEST_XDIST_WORKER", "controller")
     with open("modules-" + who + ".json", "w") as out:
-        json.dump(sorted(name for name in sys.modules if name.split(".")[0] == "alembic"), out)
+        json.dump(sorted({name.split(".")[0] for name in sys.modules}), out)
 '''
 
 
-def test_workers_read_the_alembic_scripts_the_controller_read(vibes, pytester, monkeypatch):
+def test_each_process_loads_only_what_it_uses(vibes, pytester, monkeypatch):
     """The session's guard reads the Alembic scripts once; the workers judge single head,
-    history and the migration trigger from what it read, without loading Alembic again."""
+    history and the migration trigger from what it read, without loading Alembic again. The
+    controller, which judges nothing, loads no HTTP client; no process of a checks run loads
+    the drills' SMTP relay."""
     dsn, baseline, api = vibes
     pytester.makepyfile(modules_seen=MODULES_SEEN)
     result, found = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", dsn,
@@ -212,7 +214,12 @@ def test_workers_read_the_alembic_scripts_the_controller_read(vibes, pytester, m
     loaded = {path.stem.removeprefix("modules-"): json.loads(path.read_text())
               for path in pytester.path.glob("modules-*.json")}
     assert loaded.keys() == {"controller", "gw0", "gw1"}
-    assert loaded["controller"] and not loaded["gw0"] and not loaded["gw1"], loaded
+    with_alembic = {who for who, names in loaded.items() if "alembic" in names}
+    with_httpx = {who for who, names in loaded.items() if "httpx" in names}
+    with_smtp = {who for who, names in loaded.items() if "aiosmtpd" in names}
+    assert with_alembic == {"controller"}
+    assert "controller" not in with_httpx and with_httpx  # a worker called the API
+    assert not with_smtp
 
 
 AMCHECK_CALLS_SQL = """\

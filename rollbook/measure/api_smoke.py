@@ -19,12 +19,15 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpcore  # noqa: F401  httpx imports it lazily; eager here so it is loaded once
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from rollbook.record.evidence import CheckResult
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx (and httpcore, anyio, rich under it) is imported when a call is made: most pytest
+# processes load this module through the plugin and never call the API
 
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
 HEALTH, LOGIN, CREATE, LIST, GET_USER = ("health", "login", "create journal", "list journals",
@@ -65,6 +68,8 @@ def call(client: httpx.Client, method: str, url: str, *, json: Any = None,
                            for k, v in sent.items()}}
     if json is not None:
         request["json"] = _masked(json)
+    import httpx
+
     started = time.perf_counter()
     try:
         response = client.request(method, url, json=json, headers=headers)
@@ -85,6 +90,9 @@ def call(client: httpx.Client, method: str, url: str, *, json: Any = None,
 
 def client_for(base_url: str, timeout_s: float = 5.0) -> httpx.Client:
     """An httpx client that ignores proxy settings of the environment (the API is local)."""
+    import httpcore  # noqa: F401  httpx imports it lazily; loaded here, before any thread does
+    import httpx
+
     return httpx.Client(base_url=base_url, timeout=timeout_s, trust_env=False)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
+from typing import TYPE_CHECKING, Any
 
 from rollbook.measure.api_smoke import client_for
+
+if TYPE_CHECKING:
+    import httpx
 
 REQUESTS, ERRORS = "vibes_http_requests", "vibes_http_errors"
 PROBES = ("/health", "/metrics")
@@ -43,6 +43,8 @@ class Scrape:
 
 
 def parse(text: str, url: str, at: float) -> Scrape:
+    from prometheus_client.parser import text_string_to_metric_families
+
     scrape = Scrape(url, at)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -60,6 +62,8 @@ def parse(text: str, url: str, at: float) -> Scrape:
 
 def scrape(client: httpx.Client, url: str) -> Scrape:
     """GET url and parse it; a failed call or unparseable text is a Scrape with an error."""
+    import httpx
+
     at = time.time()
     try:
         response = client.get(url)

@@ -8,7 +8,6 @@ from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from rollbook.net import free_port
 from rollbook.runbook.notify import Channels
@@ -56,6 +55,8 @@ def _status_handler(outbox: Outbox):
 def outbox() -> Outbox:
     """A local SMTP relay (aiosmtpd) and status page (http.server) on free loopback ports;
     `outbox.channels` sends to them for real, and they record what arrives."""
+    from aiosmtpd.controller import Controller  # only the drills that send notices need it
+
     smtp_port = free_port()
     status = ThreadingHTTPServer(("127.0.0.1", 0), None)
     box = Outbox(Channels(smtp_host="127.0.0.1", smtp_port=smtp_port,

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-import httpx
-
 from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
 
@@ -67,6 +65,8 @@ def post_status(channels: Channels, payload: dict) -> CheckResult:
     if channels.dry_run:
         return CheckResult(name, True, f"dry run: would POST {payload} to "
                            f"{channels.status_url}", observed=observed)
+    import httpx  # imported when a notice is posted: see rollbook/measure/api_smoke.py
+
     try:
         response = httpx.post(channels.status_url, json=payload, timeout=channels.timeout_s)
     except httpx.HTTPError as exc:
