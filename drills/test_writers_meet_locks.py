@@ -13,13 +13,12 @@ import allure
 import pytest
 
 from rollbook.measure.api_smoke import SmokeAccount
-from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.application import application_rollback, check_live_service
 from rollbook.pytest_plugin.locks import check_lock_footprint, writes_met_locks
 from rollbook.pytest_plugin.phases import migration_detail, prepare_uuid_rollback
+from rollbook.pytest_plugin.writes_kept import acknowledged_writes_kept
 from rollbook.runbook.writers import JournalWriters
 from rollbook_vibes.seed import SEED_PASSWORD
-from rollbook_vibes.traffic import journals_titled
 
 pytestmark = pytest.mark.drill
 WRITERS = [SmokeAccount(f"user{n}@example.com", SEED_PASSWORD) for n in (2, 3, 4)]
@@ -61,14 +60,5 @@ def test_every_write_that_met_the_downgrade_locks_is_accounted_for(
     check_lock_footprint(drill, prepared.migrations)
     writes_met_locks(drill, run.footprint, tally.writes)
 
-    with drill.step("Every acknowledged write is in the database") as step:
-        with connect(prepared.dsn, read_only=True) as conn:
-            present = journals_titled(conn, tally.acknowledged)
-        counts = tally.summary()
-        lost = len(tally.acknowledged) - present
-        drill.attach_json("writers", counts | {"present": present, "lost": lost,
-                                               "failures (first 20)": tally.failures})
-        step.detail = (f"written {counts['attempted']}, failed {counts['failed']}, "
-                       f"acknowledged {counts['acknowledged']}, kept {present}, lost {lost}")
-        drill.fact("writes_during_rollback", step.detail)
-        assert lost == 0, f"{lost} acknowledged writes are missing"
+    with acknowledged_writes_kept(drill, prepared.dsn, tally):
+        pass
