@@ -43,11 +43,17 @@ def _checks_connection(dsn: str, workers: int | None) -> Iterator:
         yield conn
 
 
+def _plan(conn, statement: str) -> list:
+    """The plan of a statement rollbook composed and ran (its text, as kept in its evidence)."""
+    return conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(sql.SQL(statement))
+                        ).fetchone()[0]
+
+
 def _digest(dsn: str, workers: int | None) -> tuple[fingerprint.TableMeasurement, int]:
     with _checks_connection(dsn, workers) as conn:
         measured = fingerprint.measure_table(conn, TABLE, algorithm=fingerprint.HASH_RECORD,
                                              key=KEY)
-        plan = conn.execute(f"EXPLAIN (FORMAT JSON) {measured.sql[-1]}").fetchone()[0]
+        plan = _plan(conn, measured.sql[-1])
     return measured, _workers_planned(plan)
 
 
@@ -55,7 +61,7 @@ def _orphans(dsn: str, workers: int | None) -> tuple[bool, int]:
     with _checks_connection(dsn, workers) as conn:
         fk = next(fk for fk in orphans.foreign_keys(conn) if fk.table == TABLE)
         result = orphans.find_orphans(conn, fk)
-        plan = conn.execute(f"EXPLAIN (FORMAT JSON) {result.sql[0]}").fetchone()[0]
+        plan = _plan(conn, result.sql[0])
     return result.ok, _workers_planned(plan)
 
 
