@@ -16,13 +16,11 @@ from rollbook.verdicts import schema
 pytestmark = pytest.mark.check
 
 
-@pytest.fixture(scope="module")
-def schema_comparison(checks_conn, checks_baseline):
-    """The live schema snapshotted once and compared with the baseline's, for every test here
-    (None without a baseline)."""
-    if checks_baseline is None:
-        return None
-    return schema.compare(checks_conn, checks_baseline.schema_snapshot())
+@pytest.fixture
+def schema_comparison(measured):
+    """The live schema compared with the baseline's once per run, for every test here and the
+    Migration Incomplete trigger (None without a baseline)."""
+    return measured.schema()
 
 
 def test_table_matches_the_baseline(checks_conn, schema_comparison, table, check):

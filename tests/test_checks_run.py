@@ -188,10 +188,10 @@ def test_two_workers_measure_each_thing_once(vibes, pytester, monkeypatch):
 
 
 MODULES_SEEN = '''
-import json, os, sys
+import json, sys
 
 def pytest_sessionfinish(session):
-    who = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+    who = getattr(session.config, "workerinput", {}).get("workerid", "controller")
     with open("modules-" + who + ".json", "w") as out:
         json.dump(sorted({name.split(".")[0] for name in sys.modules}), out)
 '''

@@ -172,7 +172,7 @@ def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
         keys = inventory.build(conn, drill.profile, baseline).foreign_keys
         signals = triggers.database_signals(
             conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
-            expected_schema=baseline.schema if baseline is not None else None,
+            comparison=measured.schema(),
             orphan_results=[measured.orphans(fk) for fk in keys])
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken

@@ -59,7 +59,7 @@ def measure(conn: psycopg.Connection, profile: Profile, scripts: Scripts | None,
             else inventory.build(conn, profile, baseline).foreign_keys)
     signals = triggers.database_signals(
         conn, scripts, expected_revision=profile.alembic.expected_revision,
-        expected_schema=baseline.schema if baseline else None,
+        comparison=measured.schema(),
         orphan_results=[measured.orphans(fk) for fk in keys])
     signals += slowdown_signals(conn, profile, baseline, queries)
     if api_report is not None:

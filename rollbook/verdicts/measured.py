@@ -1,8 +1,10 @@
 """One run's measurements, each taken once: a table's count, digest, key range and time range
-(one statement per table), and the orphan search of each foreign key.
+(one statement per table), the orphan search of each foreign key, and the live schema compared
+with the baseline's.
 
 The counts, content and time-range verdicts read the same table measurement; the orphan
-checks and the orphan trigger read the same orphan results. `pytest checks/` keeps one per
+checks and the orphan trigger read the same orphan results; the schema checks and the
+Migration Incomplete trigger the same schema comparison. `pytest checks/` keeps one per
 session (the `measured` fixture); the drill's validation and `rollbook assess` one per run.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ from rollbook.measure import fingerprint
 from rollbook.measure.baseline import Baseline, TableBaseline
 from rollbook.measure.memo import InMemory
 from rollbook.record.evidence import CheckResult
-from rollbook.verdicts import orphans
+from rollbook.verdicts import orphans, schema
 
 
 class Measured:
@@ -77,6 +79,14 @@ class Measured:
         """(count, digest, statement) of `table`'s rows with lo <= key <= hi, measured once."""
         return self._memo.get(("chunk", table, lo, hi), lambda: fingerprint.measure_range(
             self.conn, table, key, lo, hi, self.algorithm))
+
+    def schema(self) -> schema.Comparison | None:
+        """The live schema snapshotted as the baseline's was taken (its schemas and kinds) and
+        compared with it, once; None without a baseline."""
+        if self.baseline is None:
+            return None
+        return self._memo.get(("schema",), lambda: schema.compare(
+            self.conn, self.baseline.schema_snapshot()))
 
     def orphans(self, fk: orphans.ForeignKey) -> CheckResult:
         """The orphan search of `fk`, run once."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollbook.measure import amcheck, catalog
+from rollbook.measure import amcheck
 from rollbook.runbook.migrations import Scripts, current_revisions
 from rollbook.verdicts import schema
 from rollbook.verdicts.performance import Slowdown
@@ -208,14 +208,12 @@ def corruption(index_results: list, available: bool) -> Signal:
 
 
 def database_signals(conn, scripts: Scripts | None, *, expected_revision: str | None,
-                     expected_schema: dict | None, orphan_results: list) -> list[Signal]:
+                     comparison: schema.Comparison | None,
+                     orphan_results: list) -> list[Signal]:
     """Measure the database-side triggers: migration state, corruption; and judge the orphan
-    searches already run over the inventory's foreign keys (the orphan checks' own results)."""
-    differences: list[str] = []
-    if expected_schema is not None:
-        # compared as the baseline was taken: its schemas and kinds only
-        diffs = schema.differences(conn, catalog.Schema.from_dict(expected_schema))
-        differences = [str(d) for d in diffs]
+    searches already run over the inventory's foreign keys (the orphan checks' own results)
+    and the schema comparison with the baseline (the schema checks' own; None without one)."""
+    differences = [str(d) for d in comparison.differences] if comparison is not None else []
     available = amcheck.amcheck_available(conn)
     if scripts is None:
         migration = Signal("migration incomplete", "Migration Incomplete", HIGH,

@@ -65,7 +65,7 @@ def types_checks(run: CheckRun, added=None) -> list[CheckResult]:
 def schema_checks(run: CheckRun, added=None) -> list[CheckResult]:
     if run.baseline is None:
         return [schema.table_present(run.conn, table) for table in run.found.tables]
-    comparison = schema.compare(run.conn, run.baseline.schema_snapshot())
+    comparison = run.measured.schema()
     outside = [kind for kind in schema.KINDS_OUTSIDE_TABLES
                if schema.recorded(comparison.expected, kind)]
     return [*(schema.table_matches(run.conn, comparison.expected, table, comparison)
