@@ -28,12 +28,11 @@ from rollbook.record import manifest
 from rollbook.record import output as output_mod
 from rollbook.record.redact import redact_dsn, redact_text
 from rollbook.record.runinfo import package_version
-from rollbook.runbook.migrations import Migrations
 from rollbook.settings.resolve import Settings, resolve
 from rollbook.settings.target import (
-    alembic_config,
     checks_connection,
     foreign_baseline_note,
+    read_scripts,
     wrong_baseline,
 )
 from rollbook.verdicts import api, assess, monitoring_signals, triggers
@@ -174,8 +173,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     known = baseline.load(settings.baseline_path) if settings.baseline_path else None
     api_url = None if args.no_api else settings.api_url
     report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
-    scripts = Migrations(alembic_config(profile.alembic.ini, settings.dsn),
-                         settings.dsn).read_scripts()
+    scripts = read_scripts(profile)
     with checks_connection(profile, settings.dsn) as conn:
         mismatch = (wrong_baseline(conn, known, settings.baseline_path,
                                    settings.foreign_baseline) if known else None)
