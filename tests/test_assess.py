@@ -17,7 +17,8 @@ from rollbook.net import free_port
 from rollbook.pg.connect import connect
 from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.service import vibes_service
-from rollbook.settings.profile import BUILTIN_ENVS, KeyQuery, Performance, load_profile
+from rollbook.settings.profile import KeyQuery, Performance
+from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile
 from rollbook.verdicts import assess, triggers
 from rollbook_vibes.migrations_config import alembic_config
 

@@ -20,7 +20,8 @@ from rollbook.measure.catalog import (
     snapshot,
 )
 from rollbook.pg.connect import connect
-from rollbook.settings.profile import ProfileError, parse_profile
+from rollbook.settings.profile import ProfileError
+from rollbook.settings.profile_files import parse_profile
 from rollbook.verdicts.schema import compare, schema_matches, table_matches
 
 JOURNAL_APP = Path(__file__).parent / "schemas" / "journal_app.sql"

@@ -11,7 +11,7 @@ from examples.checkrun import run_checks, vibes_copy
 from rollbook.net import free_port
 from rollbook.pg.connect import connect
 from rollbook.runbook.service import vibes_service
-from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.profile_files import BUILTIN_ENVS
 from rollbook_vibes.faults import break_logins
 from rollbook_vibes.seed import SEED_PASSWORD
 

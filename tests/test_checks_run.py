@@ -20,7 +20,7 @@ from examples.checkrun import (
 
 from rollbook.measure import metrics
 from rollbook.runbook.service import vibes_service
-from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.profile_files import BUILTIN_ENVS
 from rollbook.settings.resolve import resolve
 from rollbook.settings.target import open_target
 

@@ -14,7 +14,7 @@ from examples.checkrun import database_state, vibes_copy
 
 from rollbook import cli
 from rollbook.measure import baseline
-from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.profile_files import BUILTIN_ENVS
 
 ENVS = str(BUILTIN_ENVS)
 

@@ -6,16 +6,14 @@ concurrent build waits leaves an INVALID index, which the orphans family names."
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
+from examples.drillrun import run_drill
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,16 +37,8 @@ STOCK = ROOT / "tests" / "examples" / "stock"
 DRILL = ROOT / "drills" / "test_crash_points.py"
 
 
-def run_drill(profile: Path, reports: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(DRILL), "-q", "-p", "no:cacheprovider",
-         "--env", str(profile), "--reports-dir", str(reports), "--allure-html", "no"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-
-
 def test_non_transactional_downgrade_fails_naming_each_half_state(tmp_path):
-    done = run_drill(STOCK / "stock.toml", tmp_path / "reports")
+    done = run_drill(DRILL, STOCK / "stock.toml", tmp_path / "reports")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert ("s002: of 5 crash points of its downgrade, 2 left the database half-way between "
             "revisions and 2 did not converge on a second downgrade") in done.stdout
@@ -91,7 +81,7 @@ def test_an_idempotent_non_transactional_downgrade_still_leaves_half_states_but_
                       .replace("DROP COLUMN note", "DROP COLUMN IF EXISTS note")
                       .replace("CONCURRENTLY ix_items_sku ON", "CONCURRENTLY IF NOT EXISTS "
                                "ix_items_sku ON"))
-    done = run_drill(copy / "stock.toml", tmp_path / "reports")
+    done = run_drill(DRILL, copy / "stock.toml", tmp_path / "reports")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert ("s002: of 5 crash points of its downgrade, 2 left the database half-way between "
             "revisions and 0 did not converge on a second downgrade") in done.stdout
@@ -108,7 +98,7 @@ def test_a_crash_revision_not_in_the_history_is_one_line_with_the_fix(tmp_path):
     profile = copy / "stock.toml"
     profile.write_text(profile.read_text().replace('crash_revision = "s002"',
                                                    'crash_revision = "s009"'))
-    done = run_drill(profile, tmp_path / "reports")
+    done = run_drill(DRILL, profile, tmp_path / "reports")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert ("[drill] crash_revision names s009, not in the Alembic history (s001, s002). "
             "Hint: name revisions `alembic history` lists.") in done.stdout

@@ -12,7 +12,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from rollbook import cli
 from rollbook.pg.connect import connect
-from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.profile_files import BUILTIN_ENVS
 
 
 @pytest.fixture

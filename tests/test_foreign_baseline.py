@@ -6,7 +6,7 @@ import pytest
 from examples.checkrun import failed, run_checks, snapshot, vibes_copy
 
 from rollbook import cli
-from rollbook.settings.profile import BUILTIN_ENVS
+from rollbook.settings.profile_files import BUILTIN_ENVS
 
 # the families that compare with the baseline (prod.example's API is not there to call)
 BASELINE_FAMILIES = ("test_preflight.py", "test_schema.py", "test_counts.py", "test_content.py")

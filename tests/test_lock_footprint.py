@@ -33,7 +33,8 @@ from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.statements import Statement
 from rollbook.runbook.writers import Write
 from rollbook.settings.locks import LockBudget
-from rollbook.settings.profile import BUILTIN_ENVS, ProfileError, parse_profile
+from rollbook.settings.profile import ProfileError
+from rollbook.settings.profile_files import BUILTIN_ENVS, parse_profile
 from rollbook.verdicts.locks import lock_budget, writes_accounted
 from rollbook_vibes.migrations_config import alembic_config, sqlalchemy_url
 from rollbook_vibes.seed import seed

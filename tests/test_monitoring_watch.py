@@ -16,7 +16,8 @@ from rollbook import cli
 from rollbook.measure import metrics, observation, snapshot, watch
 from rollbook.pg.connect import connect
 from rollbook.runbook.service import vibes_service
-from rollbook.settings.profile import BUILTIN_ENVS, Monitoring, Profile, load_profile
+from rollbook.settings.profile import Monitoring, Profile
+from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile
 from rollbook.verdicts import monitoring, monitoring_signals
 from rollbook_vibes.faults import break_logins
 from rollbook_vibes.seed import SEED_PASSWORD

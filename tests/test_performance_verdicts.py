@@ -20,7 +20,8 @@ from psycopg import sql
 from rollbook.measure import plans
 from rollbook.pg.connect import connect
 from rollbook.runbook.migrations import Migrations
-from rollbook.settings.profile import BUILTIN_ENVS, KeyQuery, Performance, load_profile
+from rollbook.settings.profile import KeyQuery, Performance
+from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile
 from rollbook.verdicts import performance
 from rollbook_vibes.migrations_config import alembic_config
 from rollbook_vibes.seed import seed

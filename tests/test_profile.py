@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from rollbook.errors import ConfigError
-from rollbook.settings.profile import BUILTIN_ENVS, ProfileError, load_profile, parse_profile
+from rollbook.settings.profile import ProfileError
+from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile, parse_profile
 from rollbook.settings.resolve import resolve
 
 ENVS = BUILTIN_ENVS

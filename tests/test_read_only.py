@@ -15,7 +15,7 @@ from rollbook.errors import ConfigError
 from rollbook.pg import role
 from rollbook.pg.connect import connect
 from rollbook.settings.plain_select import why_not_plain_select
-from rollbook.settings.profile import load_profile
+from rollbook.settings.profile_files import load_profile
 
 SWITCH_OFF = "SELECT set_config('default_transaction_read_only', 'off', false) AS x"
 DELETE_ALL = "WITH d AS (DELETE FROM victims RETURNING 1) SELECT count(*) FROM d"

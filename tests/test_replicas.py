@@ -24,7 +24,8 @@ from rollbook.pg.connect import connect
 from rollbook.pg.server import start_server
 from rollbook.pg.standby import start_standby
 from rollbook.settings import replicas as replica_settings
-from rollbook.settings.profile import BUILTIN_ENVS, ProfileError, load_profile
+from rollbook.settings.profile import ProfileError
+from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile
 
 REPLICA_VAR = "RB_TEST_REPLICA_DSN"
 JOURNAL_HASHING_SQL = """\

@@ -5,37 +5,27 @@ the rows written on the revision."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from examples.drillrun import run_drill
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rollbook.errors import ConfigError
 from rollbook.pytest_plugin.revision_walk import revision_steps
-from rollbook.settings.profile import DrillSettings, Profile, ProfileError, load_profile
+from rollbook.settings.profile import DrillSettings, Profile, ProfileError
+from rollbook.settings.profile_files import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = ROOT / "tests" / "examples" / "ledger"
 DRILL = ROOT / "drills" / "test_every_revision.py"
 
 
-def run_drill(profile: Path, reports: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(profile.parent), env.get("PYTHONPATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", str(DRILL), "-q", "-p", "no:cacheprovider",
-         "--env", str(profile), "--reports-dir", str(reports), "--allure-html", "no"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-
-
 def test_ledger_every_revision_irreversible_one_fails_in_one_line(tmp_path):
-    done = run_drill(LEDGER / "ledger.toml", tmp_path / "reports")
+    done = run_drill(DRILL, LEDGER / "ledger.toml", tmp_path / "reports")
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "1 failed, 4 passed" in done.stdout
     assert re.findall(r"FAILED \S+\[(\w+)\]", done.stdout) == ["l004"]
@@ -87,7 +77,7 @@ def planted_ledger(tmp_path: Path) -> Path:
 
 
 def test_planted_downgrades_fail_one_line_per_difference(tmp_path):
-    done = run_drill(planted_ledger(tmp_path), tmp_path / "reports")
+    done = run_drill(DRILL, planted_ledger(tmp_path), tmp_path / "reports")
     out = done.stdout
     assert "3 failed" in out and "passed" not in out.splitlines()[-1], out[-3000:]
     # the no-op downgrade: one line per difference it left

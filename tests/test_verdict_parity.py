@@ -17,7 +17,7 @@ from psycopg import sql
 from rollbook.measure import snapshot
 from rollbook.pg.connect import connect
 from rollbook.runbook.migrations import Migrations
-from rollbook.settings.profile import BUILTIN_ENVS, load_profile
+from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile
 from rollbook.settings.target import checks_connection, expected_revision
 from rollbook.verdicts import assess, validation
 from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config

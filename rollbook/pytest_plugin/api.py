@@ -7,7 +7,7 @@ import pytest
 from rollbook.errors import RollbookError
 from rollbook.measure.api_smoke import SmokeReport
 from rollbook.pytest_plugin.profile import settings_for
-from rollbook.settings.profile import load_ref
+from rollbook.settings.profile_files import load_ref
 from rollbook.verdicts.api import ApiPlan, plan_for, smoke
 
 SERVICE = pytest.StashKey[object]()  # the service a disposable profile started, for monitoring

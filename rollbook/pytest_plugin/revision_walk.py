@@ -24,7 +24,8 @@ from rollbook.record.redact import redact_text
 from rollbook.runbook import generic_seed
 from rollbook.runbook.migrations import VERSION_TABLE, Migrations
 from rollbook.runbook.revisions import BASE, ParentTemplate, RevisionStep, Templates, chosen, clone
-from rollbook.settings.profile import Profile, load_ref
+from rollbook.settings.profile import Profile
+from rollbook.settings.profile_files import load_ref
 from rollbook.settings.target import alembic_config, checks_connection
 from rollbook.verdicts import validation
 

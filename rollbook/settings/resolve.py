@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from rollbook.errors import ConfigError
 from rollbook.net import http_base_url
 from rollbook.pg.connect import check_dsn
-from rollbook.settings.profile import DEFAULT_PROFILE, Profile, load_profile
+from rollbook.settings.profile import DEFAULT_PROFILE, Profile
+from rollbook.settings.profile_files import load_profile
 
 ENV_VARS = {"env": "ROLLBOOK_ENV", "dsn": "ROLLBOOK_DSN", "baseline": "ROLLBOOK_BASELINE",
             "api_url": "ROLLBOOK_API_URL", "foreign_baseline": "ROLLBOOK_FOREIGN_BASELINE",

@@ -21,7 +21,8 @@ from rollbook.pg.connect import connect
 from rollbook.pg.server import Server, start_server
 from rollbook.record.redact import redact_dsn
 from rollbook.runbook.migrations import Migrations, Scripts, current_revisions
-from rollbook.settings.profile import Profile, load_ref
+from rollbook.settings.profile import Profile
+from rollbook.settings.profile_files import load_ref
 from rollbook.settings.resolve import Settings
 from rollbook.verdicts import preflight
 

@@ -17,7 +17,8 @@ from rollbook.measure.api_smoke import (
     run_smoke,
 )
 from rollbook.record.evidence import CheckResult
-from rollbook.settings.profile import Profile, load_ref
+from rollbook.settings.profile import Profile
+from rollbook.settings.profile_files import load_ref
 from rollbook.verdicts import triggers
 
 
