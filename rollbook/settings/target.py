@@ -161,10 +161,10 @@ def read_scripts(profile: Profile) -> Scripts | None:
 
 
 def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Baseline | None,
-          baseline_path: Path | None, foreign_ok: str | None = None,
-          scripts: Scripts | None = None) -> list[str]:
+          baseline_path: Path | None, foreign_ok: str | None,
+          scripts: Scripts | None) -> list[str]:
     """Every reason not to run checks against this database, one line each; `scripts`: the
-    profile's Alembic scripts, as read_scripts read them."""
+    profile's Alembic scripts, as read_scripts read them (None: it names no project)."""
     reasons = ([wrong_baseline(conn, baseline, baseline_path, foreign_ok)]
                if baseline is not None else [])
     reasons = [reason for reason in [*reasons, role.unreadable_tables(conn)] if reason]
