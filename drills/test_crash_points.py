@@ -31,7 +31,7 @@ from rollbook.record.clock import format_duration
 from rollbook.runbook.crash_points import Expected, Rehearsal, judge
 from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.revisions import chosen
-from rollbook.settings.target import alembic_config
+from rollbook.settings.target import project_config
 
 pytestmark = pytest.mark.drill
 SHOWN_PROBLEMS = 20
@@ -56,7 +56,7 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
     profile = drill.profile
     if profile.alembic.ini is None:
         pytest.skip("the profile names no Alembic project ([alembic] ini)")
-    history = Migrations(alembic_config(profile.alembic.ini), "")
+    history = Migrations(project_config(profile.alembic), "")
     revision = profile.drill.crash_revision or history.heads()[0]
     try:
         steps, refusal = chosen(history, (revision,)), None

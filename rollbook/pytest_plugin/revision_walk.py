@@ -21,12 +21,12 @@ from rollbook.pytest_plugin.phases import migration_detail
 from rollbook.record import evidence
 from rollbook.record.clock import format_duration
 from rollbook.record.redact import redact_text
-from rollbook.runbook import generic_seed
+from rollbook.runbook import generic_seed, startup
 from rollbook.runbook.migrations import VERSION_TABLE, Migrations
 from rollbook.runbook.revisions import BASE, ParentTemplate, RevisionStep, Templates, chosen, clone
 from rollbook.settings.profile import Profile
 from rollbook.settings.profile_files import load_ref
-from rollbook.settings.target import alembic_config, checks_connection
+from rollbook.settings.target import checks_connection, project_config
 from rollbook.verdicts import validation
 
 
@@ -34,7 +34,7 @@ def revision_steps(profile: Profile) -> list[RevisionStep]:
     """The revisions the profile's [drill] revisions names (none without [alembic] ini)."""
     if profile.alembic.ini is None:
         return []
-    return chosen(Migrations(alembic_config(profile.alembic.ini), ""), profile.drill.revisions)
+    return chosen(Migrations(project_config(profile.alembic), ""), profile.drill.revisions)
 
 
 def at_parent(profile: Profile, tables) -> Profile:
@@ -57,7 +57,10 @@ def templates_for(server: Server, profile: Profile, scale: str) -> Templates:
         with checks_connection(at, dsn) as conn:
             return snapshot.take(conn, at)
 
-    return Templates(server, profile.alembic.ini, seeder, scale, take_baseline)
+    start = profile.alembic.start
+    return Templates(server, profile.alembic, seeder, scale, take_baseline,
+                     start=(lambda dsn: startup.run_start(start, dsn, profile.path.parent))
+                     if start else None)
 
 
 def writer_for(profile: Profile) -> Callable:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from contextlib import nullcontext, redirect_stdout
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
-from rollbook.errors import MigrationError
+from rollbook.errors import ConfigError, MigrationError
 from rollbook.measure.lock_footprint import Footprint
 from rollbook.measure.lock_sampler import observe
 from rollbook.record.redact import redact_text
@@ -75,10 +76,19 @@ class Migrations:
 
     def __init__(self, config: Config, dsn: str, *, locks: bool = False):
         from alembic.script import ScriptDirectory
+        from alembic.util.exc import CommandError
 
         self.config = config
         self.dsn = dsn
-        self.scripts = ScriptDirectory.from_config(config)
+        try:
+            self.scripts = ScriptDirectory.from_config(config)
+        except CommandError as exc:
+            raise ConfigError(
+                f"Alembic cannot read the scripts of {config.config_file_name}: script_location "
+                f"{config.get_main_option('script_location')!r} (relative paths are relative "
+                f"to the working directory, {os.getcwd()}): {str(exc).splitlines()[0]}",
+                hint="set [alembic] script_location in the profile: a folder relative to the "
+                     "profile, or package:folder inside an installed package.") from None
         self.locks = locks
         self.footprints: list[Footprint] = []
 

@@ -7,20 +7,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from alembic import command
 from psycopg import sql
 
-from rollbook.errors import ConfigError
+from rollbook.errors import ConfigError, MigrationError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import catalog
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.runbook import generic_seed
 from rollbook.runbook.migrations import VERSION_TABLE, Migrations
-from rollbook.settings.profile import LAST_N_REVISIONS
-from rollbook.settings.target import alembic_config
+from rollbook.settings.profile import LAST_N_REVISIONS, Alembic
+from rollbook.settings.target import project_config
 
 BASE = "base"
 
@@ -100,18 +99,28 @@ class Templates:
 
     The template at P is a copy of the template at P's own parent, upgraded one revision, with
     only the tables still empty seeded (rows seeded once, then migrated forward as production
-    data is); the chain starts at base, so a seeder that writes one revision's schema (Vibes':
-    0001) seeds there, whichever revisions the walk rehearses."""
+    data is). The chain starts where the project's history starts: an empty database stamped
+    at base, or, with the profile's `start` step, what that step made (a parent at or before
+    the revision it left is reached from there with alembic downgrade, before any seeding); so
+    a seeder that writes one revision's schema (Vibes': 0001) seeds there, whichever revisions
+    the walk rehearses."""
 
     server: Server
-    ini: Path
+    project: Alembic
     seed: Callable[[str, str], object]  # seed(dsn, scale), for a database with no rows yet
     scale: str
     take_baseline: Callable[[str], baseline_mod.Baseline]
+    start: Callable[[str], None] | None = None  # the project's start-up step, given the DSN
     made: dict[str, ParentTemplate] = field(default_factory=dict)
+    origin: tuple[str, str] | None = None  # (database, revision): the empty start, unseeded
 
     def migrations(self, dsn: str) -> Migrations:
-        return Migrations(alembic_config(self.ini, dsn), dsn)
+        return Migrations(project_config(self.project, dsn), dsn)
+
+    def order(self) -> dict[str, int]:
+        """Each revision's place in the history, oldest first (base before all)."""
+        history = reversed(self.migrations("").history())
+        return {BASE: -1, **{rev.revision: i for i, rev in enumerate(history)}}
 
     def parent_of(self, revision: str) -> str:
         for rev in self.migrations("").history():
@@ -119,25 +128,47 @@ class Templates:
                 return rev.down_revision or BASE
         return BASE
 
+    def _origin(self) -> tuple[str, str]:
+        """The empty database where the history starts, made once: stamped at base, or made
+        by the start step (stamped at base when it left no revision)."""
+        if self.origin is None:
+            name = f"rb_rev_start_{uuid.uuid4().hex[:8]}"
+            self.server.create_database(name)
+            self.origin = (name, BASE)
+            dsn = self.server.dsn(name)
+            if self.start is not None:
+                self.start(dsn)
+            revision = ",".join(self.migrations(dsn).current())
+            if not revision:  # the version table exists at base once anything ran; so here
+                command.stamp(project_config(self.project, dsn), BASE)
+            if revision and revision not in self.order():
+                raise MigrationError(f"[alembic] start left the database at {revision}, not in "
+                                     "the Alembic history.",
+                                     hint="the start step must leave a revision of this "
+                                          "history, or none.")
+            self.origin = (name, revision or BASE)
+        return self.origin
+
     def at(self, parent: str) -> tuple[ParentTemplate, bool]:
         """The template at `parent`, and whether it was made just now."""
         if parent in self.made:
             return self.made[parent], False
         started = time.perf_counter()
+        origin, origin_revision = self._origin()
         name = f"rb_rev_tpl_{uuid.uuid4().hex[:8]}"
         dsn = self.server.dsn(name)
-        # made from the template one revision back (made first when missing), so rows are
-        # seeded once, where the history starts, and migrated forward as production's were
-        previous = self.at(self.parent_of(parent))[0] if parent != BASE else None
-        if previous is not None:
+        order = self.order()
+        previous = None
+        if order[parent] <= order[origin_revision]:
+            clone(self.server, origin, name)
+            if parent != origin_revision:
+                self.migrations(dsn).downgrade(parent)
+        else:
+            # made from the template one revision back (made first when missing), so rows are
+            # seeded once, where the history starts, and migrated forward as production's were
+            previous = self.at(self.parent_of(parent))[0]
             clone(self.server, previous.name, name)
             self.migrations(dsn).upgrade(parent)
-        else:
-            self.server.create_database(name)
-            if parent == BASE:  # the version table exists at base once anything ran; so here
-                command.stamp(alembic_config(self.ini, dsn), BASE)
-            else:
-                self.migrations(dsn).upgrade(parent)
         tables, rows = filled(dsn)
         seeded = {} if not tables else (
             generic_seed.seed(dsn, self.scale, only_empty=True) if rows
@@ -152,3 +183,6 @@ class Templates:
         for template in self.made.values():
             self.server.drop_database(template.name)
         self.made.clear()
+        if self.origin is not None:
+            self.server.drop_database(self.origin[0])
+            self.origin = None

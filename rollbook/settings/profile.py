@@ -53,8 +53,17 @@ class Embedded:
 
 @dataclass(frozen=True)
 class Alembic:
+    """The project's Alembic config. `script_location` overrides the ini's (a folder, resolved
+    as the profile names it); `start` is the project's own step that brings an empty database
+    to the start of its history: a "module:attr" (a function called with the SQLAlchemy URL,
+    or anything with a `metadata` or `create_all`, whose tables are created) or a command's
+    argv, run without a shell, with the database in $ROLLBOOK_DSN, $ROLLBOOK_SQLALCHEMY_URL
+    and the PG* variables."""
+
     ini: Path | None = None
     expected_revision: str | None = None
+    script_location: Path | None = None
+    start: str | tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,12 @@ from rollbook.settings.profile import (
 
 
 def load_ref(ref: str):
-    """The function a profile names as "module:function"."""
-    module, function = ref.split(":")
-    return getattr(importlib.import_module(module), function)
+    """What a profile names as "module:function" (or "module:Object.attribute")."""
+    module, attributes = ref.split(":")
+    found = importlib.import_module(module)
+    for attribute in attributes.split("."):
+        found = getattr(found, attribute)
+    return found
 
 
 # Profiles that ship with rollbook (local, ci, prod.example): found when the project's own
@@ -130,7 +133,10 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
 
     al = top.section("alembic")
     alembic = Alembic(ini=al.path("ini", base=path.parent, must_exist=True),
-                      expected_revision=al.string("expected_revision"))
+                      expected_revision=al.string("expected_revision"),
+                      script_location=al.path("script_location", base=path.parent,
+                                              must_exist=True),
+                      start=al.ref_or_argv("start"))
     al.finish()
     if database.embedded and ("ini" not in al.data or "expected_revision" not in al.data):
         al.error("ini", "an embedded profile needs [alembic] ini and expected_revision: the "

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from rollbook.settings.plain_select import why_not_plain_select
 
 ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 PACKAGE_FILE = re.compile(r"^(?P<package>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<file>[^:/][^:]*)$")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 UNITS_S = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -205,6 +205,21 @@ class Reader:
             self.error(key, f"module {value.split(':')[0]!r} cannot be imported")
             return None
         return value
+
+    def ref_or_argv(self, key: str) -> str | tuple[str, ...] | None:
+        """A "module:function" reference, or a command as a non-empty list of strings (argv,
+        run without a shell)."""
+        value = self._get(key, False)
+        if value is _MISSING:
+            return None
+        if isinstance(value, list):
+            argv = tuple(self.string_list(key, default=[]))
+            return argv or None
+        if isinstance(value, str) and not IMPORT_REF.match(value):
+            self._wrong(key, 'a "module:function" reference or a command\'s argv as a list, '
+                        'e.g. ["myapp", "init-db"]', value)
+            return None
+        return self.import_ref(key)
 
     def http_url(self, key: str) -> str | None:
         value = self.string(key)

@@ -21,7 +21,7 @@ from rollbook.pg.connect import connect
 from rollbook.pg.server import Server, start_server
 from rollbook.record.redact import redact_dsn
 from rollbook.runbook.migrations import Migrations, Scripts, current_revisions
-from rollbook.settings.profile import Profile
+from rollbook.settings.profile import Alembic, Profile
 from rollbook.settings.profile_files import load_ref
 from rollbook.settings.resolve import Settings
 from rollbook.verdicts import preflight
@@ -47,23 +47,38 @@ def checks_connection(profile: Profile, dsn: str) -> AbstractContextManager[psyc
                    lock_timeout_ms=db.lock_timeout_ms, application_name=db.application_name)
 
 
-def alembic_config(ini: Path, dsn: str | None = None) -> Config:
-    """An Alembic Config for `ini`, pointed at `dsn` as a SQLAlchemy psycopg URL."""
-    from alembic.config import Config  # imported when used: see rollbook/runbook/migrations.py
+def sqlalchemy_url(dsn: str) -> str:
+    """A libpq DSN as a SQLAlchemy psycopg URL (password included: never log it)."""
     from sqlalchemy.engine import URL
+
+    params = conninfo_to_dict(dsn)
+    port = params.pop("port", None)
+    url = URL.create("postgresql+psycopg", username=params.pop("user", None),
+                     password=params.pop("password", None), host=params.pop("host", None),
+                     port=int(port) if port else None, database=params.pop("dbname", None),
+                     query={k: str(v) for k, v in params.items()})
+    return url.render_as_string(hide_password=False)
+
+
+def alembic_config(ini: Path, dsn: str | None = None, *,
+                   script_location: Path | None = None) -> Config:
+    """An Alembic Config for `ini`, pointed at `dsn` as a SQLAlchemy psycopg URL; with
+    `script_location`, that folder instead of the one the ini names."""
+    from alembic.config import Config  # imported when used: see rollbook/runbook/migrations.py
 
     config = Config(str(ini))
     config.attributes["configure_logger"] = False
+    if script_location is not None:
+        config.set_main_option("script_location", str(script_location).replace("%", "%%"))
     if dsn is not None:
-        params = conninfo_to_dict(dsn)
-        port = params.pop("port", None)
-        url = URL.create("postgresql+psycopg", username=params.pop("user", None),
-                         password=params.pop("password", None), host=params.pop("host", None),
-                         port=int(port) if port else None, database=params.pop("dbname", None),
-                         query={k: str(v) for k, v in params.items()})
-        rendered = url.render_as_string(hide_password=False)
-        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+        config.set_main_option("sqlalchemy.url", sqlalchemy_url(dsn).replace("%", "%%"))
     return config
+
+
+def project_config(project: Alembic, dsn: str | None = None) -> Config:
+    """The Alembic Config of the project a profile's [alembic] names, with its overrides."""
+    assert project.ini is not None, "the profile names no Alembic project"
+    return alembic_config(project.ini, dsn, script_location=project.script_location)
 
 
 def expected_revision(profile: Profile, baseline: baseline_mod.Baseline | None) -> str | None:
@@ -156,8 +171,9 @@ def foreign_baseline_note(conn: psycopg.Connection, baseline: baseline_mod.Basel
 
 def read_scripts(profile: Profile) -> Scripts | None:
     """The profile's Alembic scripts (None when it names no project)."""
-    ini = profile.alembic.ini
-    return Migrations(alembic_config(ini), "").read_scripts() if ini is not None else None
+    if profile.alembic.ini is None:
+        return None
+    return Migrations(project_config(profile.alembic), "").read_scripts()
 
 
 def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Baseline | None,
@@ -228,7 +244,10 @@ def prepare_embedded(settings: Settings, workdir: Path) -> tuple[Server, str, Pa
     try:
         server.create_database(EMBEDDED_DATABASE, drop_existing=True)
         dsn = server.dsn(EMBEDDED_DATABASE)
-        Migrations(alembic_config(profile.alembic.ini, dsn), dsn).upgrade(
+        if profile.alembic.start:
+            from rollbook.runbook.startup import run_start  # it imports this module
+            run_start(profile.alembic.start, dsn, profile.path.parent)
+        Migrations(project_config(profile.alembic, dsn), dsn).upgrade(
             profile.alembic.expected_revision)
         if profile.embedded.seed:
             try:
