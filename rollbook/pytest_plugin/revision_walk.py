@@ -13,6 +13,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
+from rollbook.errors import MigrationError
 from rollbook.measure import catalog, snapshot
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
@@ -86,8 +87,13 @@ def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str
 
 
 def upgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
+    """The upgrade to the revision; one that did not arrive there fails in one line."""
     with drill.step(f"Upgrade {step.parent} -> {step.revision} ({step.doc})") as log:
-        log.detail = migration_detail(migrations.upgrade(step.revision))
+        try:
+            run = migrations.upgrade(step.revision)
+        except MigrationError as exc:
+            raise DrillFailure(f"{step.revision}: {exc.message}") from None
+        log.detail = migration_detail(run)
 
 
 @dataclasses.dataclass

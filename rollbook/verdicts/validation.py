@@ -57,9 +57,11 @@ def preflight_checks(run: CheckRun, added=None) -> list[CheckResult]:
 
 
 def types_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    ids = ([key_types.information_schema_ids(
+        run.conn, inventory.id_column_types(run.profile, run.baseline), run.profile.schemas)]
+        if run.profile.id_columns else [])
     return [*(key_types.check_key_column(run.conn, k.key, k.types) for k in run.found.key_columns),
-            key_types.information_schema_ids(
-                run.conn, inventory.id_column_types(run.profile, run.baseline))]
+            *ids]
 
 
 def schema_checks(run: CheckRun, added=None) -> list[CheckResult]:
