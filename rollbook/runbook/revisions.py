@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from alembic import command
 from psycopg import sql
 
-from rollbook.errors import ConfigError, MigrationError
+from rollbook.errors import ConfigError, MigrationError, RollbookError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import catalog
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
+from rollbook.record.redact import redact_text
 from rollbook.runbook import generic_seed
 from rollbook.runbook.migrations import VERSION_TABLE, Migrations
 from rollbook.settings.profile import LAST_N_REVISIONS, Alembic
@@ -113,6 +114,7 @@ class Templates:
     start: Callable[[str], None] | None = None  # the project's start-up step, given the DSN
     made: dict[str, ParentTemplate] = field(default_factory=dict)
     origin: tuple[str, str] | None = None  # (database, revision): the empty start, unseeded
+    failed: dict[str, str] = field(default_factory=dict)  # parent -> why it could not be made
 
     def migrations(self, dsn: str) -> Migrations:
         return Migrations(project_config(self.project, dsn), dsn)
@@ -134,50 +136,76 @@ class Templates:
         if self.origin is None:
             name = f"rb_rev_start_{uuid.uuid4().hex[:8]}"
             self.server.create_database(name)
-            self.origin = (name, BASE)
-            dsn = self.server.dsn(name)
-            if self.start is not None:
-                self.start(dsn)
-            revision = ",".join(self.migrations(dsn).current())
-            if not revision:  # the version table exists at base once anything ran; so here
-                command.stamp(project_config(self.project, dsn), BASE)
-            if revision and revision not in self.order():
-                raise MigrationError(f"[alembic] start left the database at {revision}, not in "
-                                     "the Alembic history.",
-                                     hint="the start step must leave a revision of this "
-                                          "history, or none.")
-            self.origin = (name, revision or BASE)
+            try:
+                self.origin = (name, self._started(self.server.dsn(name)))
+            except BaseException:
+                self.server.drop_database(name)
+                raise
         return self.origin
 
+    def _started(self, dsn: str) -> str:
+        if self.start is not None:
+            self.start(dsn)
+        revision = ",".join(self.migrations(dsn).current())
+        if not revision:  # the version table exists at base once anything ran; so here
+            command.stamp(project_config(self.project, dsn), BASE)
+        elif revision not in self.order():
+            raise MigrationError(f"[alembic] start left the database at {revision}, not in the "
+                                 "Alembic history.", hint="the start step must leave a revision "
+                                                          "of this history, or none.")
+        return revision or BASE
+
     def at(self, parent: str) -> tuple[ParentTemplate, bool]:
-        """The template at `parent`, and whether it was made just now."""
+        """The template at `parent`, and whether it was made just now. A template that could
+        not be made raises a MigrationError, in one line, and again for every later ask (and
+        for every parent made from it) without trying twice."""
         if parent in self.made:
             return self.made[parent], False
+        if parent in self.failed:
+            raise MigrationError(self.failed[parent])
+        name = f"rb_rev_tpl_{uuid.uuid4().hex[:8]}"
+        try:
+            self.made[parent] = self._make(parent, name)
+        except Exception as exc:  # whatever the project's migrations or seeder raise
+            self.server.drop_database(name)
+            self.failed[parent] = f"the database at {parent} could not be made: " + (
+                exc.one_line() if isinstance(exc, RollbookError) else
+                f"{type(exc).__name__}: {_first_line(exc)}")
+            raise MigrationError(self.failed[parent]) from None
+        return self.made[parent], True
+
+    def _make(self, parent: str, name: str) -> ParentTemplate:
         started = time.perf_counter()
         origin, origin_revision = self._origin()
-        name = f"rb_rev_tpl_{uuid.uuid4().hex[:8]}"
         dsn = self.server.dsn(name)
         order = self.order()
         previous = None
         if order[parent] <= order[origin_revision]:
             clone(self.server, origin, name)
             if parent != origin_revision:
-                self.migrations(dsn).downgrade(parent)
+                self._migrate(dsn, "downgrade", parent, origin_revision)
         else:
             # made from the template one revision back (made first when missing), so rows are
             # seeded once, where the history starts, and migrated forward as production's were
             previous = self.at(self.parent_of(parent))[0]
             clone(self.server, previous.name, name)
-            self.migrations(dsn).upgrade(parent)
+            self._migrate(dsn, "upgrade", parent, self.parent_of(parent))
         tables, rows = filled(dsn)
         seeded = {} if not tables else (
             generic_seed.seed(dsn, self.scale, only_empty=True) if rows
             else self.seed(dsn, self.scale) or {})
         taken = self.take_baseline(dsn)
-        self.made[parent] = ParentTemplate(name, taken, dict(seeded),
-                                           time.perf_counter() - started,
-                                           previous.name if previous else None)
-        return self.made[parent], True
+        return ParentTemplate(name, taken, dict(seeded), time.perf_counter() - started,
+                              previous.name if previous else None)
+
+    def _migrate(self, dsn: str, verb: str, target: str, source: str) -> None:
+        try:
+            getattr(self.migrations(dsn), verb)(target)
+        except RollbookError:
+            raise
+        except Exception as exc:  # whatever the project's migration raises is the finding
+            raise MigrationError(f"alembic {verb} {target} (from {source}) raised "
+                                 f"{type(exc).__name__}: {_first_line(exc)}") from None
 
     def close(self) -> None:
         for template in self.made.values():
@@ -186,3 +214,7 @@ class Templates:
         if self.origin is not None:
             self.server.drop_database(self.origin[0])
             self.origin = None
+
+
+def _first_line(exc: BaseException) -> str:
+    return redact_text((str(exc).strip().splitlines() or [""])[0])
