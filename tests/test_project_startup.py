@@ -110,8 +110,8 @@ def test_planted_without_the_start_step_the_first_upgrade_fails_in_one_line(
             walk.at("l002")
         assert caught.value.one_line() == (
             "the database at l002 could not be made: alembic upgrade l002 (from l001) raised "
-            'ProgrammingError: (psycopg.errors.UndefinedTable) relation "accounts" does not '
-            "exist")
+            "ProgrammingError in l002_entries.py:14: (psycopg.errors.UndefinedTable) relation "
+            '"accounts" does not exist')
         with pytest.raises(MigrationError):  # said again, not tried again
             walk.at("l002")
     finally:

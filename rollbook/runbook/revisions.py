@@ -3,10 +3,13 @@ database at each parent, made once and copied (CREATE DATABASE ... TEMPLATE) for
 """
 from __future__ import annotations
 
+import os
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from alembic import command
 from psycopg import sql
@@ -199,13 +202,16 @@ class Templates:
                               previous.name if previous else None)
 
     def _migrate(self, dsn: str, verb: str, target: str, source: str) -> None:
+        migrations = self.migrations(dsn)
         try:
-            getattr(self.migrations(dsn), verb)(target)
+            getattr(migrations, verb)(target)
         except RollbookError:
             raise
         except Exception as exc:  # whatever the project's migration raises is the finding
             raise MigrationError(f"alembic {verb} {target} (from {source}) raised "
-                                 f"{type(exc).__name__}: {_first_line(exc)}") from None
+                                 f"{type(exc).__name__} in "
+                                 f"{_script_line(exc, migrations.scripts.dir)}: "
+                                 f"{_first_line(exc)}") from None
 
     def close(self) -> None:
         for template in self.made.values():
@@ -218,3 +224,15 @@ class Templates:
 
 def _first_line(exc: BaseException) -> str:
     return redact_text((str(exc).strip().splitlines() or [""])[0])
+
+
+def _script_line(exc: BaseException, scripts: str) -> str:
+    """The last line of the project's own scripts the exception passed through (the revision
+    whose migration raised), as file:line; "its scripts" when it passed through none."""
+    folder = str(Path(scripts).resolve())
+    found = "its scripts"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = str(Path(frame.f_code.co_filename).resolve())
+        if path.startswith(folder + os.sep):
+            found = f"{Path(path).name}:{line}"
+    return found
