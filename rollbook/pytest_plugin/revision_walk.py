@@ -13,7 +13,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-from rollbook.errors import MigrationError
+from rollbook.errors import MigrationError, RollbookError
 from rollbook.measure import catalog, fingerprint, snapshot
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
@@ -69,7 +69,10 @@ def writer_for(profile: Profile) -> Callable:
 def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str, ParentTemplate]:
     """A fresh database at the parent, seeded and baselined: a copy of the parent's template."""
     with drill.step(f"Database at {step.parent}: migrated, seeded, baseline taken") as log:
-        template, made = templates.at(step.parent)
+        try:
+            template, made = templates.at(step.parent)
+        except RollbookError as exc:  # a seed that failed, a migration refused: one line
+            raise DrillFailure(f"{step.revision}: {exc.one_line()}") from None
         name = f"rb_rev_{uuid.uuid4().hex[:10]}"
         clone(templates.server, template.name, name)
         rows = sum(template.baseline.tables[t].rows for t in template.baseline.tables)
