@@ -74,7 +74,7 @@ def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str
     with drill.step(f"Database at {step.parent}: migrated, seeded, baseline taken") as log:
         try:
             template, made = templates.at(step.parent)
-        except RollbookError as exc:
+        except RollbookError as exc:  # a seed that failed, a migration refused: one line
             raise DrillFailure(f"{step.revision}: {exc.one_line()}") from None
         name = f"rb_rev_{uuid.uuid4().hex[:10]}"
         clone(templates.server, template.name, name)
