@@ -123,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     show = _command(commands, "profile", "validate a profile and show the settings "
                                "it resolves to")
     common(show)
+
+    grant = _command(commands, "role-sql", "print the CREATE ROLE that is enough for the "
+                                "checks: it reads every table and the statistics, nothing more")
+    grant.add_argument("--name", default=role.CHECKER_ROLE,
+                       help=f"the role's name (default {role.CHECKER_ROLE})")
     return parser
 
 
@@ -231,6 +236,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_role_sql(args: argparse.Namespace) -> int:
+    print(role.create_role_sql(args.name))
+    print("-- then give it a password (ALTER ROLE ... PASSWORD) or a pg_hba.conf entry; a table "
+          "with row-level security needs, as a superuser, ALTER ROLE ... BYPASSRLS; or a "
+          "policy FOR SELECT TO the role, or its rows cannot be verified")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     found = manifest.verify(args.run_dir, args.allowed_signers)
     print("\n".join(found.lines()))
@@ -247,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"snapshot": cmd_snapshot, "assess": cmd_assess, "profile": cmd_profile,
-                    "verify": cmd_verify, "serve-db": cmd_serve_db}
+                    "verify": cmd_verify, "serve-db": cmd_serve_db, "role-sql": cmd_role_sql}
         return commands[args.command](args)
     except RollbookError as exc:
         lines = getattr(exc, "mistakes", None) or [exc.one_line()]

@@ -153,9 +153,9 @@ CLI_BAD_INPUT = [
     pytest.param(["profile", "--env", "{tmp}/typos.toml"], {}, 2,
                  "unknown key (did you mean max_active_connections?)", id="profile-typo"),
     pytest.param(["profile", "--env", "{tmp}/attack.toml"], {}, 2,
-                 "it calls set_config(), which changes the server's state", id="profile-set-config"),
+                 "FOR UPDATE locks rows", id="profile-row-lock"),
     pytest.param(["profile", "--env", "{tmp}/cte.toml"], {}, 2,
-                 "it uses DELETE (a data-modifying statement", id="profile-data-modifying-cte"),
+                 "it holds DELETE (a data-modifying statement", id="profile-data-modifying-cte"),
     pytest.param(["profile", "--env", "{tmp}/two.toml"], {}, 2,
                  "must be one statement", id="profile-two-statements"),
     pytest.param(["profile", "--env", "{tmp}/secret.toml"], {}, 2,
@@ -242,8 +242,7 @@ def bad_files(tmp_path, monkeypatch):
         "broken.toml": '[database]\ndsn_env = VIBES_DSN\n',
         "typos.toml": '[database]\ndsn_env = "X"\n[monitoring]\nmax_active_conections = 5\n',
         "attack.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "SELECT 1"\n'
-                       "params = \"SELECT set_config('default_transaction_read_only', 'off', "
-                       'false) AS x"\n',
+                       'params = "SELECT id AS x FROM users FOR UPDATE"\n',
         "cte.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "WITH d AS '
                     '(DELETE FROM users RETURNING 1) SELECT count(*) FROM d"\n',
         "two.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "SELECT 1; '

@@ -10,7 +10,7 @@ import pytest
 from rollbook import cli
 from rollbook.record.runinfo import package_version
 
-SUBCOMMANDS = ("snapshot", "assess", "verify", "serve-db", "profile")
+SUBCOMMANDS = ("snapshot", "assess", "verify", "serve-db", "profile", "role-sql")
 
 
 def rollbook(*args: str) -> subprocess.CompletedProcess:

@@ -2,6 +2,7 @@
 every kind of tampering (a changed byte, an added file, a removed file, a forged signature)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,75 @@ def test_a_missing_signing_key_is_one_line_before_anything_runs(pytester):
     assert result.ret == 4
     assert result.stderr.lines[0].startswith("ERROR: --sign-key /nope/key: no such file. Hint:")
     assert "Traceback" not in result.stderr.str()
+
+
+def _sha256sum_check(run: Path) -> int:
+    """The oracle: coreutils' own `sha256sum -c` over the manifest."""
+    return subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=run,
+                          capture_output=True, timeout=60).returncode
+
+
+def test_a_symlink_to_a_file_is_not_verified(run, tmp_path):
+    manifest.seal(run)
+    (tmp_path / "forged.md").write_text("# all ok\n")
+    (run / "checks.md").symlink_to(tmp_path / "forged.md")
+    found = manifest.verify(run)
+    assert not found.ok
+    assert found.untrusted == [f"symlink (not hashed, not followed): checks.md -> "
+                               f"{tmp_path / 'forged.md'}"]
+    assert found.lines()[-1].endswith("0 added, 0 missing, 1 not trusted")
+
+
+def test_a_symlink_to_a_folder_holding_a_forged_record_is_not_verified(run, tmp_path):
+    manifest.seal(run)
+    forged = make_run(tmp_path / "elsewhere", {"checks.md": b"81 ok, 0 failed\n"})
+    (run / "extra").symlink_to(forged, target_is_directory=True)
+    found = manifest.verify(run)
+    assert not found.ok and found.untrusted == [
+        f"symlink (not hashed, not followed): extra -> {forged}"]
+
+
+def test_a_special_file_is_not_verified(run):
+    manifest.seal(run)
+    os.mkfifo(run / "checks" / "pipe")
+    found = manifest.verify(run)
+    assert not found.ok and found.untrusted == ["special file (not hashed): checks/pipe"]
+
+
+def test_a_duplicate_manifest_entry_whose_first_hash_is_wrong_is_not_verified(run):
+    manifest.seal(run)
+    sums = run / "SHA256SUMS"
+    good = sums.read_text()
+    entry = next(line for line in good.splitlines() if line.endswith("  baseline.json"))
+    sums.write_text(f"{'0' * 64}  baseline.json\n" + good)
+    assert _sha256sum_check(run) != 0  # the oracle refuses it
+    found = manifest.verify(run)
+    assert not found.ok
+    assert any(line.startswith("listed twice in SHA256SUMS (line ") and
+               line.endswith("): baseline.json") for line in found.untrusted)
+    sums.write_text(good + entry + "\n")  # twice with the right hash: still not what we wrote
+    assert not manifest.verify(run).ok
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.md", "./checks/x.json",
+                                  "checks//x.json"])
+def test_a_manifest_entry_that_is_not_a_plain_path_is_not_verified(run, name):
+    manifest.seal(run)
+    sums = run / "SHA256SUMS"
+    sums.write_text(sums.read_text() + f"{'0' * 64}  {name}\n")
+    found = manifest.verify(run)
+    assert not found.ok and any(line.endswith(f": {name}") for line in found.untrusted)
+
+
+def test_a_symlinked_manifest_is_not_read(run, tmp_path):
+    manifest.seal(run)
+    (run / "SHA256SUMS").rename(tmp_path / "SUMS")
+    (run / "SHA256SUMS").symlink_to(tmp_path / "SUMS")
+    found = manifest.verify(run)
+    assert not found.ok and found.checked == 0
+    assert f"symlink (not read): SHA256SUMS -> {tmp_path / 'SUMS'}" in found.untrusted
+
+
+def test_the_oracle_and_verify_agree_on_a_clean_run(run):
+    manifest.seal(run)
+    assert _sha256sum_check(run) == 0 and manifest.verify(run).ok

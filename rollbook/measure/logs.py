@@ -39,10 +39,6 @@ _PG_LINE = re.compile(_TIMESTAMP + r"\s.*?\b(?P<level>DEBUG\d?|LOG|INFO|NOTICE|W
                       r"(?P<msg>.*)$")
 _TEXT_LINE = re.compile(r"^\s*" + _TIMESTAMP + r"\s.*?\b(?P<level>DEBUG|INFO|WARNING|WARN|"
                         r"ERROR|CRITICAL|FATAL)\b[:\s]*(?P<msg>.*)$", re.I)
-_PASSWORD_WORDS = re.compile(r"(?P<head>\bpassword\b\s*(?:[:=]\s*|\s+))(?P<pw>'(?:[^']|'')*'"
-                             r"|\"[^\"]*\"|\S+)", re.I)
-# a URL's user:password@ whatever the password holds (# and ? too: a log keeps what it was given)
-_URL_CREDENTIALS = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^\s@]+@", re.I)
 _TS_KEYS, _LEVEL_KEYS = ("ts", "time", "timestamp", "@timestamp", "asctime"), (
     "level", "levelname", "severity", "log.level")
 _MESSAGE_KEYS = ("message", "msg", "event")
@@ -81,12 +77,6 @@ class LogWindow:
                 "end": self.end.isoformat(timespec="seconds"), "lines": self.lines,
                 "errors": self.errors, "errors_per_min": round(self.errors_per_min, 3),
                 "by_level": self.by_level, "per_minute": self.per_minute, "top": self.top}
-
-
-def mask_secrets(text: str) -> str:
-    """Passwords out of a log message: DSNs, key=value, `password: x`, PASSWORD 'x'."""
-    text = _URL_CREDENTIALS.sub(lambda m: m.group("head") + "***@", text)
-    return _PASSWORD_WORDS.sub(lambda m: m.group("head") + "***", redact_text(text))
 
 
 def read_tail(path: Path, max_bytes: int = MAX_BYTES) -> str:
@@ -163,7 +153,7 @@ def window(lines: list[LogLine], source: str, start: dt.datetime,
     errors = [line for line in inside if line.level in ERROR_LEVELS]
     per_minute = Counter(line.at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
                          for line in errors)
-    messages = Counter(mask_secrets(" ".join(line.message.split()))[:200] for line in errors)
+    messages = Counter(redact_text(" ".join(line.message.split()))[:200] for line in errors)
     return LogWindow(source, start, end, len(inside), len(errors),
                      dict(Counter(line.level for line in errors)), dict(sorted(per_minute.items())),
                      [{"message": m, "count": n} for m, n in messages.most_common(TOP_MESSAGES)])

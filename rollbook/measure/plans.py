@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from rollbook.measure.memo import InMemory
+from rollbook.pg import query_guard
 from rollbook.settings.profile import KeyQuery, Performance
 
 EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
@@ -202,10 +203,14 @@ class Measurement:
 
 def measure(conn: psycopg.Connection, query: KeyQuery, performance: Performance) -> Measurement:
     """Bind `query` and EXPLAIN ANALYZE it up to `repeats` times, stopping once the runs took
-    `repeat_within_ms` in all. A failing statement is kept as the measurement's error; a lost
-    connection is raised (nothing after it can be measured)."""
+    `repeat_within_ms` in all. What it calls is judged on this server first (a refusal is the
+    measurement's error, and nothing runs). A failing statement is kept as the measurement's
+    error; a lost connection is raised (nothing after it can be measured)."""
     text = None
     try:
+        refusal = query_guard.query_refusal(conn, query)
+        if refusal:
+            return Measurement(query.name, None, [], error=refusal)
         text = bind(conn, query)
         if text is None:
             return Measurement(query.name, None, [])

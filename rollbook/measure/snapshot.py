@@ -10,6 +10,7 @@ from __future__ import annotations
 import psycopg
 
 from rollbook.measure import baseline, inventory, observation, plans
+from rollbook.pg import query_guard
 from rollbook.runbook.migrations import current_revisions
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import content, counts
@@ -17,7 +18,9 @@ from rollbook.verdicts import content, counts
 
 def take(conn: psycopg.Connection, profile: Profile,
          leaves: int = content.LEAVES) -> baseline.Baseline:
-    """Capture everything over `conn` (which should be a read-only checks connection)."""
+    """Capture everything over `conn` (which should be a read-only checks connection); the
+    profile's key queries are judged on its server before anything is read."""
+    query_guard.refuse(conn, profile.queries)
     taken = baseline.capture(conn, current_revisions(conn), profile.schemas)
     found = inventory.build(conn, profile, taken)
     schema = taken.schema_snapshot()

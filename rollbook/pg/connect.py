@@ -6,6 +6,9 @@ A read-only connection does not trust the session default alone (`set_config(
 - every statement runs inside a transaction begun `BEGIN READ ONLY` (psycopg's
   `Connection.read_only`), and that transaction has taken its snapshot before the caller's
   first statement, so `SET TRANSACTION READ WRITE` is refused by the server;
+- that first statement also sets `statement_timeout` and `lock_timeout` for the transaction
+  (SET LOCAL), so a statement that lifted the session's (`set_config('statement_timeout', '0',
+  false)`) has lifted nothing for the next one;
 - every statement goes over the extended query protocol, which carries exactly one statement:
   `COMMIT; DELETE ...` in one string is refused instead of escaping the transaction;
 - a statement that gets no answer (a frozen backend, a network that drops packets) is cut off
@@ -40,6 +43,10 @@ DSN_HINT = ("use postgresql://USER@HOST:5432/DBNAME; percent-encode @ : / in a p
             "%3A %2F, or keep the password in PGPASSWORD or ~/.pgpass.")
 
 
+REASSERT_TIMEOUTS = ("SELECT set_config('statement_timeout', %s, true), "
+                     "set_config('lock_timeout', %s, true)")
+
+
 class DatabaseUnresponsive(psycopg.OperationalError):
     """The server did not answer a statement within its statement_timeout plus a grace."""
 
@@ -55,8 +62,11 @@ class ReadOnlyConnection(psycopg.Connection):
         outermost = self.info.transaction_status == TransactionStatus.IDLE
         with super().transaction(*args, **kwargs) as tx:
             if outermost:
-                # Taking the snapshot now makes `SET TRANSACTION READ WRITE` impossible later.
-                psycopg.Cursor(self).execute("SELECT 1")
+                # Taking the snapshot now makes `SET TRANSACTION READ WRITE` impossible later;
+                # the same statement re-asserts the timeouts for this transaction, whatever an
+                # earlier statement did to the session's.
+                psycopg.Cursor(self).execute(REASSERT_TIMEOUTS, (
+                    str(self.statement_timeout_ms), str(self.lock_timeout_ms)))
             yield tx
 
 

@@ -5,40 +5,67 @@ can only read is the second lock, and the one an auditor asks for.
 """
 from __future__ import annotations
 
+import re
+
 import psycopg
+from psycopg import sql
 
 WRITABLE_SQL = """
-SELECT current_user, r.rolsuper,
+SELECT current_user, r.rolsuper, r.rolreplication,
        count(c.oid) FILTER (WHERE has_table_privilege(c.oid,
            'INSERT, UPDATE, DELETE, TRUNCATE')),
-       min(format('%I.%I', n.nspname, c.relname)) FILTER (WHERE has_table_privilege(c.oid,
-           'INSERT, UPDATE, DELETE, TRUNCATE'))
+       min(format('%%I.%%I', n.nspname, c.relname)) FILTER (WHERE has_table_privilege(c.oid,
+           'INSERT, UPDATE, DELETE, TRUNCATE')),
+       (SELECT array_agg(p ORDER BY p) FROM unnest(%(powers)s::text[]) p
+        WHERE to_regrole(p) IS NOT NULL AND pg_has_role(current_user, to_regrole(p), 'USAGE'))
 FROM pg_roles r
-LEFT JOIN pg_class c ON c.relkind IN ('r', 'p')
-LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN (pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND n.nspname NOT LIKE 'pg\\_toast%%') ON c.relkind IN ('r', 'p')
 WHERE r.rolname = current_user
-  AND (c.oid IS NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema')
-                         AND n.nspname NOT LIKE 'pg\\_toast%'))
-GROUP BY r.rolsuper
+GROUP BY r.rolsuper, r.rolreplication
 """
-FIX = ("Hint: run the checks as a role that can only read: CREATE ROLE rollbook_checker LOGIN "
-       "IN ROLE pg_read_all_data, pg_read_all_stats;")
+# Predefined roles that let a session act beyond its own reads, and what each lets it do.
+POWERS = {"pg_signal_backend": "signal other backends",
+          "pg_read_server_files": "read files on the server",
+          "pg_write_server_files": "write files on the server",
+          "pg_execute_server_program": "run programs on the server",
+          "pg_checkpoint": "force checkpoints",
+          "pg_signal_autovacuum_worker": "signal autovacuum workers"}
+CHECKER_ROLE = "rollbook_checker"
+
+
+def create_role_sql(name: str = CHECKER_ROLE) -> str:
+    """The CREATE ROLE that is enough for the checks: read every table and the statistics,
+    nothing more (no superuser, no replication, no signals, no server files)."""
+    plain = re.fullmatch(r"[a-z_][a-z0-9_]*", name)
+    shown = name if plain else sql.Identifier(name).as_string(None)
+    return (f"CREATE ROLE {shown} LOGIN "
+            "IN ROLE pg_read_all_data, pg_read_all_stats;")
+
+
+FIX = f"Hint: run the checks as a role that can only read: {create_role_sql()}"
 
 
 def write_warning(conn: psycopg.Connection) -> str | None:
-    """One line when the connected role could write (superuser, or write grants on tables)."""
-    row = conn.execute(WRITABLE_SQL).fetchone()
+    """One line when the connected role could do more than read: superuser, replication,
+    signals, server files or programs, or write grants on tables."""
+    row = conn.execute(WRITABLE_SQL, {"powers": list(POWERS)}).fetchone()
     if row is None:
         return None
-    user, superuser, writable, example = row
-    if superuser:
-        could = "is a superuser"
-    elif writable:
-        could = f"may write {writable} table(s), e.g. {example}"
+    user, superuser, replication, writable, example, powers = row
+    if superuser:  # a member of every role, with every grant: the rest goes without saying
+        could = ["is a superuser"]
     else:
+        could = ["may create replication slots (REPLICATION)"] if replication else []
+        could += [f"may {POWERS[p]} ({p})" for p in powers or ()]
+        if writable:
+            could.append(f"may write {writable} table(s), e.g. {example}")
+    if not could:
         return None
-    return (f"warning: role {user} {could}; the checks still cannot write (every transaction "
-            f"is READ ONLY), but a read-only role is the second lock. {FIX}")
+    return (f"warning: role {user} {', '.join(could)}; the checks still cannot write (every "
+            "transaction is READ ONLY and every function a query calls is judged), but a role "
+            f"that can only read is the second lock. {FIX}")
 
 
 UNREADABLE_SQL = """

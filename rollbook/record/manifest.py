@@ -34,16 +34,24 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(run_dir: Path) -> list[str]:
-    """Every regular file under run_dir (symlinks are not followed), as sorted POSIX paths."""
-    found = []
+def _walk(run_dir: Path) -> tuple[list[str], list[str]]:
+    """The regular files under run_dir as sorted POSIX paths (the manifest and its signature
+    left out), and a line for every entry that is not one: a symlink (never followed, whatever
+    it points at) or a special file (a FIFO, a socket, a device), which nothing hashed."""
+    found, untrusted = [], []
     for folder, dirs, names in os.walk(run_dir):
         dirs.sort()
-        for name in names:
+        for name in [*names, *(d for d in dirs if (Path(folder) / d).is_symlink())]:
             path = Path(folder) / name
-            if path.is_file() and not path.is_symlink():
-                found.append(path.relative_to(run_dir).as_posix())
-    return sorted(f for f in found if f not in (MANIFEST, SIGNATURE))
+            relative = path.relative_to(run_dir).as_posix()
+            if path.is_symlink():
+                untrusted.append(f"symlink (not hashed, not followed): {relative} -> "
+                                 f"{os.readlink(path)}")
+            elif path.is_file():
+                found.append(relative)
+            elif not path.is_dir():
+                untrusted.append(f"special file (not hashed): {relative}")
+    return sorted(f for f in found if f not in (MANIFEST, SIGNATURE)), sorted(untrusted)
 
 
 def _line(digest: str, name: str) -> str:
@@ -55,7 +63,7 @@ def _line(digest: str, name: str) -> str:
 
 def write_manifest(run_dir: Path) -> Path:
     """Hash every file of the run folder into run_dir/SHA256SUMS (a stale signature goes)."""
-    lines = [_line(sha256_file(run_dir / name), name) for name in _files(run_dir)]
+    lines = [_line(sha256_file(run_dir / name), name) for name in _walk(run_dir)[0]]
     (run_dir / SIGNATURE).unlink(missing_ok=True)
     manifest = run_dir / MANIFEST
     partial = run_dir / f".{MANIFEST}.partial"
@@ -113,41 +121,58 @@ class Verification:
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    untrusted: list[str] = field(default_factory=list)  # symlinks, special files, duplicates
     signature: str = "unsigned"  # "unsigned", "good (principal)", or why it is bad
     signature_ok: bool | None = None  # None: not checked
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.added or self.missing) and self.signature_ok is not False
+        return (not (self.changed or self.added or self.missing or self.untrusted)
+                and self.signature_ok is not False)
 
     def lines(self) -> list[str]:
-        out = [f"changed: {name}" for name in self.changed]
+        out = list(self.untrusted)
+        out += [f"changed: {name}" for name in self.changed]
         out += [f"added (not in {MANIFEST}): {name}" for name in self.added]
         out += [f"missing: {name}" for name in self.missing]
         out.append(f"signature: {self.signature}")
         verdict = "verified" if self.ok else "NOT verified"
         out.append(f"{self.run_dir}: {verdict}: {self.checked} files checked, "
                    f"{len(self.changed)} changed, {len(self.added)} added, "
-                   f"{len(self.missing)} missing")
+                   f"{len(self.missing)} missing"
+                   + (f", {len(self.untrusted)} not trusted" if self.untrusted else ""))
         return out
 
 
-def _read_manifest(run_dir: Path) -> dict[str, str]:
+def _read_manifest(run_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The manifest's entries, and a line for each it cannot be trusted on: a name listed twice
+    (sha256sum -c checks both; a verifier that kept one would miss a wrong first hash) or a name
+    that leaves the folder or takes a detour (absolute, `..`, `.`, empty parts)."""
     path = run_dir / MANIFEST
     if not run_dir.is_dir():
         raise VerifyError(f"run folder {run_dir} does not exist.",
                           hint="pass a folder under reports/, e.g. reports/latest.")
+    if path.is_symlink():  # not the folder's own manifest: nothing in it is read
+        return {}, [f"symlink (not read): {MANIFEST} -> {os.readlink(path)}"]
     if not path.is_file():
         raise VerifyError(f"{run_dir} has no {MANIFEST}: it was not sealed by rollbook.",
                           hint="verify a run folder written by rollbook 0.2 or newer.")
-    recorded = {}
+    recorded: dict[str, str] = {}
+    untrusted = []
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64 or not name:
             raise VerifyError(f"{path} line {number} is not '<sha256>  <file>'.",
                               hint="the manifest itself was edited; the run cannot be trusted.")
-        recorded[name] = digest
-    return recorded
+        parts = name.split("/")
+        if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            untrusted.append(f"not a plain path in {MANIFEST} (line {number}): {name}")
+        elif name in recorded:
+            untrusted.append(f"listed twice in {MANIFEST} (line {number}): {name}")
+        recorded.setdefault(name, digest)
+        if recorded[name] != digest:
+            recorded[name] = ""  # two hashes for one file: neither can be the file's
+    return recorded, untrusted
 
 
 def _check_signature(run_dir: Path, allowed_signers: Path | None, found: Verification) -> None:
@@ -181,10 +206,14 @@ def _check_signature(run_dir: Path, allowed_signers: Path | None, found: Verific
 
 
 def verify(run_dir: Path, allowed_signers: Path | None = None) -> Verification:
-    """Re-hash every file and compare with SHA256SUMS; check the signature when asked."""
-    recorded = _read_manifest(run_dir)
-    present = set(_files(run_dir))
-    found = Verification(run_dir=run_dir, checked=len(recorded))
+    """Re-hash every file and compare with SHA256SUMS; check the signature when asked. Nothing
+    is trusted that was not hashed: symlinks, special files and doubtful manifest entries are
+    named and make the run "NOT verified"."""
+    recorded, listed_badly = _read_manifest(run_dir)
+    files, odd_entries = _walk(run_dir)
+    present = set(files)
+    found = Verification(run_dir=run_dir, checked=len(recorded),
+                         untrusted=[*odd_entries, *listed_badly])
     found.missing = sorted(set(recorded) - present)
     found.added = sorted(present - set(recorded))
     found.changed = [name for name in sorted(set(recorded) & present)

@@ -1,15 +1,31 @@
-"""Keep passwords out of everything a person or a report will read."""
+"""Keep secrets out of everything a person or a report will read: passwords in DSNs and URLs,
+`password`/`passwd`/`secret`/`token`/`api_key` keys in JSON and key=value text (escaped JSON
+inside JSON too), `Authorization` headers and bearer tokens, `PGPASSWORD`, SQL's PASSWORD '…'."""
 from __future__ import annotations
 
 import re
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-# The password runs to the last @ of the authority: an unencoded @ inside it must not leak its tail.
-_URL_PASSWORD = re.compile(r"(?P<head>postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*:)(?P<pw>[^\s/?#]*)"
-                           r"(?=@[^@\s/?#]*(?:[/?#\s'\"]|$))")
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
 MASK = "***"
+# A URL's user:password@, whatever the password holds but a / (# ? @ too: a log keeps what it
+# was given); it runs to the last @ of the authority, so an unencoded @ inside it leaks nothing.
+_URL_CREDENTIALS = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)"
+                              r"(?P<tail>@[^@\s/?#]*(?=[/?#\s'\"\\]|$))", re.I)
+# A key that names a secret, in any case and inside longer names (db_password, X-Api-Key,
+# GITHUB_TOKEN, PGPASSWORD, client_secret).
+_SECRET_KEY = r"[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|private[_-]?key)[\w.-]*"
+_VALUE = (r"(?P<value>\\+\"(?:(?!\\+\").)*\\+\""   # an escaped JSON string inside JSON
+          r"|\"(?:[^\"\\]|\\.)*\""                   # a JSON or shell double-quoted string
+          r"|'(?:[^'\\]|\\.|'')*'"                   # a single-quoted string
+          r"|[^\s\"'\\]+)")                           # a bare word, to a space or quote
+_KEY_VALUE = re.compile(r"(?P<head>(?<![\w-])(?P<q>\\*[\"']?)" + _SECRET_KEY +
+                        r"(?P=q)\s*(?:[:=]|=>)\s*)" + _VALUE, re.I)
+_AUTHORIZATION = re.compile(r"(?P<head>\b(?:proxy-)?authorization\b\\*[\"']?\s*[:=]\s*\\*[\"']?"
+                            r"\s*(?:(?:bearer|basic|token|digest|apikey|negotiate)\s+)?)"
+                            r"(?P<value>[^\s\"',;\\]+)", re.I)
+_BEARER = re.compile(r"(?P<head>\bbearer\s+)(?P<value>[A-Za-z0-9._~+/=-]{6,})", re.I)
+_SQL_PASSWORD = re.compile(r"(?P<head>\bpassword\s+)(?P<value>'(?:[^']|'')*')", re.I)
 
 
 def redact_dsn(dsn: str) -> str:
@@ -25,11 +41,21 @@ def redact_dsn(dsn: str) -> str:
     return make_conninfo(**params)
 
 
+def _keep_quotes(match: re.Match[str]) -> str:
+    value = match.group("value")
+    opening = re.match(r"\\*[\"']", value)
+    quote = opening.group(0) if opening and len(value) > len(opening.group(0)) else ""
+    return match.group("head") + quote + MASK + quote
+
+
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Mask passwords in DSNs inside free text, and any explicitly named secret values."""
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + (MASK if m.group("pw") else ""), text)
-    text = _KV_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    """Mask every secret this module knows the shape of, and the secret values named."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
-    return text
+    text = _URL_CREDENTIALS.sub(
+        lambda m: m.group("head") + (MASK if m.group("pw") else "") + m.group("tail"), text)
+    text = _AUTHORIZATION.sub(lambda m: m.group("head") + MASK, text)
+    text = _BEARER.sub(lambda m: m.group("head") + MASK, text)
+    text = _KEY_VALUE.sub(_keep_quotes, text)
+    return _SQL_PASSWORD.sub(lambda m: m.group("head") + f"'{MASK}'", text)

@@ -13,8 +13,8 @@ from typing import Any
 from rollbook.errors import ConfigError
 from rollbook.measure.api_smoke import ENDPOINTS
 from rollbook.record.clock import RUNBOOK_OBJECTIVES_S, RUNBOOK_TOTAL_OBJECTIVE_S, TOTAL_PHASE
+from rollbook.settings import plain_select, replicas
 from rollbook.settings import reader as r
-from rollbook.settings import replicas
 from rollbook.settings.locks import parse_locks
 from rollbook.settings.profile import (
     INTEGER_TYPES,
@@ -232,12 +232,17 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
 
     queries, seen = [], set()
     for qr in top.array_of_tables("queries"):
+        params = qr.select_statement("params")
         query = KeyQuery(name=qr.string("name", required=True) or "",
-                         sql=qr.select_statement("sql", required=True) or "",
-                         params=qr.select_statement("params"),
+                         sql=qr.select_statement("sql", required=True,
+                                                 bound=params is not None) or "",
+                         params=params,
                          expect_indexes=tuple(qr.string_list("expect_indexes", default=[])),
                          budget_ms=qr.number("budget_ms", minimum=0.001),
                          key_lookup=qr.boolean("key_lookup", default=False))
+        unfilled = plain_select.unfilled_placeholders(query.sql, query.params)
+        if unfilled:
+            qr.error("sql", unfilled)
         if query.name in seen:
             qr.error("name", f"{query.name!r} is used twice; query names must be unique")
         seen.add(query.name)

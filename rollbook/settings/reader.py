@@ -233,11 +233,13 @@ class Reader:
             return None
         return value.rstrip("/")
 
-    def select_statement(self, key: str, *, required: bool = False) -> str | None:
+    def select_statement(self, key: str, *, required: bool = False,
+                         bound: bool = False) -> str | None:
+        """One plain SELECT (see plain_select); bound: its %(name)s come from a params query."""
         value = self.string(key, required=required)
         if value is None:
             return None
-        refusal = why_not_plain_select(value)
+        refusal = why_not_plain_select(value, bound=bound)
         if refusal:
             self.error(key, refusal)
             return None

@@ -16,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 from rollbook.errors import ConfigError, RollbookError
 from rollbook.measure import baseline as baseline_mod
 from rollbook.measure import snapshot
-from rollbook.pg import role
+from rollbook.pg import query_guard, role
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server, start_server
 from rollbook.record.redact import redact_dsn
@@ -184,6 +184,7 @@ def guard(conn: psycopg.Connection, profile: Profile, baseline: baseline_mod.Bas
     reasons = ([wrong_baseline(conn, baseline, baseline_path, foreign_ok)]
                if baseline is not None else [])
     reasons = [reason for reason in [*reasons, role.unreadable_tables(conn)] if reason]
+    reasons += [f"{line}." for line in query_guard.refusals(conn, profile.queries)]
     result = preflight.revision(conn, expected_revision(profile, baseline))
     if not result.ok:
         reasons.append(result.summary + ".")
