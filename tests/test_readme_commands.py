@@ -141,13 +141,13 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def shell(command: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env=clean_env(),
+def shell(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env={**clean_env(), **env},
                           capture_output=True, text=True, timeout=300)
 
 
-def run(command: str, cwd: Path) -> subprocess.CompletedProcess:
-    done = shell(command, cwd)
+def run(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    done = shell(command, cwd, **env)
     assert done.returncode == 0, f"{command}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     return done
 
@@ -289,8 +289,10 @@ def test_a_pytest_command_naming_a_profile_nobody_made_is_refused():
     assert "unknown env 'not-copied-yet'" in done.stdout + done.stderr
 
 
-def test_the_lint_command_is_clean():
-    run(written("ruff check rollbook rollbook_vibes drills checks tests bench")[0], ROOT)
+def test_the_lint_command_is_clean(tmp_path):
+    """From the checkout's root as written; ruff's cache goes to this test's temp folder."""
+    run(written("ruff check rollbook rollbook_vibes drills checks tests bench")[0], ROOT,
+        RUFF_CACHE_DIR=str(tmp_path / "ruff"))
 
 
 def test_ci_runs_the_readme_test_command():
