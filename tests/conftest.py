@@ -5,8 +5,18 @@ it. The rollbook plugin itself comes through its `pytest11` entry points (pyproj
 pytest-alembic's entry point is off (`-p no:pytest_alembic` in pyproject.toml): its
 collector binds to this very file and breaks under pytest 9. tests/test_vibes_migrations.py
 imports its built-in tests and defines alembic_config and alembic_engine; the runner those
-tests take comes from here.
+tests take comes from here. Without the test extra (`pip install -e .` only), `pytest --help`
+and `--collect-only` still work: each module of tests/ is skipped, naming the extra.
+
+Tests own only their temp folders: the session's own run folder goes to a temp folder unless
+--reports-dir or ROLLBOOK_REPORTS_DIR names one, and examples/untouched.py fails the session
+when anything in the checkout changed.
 """
+import importlib.util
+import os
+import shutil
+import tempfile
+
 # httpx loads httpcore on its first request and keeps httpcore's exception classes to map them
 # to its own; pytester's sys.modules snapshot drops an httpcore first loaded inside a test, and
 # later transport errors would escape as httpcore's. Both are loaded here, before any snapshot.
@@ -15,9 +25,24 @@ from pathlib import Path
 import httpcore  # noqa: F401
 import httpx  # noqa: F401
 import pytest
-from pytest_alembic.plugin.fixtures import alembic_runner  # noqa: F401  (a fixture)
 
-pytest_plugins = ("pytester",)
+from rollbook.pytest_plugin.reporting import informational
+
+
+def importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+# what the test extra brings that tests/ imports (the bench's own are skipped in its test)
+TEST_EXTRA = ("hypothesis", "pytest_alembic", "check_jsonschema", "ruff")
+MISSING = [name for name in TEST_EXTRA if not importable(name)]
+if not MISSING:
+    from pytest_alembic.plugin.fixtures import alembic_runner  # noqa: F401  (a fixture)
+
+pytest_plugins = ("pytester", "examples.untouched")
 
 MARKERS = (
     "alembic: pytest-alembic's built-in tests (tests/test_vibes_migrations.py)",
@@ -39,6 +64,34 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.filterwarnings("error"), append=False)
 
 
+@pytest.hookimpl(tryfirst=True)  # before the rollbook plugin's own, which makes the folder
 def pytest_configure(config):
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    chosen = config.getoption("--reports-dir") or os.environ.get("ROLLBOOK_REPORTS_DIR")
+    if getattr(config, "workerinput", None) is None and not chosen and not informational(config):
+        config.option.reports_dir = tempfile.mkdtemp(prefix="rollbook-tests-")
+    if not MISSING:
+        hypothesis_in_a_temp_folder(config)
+
+
+class NeedsTheTestExtra(pytest.Module):
+    def collect(self):
+        pytest.skip(f"rollbook's own tests need the test extra ({', '.join(MISSING)} not "
+                    "installed). Hint: pip install -e '.[test]'")
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if MISSING:
+        return NeedsTheTestExtra.from_parent(parent, path=module_path)
+    return None
+
+
+def hypothesis_in_a_temp_folder(config) -> None:
+    """Hypothesis keeps its examples and caches in .hypothesis/ of the working directory (the
+    checkout's root); here, and in the subprocesses tests start, in a temp folder instead."""
+    folder = tempfile.mkdtemp(prefix="rollbook-tests-hypothesis-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = folder
+    from hypothesis.configuration import set_hypothesis_home_dir
+    set_hypothesis_home_dir(folder)

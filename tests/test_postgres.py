@@ -68,6 +68,7 @@ def test_docker_backend_starts_a_server_or_skips_with_reason():
 
 
 def test_docker_backend_without_engine_is_one_clear_line():
+    pytest.importorskip("testcontainers", reason="the docker extra: pip install -e '.[docker]'")
     from rollbook.pg.docker import docker_unavailable_reason
     if docker_unavailable_reason() is None:
         pytest.skip("a Docker engine answers here; the no-engine message cannot be shown")

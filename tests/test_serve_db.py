@@ -14,7 +14,6 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = "pre_migration_baseline.json"  # the file the walkthrough writes
 EXPORT = re.compile(r"^\s*export (\w+)='([^']*)'$")
 
 
@@ -52,12 +51,24 @@ def stop_serving(process: subprocess.Popen) -> str:
     return rest
 
 
+def reader_root(tmp_path: Path) -> Path:
+    """Where the README's reader stands: a folder with the checkout's checks/ and its pytest
+    configuration, in this test's temp folder, so the baseline the walkthrough writes (and the
+    run folders) land there and never beside a user's own in the checkout."""
+    here = tmp_path / "checkout"
+    here.mkdir()
+    for name in ("checks", "pyproject.toml"):
+        (here / name).symlink_to(ROOT / name)
+    return here
+
+
 def test_readme_walkthrough_runs_as_written(tmp_path):
+    here = reader_root(tmp_path)
     process, exports, _ = start_serving("--with-api")
     try:
         assert set(exports) == {"ROLLBOOK_DSN", "VIBES_DATABASE_URL", "ROLLBOOK_API_URL"}
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
-        env.update(exports, ROLLBOOK_REPORTS_DIR=str(tmp_path / "reports"))
+        env.update(exports)
         for command in readme_walkthrough():
             argv = command.split()
             if argv[0] == "python":
@@ -65,13 +76,13 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
             elif argv[0] in ("rollbook", "pytest"):
                 argv = [sys.executable, "-m", "rollbook.cli" if argv[0] == "rollbook" else
                         "pytest", *argv[1:]]
-            # from a checkout's root, as the README's reader runs it (checks/ is there)
-            done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+            done = subprocess.run(argv, cwd=here, env=env, capture_output=True, text=True,
                                   timeout=600)
             assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
     finally:
-        (ROOT / BASELINE).unlink(missing_ok=True)
         rest = stop_serving(process)
+    assert (here / "pre_migration_baseline.json").is_file()
+    assert [p.name for p in (here / "reports").iterdir()] != []  # the checks' run folder
     assert process.returncode == 0, rest
     assert rest.strip().endswith("stopped; nothing left behind")
     with pytest.raises(psycopg.OperationalError):

@@ -48,6 +48,8 @@ def _refusal(exc: RollbookError) -> pytest.UsageError:
 def checks_selected(config) -> bool:
     """Does this session collect anything under checks/ (by its arguments or testpaths)?"""
     checks_dir = (Path(config.rootpath) / "checks").resolve()
+    if not checks_dir.is_dir():  # a project (or a pytester folder) with no checks/
+        return False
     for arg in config.args:
         path = Path(str(arg).split("::")[0])
         if not path.is_absolute():
