@@ -61,7 +61,8 @@ def links_html(links: dict[str, str]) -> str:
     if not links:
         return ""
     return "<p>Kept with this run: " + " · ".join(
-        f"<a href='{escape(path)}'>{escape(label)}</a>" for label, path in links.items()) + "</p>"
+        f"<a href='{layout.href(path)}'>{escape(label)}</a>" for label, path in links.items()
+    ) + "</p>"
 
 
 def rows_table(columns: list[str], rows: list[list[str]], classes: list[list[str]] | None = None
@@ -160,7 +161,7 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
              "</span></summary>", facts_table(facts)]
     if drill.evidence:
         parts.append("<p>Evidence: " + ", ".join(
-            f"<a href='{escape(path)}'>{escape(label)}</a>"
+            f"<a href='{layout.href(path)}'>{escape(label)}</a>"
             for label, path in drill.evidence.items()) + "</p>")
     parts.append(_findings(drill))
     rto = [[("<b>%s</b>" if p.name == TOTAL_PHASE else "%s") % escape(p.name),
@@ -214,7 +215,7 @@ def _findings(drill: DrillRecord) -> str:
     parts = [f"<h3>Findings ({sum(f.total for f in found)})</h3>"]
     for group in found:
         more = (f"<li>… {group.total - len(group.shown)} more: the full list is in <a "
-                f"href='{escape(group.full_list)}'>{escape(group.full_list)}</a></li>"
+                f"href='{layout.href(group.full_list)}'>{escape(group.full_list)}</a></li>"
                 if group.full_list else "")
         parts.append(f"<h4>{escape(group.kind)} ({group.total})</h4><ul>"
                      + "".join(f"<li>{escape(line)}</li>" for line in group.shown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from rollbook.record import humanize
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
@@ -102,6 +103,11 @@ def table_parts(rows: list[dict[str, str]]) -> tuple[list[str], list[dict[str, s
     columns = list(dict.fromkeys(c for row in rows for c in row))
     return columns, [{c: (humanize.value(c, row.get(c)) if row.get(c) not in (None, "")
                           else "—") for c in columns} for row in rows]
+
+
+def href(path: str) -> str:
+    """A path in the run folder as a link target: spaces and the like escaped."""
+    return quote(path)
 
 
 def long(rows: list[dict[str, str]]) -> bool:

@@ -42,7 +42,7 @@ def table(title: str, rows: list[dict[str, str]], level: str = "###") -> list[st
 
 
 def links_line(links: dict[str, str]) -> list[str]:
-    return ["Kept with this run: " + " · ".join(f"[{label}]({path})"
+    return ["Kept with this run: " + " · ".join(f"[{label}]({layout.href(path)})"
                                                for label, path in links.items()), ""] \
         if links else []
 
@@ -119,7 +119,7 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None,
         lines.append(f"- **failure**: {drill.failure}")
     lines += facts_lines(own_facts(drill, run))
     if drill.evidence:
-        lines += ["- **evidence**: " + ", ".join(f"[{label}]({path})"
+        lines += ["- **evidence**: " + ", ".join(f"[{label}]({layout.href(path)})"
                                                  for label, path in drill.evidence.items())]
     lines += _findings(drill)
     lines += ["", "### Recovery Time Objectives", "",
@@ -164,7 +164,7 @@ def _findings(drill: DrillRecord) -> list[str]:
         lines += [f"- {line}" for line in group.shown]
         if group.full_list:
             lines.append(f"- … {group.total - len(group.shown)} more: the full list is in "
-                         f"[{group.full_list}]({group.full_list})")
+                         f"[{group.full_list}]({layout.href(group.full_list)})")
         lines.append("")
     return lines
 
