@@ -10,8 +10,11 @@ tests take comes from here.
 # httpx loads httpcore on its first request and keeps httpcore's exception classes to map them
 # to its own; pytester's sys.modules snapshot drops an httpcore first loaded inside a test, and
 # later transport errors would escape as httpcore's. Both are loaded here, before any snapshot.
+from pathlib import Path
+
 import httpcore  # noqa: F401
 import httpx  # noqa: F401
+import pytest
 from pytest_alembic.plugin.fixtures import alembic_runner  # noqa: F401  (a fixture)
 
 pytest_plugins = ("pytester",)
@@ -21,6 +24,19 @@ MARKERS = (
     "docker: needs a Docker engine (testcontainers)",
     "local_pg: needs a local PostgreSQL installation (e.g. Debian's postgresql-15)",
 )
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Every warning is an error in rollbook's own tests (and only there: a user's drills and
+    checks record the warnings their project raises). Put first among the test's marks, so it
+    is applied first and any filterwarnings mark of the test, its class or module wins."""
+    for item in items:
+        if TESTS in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.filterwarnings("error"), append=False)
 
 
 def pytest_configure(config):

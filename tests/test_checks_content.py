@@ -120,7 +120,7 @@ def test_chunks_are_whole_runs_of_leaves_covering_the_table(rows_per_chunk):
     leaves = {str(i): [157, "0"] for i in range(63)} | {"63": [109, "0"]}
     info = {"key": "id", "lo": 1, "hi": 10000, "width": 157, "leaves": leaves}
     before = baseline.Baseline({}, [], {}, {"notes": baseline.TableBaseline(
-        rows=10000, digest="0", key="id", key_max=10000)}, {}, facts={"leaves": {"notes": info}})
+        rows=10000, digest="0", key="id", key_max=10000, key_columns=("id",))}, {}, facts={"leaves": {"notes": info}})
 
     chunks = content.plan_chunks(before, "notes", rows_per_chunk)
 

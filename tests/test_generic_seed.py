@@ -56,6 +56,22 @@ def test_writer_rows_hang_off_the_rows_it_wrote(scratch_dsn):
                             (last_order,)).fetchone()[0] == written["order_items"] > 0
 
 
+def test_self_references_and_a_cycle_broken_at_a_nullable_key_are_seeded(scratch_dsn):
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE teams (id int PRIMARY KEY, lead_id int, parent_id int"
+                     "  REFERENCES teams);"
+                     "CREATE TABLE people (id int PRIMARY KEY, team_id int NOT NULL REFERENCES"
+                     "  teams, mentor_id int NOT NULL REFERENCES people);"
+                     "ALTER TABLE teams ADD FOREIGN KEY (lead_id) REFERENCES people")
+        assert generic_seed.seed_tables(conn, 20) == {"teams": 20, "people": 20}
+        assert conn.execute("SELECT count(lead_id), count(parent_id) FROM teams").fetchone() \
+            == (0, 0)
+        assert conn.execute("SELECT count(*) FROM people WHERE mentor_id = id").fetchone()[0] \
+            == 20
+        assert not [r.summary for fk in orphans.foreign_keys(conn)
+                    for r in [orphans.find_orphans(conn, fk)] if not r.ok]
+
+
 def test_a_foreign_key_cycle_is_refused_with_a_hint(scratch_dsn):
     with connect(scratch_dsn) as conn:
         conn.execute("CREATE TABLE a (id int PRIMARY KEY, b_id int NOT NULL);"
@@ -63,7 +79,7 @@ def test_a_foreign_key_cycle_is_refused_with_a_hint(scratch_dsn):
                      "ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b")
         with pytest.raises(SeedError) as caught:
             generic_seed.seed_tables(conn, 5)
-    assert "form a cycle" in caught.value.one_line()
+    assert "form a cycle with no key that may be NULL" in caught.value.one_line()
     assert caught.value.one_line().endswith('Hint: name a seeder for it in the profile '
                                             '([embedded] seed = "module:function").')
 
@@ -83,9 +99,13 @@ def test_a_required_column_of_an_unknown_type_is_refused_and_a_nullable_one_left
 
 def test_a_check_the_made_values_break_is_one_line_with_a_hint(scratch_dsn):
     with connect(scratch_dsn) as conn:
-        conn.execute("CREATE TABLE debts (id int PRIMARY KEY, owed int NOT NULL CHECK (owed < 0))")
+        conn.execute("CREATE TABLE debts (id int PRIMARY KEY, owed int NOT NULL"
+                     " CHECK (owed % 7 = 3))")
         with pytest.raises(SeedError) as caught:
             generic_seed.seed_tables(conn, 5)
     assert caught.value.one_line().startswith(
-        'seeding debts failed: new row for relation "debts" violates check constraint '
-        '"debts_owed_check". Hint: name a seeder')
+        "seeding debts.owed failed: the values made break constraint debts_owed_check (CHECK "
+        '(((owed % 7) = 3))): new row for relation "debts" violates check constraint '
+        '"debts_owed_check"')
+    assert caught.value.one_line().endswith("Hint: name a seeder for it in the profile "
+                                            '([embedded] seed = "module:function").')

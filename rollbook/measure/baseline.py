@@ -24,8 +24,26 @@ FORMAT = "rollbook-baseline/1"
 class TableBaseline:
     rows: int
     digest: str
-    key: str | None = None
-    key_max: int | None = None
+    key: str | None = None  # the first column of the table's whole key
+    key_max: int | None = None  # its max, when that column is an integer
+    # the whole key (catalog.whole_keys): () for a table without one, whose rows are told apart
+    # by every column; None in baselines written before it was recorded (Baseline.whole_key
+    # reads it from their schema), and then left out so that they keep their sha256
+    key_columns: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {"rows": self.rows, "digest": self.digest, "key": self.key,
+                "key_max": self.key_max}
+        if self.key_columns is not None:
+            body["key_columns"] = list(self.key_columns)
+        return body
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> "TableBaseline":
+        found = cls(**body)
+        if found.key_columns is not None:
+            found.key_columns = tuple(found.key_columns)
+        return found
 
 
 @dataclass
@@ -51,7 +69,7 @@ class Baseline:
     def to_dict(self) -> dict[str, Any]:
         body = {"format": FORMAT, "created_at": self.created_at, "database": self.database,
                 "revision": self.revision, "schema": self.schema,
-                "tables": {name: vars(t) for name, t in sorted(self.tables.items())},
+                "tables": {name: t.to_dict() for name, t in sorted(self.tables.items())},
                 "sequences": self.sequences, "plans": self.plans}
         if self.facts:
             body["facts"] = self.facts
@@ -66,6 +84,26 @@ class Baseline:
     def schema_snapshot(self) -> "catalog.Schema":
         return catalog.Schema.from_dict(self.schema)
 
+    def whole_key(self, table: str) -> tuple[str, ...]:
+        """The columns that tell `table`'s rows apart (every column of a table without a key):
+        as recorded, or, in a baseline written before whole keys were, read from its schema."""
+        before = self.tables[table]
+        key = before.key_columns
+        if key is None:
+            key = catalog.whole_keys(self.schema_snapshot()).get(table, ())
+        return key or tuple(sorted(self.schema_snapshot().tables.get(table, {})))
+
+    def range_key(self, table: str) -> tuple[str, int] | None:
+        """(column, max) when the first column of `table`'s whole key is an integer: no row
+        with a greater value existed at baseline, so rows with key <= max hold every baseline
+        row (and, for a composite key, maybe newer ones: those are left out by whole key)."""
+        before = self.tables.get(table)
+        if before is None or before.key is None or before.key_max is None:
+            return None
+        if self.whole_key(table)[:1] != (before.key,):
+            return None
+        return before.key, before.key_max
+
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         body = self.to_dict()
@@ -79,15 +117,17 @@ def capture(conn: psycopg.Connection, revision: list[str],
     """Snapshot schema, per-table counts and fingerprints, key maxima and sequence values:
     one statement per table (count, digest and, for an integer key, its max)."""
     schema = catalog.snapshot(conn, schemas)  # None: every non-system schema
-    keys = _first_key_columns(schema)
+    keys = catalog.whole_keys(schema)
     algorithm = fingerprint.algorithm_for(conn)
     tables = {}
     for name in sorted(schema.tables):
-        # only an integer key tells baseline rows from newer ones (and has a max(): uuid has not)
-        measured = fingerprint.measure_table(conn, name, algorithm=algorithm, key=keys.get(name))
+        whole = keys.get(name, ())
+        first = whole[0] if whole else None
+        # an integer first key column bounds the baseline rows (uuid or text has no max())
+        measured = fingerprint.measure_table(conn, name, algorithm=algorithm, key=first)
         key_max = measured.key_range[1] if measured.key_range else None
         tables[name] = TableBaseline(rows=measured.rows, digest=measured.selected[1],
-                                     key=keys.get(name), key_max=key_max)
+                                     key=first, key_max=key_max, key_columns=whole)
     sequences = {catalog.display_name(nsp, name): value for nsp, name, value in conn.execute(
         "SELECT schemaname, sequencename, last_value FROM pg_sequences"
         " WHERE schemaname = ANY(%s) ORDER BY 1, 2", [list(schema.schemas)]).fetchall()}
@@ -124,7 +164,8 @@ def load(path: Path) -> Baseline:
     try:
         loaded = Baseline(database=body["database"], revision=body["revision"],
                           schema=body["schema"], sequences=body["sequences"],
-                          tables={n: TableBaseline(**t) for n, t in body["tables"].items()},
+                          tables={n: TableBaseline.from_dict(t)
+                                  for n, t in body["tables"].items()},
                           plans=body.get("plans", {}), created_at=body.get("created_at", ""),
                           facts=body.get("facts", {}),
                           recorded_algorithm=_algorithm(path, body))
@@ -143,15 +184,6 @@ def _algorithm(path: Path, body: dict[str, Any]) -> str | None:
                             f"rollbook does not know ({', '.join(fingerprint.ALGORITHMS)}).",
                             hint="retake it with `rollbook snapshot --output FILE`.")
     return algorithm
-
-
-def _first_key_columns(schema: "catalog.Schema") -> dict[str, str]:
-    """The first primary-key column of each table, used to tell baseline rows from newer ones."""
-    keys: dict[str, str] = {}
-    for table, column, _type, role in catalog.key_columns(schema):
-        if role == "primary key":
-            keys.setdefault(table, column)
-    return keys
 
 
 def _digest(body: dict[str, Any]) -> str:

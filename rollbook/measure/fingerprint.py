@@ -71,6 +71,23 @@ def row_hash(columns: dict[str, str], algorithm: str, alias: str = "t") -> sql.C
     raise ValueError(f"unknown digest algorithm {algorithm!r}; known: {', '.join(ALGORITHMS)}")
 
 
+def key_text(columns: tuple[str, ...], alias: str = "t") -> sql.Composed:
+    """A row's whole key as one text value (under PIN_OUTPUT_SETTINGS): how the rows written
+    since a baseline are named, and left out of its rows, in a table without an integer key."""
+    return sql.SQL("ROW({})::text").format(
+        sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns))
+
+
+def without(where: sql.Composable | None, leave_out: tuple[tuple[str, ...], tuple[str, ...]] | None,
+            columns: dict[str, str]) -> sql.Composable | None:
+    """`where`, and not one of the rows `leave_out` names by whole key (when its columns are
+    all there)."""
+    if leave_out is None or not leave_out[1] or not all(c in columns for c in leave_out[0]):
+        return where
+    left = sql.SQL("{} <> ALL({})").format(key_text(leave_out[0]), sql.Literal(list(leave_out[1])))
+    return left if where is None else sql.SQL("{} AND {}").format(where, left)
+
+
 def digest_sum(columns: dict[str, str], algorithm: str, where: sql.Composable | None = None,
                alias: str = "t") -> sql.Composed:
     """The aggregate that digests the rows of `alias` (those matching `where`): row hashes
@@ -132,13 +149,14 @@ class TableMeasurement:
 def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
                   key: str | None = None, upto: int | None = None, digest: bool = True,
                   time_column: str | None = None, hash_rows: bool = True,
-                  leave_out: tuple[str, tuple[str, ...]] | None = None) -> TableMeasurement:
+                  leave_out: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+                  ) -> TableMeasurement:
     """Count `table`, digest its rows with key <= upto (all rows without upto), and read the
     key's range and the time column's oldest/newest value, all in one statement. With
     hash_rows False the selected rows are counted, not hashed (their digest is taken in
-    key-range chunks by measure_range). `leave_out` (column, values as text) leaves rows out of
-    the selection by value: the rows a drill wrote since the baseline, in a table whose key is
-    no integer (so no key <= upto can tell them apart)."""
+    key-range chunks by measure_range). `leave_out` (the whole key's columns, and key_text of
+    rows) leaves rows out of the selection by their whole key: the rows a drill wrote since the
+    baseline that no key <= upto tells apart (a key of another type, or composite)."""
     with conn.transaction():
         conn.execute(PIN_OUTPUT_SETTINGS)
         columns = table_columns(conn, table)
@@ -149,9 +167,7 @@ def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
         selectable = upto is None or integer_key
         k = sql.Identifier("t", key) if key else None
         where = sql.SQL("{} <= {}").format(k, sql.Literal(upto)) if upto is not None else None
-        if leave_out is not None and leave_out[0] in columns and leave_out[1]:
-            where = sql.SQL("{}::text <> ALL({})").format(sql.Identifier("t", leave_out[0]),
-                                                         sql.Literal(list(leave_out[1])))
+        where = without(where, leave_out, columns)
         parts = [sql.SQL("count(*)")]
         if digest and selectable:
             parts += [sql.SQL("count(*) FILTER (WHERE {})").format(where) if where is not None
@@ -179,9 +195,10 @@ def measure_table(conn: psycopg.Connection, table: str, *, algorithm: str,
 
 
 def measure_range(conn: psycopg.Connection, table: str, key: str, lo: int | None, hi: int,
-                  algorithm: str) -> tuple[int, int, str]:
+                  algorithm: str, leave_out: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+                  ) -> tuple[int, int, str]:
     """(count, digest as an integer, statement) of the rows with lo <= key <= hi (no lower
-    bound for lo None): one slice of content's bisection."""
+    bound for lo None) but those `leave_out` names: one slice of content's bisection."""
     k = sql.Identifier("t", key)
     where = (sql.SQL("{} <= {}").format(k, sql.Literal(hi)) if lo is None else
              sql.SQL("{} BETWEEN {} AND {}").format(k, sql.Literal(lo), sql.Literal(hi)))
@@ -189,6 +206,7 @@ def measure_range(conn: psycopg.Connection, table: str, key: str, lo: int | None
         conn.execute(PIN_OUTPUT_SETTINGS)
         columns = table_columns(conn, table) or {}
         statement = as_text(sql.SQL("SELECT count(*), {} FROM {} AS t WHERE {}").format(
-            digest_sum(columns, algorithm), relation(table), where), conn)
+            digest_sum(columns, algorithm), relation(table), without(where, leave_out, columns)),
+            conn)
         count, total = conn.execute(statement).fetchone()
     return count, int(total) % MODULUS, statement

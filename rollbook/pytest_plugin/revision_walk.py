@@ -13,7 +13,8 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-from rollbook.measure import catalog, snapshot
+from rollbook.errors import MigrationError, RollbookError
+from rollbook.measure import catalog, fingerprint, snapshot
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.drill import DrillFailure
@@ -28,6 +29,7 @@ from rollbook.settings.profile import Profile
 from rollbook.settings.profile_files import load_ref
 from rollbook.settings.target import alembic_config, checks_connection
 from rollbook.verdicts import validation
+from rollbook.verdicts.measured import LeaveOut
 
 
 def revision_steps(profile: Profile) -> list[RevisionStep]:
@@ -67,7 +69,10 @@ def writer_for(profile: Profile) -> Callable:
 def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str, ParentTemplate]:
     """A fresh database at the parent, seeded and baselined: a copy of the parent's template."""
     with drill.step(f"Database at {step.parent}: migrated, seeded, baseline taken") as log:
-        template, made = templates.at(step.parent)
+        try:
+            template, made = templates.at(step.parent)
+        except RollbookError as exc:  # a seed that failed, a migration refused: one line
+            raise DrillFailure(f"{step.revision}: {exc.one_line()}") from None
         name = f"rb_rev_{uuid.uuid4().hex[:10]}"
         clone(templates.server, template.name, name)
         rows = sum(template.baseline.tables[t].rows for t in template.baseline.tables)
@@ -83,23 +88,29 @@ def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str
 
 
 def upgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
+    """The upgrade to the revision; one that did not arrive there fails in one line."""
     with drill.step(f"Upgrade {step.parent} -> {step.revision} ({step.doc})") as log:
-        log.detail = migration_detail(migrations.upgrade(step.revision))
+        try:
+            run = migrations.upgrade(step.revision)
+        except MigrationError as exc:
+            raise DrillFailure(f"{step.revision}: {exc.message}") from None
+        log.detail = migration_detail(run)
 
 
 @dataclasses.dataclass
 class Written:
     """Rows written while on the revision: how many each table took, and, for a table whose
-    key at the parent is no integer, those rows' key values (as text), so the content check
-    can leave them out of the baseline's rows."""
+    key at the parent is not one integer column, those rows' whole keys (every column for a
+    table without a key), so the counts and content checks leave them out of the baseline's
+    rows."""
 
     rows: dict[str, int]
-    keys: dict[str, tuple[str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    keys: LeaveOut = dataclasses.field(default_factory=dict)
 
 
 # rows whose inserting transaction came after a given one (a drill's copy has no other writer,
 # and its transaction ids are far from wrapping around)
-WRITTEN_SINCE_SQL = "SELECT {key}::text FROM {table} WHERE xmin::text::bigint > %(xid)s"
+WRITTEN_SINCE_SQL = "SELECT {key} FROM {table} AS t WHERE xmin::text::bigint > %(xid)s"
 
 
 def write_rows(drill, dsn: str, writer: Callable, step: RevisionStep,
@@ -120,17 +131,20 @@ def write_rows(drill, dsn: str, writer: Callable, step: RevisionStep,
 
 
 def _keys_written(dsn: str, parent: ParentTemplate, rows: dict[str, int],
-                  before: int) -> dict[str, tuple[str, tuple[str, ...]]]:
-    keyed = {t: parent.baseline.tables[t].key for t in rows
-             if t in parent.baseline.tables and parent.baseline.tables[t].key
-             and parent.baseline.tables[t].key_max is None}
+                  before: int) -> LeaveOut:
+    baseline = parent.baseline
+    # a one-column integer key tells the written rows apart by itself (key > the baseline's max)
+    keyed = {t: baseline.whole_key(t) for t in rows if t in baseline.tables
+             and not (baseline.range_key(t) and len(baseline.whole_key(t)) == 1)}
     found = {}
-    with connect(dsn, autocommit=True) as conn:
+    with connect(dsn) as conn:
         for table, key in keyed.items():
             statement = sql.SQL(WRITTEN_SINCE_SQL).format(
-                key=sql.Identifier(key), table=catalog.relation(table))
+                key=fingerprint.key_text(key), table=catalog.relation(table))
             try:
-                values = [r[0] for r in conn.execute(statement, {"xid": before}).fetchall()]
+                with conn.transaction():  # the row text as measure_table prints it
+                    conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
+                    values = [r[0] for r in conn.execute(statement, {"xid": before})]
             except psycopg.errors.UndefinedColumn:  # the revision renamed or dropped the key
                 continue
             found[table] = (key, tuple(values))

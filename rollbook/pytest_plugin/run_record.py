@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rollbook.pytest_plugin import warning_log
 from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
 from rollbook.record import allure_html, allure_meta, checks_record, trend
 from rollbook.record.html import render_html
@@ -27,6 +28,8 @@ from rollbook.record.runinfo import (
 )
 from rollbook.record.summary import Session
 
+# the run's warnings, recorded (never a failure) and filed with the record
+pytest_plugins = ("rollbook.pytest_plugin.warning_log",)
 STARTED = pytest.StashKey[str]()
 REASON = pytest.StashKey[str]()
 SAID = pytest.StashKey[list]()  # lines for the end of the run
@@ -84,8 +87,9 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if not run_dir.is_dir():  # --collect-only, --fixtures, --help: no run folder
         return
-    drills = sorted((DrillRecord.load(path) for path in (run_dir / "records").glob("*.json")),
-                    key=lambda drill: drill.started_utc)  # in the order they ran
+    loaded = {path: DrillRecord.load(path) for path in (run_dir / "records").glob("*.json")}
+    warning_log.file_warnings(config, run_dir, loaded)
+    drills = sorted(loaded.values(), key=lambda drill: drill.started_utc)  # in the order they ran
     run = run_facts(config, drills)
     trends = _trends(config, run_dir, run, drills)
     if config.option.allure_report_dir:

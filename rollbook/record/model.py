@@ -1,6 +1,7 @@
 """What one drill did and saw: written to JSON by the drill, rendered at the end of the run."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -39,6 +40,41 @@ class DecisionLog:
     signals: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RecordedWarning:
+    """A warning raised during the run (by the project, its libraries or rollbook): recorded in
+    the record, never a failure of the user's run. `when` is pytest's phase ("config",
+    "collect", "runtest"); `nodeid` the test it was raised in ("" outside any test)."""
+
+    category: str
+    message: str
+    filename: str
+    lineno: int
+    when: str
+    nodeid: str = ""
+    count: int = 1
+
+    def line(self) -> str:
+        """One line for people: what, where, how often."""
+        times = f" ({self.count} times)" if self.count > 1 else ""
+        return f"{self.category}: {self.message} ({self.filename}:{self.lineno}){times}"
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> "RecordedWarning":
+        return cls(**body)
+
+
+def tally_warnings(found: list[RecordedWarning]) -> list[RecordedWarning]:
+    """The same warning raised at the same place in the same test, counted once, in order."""
+    counted: dict[tuple, RecordedWarning] = {}
+    for w in found:
+        key = (w.category, w.message, w.filename, w.lineno, w.when, w.nodeid)
+        seen = counted.get(key)
+        counted[key] = w if seen is None else dataclasses.replace(
+            seen, count=seen.count + w.count)
+    return list(counted.values())
+
+
 @dataclass
 class DrillRecord:
     title: str
@@ -59,6 +95,9 @@ class DrillRecord:
     failure: str = ""
     started_utc: str = field(default_factory=utc_now)
     ended_utc: str = ""
+    # warnings raised while the drill ran (its migrations, the project's libraries): listed,
+    # never a failure
+    warnings: list[RecordedWarning] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "test_id": self.test_id, "verdict": self.verdict,
@@ -69,7 +108,8 @@ class DrillRecord:
                 "findings": self.findings, "evidence": self.evidence,
                 "checklist": self.checklist.to_list(),
                 "phases": [vars(p) for p in self.clock.phases.values()],
-                "total_objective_s": self.clock.total_objective_s}
+                "total_objective_s": self.clock.total_objective_s,
+                "warnings": [vars(w) for w in self.warnings]}
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> "DrillRecord":
@@ -83,7 +123,8 @@ class DrillRecord:
                    tables=body.get("tables", {}), findings=body.get("findings", {}),
                    evidence=body.get("evidence", {}),
                    verdict=body["verdict"], failure=body["failure"],
-                   started_utc=body.get("started_utc", ""), ended_utc=body.get("ended_utc", ""))
+                   started_utc=body.get("started_utc", ""), ended_utc=body.get("ended_utc", ""),
+                   warnings=[RecordedWarning.from_dict(w) for w in body.get("warnings", [])])
 
     def cite(self, source: str, kept: str) -> None:
         """Everywhere the record names `source` (a log in a temp folder, gone after the run),

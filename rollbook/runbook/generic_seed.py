@@ -12,6 +12,7 @@ the columns that have neither a default nor NULL to fall back on.
 from __future__ import annotations
 
 import graphlib
+import math
 
 import psycopg
 from psycopg import sql
@@ -19,6 +20,7 @@ from psycopg import sql
 from rollbook.errors import RollbookError
 from rollbook.measure import catalog
 from rollbook.pg.connect import connect
+from rollbook.runbook import seed_checks
 from rollbook.runbook.migrations import VERSION_TABLE
 
 WRITER_ROWS = 5
@@ -30,6 +32,12 @@ SELECT b.typname, b.typcategory, b.typtype = 'e'
 FROM pg_type t
 JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
 WHERE t.oid = %s::regtype"""
+
+# the CHECK constraints of a domain
+DOMAIN_CHECKS_SQL = """\
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE contypid = %s::regtype AND contype = 'c' ORDER BY conname"""
+INTEGER_NAMES = ("int2", "int4", "int8")
 
 G = sql.SQL("s.g")
 # rows this transaction inserted: their xmin is its transaction id (mod 2^32)
@@ -65,51 +73,94 @@ def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = Fa
     schema = catalog.snapshot(conn, schemas, kinds=("tables", "constraints", "table_options"))
     written = {}
     with conn.transaction():
-        for table in load_order(schema):
+        order, left_null = load_order(schema)
+        for table in order:
             start = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 catalog.relation(table))).fetchone()[0]
             if only_empty and start:
                 continue
             fresh = {t for t, n in written.items() if n} if required_only else set()
-            statement = insert_statement(conn, schema, table, required_only, fresh)
+            statement = insert_statement(conn, schema, table, required_only, fresh, left_null)
             if statement is None:
                 continue
             try:
                 cur = conn.execute(statement, {"first": start + 1, "last": start + rows})
-            except psycopg.errors.IntegrityError as exc:  # e.g. a CHECK the made values break
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise SeedError(f"seeding {table} failed: {first}.", hint=SEED_HINT) from None
+            except psycopg.Error as exc:  # e.g. a CHECK the made values break
+                raise seed_failure(schema, table, exc) from None
             written[table] = cur.rowcount
     return written
 
 
-def load_order(schema: catalog.Schema) -> list[str]:
-    """Tables parents first (a partition is loaded through its parent)."""
+def seed_failure(schema: catalog.Schema, table: str, exc: psycopg.Error) -> SeedError:
+    """One line naming the table, the column(s) and the constraint the made values broke."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    diag = exc.diag
+    constraint = next((c for c in schema.constraints.values()
+                       if c.table == table and c.name == diag.constraint_name), None)
+    columns = (diag.column_name,) if diag.column_name else (
+        constraint.columns if constraint is not None else ())
+    where = f"{table}.{', '.join(columns)}" if columns else table
+    what = (f" break constraint {constraint.name} ({constraint.definition})"
+            if constraint is not None else " were refused")
+    return SeedError(f"seeding {where} failed: the values made{what}: {first}.",
+                     hint=SEED_HINT)
+
+
+def load_order(schema: catalog.Schema) -> tuple[list[str], frozenset[str]]:
+    """Tables parents first (a partition is loaded through its parent), and the foreign keys
+    left NULL to get there: a cycle is broken at a key whose columns may all be NULL."""
     options = schema.objects.get("table_options", {})
     tables = [t for t in sorted(schema.tables) if t != VERSION_TABLE
               and getattr(options.get(t), "partition_of", None) is None]
-    graph = {t: set() for t in tables}
-    for c in schema.constraints.values():
-        if c.type == "foreign key" and c.table in graph and c.ref_table != c.table:
-            graph[c.table].add(c.ref_table)
-    try:
-        return list(graphlib.TopologicalSorter(graph).static_order())
-    except graphlib.CycleError as exc:
-        raise SeedError(f"the foreign keys of {' -> '.join(exc.args[1])} form a cycle: no "
-                        "table of it can be seeded first.", hint=SEED_HINT) from None
+    keys = [c for c in sorted(schema.constraints.values(), key=lambda c: (c.table, c.name))
+            if c.type == "foreign key" and c.table in tables and c.ref_table != c.table]
+    left_null: set[str] = set()
+    while True:
+        graph = {t: set() for t in tables}
+        for c in keys:
+            if c.name not in left_null:
+                graph[c.table].add(c.ref_table)
+        try:
+            return list(graphlib.TopologicalSorter(graph).static_order()), frozenset(left_null)
+        except graphlib.CycleError as exc:
+            cycle = exc.args[1]
+            steps = list(zip(cycle, cycle[1:], strict=False))
+            edges = {*steps, *((b, a) for a, b in steps)}
+            breakable = [c for c in keys if (c.table, c.ref_table) in edges
+                         and c.name not in left_null and _nullable(schema, c)]
+            if not breakable:
+                raise SeedError(f"the foreign keys of {' -> '.join(cycle)} form a cycle with "
+                                "no key that may be NULL: no table of it can be seeded first.",
+                                hint=SEED_HINT) from None
+            left_null.add(breakable[0].name)
+
+
+def _nullable(schema: catalog.Schema, key: catalog.Constraint) -> bool:
+    columns = schema.tables.get(key.table, {})
+    return all(c in columns and not columns[c].not_null for c in key.columns)
 
 
 def insert_statement(conn: psycopg.Connection, schema: catalog.Schema, table: str,
-                     required_only: bool, fresh: set[str] = frozenset()) -> sql.Composed | None:
+                     required_only: bool, fresh: set[str] = frozenset(),
+                     left_null: frozenset[str] = frozenset()) -> sql.Composed | None:
     """INSERT ... SELECT over generate_series(%(first)s, %(last)s) for one table, or None
     when the database fills every column itself. A parent in `fresh` is referenced only by
     its rows inserted in this transaction (new rows hang off new rows, as an application's
-    do, so they never land among a baseline's rows)."""
-    keys = [c for c in schema.constraints.values()
-            if c.table == table and c.type == "foreign key" and c.ref_table != table]
+    do, so they never land among a baseline's rows). The foreign keys in `left_null` (a cycle
+    broken there) and a nullable reference of the table to itself are left NULL; a required
+    one references the row itself."""
+    own = [c for c in schema.constraints.values() if c.table == table and c.type == "foreign key"]
+    keys = [c for c in own if c.ref_table != table and c.name not in left_null]
+    nulled = {column for c in own if c.name in left_null or (c.ref_table == table and
+                                                             _nullable(schema, c))
+              for column in c.columns}
+    itself = {column: ref for c in own if c.ref_table == table and not _nullable(schema, c)
+              for column, ref in zip(c.columns, c.ref_columns, strict=True)}
     from_key = {column: (index, key.ref_columns[position]) for index, key in enumerate(keys)
                 for position, column in enumerate(key.columns)}
-    targets, values = [], []
+    rules = seed_checks.read([(c.name, c.definition) for c in schema.constraints.values()
+                              if c.table == table and c.type == "check"])
+    made: dict[str, sql.Composable] = {}
     for name, column in sorted(schema.tables[table].items()):
         if column.identity or column.generated or "nextval(" in (column.default or ""):
             continue
@@ -117,12 +168,20 @@ def insert_statement(conn: psycopg.Connection, schema: catalog.Schema, table: st
             continue
         if name in from_key:
             index, ref_column = from_key[name]
-            value = sql.SQL("{}.{}").format(sql.Identifier(f"fk{index}"),
-                                            sql.Identifier(ref_column))
-        else:
-            value = column_value(conn, table, column)
-        targets.append(sql.Identifier(name))
-        values.append(value)
+            made[name] = sql.SQL("{}.{}").format(sql.Identifier(f"fk{index}"),
+                                                 sql.Identifier(ref_column))
+        elif name in nulled or (name in rules and rules[name].unread and not column.not_null):
+            made[name] = sql.SQL("NULL")  # a CHECK this cannot read holds on NULL
+        elif name not in itself:
+            made[name] = column_value(conn, table, column, rules.get(name))
+    for name, ref in itself.items():
+        if ref not in made:
+            raise SeedError(f"{table}.{name} references {table}.{ref}, which the database "
+                            "fills itself, and may not be NULL: rollbook cannot make a row "
+                            "that references itself.", hint=SEED_HINT)
+        made[name] = made[ref]
+    targets = [sql.Identifier(name) for name in made]
+    values = list(made.values())
     if not targets:
         return None
     joins = [parent_join(index, key, schema.tables[table], key.ref_table in fresh)
@@ -154,14 +213,36 @@ def parent_join(index: int, key: catalog.Constraint, columns: dict,
         where=sql.SQL(FRESH_ROWS if fresh else ""))
 
 
-def column_value(conn: psycopg.Connection, table: str, column: catalog.Column) -> sql.Composable:
-    """The value of `column` in row s.g, from its type's category; NULL for a type this does
-    not know when the column allows it."""
+def column_value(conn: psycopg.Connection, table: str, column: catalog.Column,
+                 allowed: seed_checks.Allowed | None = None) -> sql.Composable:
+    """The value of `column` in row s.g, from its type's category, within what its CHECK
+    constraints and its domain's allow (`allowed`: the table's own, read by seed_checks); NULL
+    for a type this does not know when the column allows it."""
     typename, category, is_enum = conn.execute(TYPE_SQL, (column.type,)).fetchone()
+    domain = seed_checks.read(conn.execute(DOMAIN_CHECKS_SQL, (column.type,)).fetchall(),
+                              domain=True).get("value")
+    allowed = (allowed or seed_checks.Allowed()).merged(domain)
     # format_type() prints the type as SQL (quoted where needed): safe to compose as SQL text
     typ = sql.SQL(column.type)
     label = sql.Literal(f"{column.name}-")
-    if is_enum:
+    if allowed.values is not None:
+        choices = [v for v in allowed.values if allowed.admits(v)]
+        if not choices:
+            raise SeedError(f"{table}.{column.name}: no value satisfies its CHECK constraints "
+                            f"(one of {', '.join(map(str, allowed.values))}, within their range"
+                            " and length).", hint=SEED_HINT)
+        value = sql.SQL("(ARRAY[{}])[1 + s.g %% {}]").format(
+            sql.SQL(", ").join(sql.Literal(str(v)) for v in choices), sql.Literal(len(choices)))
+    elif allowed.bounded() and category == "N":
+        value = _in_range(table, column, allowed, integer=typename in INTEGER_NAMES)
+    elif category == "S" and (allowed.min_len or allowed.max_len is not None):
+        value = sql.SQL("{} || s.g").format(label)
+        if allowed.min_len:
+            value = sql.SQL("{v} || repeat('x', {n} - length({v}))").format(
+                v=value, n=sql.Literal(allowed.min_len))
+        if allowed.max_len is not None:
+            value = sql.SQL("right({}, {})").format(value, sql.Literal(allowed.max_len))
+    elif is_enum:
         value = sql.SQL("(enum_range(NULL::{t}))[1 + s.g %% cardinality(enum_range(NULL::{t}))]"
                         ).format(t=typ)
     elif typename == "int2":
@@ -190,3 +271,24 @@ def column_value(conn: psycopg.Connection, table: str, column: catalog.Column) -
         raise SeedError(f"column {table}.{column.name} of type {column.type} is required and "
                         "rollbook does not know how to make its values.", hint=SEED_HINT)
     return sql.SQL("({})::{}").format(value, typ)
+
+
+def _in_range(table: str, column: catalog.Column, allowed: seed_checks.Allowed,
+              integer: bool) -> sql.Composable:
+    """Row s.g's value within the range its CHECK constraints allow: whole steps from the
+    lower bound (down from the upper one), cycling within both; their midpoint when the range
+    is narrower than a step."""
+    lo, hi = allowed.lo, allowed.hi
+    first = None if lo is None else (math.floor(lo) + 1 if allowed.lo_open or lo % 1 else lo)
+    last = None if hi is None else (math.ceil(hi) - 1 if allowed.hi_open or hi % 1 else hi)
+    if first is not None and last is not None and first > last:
+        if integer or lo >= hi:
+            raise SeedError(f"{table}.{column.name}: no value satisfies its CHECK constraints "
+                            f"(between {lo} and {hi}).", hint=SEED_HINT)
+        return sql.Literal((lo + hi) / 2)
+    if first is not None and last is not None:
+        return sql.SQL("{} + (s.g - 1) %% {}").format(sql.Literal(first),
+                                                sql.Literal(last - first + 1))
+    if first is not None:
+        return sql.SQL("{} + s.g - 1").format(sql.Literal(first))
+    return sql.SQL("{} - s.g + 1").format(sql.Literal(last))

@@ -127,11 +127,53 @@ class Migrations:
         after = self.current()
         if footprint is not None:
             self.footprints.append(footprint)
+        self._check_arrived(verb, target, before, after)
         return MigrationRun(command=f"alembic {verb} {target}",
                             from_revision=",".join(before) or None,
                             to_revision=",".join(after) or None,
                             elapsed_s=elapsed, output=redact_text(out.getvalue()),
                             footprint=footprint)
+
+
+    def _check_arrived(self, verb: str, target: str, before: list[str],
+                       after: list[str]) -> None:
+        """An alembic command that left the version table anywhere but at its target (or, for
+        a relative target, where it was) moved nothing the database kept: it fails here,
+        naming both, however quietly Alembic returned."""
+        expected = self._target_revisions(target)
+        moved_nowhere = expected is None and after == before and not _stays(target)
+        if (expected is None or sorted(after) == expected) and not moved_nowhere:
+            return
+        was, now = _revisions(before), _revisions(after)
+        wanted = _revisions(expected) if expected is not None else f"not {was}"
+        raise MigrationError(
+            f"alembic {verb} {target} left the database at {now} (it was at {was}; expected "
+            f"{wanted}): the migration's changes did not reach the database.",
+            hint="the project's env.py must commit its transaction (run the migrations inside"
+                 " `with context.begin_transaction():` on a connection with no transaction "
+                 "of its own open).")
+
+    def _target_revisions(self, target: str) -> list[str] | None:
+        """The revisions the version table holds once at `target`; None for a relative one."""
+        if target == "base":
+            return []
+        if target in ("head", "heads"):
+            return sorted(self.heads())
+        if "+" in target or target.startswith("-"):
+            return None
+        try:
+            found = self.scripts.get_revision(target)
+        except Exception:  # alembic's own refusal came first, had the target been unknown
+            return None
+        return [found.revision] if found is not None else []
+
+
+def _stays(target: str) -> bool:
+    return target.lstrip("+-").lstrip("0") == "" or target.endswith(("+0", "-0"))
+
+
+def _revisions(revisions: list[str]) -> str:
+    return ", ".join(revisions) or "<base>"
 
 
 CURRENT_SQL = sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(

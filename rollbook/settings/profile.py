@@ -172,6 +172,8 @@ class Profile:
     drill: DrillSettings = field(default_factory=DrillSettings)
     api: Api = field(default_factory=Api)
     key_types: tuple[str, ...] = INTEGER_TYPES
+    # [keys] id_columns: the runbook's "every id column is an integer" query applies (Vibes')
+    id_columns: bool = False
     schemas: tuple[str, ...] | None = None  # None: every non-system schema
     tables: dict[str, TableExpectation] = field(default_factory=dict)
     soft_foreign_keys: tuple[SoftForeignKey, ...] = ()

@@ -170,6 +170,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
 
     keys = top.section("keys")
     key_types = tuple(keys.string_list("types", default=list(INTEGER_TYPES)))
+    id_columns = keys.boolean("id_columns", default=False)
     keys.finish()
 
     sc = top.section("schema")
@@ -265,6 +266,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                    disposable=bool(disposable), baseline=baseline,
                    foreign_baseline=bool(foreign_baseline), database=database,
                    embedded=embedded, alembic=alembic, drill=drill, api=api, schemas=schemas,
-                   key_types=key_types, tables=tables, soft_foreign_keys=tuple(soft),
+                   key_types=key_types, id_columns=id_columns, tables=tables,
+                   soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,
                    queries=tuple(queries), monitoring=monitoring, locks=locks)

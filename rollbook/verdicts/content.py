@@ -82,8 +82,9 @@ class _Span:
 
 class _Bisection:
     def __init__(self, conn: psycopg.Connection, table: str, info: dict[str, Any],
-                 key_max: int | None, algorithm: str):
+                 key_max: int | None, algorithm: str, leave_out=None):
         self.conn, self.table, self.info, self.algorithm = conn, table, info, algorithm
+        self.leave_out = leave_out  # rows written since, by whole key (Measured.leave_out)
         self.key_max = key_max if key_max is not None else info["hi"]
         self.count = math.ceil((info["hi"] - info["lo"] + 1) / info["width"])
         self.queries: list[str] = []
@@ -105,7 +106,8 @@ class _Bisection:
 
     def measure(self, span: _Span) -> tuple[int, int]:
         rows, digest, statement = fingerprint.measure_range(
-            self.conn, self.table, self.info["key"], *self.bounds(span), self.algorithm)
+            self.conn, self.table, self.info["key"], *self.bounds(span), self.algorithm,
+            self.leave_out)
         self.queries.append(statement)
         return rows, digest
 
@@ -132,11 +134,12 @@ class _Bisection:
 
 
 def bisect(conn: psycopg.Connection, table: str, leaves: dict[str, Any], key_max: int | None,
-           algorithm: str, now: tuple[int, int]) -> tuple[_Bisection, list[dict[str, Any]]]:
+           algorithm: str, now: tuple[int, int], leave_out=None
+           ) -> tuple[_Bisection, list[dict[str, Any]]]:
     """The key ranges of `table` whose rows differ from the baseline's `leaves`, given the
-    (count, digest) of its baseline rows now: (the bisection, with its queries, and the merged
-    ranges)."""
-    bisection = _Bisection(conn, table, leaves, key_max, algorithm)
+    (count, digest) of its baseline rows now (but those `leave_out` names): (the bisection,
+    with its queries, and the merged ranges)."""
+    bisection = _Bisection(conn, table, leaves, key_max, algorithm, leave_out)
     bisection.walk(_Span(0, bisection.count), now)
     return bisection, _merge(bisection.differing)
 
@@ -204,7 +207,8 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
     if unmeasured is not None:
         return CheckResult(name, False, unmeasured, [], {"chunk": vars(chunk),
                                                          "server": run.server})
-    bisection = _Bisection(run.conn, table, leaves, before.key_max, run.algorithm)
+    bisection = _Bisection(run.conn, table, leaves, before.key_max, run.algorithm,
+                           run.leave_out.get(table))
     span = _Span(chunk.first, chunk.last)
     lo, hi = bisection.bounds(span)
     rows, digest, statement = run.chunk(table, leaves["key"], lo, hi)
@@ -291,7 +295,7 @@ def compare_table(run: Measured, table: str) -> CheckResult:
                "to narrow this down by; compare it with the pre-rollback backup")
         return CheckResult(name, False, f"{summary}. Hint: {why}", now.sql, observed)
     bisection, ranges = bisect(run.conn, table, leaves, before.key_max, now.algorithm,
-                               (rows, int(digest, 16)))
+                               (rows, int(digest, 16)), run.leave_out.get(table))
     observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
                     truncated=bisection.truncated, leaf_width=leaves["width"])
     shown = "; ".join(_describe(leaves["key"], r) for r in ranges[:5])
@@ -327,4 +331,8 @@ def _why_unmeasurable(run: Measured, table: str, *, error: str | None, exists: b
 
 
 def baseline_leaves(baseline: Baseline, table: str) -> dict[str, Any] | None:
-    return baseline.facts.get("leaves", {}).get(table)
+    """The key-range digests of `table`: only over its whole key, one integer column (an older
+    baseline took them over a composite key's first column, which tells no rows apart)."""
+    leaves = baseline.facts.get("leaves", {}).get(table)
+    by_key = baseline.range_key(table) if table in baseline.tables else None
+    return leaves if leaves and by_key and leaves["key"] == by_key[0] else None

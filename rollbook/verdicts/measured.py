@@ -17,6 +17,9 @@ from rollbook.measure.memo import InMemory
 from rollbook.record.evidence import CheckResult
 from rollbook.verdicts import orphans, schema
 
+# table -> (the whole key's columns, fingerprint.key_text of rows to leave out)
+LeaveOut = dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
 
 class Measured:
     """Measurements of one database for one run, against an optional baseline."""
@@ -25,7 +28,7 @@ class Measured:
                  time_columns: dict[str, str] | None = None,
                  chunked: frozenset[str] = frozenset(), server: str | None = None,
                  memo: InMemory | None = None,
-                 leave_out: dict[str, tuple[str, tuple[str, ...]]] | None = None):
+                 leave_out: LeaveOut | None = None):
         self.conn, self.baseline = conn, baseline
         # the server `conn` reaches, named in the content chunks' results when several share
         # them (a primary and its replicas); None: the one server of the run
@@ -39,8 +42,8 @@ class Measured:
         # each measurement taken once per run: in this process, or across the run's xdist
         # workers when they share a memo folder
         self._memo = memo if memo is not None else InMemory()
-        # table -> (column, values): rows written since the baseline in a table without an
-        # integer key, left out of its baseline rows (fingerprint.measure_table)
+        # table -> (whole key's columns, key_text of rows): rows written since the baseline that
+        # no key range tells apart, left out of its baseline rows (fingerprint.measure_table)
         self.leave_out = dict(leave_out or {})
 
     def before(self, table: str) -> TableBaseline | None:
@@ -62,15 +65,14 @@ class Measured:
 
     def _measure(self, table: str) -> fingerprint.TableMeasurement:
         before = self.before(table)
-        by_key = before is not None and bool(before.key) and before.key_max is not None
+        by_key = self.baseline.range_key(table) if before is not None else None
         try:
             return fingerprint.measure_table(
                 self.conn, table, algorithm=self.algorithm,
-                key=before.key if before is not None else None,
-                upto=before.key_max if by_key else None,
+                key=by_key[0] if by_key else None, upto=by_key[1] if by_key else None,
                 digest=before is not None and before.rows > 0,
                 time_column=self.time_columns.get(table), hash_rows=table not in self.chunked,
-                leave_out=None if by_key else self.leave_out.get(table))
+                leave_out=self.leave_out.get(table))
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return fingerprint.TableMeasurement(table, self.algorithm, error=first)
@@ -78,7 +80,7 @@ class Measured:
     def chunk(self, table: str, key: str, lo: int | None, hi: int) -> tuple[int, int, str]:
         """(count, digest, statement) of `table`'s rows with lo <= key <= hi, measured once."""
         return self._memo.get(("chunk", table, lo, hi), lambda: fingerprint.measure_range(
-            self.conn, table, key, lo, hi, self.algorithm))
+            self.conn, table, key, lo, hi, self.algorithm, self.leave_out.get(table)))
 
     def schema(self) -> schema.Comparison | None:
         """The live schema snapshotted as the baseline's was taken (its schemas and kinds) and

@@ -21,7 +21,7 @@ from rollbook.runbook.migrations import Migrations, Scripts
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import content, counts, key_types, orphans, preflight, schema
-from rollbook.verdicts.measured import Measured
+from rollbook.verdicts.measured import LeaveOut, Measured
 
 
 @dataclass
@@ -39,7 +39,7 @@ class CheckRun:
     @classmethod
     def over(cls, conn: psycopg.Connection, profile: Profile, baseline: Baseline | None,
              scripts: Scripts | None, expected_revision: str | None,
-             leave_out: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> CheckRun:
+             leave_out: LeaveOut | None = None) -> CheckRun:
         found = inventory.build(conn, profile, baseline)
         time_columns = {t.table: t.column for t in found.time_columns}
         return cls(conn, profile, baseline, scripts, expected_revision, found,
@@ -57,9 +57,11 @@ def preflight_checks(run: CheckRun, added=None) -> list[CheckResult]:
 
 
 def types_checks(run: CheckRun, added=None) -> list[CheckResult]:
+    ids = ([key_types.information_schema_ids(
+        run.conn, inventory.id_column_types(run.profile, run.baseline), run.profile.schemas)]
+        if run.profile.id_columns else [])
     return [*(key_types.check_key_column(run.conn, k.key, k.types) for k in run.found.key_columns),
-            key_types.information_schema_ids(
-                run.conn, inventory.id_column_types(run.profile, run.baseline))]
+            *ids]
 
 
 def schema_checks(run: CheckRun, added=None) -> list[CheckResult]:
@@ -107,12 +109,11 @@ FAMILIES: dict[str, Callable[..., list[CheckResult]]] = {
 def validate_rollback(dsn: str, *, profile: Profile, migrations: Migrations | None,
                       baseline: Baseline, expected_revision: str,
                       added: dict[str, int] | None,
-                      leave_out: dict[str, tuple[str, tuple[str, ...]]] | None = None
-                      ) -> dict[str, list[CheckResult]]:
+                      leave_out: LeaveOut | None = None) -> dict[str, list[CheckResult]]:
     """Every family's results, as `pytest checks/` would judge this database against this
     baseline; `added` (table -> rows the drill kept since the baseline) makes the counts exact,
-    `leave_out` (table -> key column and values of those rows) keeps them out of the content of
-    a table without an integer key."""
+    `leave_out` (table -> whole key's columns and key_text of those rows) keeps them out of the
+    baseline rows of a table without a one-column integer key."""
     with checks_connection(profile, dsn) as conn:
         scripts = migrations.read_scripts() if migrations is not None else None
         run = CheckRun.over(conn, profile, baseline, scripts, expected_revision, leave_out)

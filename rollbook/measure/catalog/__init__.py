@@ -20,7 +20,7 @@ from rollbook.measure.catalog.constraints import (
     Constraint,
 )
 from rollbook.measure.catalog.indexes import INDEXES_SQL, Index
-from rollbook.measure.catalog.keys import KeyColumn, key_columns
+from rollbook.measure.catalog.keys import KeyColumn, key_columns, whole_keys
 from rollbook.measure.catalog.registry import DIFFERENCE_KINDS, KINDS
 from rollbook.measure.catalog.sequences import SEQUENCES_SQL, Sequence
 from rollbook.measure.catalog.snapshot import (
@@ -38,5 +38,5 @@ __all__ = [
     "DIFFERENCE_KINDS", "INDEXES_SQL", "KINDS", "PIN_SEARCH_PATH", "SEQUENCES_SQL",
     "UNRECORDED", "Column", "Constraint", "Difference", "Index", "KeyColumn", "Kind", "Schema",
     "Sequence", "diff", "display_name", "format_diff", "key_columns", "relation", "snapshot",
-    "statements", "user_schemas",
+    "statements", "user_schemas", "whole_keys",
 ]

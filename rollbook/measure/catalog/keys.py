@@ -28,3 +28,19 @@ def key_columns(schema: Schema) -> list[KeyColumn]:
         for column, role in zip(constraint.columns, roles, strict=True):
             keys.append(KeyColumn(constraint.table, column, columns[column].type, role))
     return keys
+
+
+def whole_keys(schema: Schema) -> dict[str, tuple[str, ...]]:
+    """What tells each table's rows apart, whole: its primary key's columns, else those of a
+    unique constraint on NOT NULL columns (the first by name), else () for a table without a
+    key, whose rows are told apart by every column."""
+    keys: dict[str, tuple[str, ...]] = {table: () for table in schema.tables}
+    for constraint in sorted(schema.constraints.values(),
+                             key=lambda c: (c.type != "primary key", c.name)):
+        columns = schema.tables.get(constraint.table)
+        if columns is None or keys.get(constraint.table):
+            continue
+        if constraint.type == "primary key" or (constraint.type == "unique" and all(
+                c in columns and columns[c].not_null for c in constraint.columns)):
+            keys[constraint.table] = tuple(constraint.columns)
+    return keys
