@@ -42,7 +42,7 @@ def _plant(fault: str, service, dsn: str) -> str:
 
 
 @allure.epic("Rollback Triggers and Decision Criteria")
-@allure.feature("1. Automatic Rollback Triggers")
+@allure.story("1. Automatic Rollback Triggers")
 @pytest.mark.parametrize("fault", ["crash", "500s"])
 def test_api_failure_fires_the_trigger_and_the_emergency_rollback(
         drill, pg_server, drill_database, seed_scale, start_vibes_api, fault):

@@ -49,7 +49,7 @@ def crash_databases(pg_server, seed_scale, drill):
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databases):
     """Every crash point of a downgrade: killed before each statement, then downgraded again."""
     templates, names = crash_databases

@@ -28,7 +28,7 @@ DAMAGED_INDEX = "journals_pkey"
 
 
 @allure.epic("Emergency Rollback Procedures")
-@allure.feature("1. Immediate Actions")
+@allure.story("1. Immediate Actions")
 def test_data_corruption_emergency_restore(drill, pg_server, drill_database, seed_scale,
                                            start_vibes_api):
     """Data corruption: stop services, restore the emergency backup, restart, validate."""

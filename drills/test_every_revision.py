@@ -63,7 +63,7 @@ def revision_database(pg_server):
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_revision_downgrade_on_data(drill, pg_server, parent_templates, revision_database,
                                     revision_step):
     """One revision rolled back with alembic downgrade to its parent, on seeded data."""

@@ -47,7 +47,7 @@ def _timed(drill, dsn: str, label: str) -> plans.Timing:
 
 
 @allure.epic("Rollback Triggers and Decision Criteria")
-@allure.feature("1. Automatic Rollback Triggers")
+@allure.story("1. Automatic Rollback Triggers")
 def test_dropped_index_slows_a_key_query_and_fires_the_trigger(drill, pg_server,
                                                                drill_database, seed_scale):
     """Index dropped on UUID: key query > 50 % slower fires the trigger; downgrade restores it."""

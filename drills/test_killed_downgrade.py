@@ -33,7 +33,7 @@ BLOCKED_TABLE = "user_sessions"  # the downgrade renames it last
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_downgrade_killed_midway_leaves_one_revision(drill, pg_server, drill_database,
                                                      seed_scale):
     """SIGKILL in the middle of alembic downgrade -1, then a second downgrade."""

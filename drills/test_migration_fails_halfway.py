@@ -24,7 +24,7 @@ pytestmark = pytest.mark.drill
 
 
 @allure.epic("Rollback Triggers and Decision Criteria")
-@allure.feature("1. Automatic Rollback Triggers")
+@allure.story("1. Automatic Rollback Triggers")
 def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, drill_database,
                                                             seed_scale):
     """UUID migration fails halfway: incomplete migration detected, full restore."""
@@ -36,6 +36,8 @@ def test_migration_failing_halfway_is_detected_and_restored(drill, pg_server, dr
         with pytest.raises(RuntimeError, match="planted failure") as failure:
             planted.upgrade(REVISION_UUID)
         step.detail = str(failure.value)
+        drill.fact("revision_before", f"{','.join(planted.current()) or '<base>'} (the upgrade "
+                   f"to {REVISION_UUID} failed halfway)")
 
     with drill.step("Evaluate the rollback triggers",
                     covers=("Rollback trigger identified and documented",)) as step:

@@ -28,7 +28,7 @@ ORPHANS = 3
 
 
 @allure.epic("Rollback Triggers and Decision Criteria")
-@allure.feature("1. Automatic Rollback Triggers")
+@allure.story("1. Automatic Rollback Triggers")
 def test_planted_orphans_trigger_a_restore(drill, pg_server, drill_database, seed_scale):
     """Orphans planted on UUID: Critical, automatic rollback by restore from backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)

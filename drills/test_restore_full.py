@@ -17,7 +17,7 @@ RESTORE_JOBS = 2
 
 
 @allure.epic("Data Recovery and Restoration")
-@allure.feature("1. Backup Restoration")
+@allure.story("1. Backup Restoration")
 def test_full_restore_drop_create_parallel_restore(drill, pg_server, drill_database,
                                                    seed_scale):
     """Full restore: DROP DATABASE, CREATE DATABASE, pg_restore -j from the pre-migration backup."""

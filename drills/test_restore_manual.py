@@ -24,7 +24,7 @@ pytestmark = pytest.mark.drill
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("2. Manual Database Rollback")
+@allure.story("2. Manual Database Rollback")
 def test_manual_rollback_drop_uuid_tables_and_restore(drill, pg_server, drill_database,
                                                       seed_scale):
     """Manual rollback: drop the UUID tables and pg_restore -c the pre-migration backup."""

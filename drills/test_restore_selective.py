@@ -24,7 +24,7 @@ SELECTED = ("users", "journals")
 
 
 @allure.epic("Data Recovery and Restoration")
-@allure.feature("1. Backup Restoration")
+@allure.story("1. Backup Restoration")
 def test_selective_restore_of_users_and_journals(drill, pg_server, drill_database, seed_scale):
     """Selective restore: pg_restore -t users and -t journals from the pre-migration backup."""
     prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
@@ -35,6 +35,7 @@ def test_selective_restore_of_users_and_journals(drill, pg_server, drill_databas
         run = prepared.migrations.downgrade("-1")
         step.detail = migration_detail(run)
         drill.checklist.done("Database migration rolled back", step.detail)
+        drill.fact("revision_after", ",".join(prepared.migrations.current()))
         pg_server.create_database(recovery, drop_existing=True)
         for table in SELECTED:
             with drill.step(f"pg_restore -t {table} into {recovery}"):

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.drill
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale,
                                               vibes_releases, start_vibes_api, outbox):
     """UUID primary-key migration rolled back with alembic downgrade -1."""

@@ -23,6 +23,7 @@ from rollbook.pytest_plugin.phases import (
     validate_after_rollback,
 )
 from rollbook.pytest_plugin.writes_kept import acknowledged_writes_kept
+from rollbook.record import humanize
 from rollbook.runbook.writers import JournalWriters
 from rollbook_vibes.seed import SEED_PASSWORD
 from rollbook_vibes.traffic import add_rows, rows_written_through_api
@@ -34,7 +35,7 @@ WRITES_BEFORE, WRITES_AFTER = 20, 20
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_no_acknowledged_write_is_lost_across_the_rollback(drill, pg_server, drill_database,
                                                            seed_scale, start_vibes_api):
     """Writers through the API during the rollback window: every acknowledged write kept."""
@@ -46,7 +47,7 @@ def test_no_acknowledged_write_is_lost_across_the_rollback(drill, pg_server, dri
     try:
         with drill.step(f"{len(WRITERS)} writers create journals through the API") as step:
             writers.start().wait_for_acknowledged(WRITES_BEFORE)
-            step.detail = str(writers.snapshot())
+            step.detail = humanize.value("writes", writers.snapshot())
         enter_maintenance(drill, service)
         back_up_current_state(drill, prepared)
 
@@ -64,7 +65,7 @@ def test_no_acknowledged_write_is_lost_across_the_rollback(drill, pg_server, dri
 
         with drill.step("Writers go on, now on integer ids") as step:
             writers.wait_for_acknowledged(on_uuid["acknowledged"] + WRITES_AFTER)
-            step.detail = str(writers.snapshot())
+            step.detail = humanize.value("writes", writers.snapshot())
     finally:
         tally = writers.stop()
 

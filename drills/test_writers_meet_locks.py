@@ -17,6 +17,7 @@ from rollbook.pytest_plugin.application import application_rollback, check_live_
 from rollbook.pytest_plugin.locks import check_lock_footprint, writes_met_locks
 from rollbook.pytest_plugin.phases import migration_detail, prepare_uuid_rollback
 from rollbook.pytest_plugin.writes_kept import acknowledged_writes_kept
+from rollbook.record import humanize
 from rollbook.runbook.writers import JournalWriters
 from rollbook_vibes.seed import SEED_PASSWORD
 
@@ -27,7 +28,7 @@ WRITES_BEFORE, WRITES_AFTER = 20, 20
 
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_every_write_that_met_the_downgrade_locks_is_accounted_for(
         drill, pg_server, drill_database, seed_scale, start_vibes_api):
     """Writers through the API during the downgrade, maintenance mode off: each wait measured."""
@@ -40,7 +41,7 @@ def test_every_write_that_met_the_downgrade_locks_is_accounted_for(
         with drill.step(f"{len(WRITERS)} writers create journals; maintenance mode stays off") \
                 as step:
             writers.start().wait_for_acknowledged(WRITES_BEFORE)
-            step.detail = str(writers.snapshot())
+            step.detail = humanize.value("writes", writers.snapshot())
             drill.checklist.out_of_scope("Maintenance mode enabled",
                                          "this drill keeps it off so writes meet the locks")
             drill.checklist.out_of_scope("Maintenance mode disabled", "never enabled")
@@ -49,11 +50,12 @@ def test_every_write_that_met_the_downgrade_locks_is_accounted_for(
             run = prepared.migrations.downgrade("-1")
             step.detail = migration_detail(run)
             drill.checklist.done("Database migration rolled back", step.detail)
+        drill.fact("revision_after", ",".join(prepared.migrations.current()))
         application_rollback(drill, service)
 
         with drill.step("Writers go on, now on integer ids") as step:
             writers.wait_for_acknowledged(len(writers.tally.acknowledged) + WRITES_AFTER)
-            step.detail = str(writers.snapshot())
+            step.detail = humanize.value("writes", writers.snapshot())
     finally:
         tally = writers.stop()
 

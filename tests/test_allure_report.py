@@ -23,7 +23,7 @@ import allure
 from rollbook.record.evidence import CheckResult
 
 @allure.epic("Database Rollback Procedures")
-@allure.feature("1. Alembic Migration Rollback")
+@allure.story("1. Alembic Migration Rollback")
 def test_drill(drill):
     """A rollback in four phases.
 
@@ -107,7 +107,9 @@ def test_the_allure_report_renders_and_shows_the_four_phases(pytester, tmp_path)
     assert test["name"] == "A rollback in four phases"
     labels = {(label["name"], label["value"]) for label in test["labels"]}
     assert {("epic", "Database Rollback Procedures"),
-            ("feature", "1. Alembic Migration Rollback")} <= labels
+            ("story", "1. Alembic Migration Rollback")} <= labels
+    # Behaviors: epic = runbook section, feature = each phase the drill ran
+    assert {value for name, value in labels if name == "feature"} == set(PHASES)
     steps = {s["name"]: s for s in test["steps"]}
     assert [s["name"] for s in steps["Validation Testing"]["steps"]] == [
         "counts: 1 of 1 ok", "orphans: 1 of 1 ok"]
@@ -122,6 +124,10 @@ def test_the_allure_report_renders_and_shows_the_four_phases(pytester, tmp_path)
     report = run_dir / "allure-report"
     by_id = json.loads((report / "test-results.json").read_text())["byId"]
     (test_id,) = [key for key, found in by_id.items() if found["status"] == "passed"]
+    tree = (report / "widgets" / "tree.json").read_text()
+    # planted: without groupBy Allure 3 files the drill under its Python file
+    assert "Database Rollback Procedures" in tree and "test_drill.py" not in tree
+    assert all(phase in tree for phase in PHASES)
     filed = (report / "widgets" / "categories.json").read_text()
     assert "Validation failed: counts" in filed and "Product errors" not in filed
     server, url = _serve(report)

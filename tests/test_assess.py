@@ -47,7 +47,7 @@ def _assess(capsys, dsn, baseline, api_url, tmp_path):
 def test_healthy_system_is_quiet_and_exits_zero(live, capsys, tmp_path):
     code, out, decision = _assess(capsys, *live, tmp_path)
     assert code == 0, out.err
-    assert out.out.startswith("severity None")
+    assert out.out.startswith("no trigger fired: No rollback: keep monitoring")
     names = {s["name"] for s in decision["signals"]}
     assert {"migration incomplete", "orphaned rows / foreign-key violations",
             "index corruption (amcheck)", "share of failing API endpoints",

@@ -94,6 +94,7 @@ def test_an_unreadable_table_makes_the_decision_could_not_verify(vibes, capsys):
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(checker)))
     out = capsys.readouterr()
     assert code == cli.EXIT_NOT_VERIFIED, out.out + out.err
-    assert out.out.startswith("severity None (impact Unknown, respond now): Could not verify")
+    assert out.out.startswith("no trigger fired, not all verified (impact Unknown, respond "
+                              "now): Could not verify")
     assert "could not verify  Critical  orphaned rows / foreign-key violations" in out.out
     assert f"role {checker} cannot read 1 table(s): public.journals." in out.err

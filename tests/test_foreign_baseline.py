@@ -39,7 +39,7 @@ def test_assess_refuses_it_naming_the_flag_then_compares_when_told(original_and_
 
     assert _assess(restored, baseline, "--foreign-baseline") == 0
     out = capsys.readouterr()
-    assert out.out.startswith("severity None")
+    assert out.out.startswith("no trigger fired: No rollback: keep monitoring")
     assert (f"rollbook: note: baseline from another database: taken from database "
             f"{original_name} (system ") in out.err
     assert f"compared with database {restored_name} (system " in out.err

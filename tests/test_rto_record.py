@@ -72,7 +72,8 @@ def test_html_record_has_the_same_tables_and_escapes_what_it_shows():
     record.steps.append(StepLog("alembic downgrade -1", "passed", 0.5, "0002 -> 0001"))
     record.verdict = "passed"
     page = render_html({"run_id": "r1"}, [record])
-    assert "<h2>Drill 1: UUID rollback &lt;drill&gt; — <span class=passed>PASSED</span></h2>" in page
+    assert ("<summary>Drill 1: UUID rollback &lt;drill&gt; — <span class=passed>PASSED</span>"
+            "</summary>") in page
     assert "<td>Database Rollback</td><td>30 min 00.0 s</td>" in page
     assert "<td class=done>done</td><td>0002 -&gt; 0001 &amp; &lt;checked&gt;</td>" in page
     assert "<td class=not-run>not run</td>" in page

@@ -62,6 +62,8 @@ def application_rollback(drill, service: ServiceProcess,
             flags = id_mode_env(installed.release.id_mode)
             service.use_interpreter(installed.python, cwd=installed.venv)
             drill.attach_json("release checked out and reinstalled", installed.to_dict())
+            drill.kept.text("release install log.txt", installed.install_log)
+            drill.kept.text("release pip freeze.txt", installed.freeze)
             drill.fact("application_release", installed.summary())
             code = installed.summary()
         service.env.update(flags)

@@ -38,4 +38,5 @@ def notify_users_and_status_page(drill, outbox) -> None:
     with drill.step("Update the status page") as step:
         posted = drill.check(post_status(outbox.channels, STATUS_RESOLVED))
         assert STATUS_RESOLVED in outbox.status_posts, "the status page received nothing"
-        step.detail = f"{posted.summary}: {STATUS_RESOLVED}"
+        step.detail = f"{posted.summary}: " + ", ".join(
+            f"{key} {value!s}" for key, value in STATUS_RESOLVED.items())

@@ -16,10 +16,11 @@ from rollbook.pytest_plugin.kept import KEEP_DUMPS, KeptEvidence
 from rollbook.pytest_plugin.profile import settings_for
 from rollbook.pytest_plugin.reporting import REPORTS
 from rollbook.pytest_plugin.run_record import run_reason
+from rollbook.pytest_plugin.service import SERVICE_FOLDERS
 from rollbook.record.allure_meta import family_failure, rto_table
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, PHASE_COVERS
 from rollbook.record.clock import RecoveryClock, format_duration
-from rollbook.record.evidence import CheckResult
+from rollbook.record.evidence import CheckResult, difference_lines
 from rollbook.record.markdown import table as markdown_table
 from rollbook.record.model import DecisionLog, DrillRecord, StepLog, utc_now
 from rollbook.record.redact import redact_text
@@ -131,6 +132,8 @@ class Drill:
         else:
             self.checklist.step_ended(covers, status=DONE,
                                       evidence=log.detail or f"step {title!r} passed")
+            if not log.detail and covers:  # what the step marked is what it did
+                log.detail = self.checklist.items[covers[0]].evidence
         finally:
             log.elapsed_s = time.perf_counter() - started
             log.ended_utc = utc_now()
@@ -140,6 +143,7 @@ class Drill:
     @contextmanager
     def phase(self, name: str) -> Iterator[StepLog]:
         """A runbook phase with a recovery-time objective, timed by the record's clock."""
+        allure.dynamic.feature(name)  # Allure's Behaviors: epic = runbook section, feature = phase
         with self.step(name, PHASE_COVERS.get(name, ())) as log, self.record.clock.phase(name):
             yield log
 
@@ -167,6 +171,7 @@ class Drill:
 
     def checks_by_family(self, families: dict[str, list[CheckResult]]) -> list[CheckResult]:
         """Like checks(), one Allure step per family; a failure names its families."""
+        self.found(families)
         for family, results in families.items():
             failed = sum(not r.ok for r in results)
             with allure.step(f"{family}: {len(results) - failed} of {len(results)} ok"):
@@ -188,10 +193,19 @@ class Drill:
         for result in results:
             attach_result(result)
         failed = [r for r in results if not r.ok]
+        self.found({"checks": failed})
         if failed:
             raise DrillFailure(f"{len(failed)} of {len(results)} checks failed: "
                                + "; ".join(f"{r.name}: {r.summary}" for r in failed))
         return results
+
+    def found(self, families: dict[str, list[CheckResult]]) -> None:
+        """Every difference the failed results found goes into the record, by kind."""
+        for family, results in families.items():
+            lines = difference_lines(results)
+            if lines:
+                self.record.findings.setdefault(family, []).extend(redact_text(line)
+                                                                   for line in lines)
 
     def decide(self, decision: Decision, *, action_taken: str, started: float) -> Decision:
         """Record a trigger evaluation in the decision trail; `started` is perf_counter() at
@@ -207,13 +221,17 @@ class Drill:
         return decision
 
     def assert_within_objectives(self) -> None:
-        with self.step("Recovery-time objectives met"):
+        with self.step("Recovery-time objectives met") as log:
             self.attach_text("Recovery-time objectives", rto_table(self.record.clock))
             over = self.record.clock.overruns()
             if over:
                 raise DrillFailure("over the recovery-time objective: " + ", ".join(
                     f"{p.name} took {format_duration(p.elapsed_s)} "
                     f"(objective {format_duration(p.objective_s)})" for p in over))
+            total = self.record.clock.total()
+            log.detail = (f"every phase within its objective; total "
+                          f"{format_duration(total.elapsed_s)} of "
+                          f"{format_duration(total.objective_s)}")
 
 
 def pytest_collection_modifyitems(items):
@@ -258,23 +276,43 @@ def drill(request, run_dir: Path, tmp_path_factory) -> Drill:
         record.failure = "could not verify: " + "; ".join(
             f"{item.text} ({item.evidence})" for item in unverified)
     record.ended_utc = utc_now()
-    _keep_server_log(request, kept, attach=bool(failed))
+    _keep_server_log(request, kept, record, run_dir, attach=bool(failed))
+    _keep_service_logs(request, kept, record, run_dir)
+    if record.findings:
+        kept.json("findings.json", record.findings)
+        kept.text("findings.txt", "".join(
+            f"{kind} ({len(lines)})\n" + "".join(f"  {line}\n" for line in lines)
+            for kind, lines in record.findings.items()))
+    record.evidence = kept.listing(run_dir)
     record.save(run_dir / "records" / f"{slug}.json")
     if unverified and not failed:
         pytest.fail(f"not a pass: {record.failure}", pytrace=False)
 
 
-def _keep_server_log(request, kept: KeptEvidence, *, attach: bool) -> None:
-    """The server's log is kept with the drill's evidence; on failure it is attached too."""
+def _keep_server_log(request, kept: KeptEvidence, record: DrillRecord, run_dir: Path, *,
+                     attach: bool) -> None:
+    """The server's log is kept with the drill's evidence, and the record cites the copy; on
+    failure it is attached too."""
     if "pg_server" not in request.fixturenames:
         return
     server = request.getfixturevalue("pg_server")
     text = server.read_log() if hasattr(server, "read_log") else ""
     if not text:
         return
-    kept.text("postgresql.log", text)
+    copy = kept.text("postgresql.log", text)
+    if getattr(server, "log_path", None) is not None:
+        record.cite(str(server.log_path), copy.relative_to(run_dir).as_posix())
     if attach:
         attach_text("PostgreSQL server log", text[-200_000:])
+
+
+def _keep_service_logs(request, kept: KeptEvidence, record: DrillRecord, run_dir: Path) -> None:
+    """Each log of a service the drill started (its output, its application log) is kept,
+    and the record cites the copy."""
+    for folder in request.node.stash.get(SERVICE_FOLDERS, []):
+        for log in sorted(folder.glob("*.log")) + sorted(folder.glob("*.jsonl")):
+            copy = kept.text(f"{folder.name}-{log.name}", log.read_text(errors="replace"))
+            record.cite(str(log), copy.relative_to(run_dir).as_posix())
 
 
 def _one_line(report) -> str:

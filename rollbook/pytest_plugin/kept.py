@@ -55,6 +55,13 @@ class KeptEvidence:
         shutil.copyfile(source, path)
         return path
 
+    def listing(self, run_dir: Path) -> dict[str, str]:
+        """Every file kept, as the record links it: its name -> its path in the run folder."""
+        if not self.folder.is_dir():
+            return {}
+        return {path.name: path.relative_to(run_dir).as_posix()
+                for path in sorted(self.folder.iterdir()) if path.is_file()}
+
     def backup(self, label: str, backup) -> dict:
         """The backup's facts as JSON and, unless --keep-dumps no, the archive itself."""
         facts = backup.to_dict()

@@ -10,22 +10,34 @@ TITLE = "Lock footprint"
 
 
 def footprint_rows(footprints: list[Footprint]) -> list[dict[str, str]]:
-    """The record's table: per migration and table, the longest ACCESS EXCLUSIVE hold and the
-    statement that held it, whether the table was rewritten, the migration's timeouts, and the
-    longest wait of another session on that table."""
-    rows = []
+    """The record's table: per migration and table it locked, the longest ACCESS EXCLUSIVE
+    hold and the statement that held it, whether the table was rewritten, the migration's
+    timeouts, and the longest wait of another session on that table. A table the migration
+    neither locked, rewrote nor made anyone wait on is no row; the longest hold comes first
+    (the headline row a collapsed table shows)."""
+    held = []
     for footprint in footprints:
         timeouts = "; ".join(f"{name} {'set' if footprint.timeouts.get(name) else 'not set'}"
                              for name in ("lock_timeout", "statement_timeout"))
         for row in footprint.table_rows():
-            rows.append({
+            if not locked(row):
+                continue
+            held.append((row["exclusive_ms"] or 0.0, {
                 "Migration": footprint.command, "Table": row["table"],
                 "Longest ACCESS EXCLUSIVE": _ms(row["exclusive_ms"]),
                 "Statement that held it": row["statement"] or "—",
                 "Rewritten (relfilenode)": row["rewritten"],
+                "Locks taken": ", ".join(row["modes"]) or "none",
                 "Writers' longest wait": _ms(row["writers_longest_wait_ms"]),
-                "Timeouts set by the migration": timeouts})
-    return rows
+                "Timeouts set by the migration": timeouts}))
+    return [row for _, row in sorted(held, key=lambda pair: -pair[0])]
+
+
+def locked(row: dict) -> bool:
+    """The migration touched this table: held a lock on it, changed its relfilenode (rewrote,
+    created or dropped it), or made another session wait on it."""
+    return bool(row["modes"] or row["rewritten"] != "kept"
+                or row["writers_longest_wait_ms"] is not None)
 
 
 def _ms(value: float | None) -> str:

@@ -21,6 +21,7 @@ from rollbook.pg.server import Server
 from rollbook.pytest_plugin.application import api_smoke
 from rollbook.pytest_plugin.evidence import attach_json
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
+from rollbook.record import performance_view
 from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
 from rollbook.runbook.child import die_with_parent
@@ -223,11 +224,12 @@ def performance_and_monitoring(drill, prepared: Baselined) -> None:
     with drill.step("Performance validation: EXPLAIN ANALYZE of the runbook's queries",
                     covers=("Performance validation passed",)) as step:
         with connect(prepared.dsn, read_only=True) as conn:
-            results = drill.checks([check for query in drill.profile.queries
-                                    for check in performance.query_verdicts(
-                                        conn, query, plans.measure(conn, query,
-                                                                   drill.profile.performance),
-                                        drill.profile, prepared.baseline.plans)])
+            judged = [check for query in drill.profile.queries
+                      for check in performance.query_verdicts(
+                          conn, query, plans.measure(conn, query, drill.profile.performance),
+                          drill.profile, prepared.baseline.plans)]
+        drill.table(performance_view.TITLE, performance_view.performance_rows(judged))
+        results = drill.checks(judged)
         step.detail = "; ".join(r.summary for r in results)
         drill.checklist.done("Performance validation passed", step.detail)
     with drill.step("Monitoring: connections, blocking locks, long transactions",
@@ -263,8 +265,11 @@ def operator_checks(drill, prepared: Baselined, api_url: str) -> None:
 
 
 def keep_checks_report(drill, reports_dir: Path) -> None:
-    """The operator checks' own report and JUnit file, kept with the drill's evidence."""
-    for kept_as, name in (("checks-report.md", "checks.md"), ("checks-junit.xml", "junit.xml")):
+    """The operator checks' own report, record and JUnit file, kept with the drill's
+    evidence."""
+    for kept_as, name in (("checks-report.md", "checks.md"), ("checks-junit.xml", "junit.xml"),
+                          ("checks-record.md", "checks-record.md"),
+                          ("checks-record.html", "checks-record.html")):
         found = sorted(reports_dir.glob(f"*/{name}"))
         if found:
             drill.kept.file(kept_as, found[-1])

@@ -13,7 +13,7 @@ import pytest
 
 from rollbook.pytest_plugin import warning_log
 from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
-from rollbook.record import allure_html, allure_meta, trend
+from rollbook.record import allure_html, allure_meta, checks_record, trend
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
 from rollbook.record.model import DrillRecord, utc_now
@@ -26,6 +26,7 @@ from rollbook.record.runinfo import (
     python_version,
     write_properties,
 )
+from rollbook.record.summary import Session
 
 # the run's warnings, recorded (never a failure) and filed with the record
 pytest_plugins = ("rollbook.pytest_plugin.warning_log",)
@@ -79,7 +80,7 @@ def run_reason(config) -> str:
     return stashed or default_reason(os.environ)
 
 
-def pytest_sessionfinish(session):
+def pytest_sessionfinish(session, exitstatus):
     config = session.config
     run_dir = config.stash.get(RUN_DIR, None)
     if getattr(config, "workerinput", None) is not None or run_dir is None:
@@ -94,12 +95,44 @@ def pytest_sessionfinish(session):
     if config.option.allure_report_dir:
         write_properties(Path(config.option.allure_report_dir) / "environment.properties",
                          {k: redact_text(str(v)) for k, v in run.items()})
-    (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(run, drills,
-                                                                            trends)))
-    (run_dir / "rollback-record.html").write_text(redact_text(render_html(run, drills, trends)))
-    if config.option.allure_report_dir:
         _publish_allure(config, Path(config.option.allure_report_dir), run_dir, drills)
+    outcome = Session(_outcomes(config), int(exitstatus))
+    links = record_links(run_dir)
+    checks = checks_record.load(run_dir / "checks")
+    if checks and not drills:  # a checks run: its own record, titled and shaped as one
+        (run_dir / "checks-record.md").write_text(redact_text(
+            checks_record.render_markdown(run, checks, session=outcome, links=links)))
+        (run_dir / "checks-record.html").write_text(redact_text(
+            checks_record.render_html(run, checks, session=outcome, links=links)))
+        config.stash.setdefault(SAID, []).append(
+            f"checks record {run_dir / 'checks-record.md'} (and .html)")
+    else:
+        (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(
+            run, drills, trends, session=outcome, links=links)))
+        (run_dir / "rollback-record.html").write_text(redact_text(render_html(
+            run, drills, trends, session=outcome, links=links)))
     _point_latest(run_dir, drills)
+
+
+def _outcomes(config) -> dict[str, int]:
+    """The session's tally as pytest's own summary line counts it."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", {}) or {}
+    return {key: len(stats[key]) for key in ("passed", "failed", "error", "skipped",
+                                            "xfailed", "xpassed") if stats.get(key)}
+
+
+def record_links(run_dir: Path) -> dict[str, str]:
+    """What the record links to in its run folder: the kept evidence, the Allure report."""
+    links = {}
+    if (run_dir / "evidence").is_dir():
+        links["evidence"] = "evidence/"
+    if (run_dir / "allure-report" / "index.html").is_file():
+        links["Allure report (serve it: npx allure open allure-report)"] = \
+            "allure-report/index.html"
+    if (run_dir / "allure-results").is_dir():
+        links["Allure results"] = "allure-results/"
+    return links
 
 
 def history_path(config, run_dir: Path) -> Path:
@@ -120,7 +153,8 @@ def _trends(config, run_dir: Path, run: dict, drills: list[DrillRecord]) -> dict
             "pass --history naming a writable file.")
     history = trend.load(path)
     share = config.getoption("--trend-growth") or trend.GROWTH_SHARE
-    trends = {d.test_id: trend.trend(history, d.test_id, growth_share=share) for d in drills}
+    trends = {d.test_id: trend.trend(history, d.test_id, growth_share=share,
+                                     like=trend.comparable(run, d)) for d in drills}
     (run_dir / "trend.json").write_text(json.dumps(
         {test_id: asdict(found) for test_id, found in trends.items()}, indent=2) + "\n")
     return trends

@@ -11,9 +11,11 @@ import pytest
 from rollbook.runbook.releases import ReleaseRepo
 from rollbook.runbook.service import ServiceProcess, vibes_service
 
+SERVICE_FOLDERS = pytest.StashKey[list]()  # each service's folder: the drill keeps its logs
+
 
 @pytest.fixture
-def start_vibes_api(tmp_path_factory) -> Callable[..., ServiceProcess]:
+def start_vibes_api(request, tmp_path_factory) -> Callable[..., ServiceProcess]:
     """Start the Vibes API on a free port: start_vibes_api(dsn, id_mode="uuid"|"integer").
 
     Each service gets its own admin token (`service.admin_token`), maintenance flag file and
@@ -23,6 +25,7 @@ def start_vibes_api(tmp_path_factory) -> Callable[..., ServiceProcess]:
 
     def start(dsn: str, *, id_mode: str) -> ServiceProcess:
         folder: Path = tmp_path_factory.mktemp("vibes_api")
+        request.node.stash.setdefault(SERVICE_FOLDERS, []).append(folder)
         token = secrets.token_urlsafe(24)
         service = vibes_service(dsn, id_mode=id_mode, admin_token=token,
                                 maintenance_file=folder / "maintenance.flag",

@@ -1,65 +1,108 @@
 """The rollback record as one self-contained HTML page, for auditors without a Markdown viewer:
-the same sections as the Markdown record, summary first."""
+the same sections as the Markdown record, in the same order (summary, recovery-time table,
+checklist, run, then each drill's details, collapsed, with a table of contents). No script;
+readable from 768 px wide (tables wrap, nothing scrolls sideways)."""
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
-from rollbook.record import humanize, trend_view
-from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
+from rollbook.record import humanize, layout, trend_view
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DrillRecord
-from rollbook.record.summary import counts, numbered, own_facts, run_verdict, summarise
+from rollbook.record.summary import Session, numbered, own_facts, summarise, verdict_line
 from rollbook.record.trend import DrillTrend
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
+body{font-family:system-ui,sans-serif;margin:1rem auto;padding:0 1rem;max-width:70rem;
+color:#222;overflow-wrap:anywhere}
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;max-width:100%}
+td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.passed,.done{color:#176f2c}
 .failed,.over{color:#b3261e;font-weight:600}.na{color:#666}
-.unverified,.not-verified{color:#8a5a00;font-weight:600}
-pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}h2{border-top:2px solid #ddd;padding-top:1rem}
+.unverified,.not-verified,.skipped{color:#8a5a00;font-weight:600}
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}
+h2{border-top:2px solid #ddd;padding-top:1rem}
 .verdict{font-size:1.3rem}.trend{display:flex;flex-wrap:wrap;gap:1rem}
 figure{margin:0;width:240px}figcaption{font-size:.8rem;margin-bottom:.2rem;min-height:2.2rem}
+details.drill{border:1px solid #ddd;border-radius:4px;margin:.6rem 0;padding:0 .8rem}
+details.drill>summary{font-size:1.15rem;font-weight:600;padding:.5rem 0;cursor:pointer}
+details.rows>summary{cursor:pointer;margin:.3rem 0}
+nav ol{columns:2 20rem;padding-left:1.5rem}ul.rows{margin:.2rem 0;padding-left:1.2rem}
 """
-STATUS_CLASS = {DONE: "done", NOT_DONE: "failed", COULD_NOT_VERIFY: "unverified",
-                OUT_OF_SCOPE: "na"}
 
 
 def render_html(run: dict[str, Any], drills: list[DrillRecord],
-                trends: dict[str, DrillTrend] | None = None) -> str:
+                trends: dict[str, DrillTrend] | None = None, *,
+                session: Session | None = None, links: dict[str, str] | None = None) -> str:
     trends = trends or {}
     title = f"Rollback record — run {run.get('run_id', '?')}"
-    parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>{escape(title)}</title>",
-             f"<style>{STYLE}</style><h1>{escape(title)}</h1>", _summary(drills, trends),
-             "<h2>Run</h2>", _facts(run)]
-    parts += [_drill(heading, drill, trends.get(drill.test_id), run)
-              for heading, drill in numbered(drills)]
-    return "\n".join(parts) + "\n</html>\n"
+    parts = [page_head(title), _toc(drills),
+             _summary(drills, trends, session, links or {}), _rto(drills),
+             _checklist(drills), "<h2 id=run>Run</h2>", facts_table(run)]
+    if drills:
+        parts.append("<h2 id=drills>Drills</h2>")
+    parts += [_drill(number, heading, drill, trends.get(drill.test_id), run)
+              for number, (heading, drill) in enumerate(numbered(drills), 1)]
+    return "\n".join(parts) + "\n</body></html>\n"
+
+
+def page_head(title: str) -> str:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport "
+            f"content='width=device-width,initial-scale=1'><title>{escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>")
 
 
 def css_class(word: str) -> str:
     return escape(word.replace(" ", "-"))
 
 
-def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> str:
+def links_html(links: dict[str, str]) -> str:
+    if not links:
+        return ""
+    return "<p>Kept with this run: " + " · ".join(
+        f"<a href='{layout.href(path)}'>{escape(label)}</a>" for label, path in links.items()
+    ) + "</p>"
+
+
+def rows_table(columns: list[str], rows: list[list[str]], classes: list[list[str]] | None = None
+               ) -> str:
+    """A table of escaped header cells and already-built (HTML) body cells."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td{f' class={cls}' if cls else ''}>{cell}</td>" for cell, cls in
+                         zip(row, (classes[i] if classes else [""] * len(row)), strict=True))
+        + "</tr>" for i, row in enumerate(rows))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _toc(drills: list[DrillRecord]) -> str:
+    sections = [("summary", "Summary")]
+    if drills:
+        sections += [("rto", "Recovery Time Objectives"), ("checklist", "Rollback Checklist")]
+    sections += [("run", "Run")]
+    items = "".join(f"<li><a href='#{anchor}'>{name}</a></li>" for anchor, name in sections)
+    drill_items = "".join(f"<li><a href='#{row.anchor}'>{escape(row.heading)}</a> — "
+                          f"<span class={css_class(row.verdict)}>{escape(row.verdict.upper())}"
+                          "</span></li>" for row in summarise(drills))
+    return (f"<nav><b>Contents</b><ul>{items}</ul>"
+            + (f"<b>Drills</b><ol>{drill_items}</ol>" if drills else "") + "</nav>")
+
+
+def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend],
+             session: Session | None, links: dict[str, str]) -> str:
+    verdict, rests_on = verdict_line(drills, session)
+    head = (f"<h2 id=summary>Summary</h2><p class=verdict>Verdict: <b class={css_class(verdict)}>"
+            f"{escape(verdict.upper())}</b> — {escape(rests_on)}.</p>" + links_html(links))
     if not drills:
-        return ("<h2>Summary</h2><p><em>No drill ran in this session, so there is no rollback "
-                "to record.</em></p>")
-    verdict = run_verdict(drills)
-    rows = "".join(
-        f"<tr><td>{escape(r.heading)}</td><td class={css_class(r.verdict)}>"
-        f"{escape(r.verdict.upper())}</td><td>{escape(r.revisions)}</td><td>{escape(r.total)}"
-        f"</td><td>{escape('; '.join(r.over_objective) or 'none')}</td>"
-        f"<td>{escape('; '.join(r.not_verified) or 'none')}</td></tr>"
-        for r in summarise(drills))
-    return (f"<h2>Summary</h2><p class=verdict>Verdict: <b class={css_class(verdict)}>"
-            f"{escape(verdict.upper())}</b> — {len(drills)} drill"
-            f"{'s' if len(drills) > 1 else ''}: {escape(counts(drills))}.</p>"
-            "<table><tr><th>Drill</th><th>Verdict</th><th>Revision before → after</th>"
-            "<th>Total time of objective</th><th>Over objective</th><th>Not verified</th></tr>"
-            f"{rows}</table>" + _trend_warnings(drills, trends))
+        return head
+    rows = [[f"<a href='#{r.anchor}'>{escape(r.heading)}</a>", escape(r.verdict.upper()),
+             escape(r.revisions), escape(r.total), escape("; ".join(r.over_objective) or "none"),
+             escape("; ".join(r.not_verified) or "none")] for r in summarise(drills)]
+    classes = [["", css_class(r.verdict), "", "", "", ""] for r in summarise(drills)]
+    return head + rows_table(["Drill", "Verdict", "Revision before → after",
+                              "Total time of objective", "Over objective", "Not verified"],
+                             rows, classes) + _trend_warnings(drills, trends)
 
 
 def _trend_warnings(drills: list[DrillRecord], trends: dict[str, DrillTrend]) -> str:
@@ -70,55 +113,111 @@ def _trend_warnings(drills: list[DrillRecord], trends: dict[str, DrillTrend]) ->
     return f"<ul>{items}</ul>" if items else ""
 
 
-def _facts(facts: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{escape(humanize.label(k))}</th>"
-                   f"<td>{escape(humanize.value(k, v))}</td></tr>" for k, v in facts.items())
-    return f"<table>{rows}</table>"
+def _rto(drills: list[DrillRecord]) -> str:
+    if not drills:
+        return ""
+    columns = layout.rto_columns(drills)
+    rows, classes = [], []
+    for number, drill in enumerate(drills, 1):
+        cells = [layout.rto_cell(drill, name) for name in columns]
+        rows.append([f"<a href='#drill-{number}'>Drill {number}</a>",
+                     *(escape(text) for text, _ in cells)])
+        classes.append(["", *("over" if over else "" for _, over in cells)])
+    return ("<h2 id=rto>Recovery Time Objectives</h2><p>Each phase's time against its "
+            "objective; OVER marks a phase over it.</p>"
+            + rows_table(["Drill", *columns], rows, classes))
 
 
-def _drill(heading: str, drill: DrillRecord, trend: DrillTrend | None,
+def _checklist(drills: list[DrillRecord]) -> str:
+    if not drills:
+        return ""
+    rows = [[escape(stage), escape(text), escape(status)]
+            for stage, text, status in layout.checklist_rows(drills)]
+    return ("<h2 id=checklist>Rollback Checklist</h2><p>Where each item stands in each drill; "
+            "the evidence is under each drill.</p>"
+            + rows_table(["Stage", "Item", "Status"], rows))
+
+
+def facts_table(facts: dict[str, Any]) -> str:
+    rows = []
+    for label, text in layout.fact_rows(facts):
+        if isinstance(text, list):
+            value = "<ul class=rows>" + "".join(f"<li>{escape(name)}: {escape(entry)}</li>"
+                                                for name, entry in text) + "</ul>"
+        else:
+            value = escape(text)
+        rows.append(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | None,
            run: dict[str, Any]) -> str:
     verdict = escape(drill.verdict.upper())
-    parts = [f"<h2>{escape(heading)} — <span class={css_class(drill.verdict)}>{verdict}"
-             "</span></h2>",
-             _facts({"test": drill.test_id, "started_utc": drill.started_utc or "—",
-                     "ended_utc": drill.ended_utc or "—", **own_facts(drill, run),
-                     **({"failure": drill.failure} if drill.failure else {})})]
-    for number, decision in enumerate(drill.decisions, 1):
+    facts = {"test": drill.test_id, "started_utc": drill.started_utc or "—",
+             "ended_utc": drill.ended_utc or "—", **own_facts(drill, run),
+             **({"failure": drill.failure} if drill.failure else {})}
+    parts = [f"<details class=drill id=drill-{number}>"
+             f"<summary>{escape(heading)} — <span class={css_class(drill.verdict)}>{verdict}"
+             "</span></summary>", facts_table(facts)]
+    if drill.evidence:
+        parts.append("<p>Evidence: " + ", ".join(
+            f"<a href='{layout.href(path)}'>{escape(label)}</a>"
+            for label, path in drill.evidence.items()) + "</p>")
+    parts.append(_findings(drill))
+    rto = [[("<b>%s</b>" if p.name == TOTAL_PHASE else "%s") % escape(p.name),
+            format_duration(p.objective_s), format_duration(p.elapsed_s),
+            "OVER OBJECTIVE" if p.over_objective else escape(p.status)]
+           for p in drill.clock.rows()]
+    parts.append("<h3>Recovery Time Objectives</h3>" + rows_table(
+        ["Component", "RTO Target", "Actual Time", "Status"], rto,
+        [["", "", "", "over" if p.over_objective else css_class(p.status)]
+         for p in drill.clock.rows()]))
+    if trend is not None:
+        parts.append(trend_view.html(trend))
+    items = [[escape(i.stage), escape(i.text), escape(i.status), escape(i.evidence)]
+             for i in drill.checklist.items.values()]
+    parts.append("<h3>Rollback Checklist</h3>" + rows_table(
+        ["Stage", "Item", "Status", "Evidence"], items,
+        [["", "", layout.status_word(i.status), ""] for i in drill.checklist.items.values()]))
+    for n, decision in enumerate(drill.decisions, 1):
         severity = humanize.severity(decision.severity, decision.impact)
         impact = humanize.impact(decision.severity, decision.impact, decision.response_time)
-        parts.append(f"<h3>Decision {number}: {escape(severity)}</h3><p>Matrix: "
+        parts.append(f"<h3>Decision {n}: {escape(severity)}</h3><p>Matrix: "
                      f"<em>{escape(decision.matrix_action)}</em>{escape(impact)}; taken: <em>"
                      f"{escape(decision.action_taken)}</em>; decided in "
                      f"{format_duration(decision.time_to_decide_s)}</p><pre>"
                      + escape("\n".join(decision.signals)) + "</pre>")
-    for title, rows in drill.tables.items():
-        columns = list(rows[0]) if rows else []
-        head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(f"<td>{escape(str(row.get(c, '')))}</td>"
-                                        for c in columns) + "</tr>" for row in rows)
-        parts.append(f"<h3>{escape(title)}</h3><table><tr>{head}</tr>{body}</table>")
-    rto = "".join(
-        f"<tr><td>{'<b>' if p.name == TOTAL_PHASE else ''}{escape(p.name)}</td>"
-        f"<td>{format_duration(p.objective_s)}</td><td>{format_duration(p.elapsed_s)}</td>"
-        f"<td class={'over' if p.over_objective else css_class(p.status)}>"
-        f"{'OVER OBJECTIVE' if p.over_objective else escape(p.status)}</td></tr>"
-        for p in drill.clock.rows())
-    parts.append("<h3>Recovery Time Objectives</h3><table><tr><th>Component</th><th>RTO "
-                 f"Target</th><th>Actual Time</th><th>Status</th></tr>{rto}</table>")
-    if trend is not None:
-        parts.append(trend_view.html(trend))
-    items = "".join(
-        f"<tr><td>{escape(i.stage)}</td><td>{escape(i.text)}</td>"
-        f"<td class={STATUS_CLASS[i.status]}>{escape(i.status)}</td>"
-        f"<td>{escape(i.evidence)}</td></tr>" for i in drill.checklist.items.values())
-    parts.append("<h3>Rollback Checklist</h3><table><tr><th>Stage</th><th>Item</th><th>Status"
-                 f"</th><th>Evidence</th></tr>{items}</table>")
-    steps = "".join(
-        f"<tr><td>{n}</td><td>{escape(s.title)}</td><td class={css_class(s.outcome)}>"
-        f"{escape(s.outcome)}</td><td>{escape(s.started_utc or '—')}</td>"
-        f"<td>{format_duration(s.elapsed_s)}</td><td>{escape(s.detail)}</td></tr>"
-        for n, s in enumerate(drill.steps, 1))
-    parts.append("<h3>Steps, in runbook order</h3><table><tr><th>#</th><th>Step</th><th>Outcome"
-                 f"</th><th>Started (UTC)</th><th>Time</th><th>Detail</th></tr>{steps}</table>")
-    return "\n".join(parts)
+    parts += [_table(title, rows) for title, rows in drill.tables.items()]
+    steps = [[str(n), escape(s.title), escape(s.outcome), escape(s.started_utc or "—"),
+              format_duration(s.elapsed_s), escape(layout.step_detail(s))]
+             for n, s in enumerate(drill.steps, 1)]
+    parts.append("<h3>Steps, in runbook order</h3>" + rows_table(
+        ["#", "Step", "Outcome", "Started (UTC)", "Time", "Detail"], steps,
+        [["", "", css_class(s.outcome), "", "", ""] for s in drill.steps]))
+    return "\n".join(parts) + "</details>"
+
+
+def _table(title: str, rows: list[dict[str, str]]) -> str:
+    """A drill's table; a long one collapsed, its headline (first) row shown above the rest."""
+    columns, cells = layout.table_parts(rows)
+    body = [[escape(row[c]) for c in columns] for row in cells]
+    if not layout.long(rows):
+        return f"<h3>{escape(title)}</h3>" + rows_table(columns, body)
+    return (f"<h3>{escape(title)} ({len(rows)} rows)</h3>" + rows_table(columns, body[:1])
+            + f"<details class=rows><summary>all {len(rows)} rows</summary>"
+            + rows_table(columns, body) + "</details>")
+
+
+def _findings(drill: DrillRecord) -> str:
+    found = layout.findings(drill)
+    if not found:
+        return ""
+    parts = [f"<h3>Findings ({sum(f.total for f in found)})</h3>"]
+    for group in found:
+        more = (f"<li>… {group.total - len(group.shown)} more: the full list is in <a "
+                f"href='{layout.href(group.full_list)}'>{escape(group.full_list)}</a></li>"
+                if group.full_list else "")
+        parts.append(f"<h4>{escape(group.kind)} ({group.total})</h4><ul>"
+                     + "".join(f"<li>{escape(line)}</li>" for line in group.shown)
+                     + more + "</ul>")
+    return "".join(parts)

@@ -87,6 +87,10 @@ class DrillRecord:
     # titled tables a drill measured (e.g. its crash points): title -> rows, each row a dict
     # of column -> cell text, in column order
     tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # every difference the drill's checks found, by kind (schema, counts, content, orphans...)
+    findings: dict[str, list[str]] = field(default_factory=dict)
+    # files kept with the run for this drill: what each is -> its path in the run folder
+    evidence: dict[str, str] = field(default_factory=dict)
     verdict: str = "unknown"
     failure: str = ""
     started_utc: str = field(default_factory=utc_now)
@@ -101,6 +105,7 @@ class DrillRecord:
                 "ended_utc": self.ended_utc, "facts": self.facts,
                 "steps": [vars(s) for s in self.steps],
                 "decisions": [vars(d) for d in self.decisions], "tables": self.tables,
+                "findings": self.findings, "evidence": self.evidence,
                 "checklist": self.checklist.to_list(),
                 "phases": [vars(p) for p in self.clock.phases.values()],
                 "total_objective_s": self.clock.total_objective_s,
@@ -115,10 +120,33 @@ class DrillRecord:
                    checklist=Checklist.from_list(body["checklist"]),
                    steps=[StepLog(**s) for s in body["steps"]], facts=body["facts"],
                    decisions=[DecisionLog(**d) for d in body.get("decisions", [])],
-                   tables=body.get("tables", {}),
+                   tables=body.get("tables", {}), findings=body.get("findings", {}),
+                   evidence=body.get("evidence", {}),
                    verdict=body["verdict"], failure=body["failure"],
                    started_utc=body.get("started_utc", ""), ended_utc=body.get("ended_utc", ""),
                    warnings=[RecordedWarning.from_dict(w) for w in body.get("warnings", [])])
+
+    def cite(self, source: str, kept: str) -> None:
+        """Everywhere the record names `source` (a log in a temp folder, gone after the run),
+        name `kept` instead: its copy in the run folder."""
+        def swap(value):
+            if isinstance(value, str):
+                return value.replace(source, kept)
+            if isinstance(value, dict):
+                return {swap(k): swap(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [swap(v) for v in value]
+            return value
+
+        self.facts = swap(self.facts)
+        self.tables = swap(self.tables)
+        self.failure = swap(self.failure)
+        for step in self.steps:
+            step.detail = swap(step.detail)
+        for item in self.checklist.items.values():
+            item.evidence = swap(item.evidence)
+        for decision in self.decisions:
+            decision.signals = swap(decision.signals)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,19 +1,39 @@
 """The record's first section: the verdict, and for each drill what an auditor asks first."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rollbook.record.checklist import COULD_NOT_VERIFY
 from rollbook.record.clock import format_duration
 from rollbook.record.model import DrillRecord
 
 PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not verified"
-NOT_RECORDED = "not recorded"  # the drill stopped, or its path never reads that revision
+# said only where the drill could not read the revision: it stopped before it got there
+NOT_RECORDED = "not recorded (the drill stopped before reading it)"
+
+
+@dataclass
+class Session:
+    """The pytest session's own outcome: the run's verdict is never kinder than it."""
+
+    outcomes: dict[str, int] = field(default_factory=dict)  # "passed" -> 19, "failed" -> 1 ...
+    exit_status: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.exit_status not in (0, 5)
+
+    def line(self) -> str:
+        order = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+        tally = [f"{self.outcomes[k]} {k}" for k in order if self.outcomes.get(k)]
+        return f"pytest session: {', '.join(tally) or 'no test ran'} (exit status " \
+               f"{self.exit_status})"
 
 
 @dataclass
 class DrillSummary:
     heading: str          # unique in the record
+    anchor: str           # its id in the HTML record
     verdict: str
     revisions: str        # "0002 → 0001"
     total: str            # "1 min 02.0 s of 70 min"
@@ -21,10 +41,13 @@ class DrillSummary:
     not_verified: list[str]
 
 
-def run_verdict(drills: list[DrillRecord]) -> str:
+def run_verdict(drills: list[DrillRecord], session: Session | None = None) -> str:
+    """The drills' verdict, unless the pytest session failed: then the run failed."""
+    if session is not None and session.failed:
+        return FAILED
     verdicts = {drill.verdict for drill in drills}
     if not drills:
-        return "no drill ran"
+        return PASSED if session is not None else "no drill ran"
     if verdicts - {PASSED, NOT_VERIFIED}:
         return FAILED
     return NOT_VERIFIED if NOT_VERIFIED in verdicts else PASSED
@@ -35,16 +58,25 @@ def numbered(drills: list[DrillRecord]) -> list[tuple[str, DrillRecord]]:
     return [(f"Drill {number}: {drill.title}", drill) for number, drill in enumerate(drills, 1)]
 
 
+def anchor(number: int) -> str:
+    return f"drill-{number}"
+
+
+def revision(drill: DrillRecord, key: str) -> str:
+    value = drill.facts.get(key)
+    return str(value) if value not in (None, "") else NOT_RECORDED
+
+
 def summarise(drills: list[DrillRecord]) -> list[DrillSummary]:
     rows = []
-    for heading, drill in numbered(drills):
+    for number, (heading, drill) in enumerate(numbered(drills), 1):
         total = drill.clock.total()
         over = [f"{p.name} {format_duration(p.elapsed_s)} > {format_duration(p.objective_s)}"
                 for p in drill.clock.overruns()]
         rows.append(DrillSummary(
-            heading=heading, verdict=drill.verdict,
-            revisions=(f"{drill.facts.get('revision_before', NOT_RECORDED)} → "
-                       f"{drill.facts.get('revision_after', NOT_RECORDED)}"),
+            heading=heading, anchor=anchor(number), verdict=drill.verdict,
+            revisions=(f"{revision(drill, 'revision_before')} → "
+                       f"{revision(drill, 'revision_after')}"),
             total=f"{format_duration(total.elapsed_s)} of {format_duration(total.objective_s)}",
             over_objective=over,
             not_verified=[i.text for i in drill.checklist.with_status(COULD_NOT_VERIFY)]))
@@ -61,3 +93,11 @@ def counts(drills: list[DrillRecord]) -> str:
     for drill in drills:
         tally[drill.verdict] = tally.get(drill.verdict, 0) + 1
     return ", ".join(f"{n} {verdict}" for verdict, n in tally.items())
+
+
+def verdict_line(drills: list[DrillRecord], session: Session | None) -> tuple[str, str]:
+    """(the run's verdict, what it rests on): the session's outcome, then the drills'."""
+    said = [session.line()] if session is not None else []
+    if drills:
+        said.append(f"{len(drills)} drill{'s' if len(drills) > 1 else ''}: {counts(drills)}")
+    return run_verdict(drills, session), "; ".join(said)

@@ -17,10 +17,19 @@ NOISE_FLOOR_S = 0.5    # ... and at least this many seconds above it: jitter is 
 RUNBOOK_ORDER = [*RUNBOOK_OBJECTIVES_S, TOTAL_PHASE]
 
 
+# a phase is compared only with earlier runs of the same drill, revisions and scale
+ALIKE = ("scale", "revision_before", "revision_after")
+
+
+def comparable(run: dict, drill: DrillRecord) -> dict:
+    """What an earlier run must share with this drill for its times to be compared."""
+    return {key: drill.facts.get(key, run.get(key)) for key in ALIKE}
+
+
 def entry(run: dict, drill: DrillRecord) -> dict:
     return {"run_id": run.get("run_id"), "started_utc": drill.started_utc,
             "test_id": drill.test_id, "title": drill.title, "verdict": drill.verdict,
-            "scale": drill.facts.get("scale"), "git_sha": run.get("git_sha"),
+            **comparable(run, drill), "git_sha": run.get("git_sha"),
             "phases": {p.name: p.elapsed_s for p in drill.clock.rows()},
             "objectives": {p.name: p.objective_s for p in drill.clock.rows()}}
 
@@ -68,8 +77,11 @@ class DrillTrend:
 
 
 def trend(history: list[dict], test_id: str, *, last: int = LAST_RUNS,
-          growth_share: float = GROWTH_SHARE) -> DrillTrend:
-    runs = [e for e in history if e.get("test_id") == test_id][-last:]
+          growth_share: float = GROWTH_SHARE, like: dict | None = None) -> DrillTrend:
+    """The last runs of this drill; with `like`, only those sharing its values (revisions,
+    scale: a downgrade of another revision or scale is not an earlier run of this one)."""
+    runs = [e for e in history if e.get("test_id") == test_id
+            and all(e.get(key) == value for key, value in (like or {}).items())][-last:]
     names = sorted(dict.fromkeys(name for e in runs for name in e["phases"]),
                    key=lambda name: RUNBOOK_ORDER.index(name) if name in RUNBOOK_ORDER else 99)
     phases = []

@@ -8,8 +8,9 @@ from rollbook.record.clock import format_duration
 from rollbook.record.trend import NOISE_FLOOR_S, DrillTrend, PhaseTrend
 
 WIDTH, HEIGHT, PAD = 240, 90, 6
-FIRST_RUN = ("The history holds no earlier run of this drill: the trend starts with this one "
-             "(it needs the history file of earlier runs, see --history).")
+FIRST_RUN = ("The history holds no earlier run of this drill at the same revisions and scale: "
+             "the trend starts with this one (it needs the history file of earlier runs, see "
+             "--history).")
 
 
 def run_label(run_id: str, *, this_run: bool) -> str:
@@ -22,7 +23,8 @@ def run_label(run_id: str, *, this_run: bool) -> str:
 
 
 def explanation(trend: DrillTrend) -> str:
-    return (f"The last {len(trend.runs)} runs of this drill (history file), oldest first. A "
+    return (f"The last {len(trend.runs)} runs of this drill at the same revisions and scale "
+            f"(history file), oldest first. A "
             f"phase is flagged when this run is more than {trend.growth_share:.0%} and "
             f"{NOISE_FLOOR_S:g} s above the median of the runs before it.")
 

@@ -68,10 +68,14 @@ class InstalledRelease:
     checkout_s: float
     venv_s: float
     install_s: float
+    install_log: str = ""  # pip's output installing the checkout
+    freeze: str = ""       # pip freeze of the virtualenv: what the release runs with
 
     def summary(self) -> str:
-        return (f"git checkout {self.release.name} ({self.commit[:12]}), installed into "
-                f"{self.venv} in {self.install_s:.2f} s (venv {self.venv_s:.2f} s)")
+        """What was installed, not where: the virtualenv is a temp folder gone after the run
+        (its install log and pip freeze are what the record keeps)."""
+        return (f"git checkout {self.release.name} ({self.commit[:12]}), installed into a "
+                f"fresh virtualenv in {self.install_s:.2f} s (venv {self.venv_s:.2f} s)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"release": asdict(self.release), "commit": self.commit,
@@ -158,13 +162,17 @@ class ReleaseRepo:
         try:
             python = _create_venv(venv)
             made = time.perf_counter()
-            _pip_install(python, self.path)
+            install_log = _pip_install(python, self.path)
         except BaseException:
             shutil.rmtree(venv, ignore_errors=True)
             raise
         done = time.perf_counter()
+        freeze = _run([sys.executable, "-m", "pip", "--python", str(python), "freeze",
+                       "--disable-pip-version-check"], "pip freeze",
+                      f"run `python -m pip --python {python} freeze` to see why.")
         return InstalledRelease(release, commit, self.path, venv, python, log,
-                                checked_out - started, made - checked_out, done - made)
+                                checked_out - started, made - checked_out, done - made,
+                                install_log, freeze)
 
     def _require_tag(self, tag: str) -> None:
         if tag not in self.tags():
@@ -198,12 +206,13 @@ def _create_venv(venv: Path) -> Path:
     return python
 
 
-def _pip_install(python: Path, checkout: Path) -> None:
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index",
-          "--no-deps", "--no-build-isolation", "--disable-pip-version-check", "--no-input",
-          "-q", str(checkout)], f"pip install {checkout}",
-         f"run `python -m pip install --no-index --no-build-isolation .` in {checkout} to "
-         "see pip's whole output.")
+def _pip_install(python: Path, checkout: Path) -> str:
+    return _run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                 "--no-index", "--no-deps", "--no-build-isolation",
+                 "--disable-pip-version-check", "--no-input", str(checkout)],
+                f"pip install {checkout}",
+                f"run `python -m pip install --no-index --no-build-isolation .` in {checkout} "
+                "to see pip's whole output.")
 
 
 def _run(argv: list[str], what: str, hint: str) -> str:

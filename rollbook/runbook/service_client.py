@@ -4,6 +4,8 @@ from __future__ import annotations
 from rollbook.measure.api_smoke import call, client_for
 from rollbook.record.evidence import CheckResult
 
+ON_OFF = {True: "on", False: "off", None: "not said"}
+
 
 def read_health(base_url: str, *, timeout_s: float = 5.0) -> CheckResult:
     """GET /health: ok when it answers 200."""
@@ -11,8 +13,8 @@ def read_health(base_url: str, *, timeout_s: float = 5.0) -> CheckResult:
         seen = call(client, "GET", "/health")
     body = seen.body if isinstance(seen.body, dict) else {}
     ok = seen.status == 200
-    state = ", ".join(f"{k} {body[k]}" for k in ("status", "alembic_revision", "id_mode",
-                                                  "maintenance") if k in body)
+    state = ", ".join(f"{k} {ON_OFF.get(body[k], body[k])}" for k in (
+        "status", "alembic_revision", "id_mode", "maintenance") if k in body)
     summary = (f"health: {seen.outcome()}{f' ({state})' if state else ''} in "
                f"{seen.elapsed_ms:.0f} ms")
     return CheckResult("service health", ok, summary if ok else summary + ". Hint: read "

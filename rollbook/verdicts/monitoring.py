@@ -197,13 +197,18 @@ def log_errors(reading: LogReading, *, allowance_per_min: float, points: float,
     if after.errors_per_min > limit:
         top = "; ".join(f"{m['count']}x {m['message'][:100]}" for m in after.top[:3])
         return CheckResult(name, False, f"{text.source}: {after.errors} error lines in the "
-                           f"last {after.minutes:.1f} min ({after.errors_per_min:.2f}/min, "
-                           f"limit {limit:.2f}) against {against}; top: {top}. Hint: read "
+                           f"last {after.minutes:.1f} min ({after.errors_per_min:.2f}/min; "
+                           f"{_limit(limit)}) against {against}; top: {top}. Hint: read "
                            "observed.after.top and the log around those minutes", [],
                            observed)
     return CheckResult(name, True, f"{text.source}: {after.errors} error lines in the last "
-                       f"{after.minutes:.1f} min ({after.errors_per_min:.2f}/min, limit "
-                       f"{limit:.2f}) against {against}", [], observed)
+                       f"{after.minutes:.1f} min ({after.errors_per_min:.2f}/min; "
+                       f"{_limit(limit)}) against {against}", [], observed)
+
+
+def _limit(per_min: float) -> str:
+    """The error-rate limit in words: none at all is "no error line allowed", not 0.00/min."""
+    return f"limit {per_min:.2f}/min" if per_min > 0 else "no error line allowed"
 
 
 def service_error_rate(watch: Watch, baseline_pct: float | None, max_points: float
@@ -222,9 +227,9 @@ def service_error_rate(watch: Watch, baseline_pct: float | None, max_points: flo
     observed = {"read": True, "source": watch.metrics_url, "traffic": seen.to_dict(),
                 "baseline_pct": baseline_pct, "max_points": max_points}
     against = (f"against {base:.1f} % at baseline" if baseline_pct is not None
-               else "no baseline rate recorded: against 0 %")
+               else "no baseline rate recorded, so against 0 %")
     figures = (f"{seen.errors:g} of {seen.requests:g} requests answered 5xx since "
-               f"{seen.since} ({seen.error_pct:.1f} % {against})")
+               f"{seen.since} ({seen.error_pct:.1f} %; {against})")
     if seen.error_pct - base > max_points:
         failing = ", ".join(f"{e} {seen.by_endpoint[e]['errors']:g}/"
                             f"{seen.by_endpoint[e]['requests']:g}" for e in seen.failing())

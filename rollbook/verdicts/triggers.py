@@ -83,9 +83,16 @@ class Decision:
         return self.severity == CRITICAL
 
     def summary(self) -> str:
+        """"severity High (impact Medium, respond 1 hour): ...; fired ..." when a trigger
+        fired; "no trigger fired: ..." when none did (with what could not be verified)."""
         impact, response, action = self.row
-        fired = ", ".join(s.name for s in self.fired) or "no trigger fired"
         unverified = ", ".join(s.name for s in self.could_not_verify)
+        if not self.fired:
+            head = (f"no trigger fired, not all verified (impact {impact}, respond "
+                    f"{response})" if unverified else "no trigger fired")
+            return (f"{head}: {action}"
+                    + (f"; could not verify: {unverified}" if unverified else ""))
+        fired = ", ".join(s.name for s in self.fired)
         return (f"severity {self.severity} (impact {impact}, respond {response}): {action}; "
                 f"{fired}" + (f"; could not verify: {unverified}" if unverified else ""))
 
