@@ -18,7 +18,7 @@ from rollbook.measure import catalog
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.runbook import generic_seed
-from rollbook.runbook.migrations import VERSION_TABLE, Migrations
+from rollbook.runbook.migrations import Migrations, is_version_table
 from rollbook.settings.profile import LAST_N_REVISIONS
 from rollbook.settings.target import alembic_config
 
@@ -76,7 +76,7 @@ def filled(dsn: str) -> tuple[bool, bool]:
     """Whether the database has tables (the version table aside), and whether any has rows."""
     with connect(dsn, read_only=True) as conn:
         tables = [t for t in catalog.snapshot(conn, kinds=("tables",)).tables
-                  if t != VERSION_TABLE]
+                  if not is_version_table(t)]
         rows = any(conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(
             catalog.relation(t))).fetchone()[0] for t in tables)
     return bool(tables), rows
@@ -109,6 +109,9 @@ class Templates:
     scale: str
     take_baseline: Callable[[str], baseline_mod.Baseline]
     made: dict[str, ParentTemplate] = field(default_factory=dict)
+    # table -> the profile's seeder of it ([tables.NAME] seed), used at whichever revision
+    # created the table, by rollbook's own seeder and in its place
+    table_seeds: dict[str, Callable] = field(default_factory=dict)
 
     def migrations(self, dsn: str) -> Migrations:
         return Migrations(alembic_config(self.ini, dsn), dsn)
@@ -140,8 +143,8 @@ class Templates:
                 self.migrations(dsn).upgrade(parent)
         tables, rows = filled(dsn)
         seeded = {} if not tables else (
-            generic_seed.seed(dsn, self.scale, only_empty=True) if rows
-            else self.seed(dsn, self.scale) or {})
+            generic_seed.seed(dsn, self.scale, only_empty=True, seeders=self.table_seeds)
+            if rows or self.seed is generic_seed.seed else self.seed(dsn, self.scale) or {})
         taken = self.take_baseline(dsn)
         self.made[parent] = ParentTemplate(name, taken, dict(seeded),
                                            time.perf_counter() - started,

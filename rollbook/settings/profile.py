@@ -76,6 +76,9 @@ class TableExpectation:
     min_rows: int = 0
     unique: tuple[tuple[str, ...], ...] = ()
     time_column: str | None = None
+    # "module:function" seeding this table, called as function(conn, table, rows) -> rows
+    # written, at whichever revision created it (in place of rollbook's own seeder)
+    seed: str | None = None
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         tables[table] = TableExpectation(
             key_type=tr.string("key_type"), min_rows=tr.integer("min_rows", default=0, minimum=0),
             unique=tuple(tuple(cols) for cols in tr.list_of_string_lists("unique")),
-            time_column=tr.string("time_column"))
+            time_column=tr.string("time_column"), seed=tr.import_ref("seed"))
         tr.finish()
 
     soft = []
