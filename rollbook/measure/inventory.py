@@ -81,7 +81,8 @@ def build(conn: psycopg.Connection, profile: Profile, baseline: Baseline | None)
 def _key_columns(expected: catalog.Schema, live: catalog.Schema, profile: Profile,
                  from_baseline: bool) -> list[ExpectedKey]:
     """Key columns of the expected schema, plus live ones it lacks; each with its expected
-    types: the baseline's type of that column, else the profile's (per table, then global)."""
+    types: the baseline's type of that column, else the profile's (per table, then global);
+    a column with neither is left out."""
     found: dict[tuple[str, str, str], ExpectedKey] = {}
     for source in (expected, live):
         for key in catalog.key_columns(source):
@@ -93,7 +94,8 @@ def _key_columns(expected: catalog.Schema, live: catalog.Schema, profile: Profil
                 types = (key.type,)
             else:
                 types = (declared,) if declared else profile.key_types
-            found[(key.table, key.column, key.role)] = ExpectedKey(key, tuple(types))
+            if types:  # nothing recorded nor declared: nothing to expect
+                found[(key.table, key.column, key.role)] = ExpectedKey(key, tuple(types))
     merged: dict[tuple[str, str], ExpectedKey] = {}
     for (table, column, _role), item in sorted(found.items()):
         merged.setdefault((table, column), item)  # one test per column, first role wins

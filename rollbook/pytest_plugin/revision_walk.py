@@ -143,6 +143,8 @@ def _keys_written(dsn: str, parent: ParentTemplate, rows: dict[str, int],
     found = {}
     with connect(dsn) as conn:
         for table, key in keyed.items():
+            if not key:  # a table without columns: nothing to tell apart
+                continue
             statement = sql.SQL(WRITTEN_SINCE_SQL).format(
                 key=fingerprint.key_text(key), table=catalog.relation(table))
             try:

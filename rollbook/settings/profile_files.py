@@ -17,7 +17,6 @@ from rollbook.settings import reader as r
 from rollbook.settings import replicas
 from rollbook.settings.locks import parse_locks
 from rollbook.settings.profile import (
-    INTEGER_TYPES,
     LAST_N_REVISIONS,
     Alembic,
     Api,
@@ -169,7 +168,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                  "smoke_password_env (the name of the variable holding its password)")
 
     keys = top.section("keys")
-    key_types = tuple(keys.string_list("types", default=list(INTEGER_TYPES)))
+    key_types = tuple(keys.string_list("types", default=[]))
     id_columns = keys.boolean("id_columns", default=False)
     keys.finish()
 
