@@ -25,6 +25,9 @@ INDEX_ON = re.compile(r"\bON (?:ONLY )?(?P<table>\S+) USING\b")
 # entries named "<table> <object>": what belongs to one table
 TABLE_FIRST = {"CONSTRAINT", "FK CONSTRAINT", "TRIGGER", "POLICY", "RULE", "DEFAULT",
                "ROW SECURITY", "CHECK CONSTRAINT"}
+# what pg_dump writes between entries for the session, not the schema (and psql's \restrict
+# lines, a random key per dump)
+SESSION_LINES = ("--", "\\restrict", "\\unrestrict", "SET ", "SELECT pg_catalog.set_config(")
 RELATIONS = {"TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE"}
 
 
@@ -80,14 +83,15 @@ def schema_entries(text: str) -> dict[tuple[str, str, str], Entry]:
     def close():
         if current is not None:
             key = (current["type"], current["schema"], current["name"])
-            entries[key] = Entry(*key, "\n".join(lines))
+            entries[key] = Entry(current["type"], current["name"], current["schema"],
+                                 "\n".join(lines))
 
     for line in text.splitlines():
         header = HEADER.match(line)
         if header:
             close()
             current, lines = header, []
-        elif line.strip() and not line.startswith(("--", "\\restrict", "\\unrestrict")):
+        elif line.strip() and not line.startswith(SESSION_LINES):
             lines.append(line)
     close()
     return entries

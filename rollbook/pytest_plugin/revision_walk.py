@@ -24,7 +24,15 @@ from rollbook.record.clock import format_duration
 from rollbook.record.redact import redact_text
 from rollbook.runbook import generic_seed, startup
 from rollbook.runbook.migrations import Migrations, is_version_table
-from rollbook.runbook.revisions import BASE, ParentTemplate, RevisionStep, Templates, chosen, clone
+from rollbook.runbook.revisions import (
+    BASE,
+    ParentTemplate,
+    RevisionStep,
+    Templates,
+    chosen,
+    clone,
+    migration_raised,
+)
 from rollbook.settings.profile import Profile
 from rollbook.settings.profile_files import load_ref
 from rollbook.settings.target import checks_connection, project_config
@@ -94,12 +102,16 @@ def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str
 
 
 def upgrade(drill, migrations: Migrations, step: RevisionStep) -> None:
-    """The upgrade to the revision; one that did not arrive there fails in one line."""
+    """The upgrade to the revision; one that did not arrive there, or raised, fails in one
+    line naming the script line it raised at."""
     with drill.step(f"Upgrade {step.parent} -> {step.revision} ({step.doc})") as log:
         try:
             run = migrations.upgrade(step.revision)
         except MigrationError as exc:
             raise DrillFailure(f"{step.revision}: {exc.message}") from None
+        except Exception as exc:  # whatever the script raises is the finding
+            raise DrillFailure(f"{step.revision}: " + migration_raised(
+                f"alembic upgrade {step.revision}", exc, migrations)) from None
         log.detail = migration_detail(run)
 
 

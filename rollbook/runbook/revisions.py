@@ -26,6 +26,7 @@ from rollbook.settings.profile import LAST_N_REVISIONS, Alembic
 from rollbook.settings.target import project_config
 
 BASE = "base"
+MADE_NOT = "the database at "
 
 
 @dataclass(frozen=True)
@@ -174,9 +175,11 @@ class Templates:
             self.made[parent] = self._make(parent, name)
         except Exception as exc:  # whatever the project's migrations or seeder raise
             self.server.drop_database(name)
-            self.failed[parent] = f"the database at {parent} could not be made: " + (
-                exc.one_line() if isinstance(exc, RollbookError) else
-                f"{type(exc).__name__}: {_first_line(exc)}")
+            said = (exc.one_line() if isinstance(exc, RollbookError) else
+                    f"{type(exc).__name__}: {_first_line(exc)}")
+            # a parent made from one that could not be made: said once, where it broke
+            self.failed[parent] = said if said.startswith(MADE_NOT) else (
+                f"{MADE_NOT}{parent} could not be made: {said}")
             raise MigrationError(self.failed[parent]) from None
         return self.made[parent], True
 
@@ -211,10 +214,8 @@ class Templates:
         except RollbookError:
             raise
         except Exception as exc:  # whatever the project's migration raises is the finding
-            raise MigrationError(f"alembic {verb} {target} (from {source}) raised "
-                                 f"{type(exc).__name__} in "
-                                 f"{_script_line(exc, migrations.scripts.dir)}: "
-                                 f"{_first_line(exc)}") from None
+            raise MigrationError(migration_raised(f"alembic {verb} {target} (from {source})",
+                                                  exc, migrations)) from None
 
     def close(self) -> None:
         for template in self.made.values():
@@ -227,6 +228,13 @@ class Templates:
 
 def _first_line(exc: BaseException) -> str:
     return redact_text((str(exc).strip().splitlines() or [""])[0])
+
+
+def migration_raised(command: str, exc: BaseException, migrations: Migrations) -> str:
+    """One line for a migration that raised: the command, the exception, and the line of the
+    project's scripts it raised at."""
+    return (f"{command} raised {type(exc).__name__} in "
+            f"{_script_line(exc, migrations.scripts.dir)}: {_first_line(exc)}")
 
 
 def _script_line(exc: BaseException, scripts: str) -> str:
