@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
+from rollbook.pytest_plugin.seal import interruption
 from rollbook.record import allure_html, allure_meta, trend
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
@@ -90,12 +92,17 @@ def pytest_sessionfinish(session):
     if config.option.allure_report_dir:
         write_properties(Path(config.option.allure_report_dir) / "environment.properties",
                          {k: redact_text(str(v)) for k, v in run.items()})
-    (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(run, drills,
-                                                                            trends)))
-    (run_dir / "rollback-record.html").write_text(redact_text(render_html(run, drills, trends)))
+    stopped = interruption(config)
+    markdown, html = render_markdown(run, drills, trends), render_html(run, drills, trends)
+    if stopped:  # said first, before anything that reads like a finished run
+        markdown = f"> **{stopped}.**\n\n{markdown}"
+        html = html.replace("</style>", f"</style><p><strong>{escape(stopped)}.</strong></p>", 1)
+    (run_dir / "rollback-record.md").write_text(redact_text(markdown))
+    (run_dir / "rollback-record.html").write_text(redact_text(html))
     if config.option.allure_report_dir:
         _publish_allure(config, Path(config.option.allure_report_dir), run_dir, drills)
-    _point_latest(run_dir, drills)
+    if not stopped:  # `latest` and `latest-checks` stay on the last run that finished
+        _point_latest(run_dir, drills)
 
 
 def history_path(config, run_dir: Path) -> Path:
