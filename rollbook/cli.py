@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     common(snap)
     snap.add_argument("--output", "-o", type=Path, required=True, help="manifest file to write")
     snap.add_argument("--force", action="store_true", help="overwrite an existing file")
+    snap.add_argument("--visible-rows-only", action="store_true",
+                      help="record tables whose row-level security hides rows from the role "
+                           "as the role sees them (named in the baseline) instead of refusing")
 
     judge = _command(commands, "assess", "measure every rollback trigger and decide "
                                 "per the runbook's matrix; exit 3 when an automatic "
@@ -157,7 +160,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
                             "accident.", hint="choose another --output, or pass --force.")
     with checks_connection(settings.profile, settings.dsn) as conn:
         warning = role.write_warning(conn)
-        taken = snapshot.take(conn, settings.profile)
+        taken = snapshot.take(conn, settings.profile,
+                              visible_rows_only=args.visible_rows_only)
     if warning:
         _warn(warning)
     output_mod.write_atomically(output, taken.save, "--output")

@@ -44,3 +44,43 @@ def test_latest_follows_drills_and_latest_checks_follows_checks(pytester):
         drill_run, checks_run)
     record = (pytester.path / "reports" / "latest" / "rollback-record.md").read_text()
     assert "## Drill 1: A drill" in record
+
+
+INTERRUPTED = '''
+from rollbook.record.evidence import CheckResult
+
+def test_a(check):
+    check(CheckResult("orphans: a", True, "0 orphans"))
+
+def test_b():
+    raise KeyboardInterrupt  # what Ctrl-C does in the middle of a run
+
+def test_c(check):
+    check(CheckResult("orphans: c", True, "0 orphans"))
+
+def test_d():
+    pass
+'''
+
+
+def test_an_interrupted_run_says_so_and_latest_checks_stays(pytester):
+    from rollbook.record import manifest
+
+    run(pytester, CHECK)
+    finished = target(pytester, "latest-checks")
+    pytester.makepyfile(test_it=INTERRUPTED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--allure-html", "no")
+    assert result.ret == 2  # pytest's own "interrupted"
+    assert target(pytester, "latest-checks") == finished
+    reports = pytester.path / "reports"
+    [stopped] = [p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()
+                 and p.name != finished]
+    line = ("INTERRUPTED: the run was stopped before its end; 2 of 4 tests never ran, so this "
+            "record is not a verdict on them")
+    assert (stopped / "checks.md").read_text().startswith(f"# Operator checks\n\n**{line}.**")
+    assert (stopped / "rollback-record.md").read_text().startswith(f"> **{line}.**")
+    assert f"<strong>{line}.</strong>" in (stopped / "rollback-record.html").read_text()
+    found = manifest.verify(stopped)
+    assert found.ok and line in found.lines()
+    result.stdout.fnmatch_lines(["rollbook: *SHA256SUMS written; unsigned*; sealed as "
+                                 "interrupted (INTERRUPTED)*"])

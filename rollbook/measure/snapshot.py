@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import psycopg
 
+from rollbook.errors import ConfigError
 from rollbook.measure import baseline, inventory, observation, plans
-from rollbook.pg import query_guard
+from rollbook.measure.catalog.base import display_name
+from rollbook.pg import query_guard, role
 from rollbook.runbook.migrations import current_revisions
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import content, counts
 
+RLS_HINT = ("give the role what is said above, or pass --visible-rows-only to record only the "
+            "rows the role sees (the baseline names those tables, and the checks still cannot "
+            "verify them).")
 
-def take(conn: psycopg.Connection, profile: Profile,
-         leaves: int = content.LEAVES) -> baseline.Baseline:
+
+def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVES, *,
+         visible_rows_only: bool = False) -> baseline.Baseline:
     """Capture everything over `conn` (which should be a read-only checks connection); the
-    profile's key queries are judged on its server before anything is read."""
+    profile's key queries are judged on its server before anything is read. Tables whose
+    row-level security may hide rows from the role refuse the snapshot, unless
+    `visible_rows_only` says to record what the role sees (the baseline names them)."""
     query_guard.refuse(conn, profile.queries)
+    hidden = role.rls_hidden(conn)
+    if hidden and not visible_rows_only:
+        raise ConfigError(f"snapshot refused: {'; '.join(hidden.values())}", hint=RLS_HINT)
     taken = baseline.capture(conn, current_revisions(conn), profile.schemas)
     found = inventory.build(conn, profile, taken)
     schema = taken.schema_snapshot()
@@ -30,6 +41,9 @@ def take(conn: psycopg.Connection, profile: Profile,
         "leaves": content.capture_all(conn, taken, schema, leaves),
     }
     taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
+    if hidden:
+        taken.facts["row_level_security_hidden"] = sorted(
+            display_name(*name) for name in hidden)
     monitored = observation.baseline_facts(conn, profile.monitoring)  # rates before
     if monitored:
         taken.facts["monitoring"] = monitored

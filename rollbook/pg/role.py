@@ -88,3 +88,41 @@ def unreadable_tables(conn: psycopg.Connection) -> str | None:
     more = f" and {count - 5} more" if count > 5 else ""
     return (f"role {user} cannot read {count} table(s): {names}{more}. Hint: GRANT "
             f"pg_read_all_data TO {user}; (or GRANT SELECT on those tables).")
+
+
+RLS_HIDDEN_SQL = """
+SELECT n.nspname, c.relname, format('%I.%I', n.nspname, c.relname), format('%I', current_user)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)
+  AND (c.relforcerowsecurity OR NOT pg_has_role(c.relowner, 'USAGE'))
+  AND (NOT EXISTS (SELECT FROM pg_policy p
+                   WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('r', '*')
+                     AND pg_get_expr(p.polqual, p.polrelid) = 'true'
+                     AND (0 = ANY (p.polroles) OR EXISTS (
+                          SELECT FROM unnest(p.polroles) r
+                          WHERE pg_has_role(current_user, r, 'USAGE'))))
+       OR EXISTS (SELECT FROM pg_policy p
+                  WHERE p.polrelid = c.oid AND NOT p.polpermissive AND p.polcmd IN ('r', '*')
+                    AND pg_get_expr(p.polqual, p.polrelid) IS DISTINCT FROM 'true'
+                    AND (0 = ANY (p.polroles) OR EXISTS (
+                         SELECT FROM unnest(p.polroles) r
+                         WHERE pg_has_role(current_user, r, 'USAGE')))))
+ORDER BY 1, 2
+"""
+
+
+def rls_hidden(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
+    """(schema, table) -> one "could not verify" line with the fix, for every table whose
+    row-level security may hide rows from the connected role: it does not bypass RLS (not a
+    superuser, not BYPASSRLS, not the owner of a table that does not FORCE it) and no policy
+    shows it every row (a permissive `USING (true)` for SELECT, and nothing restrictive)."""
+    hidden = {}
+    for schema_name, table, shown, user in conn.execute(RLS_HIDDEN_SQL).fetchall():
+        hidden[schema_name, table] = (
+            f"could not verify {shown}: row-level security may hide rows from role {user}, so "
+            f"its counts, content and orphans would be of the rows it sees. Hint: ALTER ROLE "
+            f"{user} BYPASSRLS; (as a superuser), or CREATE POLICY rollbook_reads_all ON "
+            f"{shown} FOR SELECT TO {user} USING (true);")
+    return hidden

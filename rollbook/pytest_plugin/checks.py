@@ -20,6 +20,7 @@ from rollbook.measure.inventory import Inventory, fk_label
 from rollbook.pytest_plugin.evidence import attach_result
 from rollbook.pytest_plugin.profile import TARGET, inventory_for, target_for
 from rollbook.pytest_plugin.reporting import RUN_DIR, informational
+from rollbook.pytest_plugin.seal import interruption
 from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
 from rollbook.verdicts import content
@@ -172,6 +173,9 @@ def pytest_sessionfinish(session):
         return
     target = config.stash.get(TARGET, None)
     lines = ["# Operator checks", ""]
+    stopped = interruption(config)
+    if stopped:
+        lines += [f"**{stopped}.**", ""]
     if target is not None:
         lines += [redact_text(target.describe()), *config.stash.get(CHECKS_NOTES, []), ""]
     lines += ["| verdict | test | summary |", "| --- | --- | --- |"]

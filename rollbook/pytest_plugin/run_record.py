@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from rollbook.pytest_plugin import warning_log
 from rollbook.pytest_plugin.reporting import RUN_DIR, RUN_ID
+from rollbook.pytest_plugin.seal import interruption
 from rollbook.record import allure_html, allure_meta, checks_record, trend
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
@@ -96,22 +98,27 @@ def pytest_sessionfinish(session, exitstatus):
         write_properties(Path(config.option.allure_report_dir) / "environment.properties",
                          {k: redact_text(str(v)) for k, v in run.items()})
         _publish_allure(config, Path(config.option.allure_report_dir), run_dir, drills)
+    stopped = interruption(config)
     outcome = Session(_outcomes(config), int(exitstatus))
     links = record_links(run_dir)
     checks = checks_record.load(run_dir / "checks")
     if checks and not drills:  # a checks run: its own record, titled and shaped as one
-        (run_dir / "checks-record.md").write_text(redact_text(
-            checks_record.render_markdown(run, checks, session=outcome, links=links)))
-        (run_dir / "checks-record.html").write_text(redact_text(
-            checks_record.render_html(run, checks, session=outcome, links=links)))
+        name = "checks-record"
+        markdown = checks_record.render_markdown(run, checks, session=outcome, links=links)
+        html = checks_record.render_html(run, checks, session=outcome, links=links)
         config.stash.setdefault(SAID, []).append(
             f"checks record {run_dir / 'checks-record.md'} (and .html)")
     else:
-        (run_dir / "rollback-record.md").write_text(redact_text(render_markdown(
-            run, drills, trends, session=outcome, links=links)))
-        (run_dir / "rollback-record.html").write_text(redact_text(render_html(
-            run, drills, trends, session=outcome, links=links)))
-    _point_latest(run_dir, drills)
+        name = "rollback-record"
+        markdown = render_markdown(run, drills, trends, session=outcome, links=links)
+        html = render_html(run, drills, trends, session=outcome, links=links)
+    if stopped:  # said first, before anything that reads like a finished run
+        markdown = f"> **{stopped}.**\n\n{markdown}"
+        html = html.replace("</style>", f"</style><p><strong>{escape(stopped)}.</strong></p>", 1)
+    (run_dir / f"{name}.md").write_text(redact_text(markdown))
+    (run_dir / f"{name}.html").write_text(redact_text(html))
+    if not stopped:  # `latest` and `latest-checks` stay on the last run that finished
+        _point_latest(run_dir, drills)
 
 
 def _outcomes(config) -> dict[str, int]:

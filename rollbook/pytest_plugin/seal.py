@@ -1,5 +1,9 @@
 """The run folder sealed at the end of every run: SHA256SUMS over its files, signed with an SSH
-key when --sign-key (or ROLLBOOK_SIGN_KEY) names one. `rollbook verify RUN_DIR` checks it."""
+key when --sign-key (or ROLLBOOK_SIGN_KEY) names one. `rollbook verify RUN_DIR` checks it.
+
+A run stopped before its end (Ctrl-C, SIGTERM turned into KeyboardInterrupt) is sealed as
+interrupted: an INTERRUPTED file in the folder (hashed with the rest) counts the tests that never
+ran, the record and checks.md say so (`interruption`), and no `latest` link moves to it."""
 from __future__ import annotations
 
 import os
@@ -12,6 +16,9 @@ from rollbook.pytest_plugin.reporting import RUN_DIR
 from rollbook.record import manifest
 
 SIGN_KEY = pytest.StashKey[Path | None]()
+REPORTED = pytest.StashKey["_Reported"]()
+INTERRUPTED = pytest.StashKey[str]()
+MARK = "INTERRUPTED"
 
 
 def pytest_addoption(parser):
@@ -30,6 +37,41 @@ def pytest_configure(config):
                                 "private key (ssh-keygen -t ed25519 -f KEY), or leave it out "
                                 "for an unsigned run.")
     config.stash[SIGN_KEY] = key
+    config.stash[REPORTED] = reported = _Reported()
+    config.pluginmanager.register(reported, "rollbook-reported")
+
+
+class _Reported:
+    """The tests that reported at least one phase (on the controller too, under xdist)."""
+
+    def __init__(self) -> None:
+        self.nodeids: set[str] = set()
+
+    def pytest_runtest_logreport(self, report) -> None:
+        self.nodeids.add(report.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Before the record and checks.md are written: an interrupted run is marked so."""
+    config = session.config
+    worker = getattr(config, "workerinput", None) is not None
+    if worker or exitstatus != pytest.ExitCode.INTERRUPTED:
+        return
+    collected = session.testscollected
+    reported = config.stash.get(REPORTED, None)
+    never = max(collected - len(reported.nodeids if reported else ()), 0)
+    line = (f"INTERRUPTED: the run was stopped before its end; {never} of {collected} tests "
+            "never ran, so this record is not a verdict on them")
+    config.stash[INTERRUPTED] = line
+    run_dir = config.stash.get(RUN_DIR, None)
+    if run_dir is not None and run_dir.is_dir():
+        (run_dir / MARK).write_text(line + "\n")
+
+
+def interruption(config) -> str | None:
+    """The line that marks this run interrupted, or None when it ran to its end."""
+    return config.stash.get(INTERRUPTED, None)
 
 
 @pytest.hookimpl(trylast=True)
@@ -50,4 +92,6 @@ def pytest_terminal_summary(terminalreporter, config):
     record = run_dir / "rollback-record.md"
     if record.is_file():
         terminalreporter.write_line(f"rollbook: rollback record {record} (and .html)")
+    if interruption(config):
+        line += f"; sealed as interrupted ({MARK})"
     terminalreporter.write_line(f"rollbook: {line}; check it with `rollbook verify {run_dir}`")

@@ -122,6 +122,7 @@ class Verification:
     added: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     untrusted: list[str] = field(default_factory=list)  # symlinks, special files, duplicates
+    hashed: list[str] = field(default_factory=list)  # files whose hash matched
     signature: str = "unsigned"  # "unsigned", "good (principal)", or why it is bad
     signature_ok: bool | None = None  # None: not checked
 
@@ -135,6 +136,9 @@ class Verification:
         out += [f"changed: {name}" for name in self.changed]
         out += [f"added (not in {MANIFEST}): {name}" for name in self.added]
         out += [f"missing: {name}" for name in self.missing]
+        mark = self.run_dir / "INTERRUPTED"
+        if "INTERRUPTED" in self.hashed and mark.is_file() and not mark.is_symlink():
+            out.append(mark.read_text(errors="replace").strip())
         out.append(f"signature: {self.signature}")
         verdict = "verified" if self.ok else "NOT verified"
         out.append(f"{self.run_dir}: {verdict}: {self.checked} files checked, "
@@ -218,5 +222,6 @@ def verify(run_dir: Path, allowed_signers: Path | None = None) -> Verification:
     found.added = sorted(present - set(recorded))
     found.changed = [name for name in sorted(set(recorded) & present)
                      if sha256_file(run_dir / name) != recorded[name]]
+    found.hashed = sorted(set(recorded) & present - set(found.changed))
     _check_signature(run_dir, allowed_signers, found)
     return found

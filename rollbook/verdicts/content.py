@@ -201,7 +201,8 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
     leaves = baseline_leaves(run.baseline, table)
     columns = fingerprint.table_columns(run.conn, table)
     key_type = (columns or {}).get(leaves["key"])
-    unmeasured = _why_unmeasurable(run, table, error=None, exists=columns is not None,
+    unmeasured = _why_unmeasurable(run, table, error=run.hidden(table),
+                                   exists=columns is not None,
                                    selectable=key_type in INTEGER_TYPES, key_type=key_type,
                                    scope=f"{leaves['key']} <= {before.key_max}")
     if unmeasured is not None:

@@ -13,7 +13,9 @@ import psycopg
 
 from rollbook.measure import fingerprint
 from rollbook.measure.baseline import Baseline, TableBaseline
+from rollbook.measure.catalog.base import display_name
 from rollbook.measure.memo import InMemory
+from rollbook.pg import role
 from rollbook.record.evidence import CheckResult
 from rollbook.verdicts import orphans, schema
 
@@ -63,7 +65,18 @@ class Measured:
         digested; without one, it is only counted."""
         return self._memo.get(("table", table), lambda: self._measure(table))
 
+    def hidden(self, table: str) -> str | None:
+        """The "could not verify" line when row-level security may hide rows of `table` from
+        the checks' role (read once per run), else None: never count what the role sees as
+        what the table holds."""
+        return self._memo.get(("row-level security",), lambda: {
+            display_name(*name): line for name, line in role.rls_hidden(self.conn).items()}
+        ).get(table)
+
     def _measure(self, table: str) -> fingerprint.TableMeasurement:
+        hidden = self.hidden(table)
+        if hidden is not None:
+            return fingerprint.TableMeasurement(table, self.algorithm, error=hidden)
         before = self.before(table)
         by_key = self.baseline.range_key(table) if before is not None else None
         try:
@@ -91,5 +104,11 @@ class Measured:
             self.conn, self.baseline.schema_snapshot()))
 
     def orphans(self, fk: orphans.ForeignKey) -> CheckResult:
-        """The orphan search of `fk`, run once."""
+        """The orphan search of `fk`, run once; "could not verify" when row-level security may
+        hide rows of either table."""
+        hidden = (self.hidden(display_name(fk.schema, fk.table))
+                  or self.hidden(display_name(fk.ref_schema, fk.ref_table)))
+        if hidden is not None:
+            return CheckResult(f"orphans: {fk.describe()}", False, hidden, [],
+                               {"foreign_key": fk.name, "row_level_security": True})
         return self._memo.get(("orphans", fk), lambda: orphans.find_orphans(self.conn, fk))
