@@ -114,8 +114,8 @@ PLANTED = {
     "comment": ("COMMENT ON COLUMN customers.email IS 'any case'", TABLE.format("customers"),
                 "comment on table column customers.email: text lower-case login address ->"
                 " any case"),
-    "extension": ("ALTER EXTENSION citext UPDATE TO '1.8'", OUTSIDE.format("extension"),
-                  "extension citext: version 1.7 -> 1.8"),
+    "extension": ("ALTER EXTENSION citext UPDATE TO '1.6'", OUTSIDE.format("extension"),
+                  "extension citext: version 1.5 -> 1.6"),
     "enum": ("ALTER TYPE order_status ADD VALUE 'refunded'", OUTSIDE.format("type"),
              "type order_status: definition ENUM ('new', 'paid', 'shipped') -> ENUM ('new',"
              " 'paid', 'shipped', 'refunded')"),

@@ -130,7 +130,10 @@ class Kind:
     `sql` returns rows that `read` turns into {display name: record}; `compared` lists the
     record attributes whose change is a difference; `brief` names a missing or extra object in
     a few words; `table_of(name, record)` gives the relation an object belongs to, and
-    `of(record)` the object whose property it is (for owners, grants, comments).
+    `of(record)` the object whose property it is (for owners, grants, comments). `covers`
+    names the object types (as pg_identify_object() names them) whose owners, grants and
+    comments a baseline holds only if it recorded this kind: an older baseline's lack of them
+    is not a difference.
     """
 
     name: str  # the word a difference line starts with
@@ -144,6 +147,7 @@ class Kind:
     of: Callable[[Any], str | None] = lambda record: None
     dump: Callable[[Any], Any] = plain
     undump: Callable[[Any], Any] | None = None
+    covers: tuple[str, ...] = ()
 
     def load(self, data: Any) -> Any:
         return self.undump(data) if self.undump else load(self.record, data)

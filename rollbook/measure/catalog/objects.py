@@ -2,9 +2,10 @@
 one SQL CTE shared by the owners, grants and comments comparators.
 
 `scoped` holds (classid, objid, owner, acl, acltype, relnsp, relname): acltype is the object
-type acldefault() takes ('r' relation, 's' sequence, 'f' routine, 'T' type, 'n' schema; NULL
-for objects without privileges) and relnsp/relname the relation the object belongs to, if any
-(a relation itself; an index's table; the table whose column owns a sequence).
+type acldefault() takes ('r' relation, 's' sequence, 'f' routine, 'T' type, 'n' schema, 'F'
+foreign-data wrapper, 'S' foreign server; NULL for objects without privileges) and
+relnsp/relname the relation the object belongs to, if any (a relation itself; an index's
+table; the table whose column owns a sequence).
 Objects created by an extension, and objects on its relations, are left out.
 """
 from __future__ import annotations
@@ -36,6 +37,59 @@ WITH objects(classid, objid, owner, acl, acltype, relid) AS (
     LEFT JOIN pg_class k ON k.oid = t.typrelid
     WHERE t.typtype IN ('e', 'd', 'c', 'r') AND (t.typtype <> 'c' OR k.relkind = 'c')
       AND n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_event_trigger'::regclass, et.oid, et.evtowner, NULL, NULL, 0
+    FROM pg_event_trigger et
+  UNION ALL
+    SELECT 'pg_extension'::regclass, e.oid, NULL, NULL, NULL, 0
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE n.nspname = ANY(%(schemas)s) OR n.nspname = 'pg_catalog'
+  UNION ALL
+    SELECT 'pg_statistic_ext'::regclass, s.oid, s.stxowner, NULL, NULL, s.stxrelid
+    FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_collation'::regclass, o.oid, o.collowner, NULL, NULL, 0
+    FROM pg_collation o JOIN pg_namespace n ON n.oid = o.collnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_operator'::regclass, o.oid, o.oprowner, NULL, NULL, 0
+    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_opclass'::regclass, o.oid, o.opcowner, NULL, NULL, 0
+    FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_opfamily'::regclass, o.oid, o.opfowner, NULL, NULL, 0
+    FROM pg_opfamily o JOIN pg_namespace n ON n.oid = o.opfnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_ts_config'::regclass, o.oid, o.cfgowner, NULL, NULL, 0
+    FROM pg_ts_config o JOIN pg_namespace n ON n.oid = o.cfgnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_ts_dict'::regclass, o.oid, o.dictowner, NULL, NULL, 0
+    FROM pg_ts_dict o JOIN pg_namespace n ON n.oid = o.dictnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_ts_parser'::regclass, o.oid, NULL, NULL, NULL, 0
+    FROM pg_ts_parser o JOIN pg_namespace n ON n.oid = o.prsnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_ts_template'::regclass, o.oid, NULL, NULL, NULL, 0
+    FROM pg_ts_template o JOIN pg_namespace n ON n.oid = o.tmplnamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_cast'::regclass, o.oid, NULL, NULL, NULL, 0 FROM pg_cast o WHERE o.oid >= 16384
+  UNION ALL
+    SELECT 'pg_foreign_data_wrapper'::regclass, o.oid, o.fdwowner, o.fdwacl, 'F', 0
+    FROM pg_foreign_data_wrapper o
+  UNION ALL
+    SELECT 'pg_foreign_server'::regclass, o.oid, o.srvowner, o.srvacl, 'S', 0
+    FROM pg_foreign_server o
+  UNION ALL
+    SELECT 'pg_publication'::regclass, o.oid, o.pubowner, NULL, NULL, 0 FROM pg_publication o
   UNION ALL
     SELECT 'pg_constraint'::regclass, con.oid, NULL, NULL, NULL, con.conrelid
     FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace

@@ -91,7 +91,7 @@ class Schema:
                   (sum(len(c) for c in self.tables.values()), "columns")]
         counts += [(len(records), LABELS.get(key, key.replace("_", " ")))
                    for key, records in self.objects.items()
-                   if key not in ("tables", "table_options")]
+                   if key not in ("tables", "table_options", "column_order", "database")]
         return ", ".join(f"{n} {label}" for n, label in counts if n)
 
 
@@ -125,6 +125,8 @@ def diff(before: Schema, after: Schema) -> list[Difference]:
     What belongs to a table or view that is missing or extra as a whole (its columns,
     constraints, indexes, grants, ...), and the owner, grants and comment of a schema, type or
     routine missing or extra as a whole, are not listed again: the object's own line says it.
+    The owners, grants and comments of object types a kind `covers` are compared only when
+    `before` recorded that kind.
     """
     compared = [(kind, kind.compare(before.objects[kind.key], after.objects[kind.key]))
                 for kind in KINDS if kind.key in before.objects and kind.key in after.objects]
@@ -132,9 +134,11 @@ def diff(before: Schema, after: Schema) -> list[Difference]:
              if d.change != "changed"}
     objects = {f"{d.kind} {d.name}" for kind, found in compared if kind in OWNED for d in found
                if d.change != "changed"}
+    uncovered = tuple(f"{t} " for kind in KINDS if kind.key not in before.objects
+                      for t in kind.covers)
     return [d for kind, found in compared for d in found
             if (d.table not in whole or (kind in RELATIONS and d.change != "changed"))
-            and d.of not in objects]
+            and d.of not in objects and not (d.of and d.of.startswith(uncovered))]
 
 
 def format_diff(diffs: list[Difference]) -> str:

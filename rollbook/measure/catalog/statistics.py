@@ -1,4 +1,5 @@
-"""Extended statistics objects (CREATE STATISTICS): their columns or expressions and kinds."""
+"""Extended statistics objects (CREATE STATISTICS): their columns or expressions and kinds, and
+their statistics target (ALTER STATISTICS ... SET STATISTICS)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,8 @@ from dataclasses import dataclass
 from rollbook.measure.catalog.base import Kind, display_name
 
 STATISTICS_SQL = """\
-SELECT n.nspname, s.stxname, tn.nspname, t.relname, pg_get_statisticsobjdef(s.oid)
+SELECT n.nspname, s.stxname, tn.nspname, t.relname, pg_get_statisticsobjdef(s.oid),
+       nullif(s.stxstattarget, -1)
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace
 JOIN pg_class t ON t.oid = s.stxrelid
@@ -19,10 +21,13 @@ ORDER BY 1, 2"""
 class Statistics:
     table: str
     definition: str
+    statistics_target: int | None  # None: the default
 
 
 STATISTICS = Kind(
     "statistics", "statistics", STATISTICS_SQL,
-    lambda rows: {display_name(nsp, name): Statistics(display_name(tnsp, table), definition)
-                  for nsp, name, tnsp, table, definition in rows},
-    Statistics, ("definition",), brief=lambda s: s.definition, table_of=lambda name, s: s.table)
+    lambda rows: {display_name(nsp, name): Statistics(display_name(tnsp, table), definition,
+                                                      target)
+                  for nsp, name, tnsp, table, definition, target in rows},
+    Statistics, ("definition", "statistics_target"), brief=lambda s: s.definition,
+    table_of=lambda name, s: s.table)

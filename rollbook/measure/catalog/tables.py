@@ -1,6 +1,7 @@
-"""Tables and their columns (by name, so column order does not matter), and the table's own
-properties: persistence, storage options, row-level security, partitioning, inheritance,
-replica identity."""
+"""Tables and their columns (by name: their order is compared by `column_order`), each
+column's statistics target, storage, compression and options, and the table's own properties:
+persistence, storage options (its TOAST table's too), row-level security, partitioning,
+inheritance, replica identity."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -11,7 +12,10 @@ from rollbook.measure.catalog.base import Difference, Kind, display_name, load, 
 COLUMNS_SQL = """\
 SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
-       CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END
+       CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END,
+       nullif(a.attstattarget, -1),
+       CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
+       nullif(a.attcompression::text, ''), coalesce(a.attoptions, '{}')
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -24,8 +28,8 @@ TABLE_OPTIONS_SQL = """\
 SELECT n.nspname, c.relname,
        CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary'
             ELSE 'permanent' END,
-       coalesce(c.reloptions, '{}'), am.amname, ts.spcname, c.relrowsecurity,
-       c.relforcerowsecurity, pg_get_partkeydef(c.oid), p.relname, pn.nspname,
+       coalesce(c.reloptions, '{}'), coalesce(toast.reloptions, '{}'), am.amname, ts.spcname,
+       c.relrowsecurity, c.relforcerowsecurity, pg_get_partkeydef(c.oid), p.relname, pn.nspname,
        pg_get_expr(c.relpartbound, c.oid),
        ARRAY(SELECT h.inhparent::regclass::text FROM pg_inherits h
              WHERE h.inhrelid = c.oid AND NOT c.relispartition ORDER BY h.inhseqno),
@@ -33,6 +37,7 @@ SELECT n.nspname, c.relname,
             WHEN 'i' THEN 'using index' ELSE 'default' END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class toast ON toast.oid = c.reltoastrelid
 LEFT JOIN pg_am am ON am.oid = c.relam
 LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
 LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND c.relispartition
@@ -43,6 +48,9 @@ ORDER BY 1, 2"""
 
 IDENTITY_KINDS = {"a": "always", "d": "by default"}
 GENERATED_KINDS = {"s": "stored", "v": "virtual"}
+# attstorage where it is not the type's own; attcompression where one is set
+STORAGE = {"p": "plain", "e": "external", "m": "main", "x": "extended"}
+COMPRESSION = {"p": "pglz", "l": "lz4"}
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,17 @@ class Column:
     identity: str | None  # "always", "by default" or None
     generated: str | None  # "stored", "virtual" or None
     collation: str | None  # only when it is not the type's default collation
+    statistics_target: int | None  # SET STATISTICS; None: the default
+    storage: str | None  # SET STORAGE, only when it is not the type's default
+    compression: str | None  # SET COMPRESSION; None: the server's default_toast_compression
+    options: tuple[str, ...]  # SET (n_distinct = ...)
 
 
 @dataclass(frozen=True)
 class TableOptions:
     persistence: str  # "permanent", "unlogged"
     options: tuple[str, ...]  # storage parameters, e.g. ("fillfactor=70",)
+    toast_options: tuple[str, ...]  # its TOAST table's, e.g. ("autovacuum_enabled=false",)
     access_method: str | None
     tablespace: str | None  # None: the database's default
     row_security: bool
@@ -73,21 +86,24 @@ class TableOptions:
 
 def _read_columns(rows: list[tuple]) -> dict[str, dict[str, Column]]:
     tables: dict[str, dict[str, Column]] = {}
-    for nsp, rel, col, typ, not_null, default, identity, generated, collation in rows:
+    for (nsp, rel, col, typ, not_null, default, identity, generated, collation, target,
+         storage, compression, options) in rows:
         columns = tables.setdefault(display_name(nsp, rel), {})
         if col is not None:
             columns[col] = Column(col, typ, not_null, default, IDENTITY_KINDS.get(identity),
-                                  GENERATED_KINDS.get(generated), collation)
+                                  GENERATED_KINDS.get(generated), collation, target,
+                                  STORAGE.get(storage, storage),
+                                  COMPRESSION.get(compression, compression), tuple(options))
     return tables
 
 
 def _read_options(rows: list[tuple]) -> dict[str, TableOptions]:
     return {display_name(nsp, rel): TableOptions(
-                persistence, tuple(options), method, space, rls, force, key,
+                persistence, tuple(options), tuple(toast), method, space, rls, force, key,
                 display_name(pnsp, parent) if parent else None, bound,
                 tuple(short_identity(p) for p in inherits), replica)
-            for nsp, rel, persistence, options, method, space, rls, force, key, parent, pnsp,
-            bound, inherits, replica in rows}
+            for nsp, rel, persistence, options, toast, method, space, rls, force, key, parent,
+            pnsp, bound, inherits, replica in rows}
 
 
 def _columns_brief(columns: dict[str, Any]) -> str:
@@ -112,7 +128,8 @@ class _Tables(Kind):
 
 
 COLUMN = Kind("column", "columns", COLUMNS_SQL, _read_columns, Column,
-              ("type", "not_null", "default", "identity", "generated", "collation"),
+              ("type", "not_null", "default", "identity", "generated", "collation",
+               "statistics_target", "storage", "compression", "options"),
               brief=lambda c: c.type)
 
 TABLES = _Tables(
@@ -123,7 +140,7 @@ TABLES = _Tables(
 
 TABLE_OPTIONS = Kind(
     "table", "table_options", TABLE_OPTIONS_SQL, _read_options, TableOptions,
-    ("persistence", "options", "access_method", "tablespace", "row_security",
+    ("persistence", "options", "toast_options", "access_method", "tablespace", "row_security",
      "force_row_security", "partition_key", "partition_of", "partition_bound", "inherits",
      "replica_identity"),
     brief=lambda o: o.persistence, table_of=lambda name, options: name)

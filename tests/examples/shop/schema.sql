@@ -15,7 +15,7 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 DO $$ BEGIN CREATE ROLE shop_reporting NOLOGIN;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 
-CREATE EXTENSION citext VERSION '1.7';
+CREATE EXTENSION citext VERSION '1.5';
 CREATE SCHEMA reporting;
 ALTER SCHEMA reporting OWNER TO shop_reporting;
 COMMENT ON SCHEMA reporting IS 'read models for the reporting role';
@@ -147,3 +147,41 @@ COMMENT ON COLUMN customers.email IS 'lower-case login address';
 -- An event trigger, which belongs to the database rather than to a schema.
 CREATE FUNCTION shop_ddl_noted() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
 CREATE EVENT TRIGGER shop_ddl_noted ON ddl_command_end EXECUTE FUNCTION shop_ddl_noted();
+
+-- What pg_dump --schema-only prints beyond the above (tests/test_schema_oracle.py): a column's
+-- statistics target and storage, a table clustered on an index, publications and their
+-- tables, text search objects, a collation, an operator, a cast, a foreign-data wrapper with a
+-- server, a user mapping and a foreign table.
+ALTER TABLE orders ALTER COLUMN placed_at SET STATISTICS 500;
+ALTER TABLE events ALTER COLUMN kind SET STORAGE MAIN;
+ALTER TABLE orders CLUSTER ON orders_customer_id_placed_at_idx;
+
+CREATE PUBLICATION shop_orders FOR TABLE orders, order_items WITH (publish = 'insert, update');
+CREATE PUBLICATION shop_reporting_feed FOR TABLE reporting.daily_sales
+    WITH (publish_via_partition_root = true);
+
+CREATE TEXT SEARCH DICTIONARY shop_simple (TEMPLATE = simple, STOPWORDS = english);
+CREATE TEXT SEARCH CONFIGURATION shop_search (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION shop_search ALTER MAPPING FOR asciiword WITH shop_simple;
+COMMENT ON TEXT SEARCH CONFIGURATION shop_search IS 'product search';
+
+CREATE COLLATION shop_bytes (provider = libc, locale = 'C');
+
+CREATE FUNCTION money_amount_close(money_amount, money_amount) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$ SELECT abs($1 - $2) < 0.01 $$;
+CREATE OPERATOR =~= (LEFTARG = money_amount, RIGHTARG = money_amount,
+                     FUNCTION = money_amount_close, COMMUTATOR = =~=);
+
+CREATE CAST (order_status AS text) WITH INOUT AS ASSIGNMENT;
+
+CREATE FOREIGN DATA WRAPPER shop_archive_wrapper;
+CREATE SERVER shop_archive FOREIGN DATA WRAPPER shop_archive_wrapper OPTIONS (path '/archive');
+CREATE USER MAPPING FOR shop_app SERVER shop_archive OPTIONS (user_name 'archive');
+CREATE FOREIGN TABLE reporting.archived_orders (id bigint NOT NULL, placed_at timestamptz)
+    SERVER shop_archive OPTIONS (file 'orders.csv');
+GRANT USAGE ON FOREIGN SERVER shop_archive TO shop_app;
+-- A grant made by a grantee WITH GRANT OPTION, not by the owner.
+GRANT SELECT ON products TO shop_app WITH GRANT OPTION;
+SET ROLE shop_app;
+GRANT SELECT ON products TO shop_reporting;
+RESET ROLE;
