@@ -8,7 +8,8 @@
 
 Settings follow the same precedence as the pytest options: command line, then environment
 (ROLLBOOK_ENV, ROLLBOOK_DSN, ...), then the profile, then the default. Bad input is one line on
-stderr per mistake and exit status 2; nothing is written.
+stderr per mistake and exit status 2; nothing is written. Each command's --help lists its exit
+codes.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import psycopg
@@ -42,13 +44,35 @@ EXIT_ROLLBACK_DUE = 3
 EXIT_NOT_VERIFIED = 1
 
 
-EXIT_CODES = f"""exit codes:
-  0  done: the snapshot is written, no rollback is due, the run folder is verified
-  {EXIT_NOT_VERIFIED}  rollbook verify: a file changed, was added or is missing; or a bad signature;
-     rollbook assess: no trigger fired, but one could not be measured (could not verify)
-  {EXIT_REFUSED}  refused: bad input or an unreachable database; one line on stderr, nothing written
-  {EXIT_ROLLBACK_DUE}  rollbook assess: an automatic rollback is due (the matrix's Critical row)
+REFUSED = (EXIT_REFUSED, "refused: bad input or an unreachable database; one line on stderr, "
+                         "nothing written")
+# each subcommand's own exit codes, as its --help lists them
+EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
+    "snapshot": ((0, "the baseline manifest is written"), REFUSED),
+    "assess": (
+        (0, "no automatic rollback is due, and every Critical trigger was measured"),
+        (EXIT_NOT_VERIFIED, "could not verify: nothing fired, but a trigger's measurement failed "
+                            "or a Critical trigger could not be evaluated (the output names what "
+                            "is missing)"),
+        REFUSED,
+        (EXIT_ROLLBACK_DUE, "an automatic rollback is due (the matrix's Critical row), even when "
+                            "-o cannot be written")),
+    "verify": (
+        (0, "verified: every file as SHA256SUMS lists it (and the signature good, when checked)"),
+        (EXIT_NOT_VERIFIED, "not verified: a file changed, was added or is missing; a bad "
+                            "signature; or --allowed-signers given and the run is unsigned"),
+        (EXIT_REFUSED, "nothing to verify: no such folder, or no SHA256SUMS in it")),
+    "serve-db": ((0, "stopped by Ctrl-C or SIGTERM, nothing left behind"), REFUSED),
+    "profile": ((0, "the profile is valid (its settings printed)"), REFUSED),
+}
+OVERVIEW = """exit codes: each command's --help lists its own (rollbook COMMAND --help).
 Run `pytest drills/` or `pytest checks/` for the drills and the operator checks."""
+
+
+def exit_codes(command: str) -> str:
+    return "exit codes:\n" + "\n".join(
+        textwrap.fill(text, 79, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        for code, text in EXIT_CODES[command])
 
 
 def default_envs_dir() -> Path:
@@ -57,16 +81,16 @@ def default_envs_dir() -> Path:
 
 
 def _command(commands, name: str, summary: str) -> argparse.ArgumentParser:
-    """A subcommand whose own --help starts with its summary and ends with the exit codes."""
+    """A subcommand whose own --help starts with its summary and ends with its exit codes."""
     return commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:]
-                               + ".", epilog=EXIT_CODES,
+                               + ".", epilog=exit_codes(name),
                                formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollbook", description=__doc__.split("\n\n")[0],
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=OVERVIEW, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version",
                         version=f"rollbook {package_version('rollbook')}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -195,9 +219,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
             _warn(warning)
         observed = None if args.no_watch else observation.observe_live(
             conn, profile, api_url=api_url, baseline=known)
-        decision = triggers.decide(assess.measure(conn, profile, scripts, known, report,
-                                                  observed=observed,
-                                                  reported=tuple(args.reported)))
+        decision = triggers.decide(assess.critical_must_be_measured(assess.measure(
+            conn, profile, scripts, known, report, observed=observed,
+            reported=tuple(args.reported))))
     print(decision.report())
     code = (EXIT_ROLLBACK_DUE if decision.automatic_rollback_due else
             EXIT_NOT_VERIFIED if decision.could_not_verify else 0)

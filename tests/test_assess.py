@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from examples.checkrun import snapshot, vibes_copy
+from examples.checkrun import snapshot, vibes_copy, with_smoke_account
 
 from rollbook import cli
 from rollbook.measure import plans
@@ -21,6 +21,7 @@ from rollbook.settings.profile import KeyQuery, Performance
 from rollbook.settings.profile_files import BUILTIN_ENVS, load_profile
 from rollbook.verdicts import assess, triggers
 from rollbook_vibes.migrations_config import alembic_config
+from rollbook_vibes.seed import SEED_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,18 +36,21 @@ def live(pg_server, tmp_path):
     pg_server.drop_database(name)
 
 
-def _assess(capsys, dsn, baseline, api_url, tmp_path):
+def _assess(capsys, dsn, baseline, api_url, tmp_path, env: str = "prod.example"):
     output = tmp_path / "decision.json"
     api = ["--api-url", api_url] if api_url else ["--no-api"]
-    code = cli.main(["assess", "--env", "prod.example", "--dsn", dsn, "--baseline",
+    code = cli.main(["assess", "--env", env, "--dsn", dsn, "--baseline",
                      str(baseline), *api, "--output", str(output),
                      "--envs-dir", str(BUILTIN_ENVS)])
     return code, capsys.readouterr(), json.loads(output.read_text()) if output.exists() else {}
 
 
-def test_healthy_system_is_quiet_and_exits_zero(live, capsys, tmp_path):
-    code, out, decision = _assess(capsys, *live, tmp_path)
-    assert code == 0, out.err
+def test_healthy_system_is_quiet_and_exits_zero(live, capsys, tmp_path, monkeypatch):
+    """Every Critical trigger measured: the API smoke with a smoke account among them."""
+    monkeypatch.setenv("VIBES_SMOKE_PASSWORD", SEED_PASSWORD)
+    code, out, decision = _assess(capsys, *live, tmp_path,
+                                  env=str(with_smoke_account(tmp_path, p95_ms=2000)))
+    assert code == 0, out.out + out.err
     assert out.out.startswith("no trigger fired: No rollback: keep monitoring")
     names = {s["name"] for s in decision["signals"]}
     assert {"migration incomplete", "orphaned rows / foreign-key violations",
@@ -65,6 +69,49 @@ def test_orphans_are_critical_and_exit_three(live, capsys, tmp_path):
     assert code == cli.EXIT_ROLLBACK_DUE
     assert decision["severity"] == "Critical" and decision["action"] == "Automatic rollback"
     assert "FIRED  Critical  orphaned rows / foreign-key violations: measured 1 orphans" in out.out
+
+
+SMOKE = ("smoke login", "smoke journal creation", "smoke journal listing and user lookup")
+
+
+def test_without_a_smoke_account_the_critical_smoke_triggers_could_not_verify(live, capsys,
+                                                                              tmp_path):
+    """prod.example names no smoke account: login and journal creation are not tried, so
+    User Authentication Issues and Critical Feature Breakdown are not evaluated; assess says
+    so, naming the account (not the API, which answered), and exits 1, never 0."""
+    code, out, decision = _assess(capsys, *live, tmp_path)
+    assert code == cli.EXIT_NOT_VERIFIED, out.out
+    assert out.out.startswith("severity None (impact Unknown, respond now): Could not verify")
+    assert {"smoke login", "smoke journal creation"} <= set(decision["could_not_verify"])
+    line = next(x for x in out.out.splitlines() if "  smoke login:" in x)
+    assert line.strip().startswith("could not verify  Critical  smoke login: measured not run")
+    assert line.endswith("— a read-only profile with no smoke account: writes are not run (name "
+                         "one with [api] smoke_email and smoke_password_env)"), line
+    assert "API" not in line.split(" — ", 1)[1].replace("[api]", "")
+    assert "Security Vulnerabilities (reported by people)" not in decision["could_not_verify"]
+
+
+def test_without_an_api_the_smoke_triggers_name_the_api(live, capsys, tmp_path):
+    dsn, baseline, _ = live
+    code, out, decision = _assess(capsys, dsn, baseline, None, tmp_path)
+    assert code == cli.EXIT_NOT_VERIFIED
+    assert set(SMOKE) <= set(decision["could_not_verify"])
+    assert "service crashes and restarts" in decision["could_not_verify"]
+    for name in SMOKE:
+        line = next(x for x in out.out.splitlines() if f"  {name}:" in x)
+        assert line.endswith("— no API was called. Hint: pass --api-url or set [api] base_url "
+                             "in the profile"), line
+
+
+def test_only_critical_unevaluated_triggers_leave_the_system_unverified():
+    quiet = triggers.Signal("q", "Data Integrity Issues", triggers.CRITICAL, 0, "> 0", False)
+    high = triggers.Signal("h", "Database Lock Issues", triggers.HIGH, "not sampled", "any",
+                           False, evaluated=False)
+    critical = dataclasses.replace(high, name="c", severity=triggers.CRITICAL)
+    people = dataclasses.replace(critical, name="p", runbook_trigger="Security Vulnerabilities")
+    decision = triggers.decide(assess.critical_must_be_measured([quiet, high, critical, people]))
+    assert [s.name for s in decision.could_not_verify] == ["c"]
+    assert decision.could_not_verify[0].detail == "not measured: not sampled"
 
 
 def test_api_down_is_critical(live, capsys, tmp_path):

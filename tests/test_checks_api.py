@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from examples.checkrun import run_checks, vibes_copy
+from examples.checkrun import run_checks, vibes_copy, with_smoke_account
 
 from rollbook.net import free_port
 from rollbook.pg.connect import connect
 from rollbook.runbook.service import vibes_service
-from rollbook.settings.profile_files import BUILTIN_ENVS
 from rollbook_vibes.faults import break_logins
 from rollbook_vibes.seed import SEED_PASSWORD
 
@@ -20,16 +19,7 @@ ENDPOINTS = ("health", "login", "create journal", "list journals", "get user")
 
 
 def _profile(folder: Path, *, p95_ms: float = 2000) -> Path:
-    """prod.example with a dedicated smoke account (password in VIBES_SMOKE_PASSWORD)."""
-    text = (BUILTIN_ENVS / "prod.example.toml").read_text()
-    text = text.replace('# smoke_email = "rollbook-smoke@vibes.example.com"',
-                        'smoke_email = "user1@example.com"')
-    text = text.replace('# smoke_password_env', 'smoke_password_env')
-    text = text.replace("default_p95_ms = 300", f"default_p95_ms = {p95_ms}")
-    text = text.replace("login = 800", f"login = {p95_ms}")
-    path = folder / "with_smoke_account.toml"
-    path.write_text(text)
-    return path
+    return with_smoke_account(folder, p95_ms=p95_ms)
 
 
 @pytest.fixture

@@ -162,6 +162,12 @@ def test_a_pytest_run_is_sealed_and_signed(pytester, tmp_path):
     result.stdout.fnmatch_lines(["rollbook: *SHA256SUMS written and signed*rollbook verify*"])
     [run] = [p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()]
     assert manifest.verify(run, signers).ok
+    # the hint's command checks the signature: with the signers file named, it verifies
+    [hint] = [line for line in result.stdout.lines if "written and signed" in line]
+    command = hint.split("check it with `", 1)[1].split("`", 1)[0]
+    assert command == f"rollbook verify {run} --allowed-signers ALLOWED_SIGNERS", hint
+    checked = rollbook(*command.replace("ALLOWED_SIGNERS", str(signers)).split()[1:])
+    assert checked.returncode == 0 and "good" in checked.stdout, checked.stdout
     assert "allure-results/environment.properties" in (run / manifest.MANIFEST).read_text()
 
 

@@ -75,6 +75,9 @@ COVERED = {
     "ruff check rollbook rollbook_vibes drills checks tests bench":
         f"{THIS}::test_the_lint_command_is_clean",
     "bash .ci/run": f"{THIS}::test_ci_runs_the_readme_test_command",
+    "npx --yes allure generate --config reports/latest/allurerc.json --output "
+    "reports/allure-report reports/latest/allure-results":
+        "tests/test_readme_allure.py::test_the_readme_allure_command_renders_inside_reports",
 }
 
 

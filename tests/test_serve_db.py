@@ -17,14 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPORT = re.compile(r"^\s*export (\w+)='([^']*)'$")
 
 
-def readme_walkthrough() -> list[str]:
-    """The commands of the README's "Try it on your laptop" block, after serve-db itself."""
+EXIT = re.compile(r"#\s*exit (\d+)")
+
+
+def readme_walkthrough() -> list[tuple[str, int]]:
+    """The commands of the README's "Try it on your laptop" block after serve-db itself, each
+    with the exit status its comment promises (`# exit N`; 0 when it says none)."""
     text = (ROOT / "README.md").read_text()
     section = text.split("### Try it on your laptop", 1)[1]
     block = section.split("```bash\n", 1)[1].split("```", 1)[0]
-    commands = [line.split("#", 1)[0].strip() for line in block.splitlines()]
-    assert commands[0].startswith("rollbook serve-db"), commands[0]
-    return [c for c in commands[1:] if c]
+    lines = [line.split("#", 1) + [""] for line in block.splitlines()]
+    commands = [(command.strip(), int(m.group(1)) if (m := EXIT.search("#" + comment)) else 0)
+                for command, comment, *_ in lines]
+    assert commands[0][0].startswith("rollbook serve-db"), commands[0]
+    return [(c, code) for c, code in commands[1:] if c]
 
 
 def start_serving(*args: str) -> tuple[subprocess.Popen, dict[str, str], list[str]]:
@@ -69,7 +75,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
         assert set(exports) == {"ROLLBOOK_DSN", "VIBES_DATABASE_URL", "ROLLBOOK_API_URL"}
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
         env.update(exports)
-        for command in readme_walkthrough():
+        for command, expected in readme_walkthrough():
             argv = command.split()
             if argv[0] == "python":
                 argv[0] = sys.executable
@@ -78,7 +84,8 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
                         "pytest", *argv[1:]]
             done = subprocess.run(argv, cwd=here, env=env, capture_output=True, text=True,
                                   timeout=600)
-            assert done.returncode == 0, f"{command}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            said = f"{command}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            assert done.returncode == expected, said
     finally:
         rest = stop_serving(process)
     assert (here / "pre_migration_baseline.json").is_file()

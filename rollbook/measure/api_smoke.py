@@ -162,7 +162,8 @@ def run_smoke(base_url: str, *, requests: int = 10, allow_writes: bool = False,
               user_id: int | str | None = None,
               budgets: LatencyBudget | Mapping[str, LatencyBudget] | None = None,
               max_error_rate: float = 0.0, max_failing_share: float = 0.0,
-              timeout_s: float = 5.0, admin_token: str | None = None) -> SmokeReport:
+              timeout_s: float = 5.0, admin_token: str | None = None,
+              why_no_writes: str = "writes are not allowed here (read-only)") -> SmokeReport:
     """Call each endpoint ``requests`` times; see the module docstring. With ``admin_token``
     every call carries it (X-Admin-Token), so the smoke passes a maintenance gate."""
     if requests < 1:
@@ -186,7 +187,7 @@ def run_smoke(base_url: str, *, requests: int = 10, allow_writes: bool = False,
         measure(HEALTH, "GET", "/health", 200)
         login_failed = False
         if not allow_writes:
-            results.append(_not_run(LOGIN, "writes are not allowed here (read-only)"))
+            results.append(_not_run(LOGIN, why_no_writes))
         elif account is None:
             results.append(_not_run(LOGIN, "no smoke account was given"))
         else:
@@ -199,7 +200,7 @@ def run_smoke(base_url: str, *, requests: int = 10, allow_writes: bool = False,
         auth = {"Authorization": f"Bearer {token}"} if token else {}
         blocked = "blocked: login failed, so there is no token" if login_failed else None
         if not allow_writes:
-            results.append(_not_run(CREATE, "writes are not allowed here (read-only)"))
+            results.append(_not_run(CREATE, why_no_writes))
         elif not token:
             results.append(_blocked(CREATE, blocked) if blocked else
                            _not_run(CREATE, "no token: give a smoke account or a token"))

@@ -94,4 +94,12 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"rollbook: rollback record {record} (and .html)")
     if interruption(config):
         line += f"; sealed as interrupted ({MARK})"
-    terminalreporter.write_line(f"rollbook: {line}; check it with `rollbook verify {run_dir}`")
+    terminalreporter.write_line(f"rollbook: {line}; check it with {verify_hint(run_dir, config)}")
+
+
+def verify_hint(run_dir: Path, config) -> str:
+    """The command that checks this run folder: a signed one against the signers allowed."""
+    if config.stash.get(SIGN_KEY, None) is None:
+        return f"`rollbook verify {run_dir}`"
+    return (f"`rollbook verify {run_dir} --allowed-signers ALLOWED_SIGNERS` (a file of lines "
+            "\"<principal> <key type> <public key>\": the keys whose signature you accept)")

@@ -61,7 +61,7 @@ def plan_for(profile: Profile, base_url: str, environ: Mapping[str, str] = os.en
 def smoke(plan: ApiPlan) -> SmokeReport:
     return run_smoke(plan.base_url, requests=plan.requests, allow_writes=plan.allow_writes,
                      account=plan.account, user_id=plan.user_id, budgets=plan.budgets,
-                     timeout_s=plan.timeout_s)
+                     timeout_s=plan.timeout_s, why_no_writes=plan.why_not)
 
 
 def trigger_results(report: SmokeReport, profile: Profile,

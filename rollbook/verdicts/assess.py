@@ -3,6 +3,8 @@ runbook's matrix. Read-only: it runs over the checks' connection and calls the A
 (writes only with the profile's smoke account)."""
 from __future__ import annotations
 
+import dataclasses
+
 import psycopg
 
 from rollbook.measure import inventory, plans
@@ -70,3 +72,14 @@ def measure(conn: psycopg.Connection, profile: Profile, scripts: Scripts | None,
         observed, profile, api_report, reported_names=reported,
         baseline_facts=baseline.facts.get("monitoring") if baseline else None)
     return signals
+
+
+def critical_must_be_measured(signals: list[triggers.Signal]) -> list[triggers.Signal]:
+    """`rollbook assess` calls nothing verified that it could not measure: a Critical trigger
+    left unevaluated (no API, no smoke account, no amcheck, no time at baseline) becomes "could
+    not verify", its detail naming what is missing. The triggers people report are not
+    measured at all: not reporting one is the answer."""
+    return [dataclasses.replace(s, failed=True, detail=s.detail or f"not measured: {s.measured}")
+            if s.severity == triggers.CRITICAL and not (s.evaluated or s.fired or s.failed)
+            and s.runbook_trigger not in monitoring_signals.REPORTED_BY_PEOPLE else s
+            for s in signals]

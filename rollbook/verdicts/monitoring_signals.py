@@ -169,9 +169,17 @@ def smoke_signals(report) -> list[Signal]:
         found.append(Signal(name, trigger, CRITICAL,
                             "; ".join(r.summary for r in failing or ran) or "not run",
                             "any failure", bool(failing), evaluated=bool(ran),
-                            detail="" if ran else "needs an API (and for writes a smoke "
-                            "account that may write)"))
+                            detail="" if ran else not_run_because(report, endpoints)))
     return found
+
+
+def not_run_because(report, endpoints: tuple[str, ...]) -> str:
+    """What kept the smoke from these endpoints: no API at all, or what the smoke itself says
+    (no smoke account, its password not set, login failed), each with its fix."""
+    if report is None:
+        return "no API was called. Hint: pass --api-url or set [api] base_url in the profile"
+    return "; ".join(sorted({r.observed.get("reason", "not run")
+                             for r in map(report.endpoint, endpoints) if r.status == "not run"}))
 
 
 def measure(observed: Observation | None, profile: Profile, report=None, *,

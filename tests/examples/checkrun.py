@@ -17,6 +17,7 @@ from rollbook import cli
 from rollbook.measure import catalog, fingerprint
 from rollbook.pg.connect import connect
 from rollbook.runbook.migrations import Migrations
+from rollbook.settings.profile_files import BUILTIN_ENVS
 from rollbook_vibes.migrations_config import alembic_config
 from rollbook_vibes.seed import seed
 
@@ -91,6 +92,21 @@ def snapshot(dsn: str, path: Path, env: str = "prod.example") -> Path:
     code = cli.main(["snapshot", "--env", env, "--dsn", dsn, "--output", str(path),
                      "--envs-dir", str(ROOT / "envs")])
     assert code == 0, f"rollbook snapshot exited {code}"
+    return path
+
+
+def with_smoke_account(folder: Path, *, p95_ms: float | None = None) -> Path:
+    """prod.example with a dedicated smoke account, a seeded user (its password in
+    VIBES_SMOKE_PASSWORD); optionally a looser p95 budget for a busy machine."""
+    text = (BUILTIN_ENVS / "prod.example.toml").read_text()
+    text = text.replace('# smoke_email = "rollbook-smoke@vibes.example.com"',
+                        'smoke_email = "user1@example.com"')
+    text = text.replace('# smoke_password_env', 'smoke_password_env')
+    if p95_ms is not None:
+        text = text.replace("default_p95_ms = 300", f"default_p95_ms = {p95_ms}")
+        text = text.replace("login = 800", f"login = {p95_ms}")
+    path = folder / "with_smoke_account.toml"
+    path.write_text(text)
     return path
 
 
