@@ -118,3 +118,14 @@ def test_a_phase_is_compared_only_with_runs_of_the_same_revisions_and_scale():
     unfiltered = trend.trend(history, drill.test_id)
     assert unfiltered.warnings and "grew 900%" in unfiltered.warnings[0]
     assert trend.entry({"run_id": "r5"}, drill)["revision_before"] == "0008"
+
+
+def test_the_warnings_a_drill_raised_are_listed_under_it():
+    from rollbook.record.model import RecordedWarning
+    record = DrillRecord(title="t", test_id="x::t", verdict="passed")
+    assert "Warnings raised" not in render_markdown({"run_id": "r"}, [record])
+    record.warnings = [RecordedWarning("DeprecationWarning", "l002 uses an old API",
+                                       "versions/l002.py", 7, "runtest", "x::t", 2)]
+    line = "DeprecationWarning: l002 uses an old API (versions/l002.py:7) (2 times)"
+    assert f"- {line}" in render_markdown({"run_id": "r"}, [record])
+    assert f"<li>{line}</li>" in render_html({"run_id": "r"}, [record])

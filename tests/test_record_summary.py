@@ -69,3 +69,18 @@ def test_a_fact_the_run_states_is_not_repeated_under_each_drill():
     text = render_markdown({"run_id": "r1", "server": "embedded PostgreSQL 18.6"}, [record])
     assert text.count("embedded PostgreSQL 18.6") == 1
     assert "- **scale**: tiny" in text.split("## Drill 1")[1]
+
+
+def test_the_verdict_is_the_pytest_sessions_when_it_failed():
+    """Planted: 19 passing drills in a session that failed elsewhere (a check, a collection
+    error) read "PASSED — 19 drills" before."""
+    from rollbook.record.summary import Session
+    drills = [drill(f"rollback {n}") for n in range(19)]
+    failed = Session({"passed": 19, "failed": 1}, exit_status=1)
+    text = render_markdown({"run_id": "r1"}, drills, session=failed)
+    assert ("**Verdict: FAILED** — pytest session: 19 passed, 1 failed (exit status 1); "
+            "19 drills: 19 passed.") in text
+    assert "PASSED**" not in text
+    passed = render_markdown({"run_id": "r1"}, drills, session=Session({"passed": 19}, 0))
+    assert "**Verdict: PASSED** — pytest session: 19 passed" in passed
+    assert "<b class=failed>FAILED</b>" in render_html({"run_id": "r1"}, drills, session=failed)

@@ -139,6 +139,8 @@ def record_links(run_dir: Path) -> dict[str, str]:
             "allure-report/index.html"
     if (run_dir / "allure-results").is_dir():
         links["Allure results"] = "allure-results/"
+    if (run_dir / warning_log.WARNINGS_FILE).is_file():
+        links["warnings raised"] = warning_log.WARNINGS_FILE
     return links
 
 

@@ -164,6 +164,10 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
             f"<a href='{layout.href(path)}'>{escape(label)}</a>"
             for label, path in drill.evidence.items()) + "</p>")
     parts.append(_findings(drill))
+    if layout.warning_lines(drill):
+        parts.append(f"<h3>Warnings raised ({len(drill.warnings)}; recorded, not failures)"
+                     "</h3><ul>" + "".join(f"<li>{escape(line)}</li>"
+                                           for line in layout.warning_lines(drill)) + "</ul>")
     rto = [[("<b>%s</b>" if p.name == TOTAL_PHASE else "%s") % escape(p.name),
             format_duration(p.objective_s), format_duration(p.elapsed_s),
             "OVER OBJECTIVE" if p.over_objective else escape(p.status)]

@@ -35,6 +35,11 @@ def findings(drill: DrillRecord) -> list[Findings]:
             for kind in kinds if drill.findings[kind]]
 
 
+def warning_lines(drill: DrillRecord) -> list[str]:
+    """The warnings the drill's project and libraries raised: listed, never a failure."""
+    return [w.line() for w in getattr(drill, "warnings", [])]
+
+
 def rto_columns(drills: list[DrillRecord]) -> list[str]:
     """The phases any drill ran, in runbook order, then the total."""
     names = dict.fromkeys(p.name for d in drills for p in d.clock.phases.values())

@@ -122,6 +122,9 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None,
         lines += ["- **evidence**: " + ", ".join(f"[{label}]({layout.href(path)})"
                                                  for label, path in drill.evidence.items())]
     lines += _findings(drill)
+    if layout.warning_lines(drill):
+        lines += ["", f"### Warnings raised ({len(drill.warnings)}; recorded, not failures)",
+                  "", *(f"- {line}" for line in layout.warning_lines(drill))]
     lines += ["", "### Recovery Time Objectives", "",
               "| Component | RTO Target | Actual Time | Status |",
               "|-----------|------------|-------------|--------|"]
