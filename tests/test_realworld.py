@@ -93,7 +93,7 @@ def test_realworld_run_smoke_optuna_two_revisions(tmp_path):
     assert [(line["revision"], line["compared"], line["agree"]) for line in lines] == [
         ("v1.2.0.a", True, True), ("v1.3.0.a", True, True)]
     results = (out / "RESULTS.md").read_text()
-    assert "| optuna | 5.1.0 | 2 | 2 | 0 | 0 | 1 |" in results
+    assert "| optuna | 5.1.0 | 2 | 2 | 0 | 0 | 1 | 0 |" in results
     # the true finding: v1.3.0.a's downgrade writes a system attribute per trial back
     assert "- **v1.3.0.a** (downgrade to v1.2.0.a)" in results
     assert "pg_dump data of trial_system_attributes:" in results
