@@ -80,8 +80,9 @@ def test_a_foreign_key_cycle_is_refused_with_a_hint(scratch_dsn):
         with pytest.raises(SeedError) as caught:
             generic_seed.seed_tables(conn, 5)
     assert "form a cycle with no key that may be NULL" in caught.value.one_line()
-    assert caught.value.one_line().endswith('Hint: name a seeder for it in the profile '
-                                            '([embedded] seed = "module:function").')
+    assert caught.value.one_line().endswith(
+        'Hint: name a seeder for the table in the profile ([tables.NAME] seed = '
+        '"module:function"), or for the database ([embedded] seed).')
 
 
 def test_a_required_column_of_an_unknown_type_is_refused_and_a_nullable_one_left_null(
@@ -107,5 +108,6 @@ def test_a_check_the_made_values_break_is_one_line_with_a_hint(scratch_dsn):
         "seeding debts.owed failed: the values made break constraint debts_owed_check (CHECK "
         '(((owed % 7) = 3))): new row for relation "debts" violates check constraint '
         '"debts_owed_check"')
-    assert caught.value.one_line().endswith("Hint: name a seeder for it in the profile "
-                                            '([embedded] seed = "module:function").')
+    assert caught.value.one_line().endswith("Hint: name a seeder for the table in the profile"
+                                            ' ([tables.NAME] seed = "module:function"), or for'
+                                            " the database ([embedded] seed).")

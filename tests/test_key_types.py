@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rollbook.measure import catalog
+from rollbook.measure import catalog, inventory
 from rollbook.pg.connect import connect
 from rollbook.settings.profile_files import load_profile
 from rollbook.verdicts import validation
@@ -76,3 +76,14 @@ def test_the_id_query_runs_only_where_the_profile_declares_it(conn, tmp_path, de
                           found=SimpleNamespace(key_columns=()))
     names = [r.name for r in validation.types_checks(run)]
     assert names == (["information_schema: id column types"] if declared else [])
+
+
+def test_without_a_baseline_key_types_are_only_what_the_profile_declares(conn, tmp_path):
+    bare, declared = tmp_path / "bare.toml", tmp_path / "declared.toml"
+    bare.write_text('[database]\ndsn_env = "X"\n')
+    declared.write_text('[database]\ndsn_env = "X"\n[keys]\ntypes = ["integer"]\n')
+    assert inventory.build(conn, load_profile(str(bare), tmp_path), None).key_columns == ()
+    expected = inventory.build(conn, load_profile(str(declared), tmp_path), None).key_columns
+    assert {(k.key.table, k.key.column, k.types) for k in expected} == {
+        ("tracking.runs", "run_uuid", ("integer",)), ("tracking.tags", "id", ("integer",)),
+        ("tracking.tags", "run_uuid", ("integer",))}

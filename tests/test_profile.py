@@ -47,7 +47,7 @@ def test_a_minimal_profile_only_names_the_dsn_variable(tmp_path):
     path.write_text('[database]\ndsn_env = "SHOP_DSN"\n')
     profile = load_profile(str(path), ENVS)
     assert profile.name == "shop" and profile.queries == () and profile.tables == {}
-    assert profile.key_types == ("smallint", "integer", "bigint")
+    assert profile.key_types == () and not profile.id_columns  # Vibes' expectations: declared
     assert profile.database.statement_timeout_ms == 30_000
 
 

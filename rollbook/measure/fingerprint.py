@@ -82,7 +82,8 @@ def without(where: sql.Composable | None, leave_out: tuple[tuple[str, ...], tupl
             columns: dict[str, str]) -> sql.Composable | None:
     """`where`, and not one of the rows `leave_out` names by whole key (when its columns are
     all there)."""
-    if leave_out is None or not leave_out[1] or not all(c in columns for c in leave_out[0]):
+    if (leave_out is None or not leave_out[0] or not leave_out[1]
+            or not all(c in columns for c in leave_out[0])):
         return where
     left = sql.SQL("{} <> ALL({})").format(key_text(leave_out[0]), sql.Literal(list(leave_out[1])))
     return left if where is None else sql.SQL("{} AND {}").format(where, left)

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from rollbook.measure import catalog
 from rollbook.measure.baseline import Baseline
-from rollbook.runbook.migrations import VERSION_TABLE
+from rollbook.runbook.migrations import is_version_table
 from rollbook.settings.profile import KeyQuery, Profile
 from rollbook.verdicts import orphans
 
@@ -81,11 +81,12 @@ def build(conn: psycopg.Connection, profile: Profile, baseline: Baseline | None)
 def _key_columns(expected: catalog.Schema, live: catalog.Schema, profile: Profile,
                  from_baseline: bool) -> list[ExpectedKey]:
     """Key columns of the expected schema, plus live ones it lacks; each with its expected
-    types: the baseline's type of that column, else the profile's (per table, then global)."""
+    types: the baseline's type of that column, else the profile's (per table, then global);
+    a column with neither is left out."""
     found: dict[tuple[str, str, str], ExpectedKey] = {}
     for source in (expected, live):
         for key in catalog.key_columns(source):
-            if key.table == VERSION_TABLE or (key.table, key.column, key.role) in found:
+            if is_version_table(key.table) or (key.table, key.column, key.role) in found:
                 continue
             table_type = profile.tables.get(key.table)
             declared = table_type.key_type if table_type and table_type.key_type else None
@@ -93,7 +94,8 @@ def _key_columns(expected: catalog.Schema, live: catalog.Schema, profile: Profil
                 types = (key.type,)
             else:
                 types = (declared,) if declared else profile.key_types
-            found[(key.table, key.column, key.role)] = ExpectedKey(key, tuple(types))
+            if types:  # nothing recorded nor declared: nothing to expect
+                found[(key.table, key.column, key.role)] = ExpectedKey(key, tuple(types))
     merged: dict[tuple[str, str], ExpectedKey] = {}
     for (table, column, _role), item in sorted(found.items()):
         merged.setdefault((table, column), item)  # one test per column, first role wins
@@ -140,7 +142,7 @@ def _key_lookups(conn: psycopg.Connection, expected: catalog.Schema) -> list[Key
     index (no Seq Scan on a table of any size)."""
     queries = []
     for c in sorted(expected.constraints.values(), key=lambda c: c.table):
-        if c.type != "primary key" or len(c.columns) != 1 or c.table == VERSION_TABLE:
+        if c.type != "primary key" or len(c.columns) != 1 or is_version_table(c.table):
             continue
         table = catalog.relation(c.table)
         key = sql.Identifier(c.columns[0])

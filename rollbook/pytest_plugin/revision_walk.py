@@ -23,7 +23,7 @@ from rollbook.record import evidence
 from rollbook.record.clock import format_duration
 from rollbook.record.redact import redact_text
 from rollbook.runbook import generic_seed, startup
-from rollbook.runbook.migrations import VERSION_TABLE, Migrations
+from rollbook.runbook.migrations import Migrations, is_version_table
 from rollbook.runbook.revisions import (
     BASE,
     ParentTemplate,
@@ -57,7 +57,8 @@ def at_parent(profile: Profile, tables) -> Profile:
 
 
 def templates_for(server: Server, profile: Profile, scale: str) -> Templates:
-    """Parent templates for this profile: its seeder (else rollbook's own), its baseline."""
+    """Parent templates for this profile: its seeder (else rollbook's own), its tables'
+    seeders, its baseline."""
     seeder = load_ref(profile.embedded.seed) if profile.embedded.seed else generic_seed.seed
 
     def take_baseline(dsn: str):
@@ -67,10 +68,12 @@ def templates_for(server: Server, profile: Profile, scale: str) -> Templates:
         with checks_connection(at, dsn) as conn:
             return snapshot.take(conn, at)
 
+    table_seeds = {table: load_ref(expected.seed) for table, expected in profile.tables.items()
+                   if expected.seed}
     start = profile.alembic.start
     return Templates(server, profile.alembic, seeder, scale, take_baseline,
                      start=(lambda dsn: startup.run_start(start, dsn, profile.path.parent))
-                     if start else None)
+                     if start else None, table_seeds=table_seeds)
 
 
 def writer_for(profile: Profile) -> Callable:
@@ -154,6 +157,8 @@ def _keys_written(dsn: str, parent: ParentTemplate, rows: dict[str, int],
     found = {}
     with connect(dsn) as conn:
         for table, key in keyed.items():
+            if not key:  # a table without columns: nothing to tell apart
+                continue
             statement = sql.SQL(WRITTEN_SINCE_SQL).format(
                 key=fingerprint.key_text(key), table=catalog.relation(table))
             try:
@@ -194,7 +199,7 @@ def validate(drill, dsn: str, migrations: Migrations, template: ParentTemplate,
             dsn, profile=profile, migrations=migrations, baseline=baseline,
             expected_revision=None if step.parent == BASE else step.parent, added=kept,
             leave_out=written.keys)
-        if not set(baseline.tables) - {VERSION_TABLE}:  # an empty parent has no keys to type
+        if all(map(is_version_table, baseline.tables)):  # an empty parent has no keys to type
             families.pop("types")
         differences = difference_lines(families)
         drill.fact("rows_kept", kept)

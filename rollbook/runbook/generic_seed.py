@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import graphlib
 import math
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -21,10 +22,11 @@ from rollbook.errors import RollbookError
 from rollbook.measure import catalog
 from rollbook.pg.connect import connect
 from rollbook.runbook import seed_checks
-from rollbook.runbook.migrations import VERSION_TABLE
+from rollbook.runbook.migrations import is_version_table
 
 WRITER_ROWS = 5
-SEED_HINT = "name a seeder for it in the profile ([embedded] seed = \"module:function\")."
+SEED_HINT = ("name a seeder for the table in the profile ([tables.NAME] seed = "
+             "\"module:function\"), or for the database ([embedded] seed).")
 
 # The base type of a column's type (through a domain), its category and whether it is an enum.
 TYPE_SQL = """\
@@ -49,14 +51,16 @@ class SeedError(RollbookError):
     """A schema rollbook cannot seed by itself."""
 
 
-def seed(dsn: str, scale: str, *, only_empty: bool = False) -> dict[str, int]:
+def seed(dsn: str, scale: str, *, only_empty: bool = False,
+         seeders: dict[str, Callable] | None = None) -> dict[str, int]:
     """Every table of the database at `dsn` (with `only_empty`, every table without rows),
-    `scale` rows each (a scale name or a count, as --scale takes it); called as a profile's
-    seeder is: seed(dsn, scale)."""
+    `scale` rows each (a scale name or a count, as --scale takes it), a table the profile
+    names a seeder for by that seeder; called as a profile's seeder is: seed(dsn, scale)."""
     from rollbook_vibes.seed import plan_for  # the scale names --scale accepts
 
     with connect(dsn) as conn:
-        return seed_tables(conn, plan_for(scale).journals, only_empty=only_empty)
+        return seed_tables(conn, plan_for(scale).journals, only_empty=only_empty,
+                           seeders=seeders)
 
 
 def write(conn: psycopg.Connection, revision: str) -> dict[str, int]:
@@ -66,10 +70,11 @@ def write(conn: psycopg.Connection, revision: str) -> dict[str, int]:
 
 
 def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = False,
-                only_empty: bool = False,
-                schemas: tuple[str, ...] | None = None) -> dict[str, int]:
+                only_empty: bool = False, schemas: tuple[str, ...] | None = None,
+                seeders: dict[str, Callable] | None = None) -> dict[str, int]:
     """Insert `rows` rows into every table, in foreign-key order; the rows inserted per table
-    (fewer where a unique key or a parent with no rows left some out)."""
+    (fewer where a unique key or a parent with no rows left some out). A table in `seeders`
+    is seeded by its own, called as seeder(conn, table, rows) -> rows written."""
     schema = catalog.snapshot(conn, schemas, kinds=("tables", "constraints", "table_options"))
     written = {}
     with conn.transaction():
@@ -78,6 +83,9 @@ def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = Fa
             start = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 catalog.relation(table))).fetchone()[0]
             if only_empty and start:
+                continue
+            if table in (seeders or {}):
+                written[table] = _seed_with(seeders[table], conn, table, rows)
                 continue
             fresh = {t for t, n in written.items() if n} if required_only else set()
             statement = insert_statement(conn, schema, table, required_only, fresh, left_null)
@@ -89,6 +97,19 @@ def seed_tables(conn: psycopg.Connection, rows: int, *, required_only: bool = Fa
                 raise seed_failure(schema, table, exc) from None
             written[table] = cur.rowcount
     return written
+
+
+def _seed_with(seeder: Callable, conn: psycopg.Connection, table: str, rows: int) -> int:
+    """A table seeded by the profile's seeder of it; whatever it raises, one line."""
+    try:
+        with conn.transaction():
+            return seeder(conn, table, rows) or 0
+    except Exception as exc:  # the profile's code: its failure is the finding
+        first = (str(exc).strip().splitlines() or [""])[0]
+        name = f"{seeder.__module__}:{getattr(seeder, '__name__', seeder)}"
+        raise SeedError(f"seeding {table} with the profile's seeder {name} failed: "
+                        f"{type(exc).__name__}: {first}", hint="fix the seeder, or drop it "
+                        "from the profile and let rollbook seed the table.") from None
 
 
 def seed_failure(schema: catalog.Schema, table: str, exc: psycopg.Error) -> SeedError:
@@ -110,7 +131,7 @@ def load_order(schema: catalog.Schema) -> tuple[list[str], frozenset[str]]:
     """Tables parents first (a partition is loaded through its parent), and the foreign keys
     left NULL to get there: a cycle is broken at a key whose columns may all be NULL."""
     options = schema.objects.get("table_options", {})
-    tables = [t for t in sorted(schema.tables) if t != VERSION_TABLE
+    tables = [t for t in sorted(schema.tables) if not is_version_table(t)
               and getattr(options.get(t), "partition_of", None) is None]
     keys = [c for c in sorted(schema.constraints.values(), key=lambda c: (c.table, c.name))
             if c.type == "foreign key" and c.table in tables and c.ref_table != c.table]

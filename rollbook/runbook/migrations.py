@@ -186,16 +186,27 @@ def _revisions(revisions: list[str]) -> str:
     return ", ".join(revisions) or "<base>"
 
 
-CURRENT_SQL = sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(
-    sql.Identifier(VERSION_TABLE))
+# the version table, in whichever schema env.py keeps it (version_table_schema): the one on the
+# search path first
+FIND_VERSION_TABLE_SQL = """\
+SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = %s AND c.relkind IN ('r', 'p')
+ORDER BY n.nspname = ANY(current_schemas(false)) DESC, n.nspname LIMIT 1"""
+
+
+def is_version_table(table: str) -> bool:
+    """Whether `table` (as catalog.display_name names it) is Alembic's version table."""
+    return table.rpartition(".")[2] == VERSION_TABLE
 
 
 def current_revisions(conn: psycopg.Connection) -> list[str]:
     """The revision(s) in the database's version table (empty when it has none); reads only."""
-    present = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,)).fetchone()[0]
-    if not present:
+    found = conn.execute(FIND_VERSION_TABLE_SQL, (VERSION_TABLE,)).fetchone()
+    if found is None:
         return []
-    return [row[0] for row in conn.execute(CURRENT_SQL).fetchall()]
+    current = sql.SQL("SELECT version_num FROM {} ORDER BY 1").format(
+        sql.Identifier(found[0], VERSION_TABLE))
+    return [row[0] for row in conn.execute(current).fetchall()]
 
 
 def _down(down_revision) -> str | None:

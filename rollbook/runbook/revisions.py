@@ -21,7 +21,7 @@ from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.record.redact import redact_text
 from rollbook.runbook import generic_seed
-from rollbook.runbook.migrations import VERSION_TABLE, Migrations
+from rollbook.runbook.migrations import Migrations, is_version_table
 from rollbook.settings.profile import LAST_N_REVISIONS, Alembic
 from rollbook.settings.target import project_config
 
@@ -80,7 +80,7 @@ def filled(dsn: str) -> tuple[bool, bool]:
     """Whether the database has tables (the version table aside), and whether any has rows."""
     with connect(dsn, read_only=True) as conn:
         tables = [t for t in catalog.snapshot(conn, kinds=("tables",)).tables
-                  if t != VERSION_TABLE]
+                  if not is_version_table(t)]
         rows = any(conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(
             catalog.relation(t))).fetchone()[0] for t in tables)
     return bool(tables), rows
@@ -117,6 +117,9 @@ class Templates:
     take_baseline: Callable[[str], baseline_mod.Baseline]
     start: Callable[[str], None] | None = None  # the project's start-up step, given the DSN
     made: dict[str, ParentTemplate] = field(default_factory=dict)
+    # table -> the profile's seeder of it ([tables.NAME] seed), used at whichever revision
+    # created the table, by rollbook's own seeder and in its place
+    table_seeds: dict[str, Callable] = field(default_factory=dict)
     origin: tuple[str, str] | None = None  # (database, revision): the empty start, unseeded
     failed: dict[str, str] = field(default_factory=dict)  # parent -> why it could not be made
 
@@ -198,8 +201,8 @@ class Templates:
             self._migrate(dsn, "upgrade", parent, self.parent_of(parent))
         tables, rows = filled(dsn)
         seeded = {} if not tables else (
-            generic_seed.seed(dsn, self.scale, only_empty=True) if rows
-            else self.seed(dsn, self.scale) or {})
+            generic_seed.seed(dsn, self.scale, only_empty=True, seeders=self.table_seeds)
+            if rows or self.seed is generic_seed.seed else self.seed(dsn, self.scale) or {})
         taken = self.take_baseline(dsn)
         return ParentTemplate(name, taken, dict(seeded), time.perf_counter() - started,
                               previous.name if previous else None)

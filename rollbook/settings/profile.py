@@ -16,7 +16,6 @@ from pathlib import Path
 from rollbook.errors import ConfigError
 from rollbook.settings.locks import LockBudget
 
-INTEGER_TYPES = ("smallint", "integer", "bigint")
 DEFAULT_PROFILE = "local"
 LAST_N_REVISIONS = re.compile(r"^last ([1-9]\d*)$")  # [drill] revisions = "last 5"
 
@@ -85,6 +84,9 @@ class TableExpectation:
     min_rows: int = 0
     unique: tuple[tuple[str, ...], ...] = ()
     time_column: str | None = None
+    # "module:function" seeding this table, called as function(conn, table, rows) -> rows
+    # written, at whichever revision created it (in place of rollbook's own seeder)
+    seed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,9 @@ class Profile:
     alembic: Alembic = field(default_factory=Alembic)
     drill: DrillSettings = field(default_factory=DrillSettings)
     api: Api = field(default_factory=Api)
-    key_types: tuple[str, ...] = INTEGER_TYPES
+    # [keys] types: key columns' types where there is no baseline; none by default (integer
+    # keys are Vibes', not everyone's: what is expected is recorded or declared)
+    key_types: tuple[str, ...] = ()
     # [keys] id_columns: the runbook's "every id column is an integer" query applies (Vibes')
     id_columns: bool = False
     schemas: tuple[str, ...] | None = None  # None: every non-system schema

@@ -17,7 +17,6 @@ from rollbook.settings import reader as r
 from rollbook.settings import replicas
 from rollbook.settings.locks import parse_locks
 from rollbook.settings.profile import (
-    INTEGER_TYPES,
     LAST_N_REVISIONS,
     Alembic,
     Api,
@@ -175,7 +174,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                  "smoke_password_env (the name of the variable holding its password)")
 
     keys = top.section("keys")
-    key_types = tuple(keys.string_list("types", default=list(INTEGER_TYPES)))
+    key_types = tuple(keys.string_list("types", default=[]))
     id_columns = keys.boolean("id_columns", default=False)
     keys.finish()
 
@@ -188,7 +187,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         tables[table] = TableExpectation(
             key_type=tr.string("key_type"), min_rows=tr.integer("min_rows", default=0, minimum=0),
             unique=tuple(tuple(cols) for cols in tr.list_of_string_lists("unique")),
-            time_column=tr.string("time_column"))
+            time_column=tr.string("time_column"), seed=tr.import_ref("seed"))
         tr.finish()
 
     soft = []

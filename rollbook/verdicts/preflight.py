@@ -8,7 +8,7 @@ from __future__ import annotations
 import psycopg
 
 from rollbook.record.evidence import CheckResult
-from rollbook.runbook.migrations import CURRENT_SQL, Scripts, current_revisions
+from rollbook.runbook.migrations import FIND_VERSION_TABLE_SQL, Scripts, current_revisions
 
 SERVER_SQL = ("SELECT version(), current_setting('server_version_num')::int, current_database(),"
               " current_user, pg_is_in_recovery()")
@@ -56,7 +56,7 @@ def revision(conn: psycopg.Connection, expected: str | None) -> CheckResult:
     """`alembic current` equals the expected revision (a single row in the version table)."""
     current = current_revisions(conn)
     observed = {"current": current, "expected": expected}
-    statements = [CURRENT_SQL.as_string(conn)]
+    statements = [FIND_VERSION_TABLE_SQL]
     shown = ",".join(current) or "<none>"
     if expected is None:
         return CheckResult("alembic current", True, f"alembic current is {shown} (no expected "
@@ -94,7 +94,7 @@ def history(scripts: Scripts, conn: psycopg.Connection, expected: str | None) ->
         return CheckResult("alembic history", False, f"revision(s) {', '.join(unknown)} are "
                            "not in the migration history: the scripts and the database do not "
                            "belong together. Hint: point [alembic] ini at the deployed project",
-                           [CURRENT_SQL.as_string(conn)], observed)
+                           [FIND_VERSION_TABLE_SQL], observed)
     return CheckResult("alembic history", True, f"{len(lines)} revisions; current "
                        f"{','.join(current) or '<none>'} is in the history",
-                       [CURRENT_SQL.as_string(conn)], observed)
+                       [FIND_VERSION_TABLE_SQL], observed)
