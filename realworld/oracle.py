@@ -22,6 +22,7 @@ from realworld import pgdump
 DRILL = "test_revision_downgrade_on_data"
 FIRST_LINE = re.compile(r"^\S+: downgrade to \S+ left \d+ difference\(s\) from the baseline:$")
 DATA_CHECKS = ("content", "row count", "unique", "orphans", "time range")
+SCRIPT_LINE = re.compile(r" raised \w+ in (\S+\.py):(\d+): ")
 
 
 def rollbook_subjects(lines: list[str], index_tables: dict[str, str]) -> set[tuple[str, str]]:
@@ -50,6 +51,12 @@ def rollbook_subjects(lines: list[str], index_tables: dict[str, str]) -> set[tup
             else:
                 found.add(("schema", f"{kind} {name}"))
     return found
+
+
+def _source_line(scripts: str, name: str, line: str) -> str:
+    for path in sorted(Path(scripts).rglob(name)):
+        return f"{name}:{line}: {path.read_text().splitlines()[int(line) - 1].strip()}"
+    return f"{name}:{line}"
 
 
 def _revision(dsn: str) -> str:
@@ -81,6 +88,9 @@ def pytest_runtest_call(item):
              "rollbook": lines}
     template = templates.made.get(step.parent)
     copies = args["revision_database"]
+    where = SCRIPT_LINE.search(message)
+    if where:  # the line of the project's script the migration raised at, as evidence
+        entry["source"] = _source_line(templates.migrations("").scripts.dir, *where.groups())
     if template is None or not copies:
         entry.update(compared=False, why="no database at the parent was made")
     elif _revision(server.dsn(copies[0])) != step.parent:

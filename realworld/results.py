@@ -36,9 +36,15 @@ class ProjectRun:
     @property
     def findings(self) -> list[dict]:
         """Revisions where rollbook reported something: a difference pg_dump confirms, or a
-        migration (or the set-up before it) that failed."""
-        return [line for line in self.lines if not line["passed"]
+        migration of the revision itself that raised."""
+        return [line for line in self.lines if not line["passed"] and line not in self.blocked
                 and (not line.get("compared") or line.get("agree"))]
+
+    @property
+    def blocked(self) -> list[dict]:
+        """Revisions not rehearsed: their parent could not be made (a finding on the way)."""
+        return [line for line in self.lines if not line.get("compared")
+                and line.get("why") == "no database at the parent was made"]
 
 
 def _finding(line: dict) -> list[str]:
@@ -46,6 +52,8 @@ def _finding(line: dict) -> list[str]:
            + (line["rollbook"][0] if line["rollbook"] else "failed")]
     for said in line["rollbook"][1:]:
         out.append(f"  - rollbook: `{said}`")
+    if line.get("source"):
+        out.append(f"  - the project's script: `{line['source']}`")
     if not line.get("compared"):
         out.append(f"  - not compared with pg_dump: {line.get('why')}")
         return out
@@ -70,12 +78,12 @@ def render(runs: list[ProjectRun], command: str) -> str:
            "(rows written on the revision aside). A disagreement is a subject (table or object, "
            "schema or data) one side names and the other does not.", "",
            "| project | release | revisions walked | compared with pg_dump | disagreements | "
-           "tracebacks | revisions with findings | wall time |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "tracebacks | revisions with findings | not rehearsed (parent not made) | wall time |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for run in runs:
         out.append(f"| {run.project} | {run.version} | {run.walked} | {len(run.compared)} | "
                    f"{run.disagreements} | {run.tracebacks} | {len(run.findings)} | "
-                   f"{run.elapsed_s:.0f} s |")
+                   f"{len(run.blocked)} | {run.elapsed_s:.0f} s |")
     for run in runs:
         out += ["", f"## {run.project} {run.version}", "",
                 f"`python {run.command}`: {run.summary}", ""]
@@ -88,4 +96,11 @@ def render(runs: list[ProjectRun], command: str) -> str:
                 "parent exactly as pg_dump saw it.", ""]
         for line in found:
             out += _finding(line)
+        if run.blocked:
+            out += ["", f"Not rehearsed ({len(run.blocked)}): their parent could not be made, "
+                    "each for the reason given (a finding of a revision on the way):", ""]
+            for line in run.blocked:
+                said = line["rollbook"][0] if line["rollbook"] else ""
+                out.append(f"- {line['revision']}: {said}"
+                           + (f" (`{line['source']}`)" if line.get("source") else ""))
     return "\n".join(out) + "\n"

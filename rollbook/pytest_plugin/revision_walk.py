@@ -68,9 +68,9 @@ def templates_for(server: Server, profile: Profile, scale: str) -> Templates:
         with checks_connection(at, dsn) as conn:
             return snapshot.take(conn, at)
 
-    start = profile.alembic.start
     table_seeds = {table: load_ref(expected.seed) for table, expected in profile.tables.items()
                    if expected.seed}
+    start = profile.alembic.start
     return Templates(server, profile.alembic, seeder, scale, take_baseline,
                      start=(lambda dsn: startup.run_start(start, dsn, profile.path.parent))
                      if start else None, table_seeds=table_seeds)

@@ -117,11 +117,11 @@ class Templates:
     take_baseline: Callable[[str], baseline_mod.Baseline]
     start: Callable[[str], None] | None = None  # the project's start-up step, given the DSN
     made: dict[str, ParentTemplate] = field(default_factory=dict)
-    origin: tuple[str, str] | None = None  # (database, revision): the empty start, unseeded
-    failed: dict[str, str] = field(default_factory=dict)  # parent -> why it could not be made
     # table -> the profile's seeder of it ([tables.NAME] seed), used at whichever revision
     # created the table, by rollbook's own seeder and in its place
     table_seeds: dict[str, Callable] = field(default_factory=dict)
+    origin: tuple[str, str] | None = None  # (database, revision): the empty start, unseeded
+    failed: dict[str, str] = field(default_factory=dict)  # parent -> why it could not be made
 
     def migrations(self, dsn: str) -> Migrations:
         return Migrations(project_config(self.project, dsn), dsn)
