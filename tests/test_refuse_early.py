@@ -14,7 +14,7 @@ from rollbook.errors import ConfigError
 from rollbook.measure import catalog
 from rollbook.settings.profile_files import load_profile
 from rollbook.verdicts import schema
-from tests.examples.checkrun import ROOT, vibes_copy
+from tests.examples.checkrun import ROOT, vibes_database
 
 ENVS = str(ROOT / "envs")
 
@@ -29,9 +29,8 @@ def _profile(tmp_path, sql: str, params: str | None = None) -> str:
 
 @pytest.fixture
 def vibes(pg_server):
-    name, dsn = vibes_copy(pg_server)
-    yield dsn
-    pg_server.drop_database(name)
+    with vibes_database(pg_server) as dsn:
+        yield dsn
 
 
 def test_a_key_query_that_fails_at_snapshot_fails_the_snapshot(vibes, tmp_path, capsys):
