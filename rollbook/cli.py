@@ -204,8 +204,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.output:
         text = json.dumps(decision.to_dict(), indent=2, default=str) + "\n"
         try:
-            output_mod.write_atomically(args.output, lambda path: path.write_text(text),
-                                        "--output")
+            output_mod.write_atomically(
+                args.output, lambda path: path.write_text(text, encoding="utf-8"), "--output")
         except RollbookError as exc:  # the decision stands; its exit code must too
             _warn(f"error: {exc.one_line()}")
             return code or EXIT_REFUSED

@@ -41,14 +41,15 @@ def write_categories(results_dir: Path) -> Path:
     """categories.json among the results: how Allure 2 reads categories."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / "categories.json"
-    path.write_text(json.dumps(categories(), indent=2) + "\n")
+    path.write_text(json.dumps(categories(), indent=2) + "\n", encoding="utf-8")
     return path
 
 
 def write_config(path: Path, name: str) -> Path:
     """allurerc.json: the report's name and categories, as Allure 3 reads them (its
     `categories` accept Allure 2's rule keys). Generating adds output and history paths."""
-    path.write_text(json.dumps({"name": name, "categories": categories()}, indent=2) + "\n")
+    path.write_text(json.dumps({"name": name, "categories": categories()}, indent=2) + "\n",
+                    encoding="utf-8")
     return path
 
 
