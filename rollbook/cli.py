@@ -23,7 +23,7 @@ import psycopg
 from rollbook import serve
 from rollbook.errors import RollbookError
 from rollbook.measure import baseline, observation, snapshot
-from rollbook.pg import role
+from rollbook.pg import query_guard, role
 from rollbook.record import manifest
 from rollbook.record import output as output_mod
 from rollbook.record.redact import redact_dsn, redact_text
@@ -184,6 +184,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
     scripts = read_scripts(profile)
     with checks_connection(profile, settings.dsn) as conn:
+        query_guard.refuse(conn, profile.queries)  # before anything is measured
         mismatch = (wrong_baseline(conn, known, settings.baseline_path,
                                    settings.foreign_baseline) if known else None)
         if mismatch:
