@@ -40,3 +40,10 @@ def test_objects_outside_tables_match_the_baseline(schema_comparison, kind, chec
     if not schema.recorded(schema_comparison.expected, kind):
         pytest.skip(f"the baseline did not record {kind} objects; {schema.RETAKE}")
     check(schema.kind_matches(schema_comparison, kind))
+
+
+def test_every_kind_the_baseline_recorded_is_compared(checks_baseline, check):
+    """A kind of object the baseline holds that this rollbook does not know is "not compared"."""
+    if checks_baseline is None:
+        pytest.skip("no baseline: there is nothing to compare")
+    check(schema.kinds_compared(checks_baseline.schema))

@@ -25,7 +25,7 @@ import psycopg
 from rollbook import serve
 from rollbook.errors import RollbookError
 from rollbook.measure import baseline, observation, snapshot
-from rollbook.pg import role
+from rollbook.pg import query_guard, role
 from rollbook.record import manifest
 from rollbook.record import output as output_mod
 from rollbook.record.redact import redact_dsn, redact_text
@@ -208,6 +208,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     report = api.smoke(api.plan_for(profile, api_url)) if api_url else None
     scripts = read_scripts(profile)
     with checks_connection(profile, settings.dsn) as conn:
+        query_guard.refuse(conn, profile.queries)  # before anything is measured
         mismatch = (wrong_baseline(conn, known, settings.baseline_path,
                                    settings.foreign_baseline) if known else None)
         if mismatch:
@@ -228,8 +229,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.output:
         text = json.dumps(decision.to_dict(), indent=2, default=str) + "\n"
         try:
-            output_mod.write_atomically(args.output, lambda path: path.write_text(text),
-                                        "--output")
+            output_mod.write_atomically(
+                args.output, lambda path: path.write_text(text, encoding="utf-8"), "--output")
         except RollbookError as exc:  # the decision stands; its exit code must too
             _warn(f"error: {exc.one_line()}")
             return code or EXIT_REFUSED

@@ -324,3 +324,20 @@ def test_planted_defect_without_the_guard_the_read_only_connection_is_harmed(
         if harm == "slots":
             superuser.execute("SELECT pg_drop_replication_slot('rollbook_probe')")
         assert after[harm] != before[harm]
+
+
+@pytest.mark.parametrize("command", ["snapshot", "assess"])
+def test_the_commands_refuse_a_hostile_profile_in_one_line(hostile_target, tmp_path, capsys,
+                                                          command):
+    from rollbook import cli
+
+    dsn, _ = hostile_target
+    profile = _profile(tmp_path, f"SELECT pg_terminate_backend({BACKEND})")
+    extra = ["-o", str(tmp_path / "b.json")] if command == "snapshot" else ["--no-api",
+                                                                            "--no-watch"]
+    assert cli.main([command, "--env", profile, "--dsn", dsn, *extra]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        "rollbook: error: key query 'hostile' sql: calls pg_terminate_backend(integer,bigint), "
+        "which touches other backends")
+    assert not (tmp_path / "b.json").exists()

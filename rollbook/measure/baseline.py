@@ -108,7 +108,7 @@ class Baseline:
         path.parent.mkdir(parents=True, exist_ok=True)
         body = self.to_dict()
         body["sha256"] = _digest(body)
-        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
 
@@ -150,7 +150,7 @@ def load(path: Path) -> Baseline:
         raise BaselineError(f"baseline file {path} does not exist.",
                             hint="create one with `rollbook snapshot --output FILE`.")
     try:
-        body = json.loads(path.read_text())
+        body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"baseline file {path} is not valid JSON ({exc}).",
                             hint="restore it from where it was stored, or take a new one.") from exc

@@ -41,6 +41,12 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
         "leaves": content.capture_all(conn, taken, schema, leaves),
     }
     taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
+    failed = [f"key query {name!r} failed: {entry['error']}" for name, entry in taken.plans.items()
+              if "error" in entry]
+    if failed:
+        raise ConfigError("; ".join(failed) + "; no baseline was written.",
+                          hint="fix the query in the profile's [[queries]] (or the database it "
+                               "reads), then snapshot again.")
     if hidden:
         taken.facts["row_level_security_hidden"] = sorted(
             display_name(*name) for name in hidden)

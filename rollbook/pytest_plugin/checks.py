@@ -91,7 +91,7 @@ def _record(run_dir: Path, nodeid: str, results: list[CheckResult]) -> None:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)[:180]
     body = {"test": nodeid, "results": [{"name": r.name, "ok": r.ok, "summary": r.summary}
                                         for r in results]}
-    (folder / f"{slug}.json").write_text(redact_text(json.dumps(body, indent=1)))
+    (folder / f"{slug}.json").write_text(redact_text(json.dumps(body, indent=1)), encoding="utf-8")
 
 
 @pytest.fixture
@@ -179,9 +179,9 @@ def pytest_sessionfinish(session):
     if target is not None:
         lines += [redact_text(target.describe()), *config.stash.get(CHECKS_NOTES, []), ""]
     lines += ["| verdict | test | summary |", "| --- | --- | --- |"]
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
     for record in sorted(records, key=lambda r: r["test"]):
         for r in record["results"]:
             summary = r["summary"].replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {'ok' if r['ok'] else 'FAILED'} | `{record['test']}` | {summary} |")
-    (config.stash[RUN_DIR] / "checks.md").write_text("\n".join(lines) + "\n")
+    (config.stash[RUN_DIR] / "checks.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ def attach_json(name: str, value) -> None:
 
 
 def attach_file(name: str, path: Path) -> None:
-    attach_text(name, path.read_text(errors="replace"))
+    attach_text(name, path.read_text(errors="replace", encoding="utf-8"))
 
 
 def attach_result(result: CheckResult) -> None:

@@ -43,7 +43,7 @@ class KeptEvidence:
 
     def text(self, name: str, text: str) -> Path:
         path = self._path(name)
-        path.write_text(redact_text(text))
+        path.write_text(redact_text(text), encoding="utf-8")
         return path
 
     def json(self, name: str, value) -> Path:

@@ -115,10 +115,10 @@ def pytest_sessionfinish(session, exitstatus):
     if stopped:  # said first, before anything that reads like a finished run
         markdown = f"> **{stopped}.**\n\n{markdown}"
         html = html.replace("</style>", f"</style><p><strong>{escape(stopped)}.</strong></p>", 1)
-    (run_dir / f"{name}.md").write_text(redact_text(markdown))
-    (run_dir / f"{name}.html").write_text(redact_text(html))
+    (run_dir / f"{name}.md").write_text(redact_text(markdown), encoding="utf-8")
+    (run_dir / f"{name}.html").write_text(redact_text(html), encoding="utf-8")
     if not stopped:  # `latest` and `latest-checks` stay on the last run that finished
-        _point_latest(run_dir, drills)
+        config.stash.setdefault(SAID, []).extend(_point_latest(run_dir, drills))
 
 
 def _outcomes(config) -> dict[str, int]:
@@ -165,7 +165,8 @@ def _trends(config, run_dir: Path, run: dict, drills: list[DrillRecord]) -> dict
     trends = {d.test_id: trend.trend(history, d.test_id, growth_share=share,
                                      like=trend.comparable(run, d)) for d in drills}
     (run_dir / "trend.json").write_text(json.dumps(
-        {test_id: asdict(found) for test_id, found in trends.items()}, indent=2) + "\n")
+        {test_id: asdict(found) for test_id, found in trends.items()}, indent=2) + "\n",
+        encoding="utf-8")
     return trends
 
 
@@ -207,18 +208,32 @@ def run_facts(config, drills: list[DrillRecord]) -> dict[str, object]:
     return run
 
 
-def _point_latest(run_dir: Path, drills: list[DrillRecord]) -> None:
+def _point_latest(run_dir: Path, drills: list[DrillRecord]) -> list[str]:
     """reports/latest is the last drill run, reports/latest-checks the last checks run; a run
-    of neither (rollbook's own tests, say) leaves both where they were."""
+    of neither (rollbook's own tests, say) leaves both where they were. A `latest` that is not
+    rollbook's link (a folder, a file, a link elsewhere) is left alone: one line says so."""
+    said = []
     if drills:
-        _repoint(run_dir.parent / "latest", run_dir.name)
+        said.append(_repoint(run_dir.parent / "latest", run_dir.name))
     if any((run_dir / "checks").glob("*.json")):
-        _repoint(run_dir.parent / "latest-checks", run_dir.name)
+        said.append(_repoint(run_dir.parent / "latest-checks", run_dir.name))
+    return [line for line in said if line]
 
 
-def _repoint(link: Path, target: str) -> None:
-    """Replace the link in one rename, so a concurrent reader never finds it missing."""
+def _repoint(link: Path, target: str) -> str | None:
+    """Replace the link in one rename, so a concurrent reader never finds it missing; None, or
+    why a link that is not rollbook's was left alone."""
+    if link.is_symlink():
+        points_at = os.readlink(link)
+        if "/" in points_at:  # rollbook's links name a sibling run folder
+            return (f"{link} is not rollbook's link (it points at {points_at}): left alone; "
+                    f"this run is {link.parent / target}")
+    elif link.exists():
+        what = "a folder" if link.is_dir() else "a file"
+        return (f"{link} is {what}, not rollbook's link: left alone; this run is "
+                f"{link.parent / target}")
     fresh = link.with_name(f".{link.name}.{os.getpid()}")
     fresh.unlink(missing_ok=True)
     fresh.symlink_to(target)
     os.replace(fresh, link)
+    return None

@@ -66,7 +66,7 @@ def pytest_sessionfinish(session, exitstatus):
     config.stash[INTERRUPTED] = line
     run_dir = config.stash.get(RUN_DIR, None)
     if run_dir is not None and run_dir.is_dir():
-        (run_dir / MARK).write_text(line + "\n")
+        (run_dir / MARK).write_text(line + "\n", encoding="utf-8")
 
 
 def interruption(config) -> str | None:

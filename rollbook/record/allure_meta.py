@@ -41,7 +41,7 @@ def write_categories(results_dir: Path) -> Path:
     """categories.json among the results: how Allure 2 reads categories."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / "categories.json"
-    path.write_text(json.dumps(categories(), indent=2) + "\n")
+    path.write_text(json.dumps(categories(), indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -57,7 +57,7 @@ def write_config(path: Path, name: str) -> Path:
     path.write_text(json.dumps({
         "name": name, "categories": categories(),
         "plugins": {"awesome": {"options": {"reportName": name, "groupBy": GROUP_BY}}}},
-        indent=2) + "\n")
+        indent=2) + "\n", encoding="utf-8")
     return path
 
 

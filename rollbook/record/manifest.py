@@ -67,7 +67,7 @@ def write_manifest(run_dir: Path) -> Path:
     (run_dir / SIGNATURE).unlink(missing_ok=True)
     manifest = run_dir / MANIFEST
     partial = run_dir / f".{MANIFEST}.partial"
-    partial.write_text("".join(lines))
+    partial.write_text("".join(lines), encoding="utf-8")
     partial.replace(manifest)
     return manifest
 
@@ -138,7 +138,7 @@ class Verification:
         out += [f"missing: {name}" for name in self.missing]
         mark = self.run_dir / "INTERRUPTED"
         if "INTERRUPTED" in self.hashed and mark.is_file() and not mark.is_symlink():
-            out.append(mark.read_text(errors="replace").strip())
+            out.append(mark.read_text(errors="replace", encoding="utf-8").strip())
         out.append(f"signature: {self.signature}")
         verdict = "verified" if self.ok else "NOT verified"
         out.append(f"{self.run_dir}: {verdict}: {self.checked} files checked, "
@@ -163,7 +163,8 @@ def _read_manifest(run_dir: Path) -> tuple[dict[str, str], list[str]]:
                           hint="verify a run folder written by rollbook 0.2 or newer.")
     recorded: dict[str, str] = {}
     untrusted = []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+    text = path.read_text(errors="replace", encoding="utf-8")
+    for number, line in enumerate(text.splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64 or not name:
             raise VerifyError(f"{path} line {number} is not '<sha256>  <file>'.",

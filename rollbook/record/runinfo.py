@@ -86,4 +86,4 @@ def write_properties(path: Path, values: dict[str, object]) -> None:
     for key, value in values.items():
         text = str(value).replace("\\", "\\\\").replace("\n", " ")
         lines.append(f"{key.replace(' ', '_')}={text}")
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

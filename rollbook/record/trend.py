@@ -36,7 +36,7 @@ def entry(run: dict, drill: DrillRecord) -> dict:
 
 def append(path: Path, run: dict, drills: list[DrillRecord]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as history:
+    with path.open("a", encoding="utf-8") as history:
         for drill in drills:
             history.write(json.dumps(entry(run, drill)) + "\n")
 
@@ -46,7 +46,7 @@ def load(path: Path) -> list[dict]:
     if not path.is_file():
         return []
     entries = []
-    for line in path.read_text(errors="replace").splitlines():
+    for line in path.read_text(errors="replace", encoding="utf-8").splitlines():
         try:
             body = json.loads(line)
         except ValueError:

@@ -78,7 +78,7 @@ def load_profile(name_or_path: str, envs_dir: Path) -> Profile:
     """Find, parse and validate a profile; every mistake becomes one line of a ProfileError."""
     path = find_profile(name_or_path, envs_dir)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read profile {path}: {exc}.") from exc
     except tomllib.TOMLDecodeError as exc:

@@ -108,6 +108,28 @@ def recorded(expected: catalog.Schema, kind: str) -> bool:
                if kind == k.name or (kind == "column" and k.key == "tables"))
 
 
+SCHEMA_FIELDS = ("schemas", "selection")  # what a baseline's schema holds beside its kinds
+
+
+def kinds_compared(recorded_schema: dict) -> CheckResult:
+    """Every kind of object the baseline recorded is one this rollbook compares; a kind it does
+    not know (a baseline from a newer rollbook, or an edited one) is named "not compared",
+    never dropped without a word."""
+    known = {kind.key for kind in catalog.KINDS} | set(SCHEMA_FIELDS)
+    unknown = sorted(key for key in recorded_schema if key not in known)
+    observed = {"unknown_kinds": {key: len(recorded_schema[key] or ()) for key in unknown}}
+    if not unknown:
+        return CheckResult("schema: every recorded kind compared", True,
+                           "every kind of object the baseline recorded is compared", [],
+                           observed)
+    shown = ", ".join(f"{key} ({count} objects)" for key, count in
+                      observed["unknown_kinds"].items())
+    return CheckResult("schema: every recorded kind compared", False,
+                       f"not compared: the baseline recorded kinds this rollbook does not know: "
+                       f"{shown}. Hint: compare with the rollbook version that took the "
+                       "baseline, or take a new baseline with `rollbook snapshot`", [], observed)
+
+
 def schema_matches(conn: psycopg.Connection, expected: catalog.Schema) -> CheckResult:
     """The whole schema at once, one result: every difference from `expected`."""
     comparison = compare(conn, expected)

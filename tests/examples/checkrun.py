@@ -87,6 +87,16 @@ def vibes_copy(pg_server) -> tuple[str, str]:
     return copy_of(pg_server, vibes_template(pg_server))
 
 
+@contextmanager
+def vibes_database(pg_server) -> Iterator[str]:
+    """The DSN of a fresh copy of the Vibes template, dropped afterwards."""
+    name, dsn = vibes_copy(pg_server)
+    try:
+        yield dsn
+    finally:
+        pg_server.drop_database(name)
+
+
 def snapshot(dsn: str, path: Path, env: str = "prod.example") -> Path:
     """`rollbook snapshot --env ENV --dsn DSN --output PATH`, which must succeed."""
     code = cli.main(["snapshot", "--env", env, "--dsn", dsn, "--output", str(path),

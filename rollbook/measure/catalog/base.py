@@ -26,8 +26,24 @@ _LINE_WIDTH = 100
 
 
 def display_name(schema: str, name: str) -> str:
-    """How rollbook names a relation: bare in public, schema-qualified elsewhere."""
-    return name if schema == "public" else f"{schema}.{name}"
+    """How rollbook names a relation: bare in public, schema-qualified elsewhere; a part that
+    holds a dot or a double quote (or is empty) is double-quoted as SQL quotes it, so that
+    relation() reads every name back as it was."""
+    table = _quoted_if_needed(name)
+    return table if schema == "public" else f"{_quoted_if_needed(schema)}.{table}"
+
+
+def _quoted_if_needed(part: str) -> str:
+    return sql.Identifier(part).as_string(None) if not part or "." in part or '"' in part \
+        else part
+
+
+_PART = r'(?:"(?:[^"]|"")*"|[^."]*)'
+_NAME = re.compile(rf"(?:(?P<schema>{_PART})\.)?(?P<table>{_PART})")
+
+
+def _unquoted(part: str) -> str:
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part
 
 
 def short_identity(identity: str) -> str:
@@ -38,8 +54,11 @@ def short_identity(identity: str) -> str:
 
 def relation(name: str) -> sql.Identifier:
     """The schema-qualified identifier of a relation named as display_name() names it."""
-    schema, _, table = name.rpartition(".")
-    return sql.Identifier(schema or "public", table)
+    parts = _NAME.fullmatch(name)
+    if parts is None:  # not a name display_name() wrote: read as one bare table name
+        return sql.Identifier("public", name)
+    schema = _unquoted(parts.group("schema")) if parts.group("schema") is not None else "public"
+    return sql.Identifier(schema, _unquoted(parts.group("table")))
 
 
 class Difference(NamedTuple):
