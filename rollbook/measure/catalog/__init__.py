@@ -1,8 +1,9 @@
 """The schema surface from pg_catalog: snapshots, their JSON form, and their differences.
 
-One module per kind of object (tables, constraints, indexes, sequences, views, triggers,
-routines, policies, types, extensions, schemas, owners, grants, comments), each with its SQL,
-its reader and what it compares, registered in `registry.KINDS`. This package's public names
+One module per kind of object (the database, tables, column order, constraints, indexes,
+sequences, views, triggers, routines, policies, types, extensions, schemas, collations,
+operators, casts, text search objects, foreign data, publications, owners, grants, comments),
+each with its SQL, its reader and what it compares, registered in `registry.KINDS`. This package's public names
 are the ones other code imports.
 """
 from rollbook.measure.catalog.base import (
