@@ -93,9 +93,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def no_rollbook_settings_from_outside(monkeypatch):
     """A test of tests/ starts from rollbook's defaults, never the settings of the shell or CI
-    job around the session (ROLLBOOK_REPORTS_DIR, ROLLBOOK_DSN, ...): a pytest run it starts
-    writes where the test says, against the database the test made."""
-    for name in [n for n in os.environ if n.startswith("ROLLBOOK_")]:
+    job around the session (ROLLBOOK_REPORTS_DIR, ROLLBOOK_DSN, PYTEST_ADDOPTS' --junitxml):
+    a pytest run it starts writes where the test says, against the database the test made."""
+    for name in [n for n in os.environ if n.startswith("ROLLBOOK_") or n == "PYTEST_ADDOPTS"]:
         monkeypatch.delenv(name)
 
 
