@@ -65,3 +65,7 @@ def test_pipeline_keeps_its_promises():
                for line in crash["script"])
     assert crash["rules"] == drill["rules"] and crash["resource_group"] == drill["resource_group"]
     assert crash["timeout"] and crash["artifacts"]["when"] == "always"
+    # what the push's tests leave out as long runs, a scheduled job runs
+    long = jobs["scheduled-tests-long"]
+    assert long["rules"] == drill["rules"]
+    assert "pytest -n 2 -m long" in long["script"]
