@@ -15,21 +15,29 @@ from rollbook.record.trend import DrillTrend
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1rem auto;padding:0 1rem;max-width:70rem;
-color:#222;overflow-wrap:anywhere}
+color:#222;overflow-wrap:break-word}
 table{border-collapse:collapse;margin:.5rem 0 1.2rem;max-width:100%}
-td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.passed,.done{color:#176f2c}
-.failed,.over{color:#b3261e;font-weight:600}.na{color:#666}
+td,th{border:1px solid #ccc;padding:.3rem .4rem;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
+td{min-width:3rem}th{background:#f3f3f3}td.item{min-width:10rem}
+th.stage{background:#fafafa;font-weight:600}
+td.passed,td.done,td.failed,td.over,td.na,td.not-run,td.unverified,td.not-verified,td.skipped
+{overflow-wrap:normal;white-space:nowrap}
+.passed,.done{color:#176f2c}.failed,.over{color:#b3261e;font-weight:600}.na{color:#666}
 .unverified,.not-verified,.skipped{color:#8a5a00;font-weight:600}
-pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}
 h2{border-top:2px solid #ddd;padding-top:1rem}
 .verdict{font-size:1.3rem}.trend{display:flex;flex-wrap:wrap;gap:1rem}
 figure{margin:0;width:240px}figcaption{font-size:.8rem;margin-bottom:.2rem;min-height:2.2rem}
 details.drill{border:1px solid #ddd;border-radius:4px;margin:.6rem 0;padding:0 .8rem}
 details.drill>summary{font-size:1.15rem;font-weight:600;padding:.5rem 0;cursor:pointer}
 details.rows>summary{cursor:pointer;margin:.3rem 0}
-nav ol{columns:2 20rem;padding-left:1.5rem}ul.rows{margin:.2rem 0;padding-left:1.2rem}
+nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
+ul.rows{margin:.2rem 0;padding-left:1.2rem}
 """
+
+
+VERDICT_WORDS = ("passed", "failed", "skipped", "not verified")
 
 
 def render_html(run: dict[str, Any], drills: list[DrillRecord],
@@ -77,16 +85,15 @@ def rows_table(columns: list[str], rows: list[list[str]], classes: list[list[str
 
 
 def _toc(drills: list[DrillRecord]) -> str:
+    """The sections, and where the drills begin: the summary table links each drill."""
     sections = [("summary", "Summary")]
     if drills:
         sections += [("rto", "Recovery Time Objectives"), ("checklist", "Rollback Checklist")]
     sections += [("run", "Run")]
+    if drills:
+        sections += [("drills", f"Drill details ({len(drills)}, each linked from the summary)")]
     items = "".join(f"<li><a href='#{anchor}'>{name}</a></li>" for anchor, name in sections)
-    drill_items = "".join(f"<li><a href='#{row.anchor}'>{escape(row.heading)}</a> — "
-                          f"<span class={css_class(row.verdict)}>{escape(row.verdict.upper())}"
-                          "</span></li>" for row in summarise(drills))
-    return (f"<nav><b>Contents</b><ul>{items}</ul>"
-            + (f"<b>Drills</b><ol>{drill_items}</ol>" if drills else "") + "</nav>")
+    return f"<nav><b>Contents</b><ul>{items}</ul></nav>"
 
 
 def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend],
@@ -178,11 +185,7 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
          for p in drill.clock.rows()]))
     if trend is not None:
         parts.append(trend_view.html(trend))
-    items = [[escape(i.stage), escape(i.text), escape(i.status), escape(i.evidence)]
-             for i in drill.checklist.items.values()]
-    parts.append("<h3>Rollback Checklist</h3>" + rows_table(
-        ["Stage", "Item", "Status", "Evidence"], items,
-        [["", "", layout.status_word(i.status), ""] for i in drill.checklist.items.values()]))
+    parts.append("<h3>Rollback Checklist</h3>" + _drill_checklist(drill))
     for n, decision in enumerate(drill.decisions, 1):
         severity = humanize.severity(decision.severity, decision.impact)
         impact = humanize.impact(decision.severity, decision.impact, decision.response_time)
@@ -201,15 +204,32 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
     return "\n".join(parts) + "</details>"
 
 
+def _drill_checklist(drill: DrillRecord) -> str:
+    """The drill's checklist with its evidence, under one heading row per runbook stage."""
+    rows, stage = [], None
+    for item in drill.checklist.items.values():
+        if item.stage != stage:
+            stage = item.stage
+            rows.append(f"<tr><th class=stage colspan=3>{escape(stage)}</th></tr>")
+        rows.append(f"<tr><td class=item>{escape(item.text)}</td><td class="
+                    f"{layout.status_word(item.status)}>{escape(item.status)}</td>"
+                    f"<td>{escape(item.evidence)}</td></tr>")
+    return ("<table><tr><th>Item</th><th>Status</th><th>Evidence</th></tr>" + "".join(rows)
+            + "</table>")
+
+
 def _table(title: str, rows: list[dict[str, str]]) -> str:
     """A drill's table; a long one collapsed, its headline (first) row shown above the rest."""
     columns, cells = layout.table_parts(rows)
     body = [[escape(row[c]) for c in columns] for row in cells]
+    classes = [[css_class(row[c]) if row[c] in VERDICT_WORDS else "" for c in columns]
+               for row in cells]
     if not layout.long(rows):
-        return f"<h3>{escape(title)}</h3>" + rows_table(columns, body)
-    return (f"<h3>{escape(title)} ({len(rows)} rows)</h3>" + rows_table(columns, body[:1])
+        return f"<h3>{escape(title)}</h3>" + rows_table(columns, body, classes)
+    return (f"<h3>{escape(title)} ({len(rows)} rows)</h3>"
+            + rows_table(columns, body[:1], classes[:1])
             + f"<details class=rows><summary>all {len(rows)} rows</summary>"
-            + rows_table(columns, body) + "</details>")
+            + rows_table(columns, body, classes) + "</details>")
 
 
 def _findings(drill: DrillRecord) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 from rollbook.record.evidence import CheckResult
 
 TITLE = "Query performance"
-RULES = {"same": "same plan and buffers: only a slowdown beyond {ratio:g}x counts (the "
-                 "machine's load, not the database's)",
+RULES = {"same": "same plan and buffers: only beyond {ratio:g}x counts (below, a slowdown is "
+                 "the machine's load)",
          "changed": "the plan or its work changed: the runbook's {ratio:g}x limit applies",
          "unknown": "buffers not compared: the runbook's {ratio:g}x limit applies"}
 
@@ -61,7 +61,8 @@ def performance_rows(results: list[CheckResult]) -> list[dict[str, str]]:
             "Median ± spread then": _time(found["baseline"]),
             "Median ± spread now": _time(found["now"]), "Ratio": f"{found['ratio']:.2f}x",
             "Rule that decided": (f"{rule}; limit {found['limit_ms']:.3f} ms "
-                                  f"({'over' if found['slow'] else 'under'} it); "
-                                  f"{found['work_detail']}"),
+                                  f"({'over' if found['slow'] else 'under'} it)"
+                                  + ("" if found["work"] == "same"
+                                     else f"; {found['work_detail']}")),
             "Verdict": verdict})
     return rows
