@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import pytest
 from examples.checkrun import copied, shop_template
+from examples.schema_grammar import DROP_SUBSCRIPTIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg import sql
@@ -181,6 +182,9 @@ MENU = [Mutation(*m) for m in (
      " total numeric", "foreign table reporting.archived_orders: columns"),
     ("change a publication's operations", "ALTER PUBLICATION shop_orders SET (publish ="
      " 'insert')", "publication shop_orders: options"),
+    ("leave a subscription behind", "CREATE SUBSCRIPTION planted CONNECTION 'dbname=nowhere'"
+     " PUBLICATION shop_orders WITH (connect = false, slot_name = NONE)",
+     "subscription planted: extra"),
     ("filter a publication's rows", "ALTER PUBLICATION shop_orders SET TABLE orders WHERE"
      " (customer_id > 0), order_items", "publication table orders in shop_orders: row_filter"),
 )]
@@ -213,6 +217,8 @@ def assert_reported(shop, mutation: Mutation) -> None:
         with connect(dsn) as conn:
             conn.execute(mutation.sql)
         comparison, results = judge(dsn, expected)
+        with connect(dsn) as conn:
+            conn.execute(DROP_SUBSCRIPTIONS)
 
     failed = [r for r in results if not r.ok]
     lines = [line for r in failed for line in r.observed["diff"].splitlines()]

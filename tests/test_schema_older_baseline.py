@@ -16,7 +16,7 @@ NEW_KINDS = ("database", "column_order", "collations", "operators", "operator_fa
              "operator_classes", "casts", "text_search_templates", "text_search_parsers",
              "text_search_dictionaries", "text_search_configurations", "foreign_data_wrappers",
              "foreign_servers", "user_mappings", "foreign_tables", "publications",
-             "publication_tables")
+             "publication_tables", "subscriptions")
 NEW_ATTRIBUTES = {"tables": ("statistics_target", "storage", "compression", "options"),
                   "table_options": ("toast_options",), "indexes": ("clustered",
                                                                "statistics_targets"),

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 from examples.checkrun import shop_template
-from examples.schema_grammar import INDEPENDENT, Mutation, mutations
+from examples.schema_grammar import DROP_SUBSCRIPTIONS, INDEPENDENT, Mutation, mutations
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from psycopg import sql
@@ -52,6 +52,7 @@ class Oracle:
         self.next = f"{self.work}_next"
         self.copier = ThreadPoolExecutor(1)
         self.copying = self.copier.submit(self.copy)
+        self.reference: list[str] | None = None
         self.fresh()
         self.reference = self.dump()
         self.expected = self.snapshot()
@@ -68,6 +69,9 @@ class Oracle:
     def fresh(self) -> None:
         """The work database a fresh copy of the shop; the next copy on its way."""
         self.copying.result()
+        if self.reference is not None:
+            with connect(self.dsn) as conn:
+                conn.execute(DROP_SUBSCRIPTIONS)
         with connect(self.server.dsn("postgres")) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(self.work)))

@@ -2,9 +2,9 @@
 
 One module per kind of object (the database, tables, column order, constraints, indexes,
 sequences, views, triggers, routines, policies, types, extensions, schemas, collations,
-operators, casts, text search objects, foreign data, publications, owners, grants, comments),
-each with its SQL, its reader and what it compares, registered in `registry.KINDS`. This package's public names
-are the ones other code imports.
+operators, casts, text search objects, foreign data, publications, subscriptions, owners,
+grants, comments), each with its SQL, its reader and what it compares, registered in
+`registry.KINDS`. This package's public names are the ones other code imports.
 """
 from rollbook.measure.catalog.base import (
     PIN_SEARCH_PATH,

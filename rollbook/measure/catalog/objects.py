@@ -91,6 +91,9 @@ WITH objects(classid, objid, owner, acl, acltype, relid) AS (
   UNION ALL
     SELECT 'pg_publication'::regclass, o.oid, o.pubowner, NULL, NULL, 0 FROM pg_publication o
   UNION ALL
+    SELECT 'pg_subscription'::regclass, o.oid, o.subowner, NULL, NULL, 0 FROM pg_subscription o
+    WHERE o.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  UNION ALL
     SELECT 'pg_constraint'::regclass, con.oid, NULL, NULL, NULL, con.conrelid
     FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
     WHERE n.nspname = ANY(%(schemas)s)

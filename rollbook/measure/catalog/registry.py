@@ -27,6 +27,7 @@ from rollbook.measure.catalog.publications import PUBLICATION_TABLES, PUBLICATIO
 from rollbook.measure.catalog.routines import FUNCTIONS, PROCEDURES
 from rollbook.measure.catalog.sequences import SEQUENCES
 from rollbook.measure.catalog.statistics import STATISTICS
+from rollbook.measure.catalog.subscriptions import SUBSCRIPTIONS
 from rollbook.measure.catalog.tables import TABLE_OPTIONS, TABLES
 from rollbook.measure.catalog.text_search import (
     CONFIGURATIONS,
@@ -43,14 +44,14 @@ KINDS: tuple[Kind, ...] = (
     INDEXES, STATISTICS, SEQUENCES, VIEWS, TRIGGERS, RULES, POLICIES, FUNCTIONS, PROCEDURES,
     EVENT_TRIGGERS, COLLATIONS, OPERATORS, OPERATOR_FAMILIES, OPERATOR_CLASSES, CASTS,
     TEMPLATES, PARSERS, DICTIONARIES, CONFIGURATIONS, WRAPPERS, SERVERS, USER_MAPPINGS,
-    FOREIGN_TABLES, PUBLICATIONS, PUBLICATION_TABLES, OWNERS, GRANTS, DEFAULT_PRIVILEGES,
-    COMMENTS)
+    FOREIGN_TABLES, PUBLICATIONS, PUBLICATION_TABLES, SUBSCRIPTIONS, OWNERS, GRANTS,
+    DEFAULT_PRIVILEGES, COMMENTS)
 # Kinds whose objects others hang off: one missing as a whole is said once, not again for
 # what belongs to it (a relation's columns, constraints, ...; anything's owner, grants, comment).
 RELATIONS = (TABLES, VIEWS, FOREIGN_TABLES)
 OWNED = (NAMESPACES, TYPES, FUNCTIONS, PROCEDURES, EVENT_TRIGGERS, STATISTICS, COLLATIONS,
          OPERATORS, OPERATOR_FAMILIES, OPERATOR_CLASSES, CASTS, TEMPLATES, PARSERS,
-         DICTIONARIES, CONFIGURATIONS, WRAPPERS, SERVERS, PUBLICATIONS)
+         DICTIONARIES, CONFIGURATIONS, WRAPPERS, SERVERS, PUBLICATIONS, SUBSCRIPTIONS)
 BY_KEY = {kind.key: kind for kind in KINDS}
 # Difference kinds, as a difference line starts ("column" comes from the tables comparator).
 DIFFERENCE_KINDS = tuple(dict.fromkeys(
