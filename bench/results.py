@@ -15,6 +15,10 @@ RATIOS = (  # (section, what, numerator test, denominator test)
      "test_reladiff_changed_named"),
     ("compare", "rollbook ÷ reladiff, changed row's key named", "test_rollbook_changed_named",
      "test_reladiff_changed_named"),
+    ("rows", "changed row's key named: rollbook from the baseline alone ÷ reladiff with both "
+     "live", "test_rollbook_rows_named", "test_reladiff_changed_named"),
+    ("rows", "rollbook snapshot: with row digests ÷ without", "test_snapshot[with]",
+     "test_snapshot[without]"),
     ("floors", "rollbook's digest ÷ count(*)", "test_digest_one_table", "test_floor_count"),
     ("floors", "rollbook's digest ÷ every row to text", "test_digest_one_table",
      "test_floor_text"),
@@ -31,6 +35,9 @@ SECTIONS = {
     "compare": ("Comparing two databases' journals (rollbook against reladiff)",
                 ("test_rollbook_same", "test_reladiff_same", "test_rollbook_changed",
                  "test_rollbook_changed_named", "test_reladiff_changed_named")),
+    "rows": ("Rows named from the baseline alone",
+             ("test_rollbook_rows_named", "test_reladiff_changed_named", "test_snapshot[with]",
+              "test_snapshot[without]")),
     "floors": ("One table's digest against its floors",
                ("test_digest_one_table", "test_floor_count", "test_floor_text")),
     "parallel": ("PostgreSQL's parallel workers on the big scans",
@@ -53,6 +60,13 @@ NOTES = {
                "snapshot` stores) and bisection, and names the key range of one leaf (1/256 "
                "of the key span), where reladiff names the key itself. reladiff compares every "
                "column, with its defaults (one thread per side).",
+    "rows": "The changed journal of the compare pair named by key from what `rollbook "
+            "snapshot` keeps of `vibes` (key-range digests and the row digests' sidecar) and "
+            "`vibes_changed` alone: its digest, bisection to the differing leaves, and those "
+            "leaves' live rows merged with the sidecar's; against reladiff naming it with both "
+            "databases live (the compare section's figure). `rollbook snapshot` of `vibes` "
+            "(profile prod.example) with and without row digests; the sidecar's size per row "
+            "is in the notes (the bar: 20 bytes per row).",
     "floors": "One table, one database: rollbook's digest (one statement: count, digest, key "
               "range) against `count(*)` and against `sum(length(t::text))`.",
     "parallel": "The same statements and checks with the server's default "

@@ -24,7 +24,7 @@ import psycopg
 
 from rollbook import serve
 from rollbook.errors import RollbookError
-from rollbook.measure import baseline, observation, snapshot
+from rollbook.measure import baseline, observation, row_digests, snapshot
 from rollbook.pg import query_guard, role
 from rollbook.record import manifest
 from rollbook.record import output as output_mod
@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     snap.add_argument("--visible-rows-only", action="store_true",
                       help="record tables whose row-level security hides rows from the role "
                            "as the role sees them (named in the baseline) instead of refusing")
+    snap.add_argument("--row-digests", action=argparse.BooleanOptionalAction, default=None,
+                      help="keep each row's key and hash beside the manifest (OUTPUT's name "
+                      "with .rows), so a content mismatch names its rows (default: below the "
+                      "profile's [content] row_digests_below rows)")
 
     judge = _command(commands, "assess", "measure every rollback trigger and decide "
                                 "per the runbook's matrix; exit 3 when an automatic "
@@ -179,21 +183,26 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     reason = output_mod.why_not_writable(output, "--output")
     if reason:
         raise RollbookError(f"{reason}.", hint=output_mod.HINT)
-    if output.exists() and not args.force:
-        raise RollbookError(f"{output} already exists; a baseline is not overwritten by "
-                            "accident.", hint="choose another --output, or pass --force.")
+    for path in (output, output.with_name(row_digests.sidecar_name(output.name))):
+        if path.exists() and not args.force:
+            raise RollbookError(f"{path} already exists; a baseline is not overwritten by "
+                                "accident.", hint="choose another --output, or pass --force.")
     with checks_connection(settings.profile, settings.dsn) as conn:
         warning = role.write_warning(conn)
-        taken = snapshot.take(conn, settings.profile,
+        taken = snapshot.take(conn, settings.profile, rows=args.row_digests,
                               visible_rows_only=args.visible_rows_only)
     if warning:
         _warn(warning)
-    output_mod.write_atomically(output, taken.save, "--output")
+    output_mod.write_atomically(output, lambda partial: taken.save(partial, output.name),
+                                "--output")
     rows = sum(t.rows for t in taken.tables.values())
     print(f"wrote {output}: {len(taken.tables)} tables, {rows:,} rows, revision "
           f"{','.join(taken.revision) or '<none>'}, {len(taken.plans)} key queries timed, "
           f"database {taken.database['name']} (system {taken.database['system_identifier']}),"
           f" sha256 {taken.sha256}")
+    if taken.rows_path is not None:
+        print(f"wrote {taken.rows_path}: row digests of {rows:,} rows, "
+              f"{taken.rows_path.stat().st_size:,} bytes")
     return 0
 
 

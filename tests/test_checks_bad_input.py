@@ -156,6 +156,16 @@ def test_baseline_whose_sha256_does_not_match(pytester, monkeypatch, vibes, tmp_
     assert_refused(result, "does not match its sha256: it was altered or truncated")
 
 
+def test_row_digests_whose_sha256_does_not_match(pytester, monkeypatch, vibes, tmp_path):
+    path = snapshot(vibes, tmp_path / "baseline.json")
+    sidecar = tmp_path / "baseline.rows"
+    sidecar.write_bytes(sidecar.read_bytes()[:-10])
+    result, _ = run_checks(pytester, monkeypatch, "--env", "prod.example", "--dsn", vibes,
+                           "--baseline", str(path))
+    assert_refused(result, "baseline.rows do not match the sha256 baseline",
+                   "the file was altered or truncated after it was written")
+
+
 def test_baseline_from_another_database(pytester, monkeypatch, pg_server, vibes, tmp_path):
     other_name, other = vibes_copy(pg_server)
     path = snapshot(other, tmp_path / "other.json")

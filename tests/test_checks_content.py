@@ -212,6 +212,8 @@ def test_checks_split_a_table_into_chunk_items_each_read_once(pg_server, pyteste
     failures = {t for t, outcome in found.items() if outcome == "failed"}
     assert failures == {"test_content::test_baseline_rows_unchanged[journals[3/5]]"}, failures
     assert "chunk 3 of 5" in result.stdout.str()
+    # named from the baseline's row digests alone
+    assert f"rows by key (id): changed 1: {key} (all in the evidence)" in result.stdout.str()
 
 
 def test_a_chunk_size_below_one_row_is_one_line_with_a_hint(pg_server, pytester, monkeypatch,

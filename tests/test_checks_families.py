@@ -48,7 +48,7 @@ PLANTED = {
     "content": (
         "UPDATE journals SET title = 'changed after the baseline' WHERE id = 250",
         {"test_content::test_baseline_rows_unchanged[journals]"},
-        "Differs in 1 key range(s): id 249..250 (content changed)"),
+        "rows by key (id): changed 1: 250 (all in the evidence)"),
     "performance": (
         "DROP INDEX ix_journals_user_id_created_at",
         {"test_performance::test_plan_uses_the_expected_index"

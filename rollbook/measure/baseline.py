@@ -10,12 +10,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import psycopg
 
 from rollbook.errors import BaselineError
-from rollbook.measure import catalog, fingerprint
+from rollbook.measure import catalog, fingerprint, row_digests
+from rollbook.record.manifest import sha256_file
 
 FORMAT = "rollbook-baseline/1"
 
@@ -61,6 +62,10 @@ class Baseline:
     # How the table digests were computed; None in manifests written before it was recorded
     # (those digested with md5), and then left out so that they keep their sha256.
     recorded_algorithm: str | None = None
+    # Row digests (row_digests.py): being written (a snapshot not yet saved), and the sidecar
+    # file once saved or loaded; facts["row_digests"] says where its blocks are, and its sha256.
+    rows_writer: row_digests.Writer | None = field(default=None, compare=False, repr=False)
+    rows_path: Path | None = field(default=None, compare=False)
 
     @property
     def digest_algorithm(self) -> str:
@@ -104,19 +109,38 @@ class Baseline:
             return None
         return before.key, before.key_max
 
-    def save(self, path: Path) -> Path:
+    def row_layout(self, table: str) -> row_digests.Layout | None:
+        """Where the sidecar keeps `table`'s row digests (None: no row digests for it)."""
+        kept = self.facts.get("row_digests", {}).get("tables", {}).get(table)
+        return row_digests.Layout.from_dict(kept) if kept and self.rows_path else None
+
+    def save(self, path: Path, final_name: str | None = None) -> Path:
+        """Write the manifest to `path` (and its row digests' sidecar beside it, named after
+        `final_name`, the manifest's name once in place, when `path` is a partial file)."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.rows_writer is not None:
+            name = row_digests.sidecar_name(final_name or path.name)
+            self.facts["row_digests"] = self.rows_writer.facts(name)
+            self.rows_writer.place(path.parent / name)
+            self.rows_writer.close()
+            self.rows_writer, self.rows_path = None, path.parent / name
         body = self.to_dict()
         body["sha256"] = _digest(body)
         path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
 
+# (table, first column of its whole key, algorithm) -> (rows, digest, the key's max or None)
+TableReader = Callable[[str, "str | None", str], tuple[int, str, "int | None"]]
+
+
 def capture(conn: psycopg.Connection, revision: list[str],
-            schemas: tuple[str, ...] | None = None) -> Baseline:
-    """Snapshot schema, per-table counts and fingerprints, key maxima and sequence values:
-    one statement per table (count, digest and, for an integer key, its max)."""
-    schema = catalog.snapshot(conn, schemas)  # None: every non-system schema
+            schemas: tuple[str, ...] | None = None,
+            schema: catalog.Schema | None = None, read: TableReader | None = None) -> Baseline:
+    """Snapshot schema (or take `schema`, already snapshotted), per-table counts and
+    fingerprints, key maxima and sequence values: one statement per table (count, digest and,
+    for an integer key, its max), or `read`, which reads a table once for more than that."""
+    schema = schema or catalog.snapshot(conn, schemas)  # None: every non-system schema
     keys = catalog.whole_keys(schema)
     algorithm = fingerprint.algorithm_for(conn)
     tables = {}
@@ -124,10 +148,9 @@ def capture(conn: psycopg.Connection, revision: list[str],
         whole = keys.get(name, ())
         first = whole[0] if whole else None
         # an integer first key column bounds the baseline rows (uuid or text has no max())
-        measured = fingerprint.measure_table(conn, name, algorithm=algorithm, key=first)
-        key_max = measured.key_range[1] if measured.key_range else None
-        tables[name] = TableBaseline(rows=measured.rows, digest=measured.selected[1],
-                                     key=first, key_max=key_max, key_columns=whole)
+        rows, digest, key_max = (read or _read(conn))(name, first, algorithm)
+        tables[name] = TableBaseline(rows=rows, digest=digest, key=first, key_max=key_max,
+                                     key_columns=whole)
     sequences = {catalog.display_name(nsp, name): value for nsp, name, value in conn.execute(
         "SELECT schemaname, sequencename, last_value FROM pg_sequences"
         " WHERE schemaname = ANY(%s) ORDER BY 1, 2", [list(schema.schemas)]).fetchall()}
@@ -135,6 +158,14 @@ def capture(conn: psycopg.Connection, revision: list[str],
                     schema=schema.to_dict(), tables=tables, sequences=sequences,
                     created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     recorded_algorithm=algorithm)
+
+
+def _read(conn: psycopg.Connection) -> TableReader:
+    def read(table: str, key: str | None, algorithm: str) -> tuple[int, str, int | None]:
+        measured = fingerprint.measure_table(conn, table, algorithm=algorithm, key=key)
+        return (measured.rows, measured.selected[1],
+                measured.key_range[1] if measured.key_range else None)
+    return read
 
 
 def database_identity(conn: psycopg.Connection) -> dict[str, Any]:
@@ -170,11 +201,28 @@ def load(path: Path) -> Baseline:
                           facts=body.get("facts", {}),
                           recorded_algorithm=_algorithm(path, body))
         loaded.schema_snapshot()  # an edited schema is refused here, not mid-run
+        kept = loaded.facts.get("row_digests")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BaselineError(f"baseline file {path} lacks a required field or holds a wrong "
                             f"one ({type(exc).__name__}: {exc}).",
                             hint="use the original file, or take a new snapshot.") from None
+    if kept:
+        loaded.rows_path = _sidecar(path, kept)
     return loaded
+
+
+def _sidecar(path: Path, kept: dict[str, Any]) -> Path:
+    """The row digests' sidecar the manifest names, refused when missing or altered."""
+    sidecar = path.parent / Path(str(kept.get("file", ""))).name
+    if not sidecar.is_file():
+        raise BaselineError(f"baseline {path} keeps row digests in {sidecar}, which does not "
+                            "exist.", hint="put the file taken with it beside it, or take a "
+                            "new snapshot.")
+    if sha256_file(sidecar) != kept.get("sha256"):
+        raise BaselineError(f"row digests {sidecar} do not match the sha256 baseline {path} "
+                            "recorded: the file was altered or truncated after it was written.",
+                            hint="use the original file, or take a new snapshot.")
+    return sidecar
 
 
 def _algorithm(path: Path, body: dict[str, Any]) -> str | None:

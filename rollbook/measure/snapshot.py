@@ -3,14 +3,16 @@
 On top of what the drill's baseline holds (schema, counts, fingerprints, key maxima, sequences,
 revision) it records what the operator checks compare against: the oldest/newest timestamps,
 the key-range digests that let a content mismatch be narrowed down, and the key queries'
-plans and times (every run's time, their median and spread, the plan's shape and buffers).
+plans and times (every run's time, their median and spread, the plan's shape and buffers),
+and, below the profile's [content] row_digests_below rows or when asked, each row's key and hash
+in a sidecar file (row_digests.py), so a content mismatch names its rows.
 """
 from __future__ import annotations
 
 import psycopg
 
 from rollbook.errors import ConfigError
-from rollbook.measure import baseline, inventory, observation, plans
+from rollbook.measure import baseline, inventory, observation, plans, row_digests
 from rollbook.measure.catalog.base import display_name
 from rollbook.pg import query_guard, role
 from rollbook.runbook.migrations import current_revisions
@@ -22,12 +24,13 @@ RLS_HINT = ("give the role what is said above, or pass --visible-rows-only to re
             "verify them).")
 
 
-def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVES, *,
-         visible_rows_only: bool = False) -> baseline.Baseline:
+def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVES,
+         rows: bool | None = None, *, visible_rows_only: bool = False) -> baseline.Baseline:
     """Capture everything over `conn` (which should be a read-only checks connection); the
     profile's key queries are judged on its server before anything is read. Tables whose
     row-level security may hide rows from the role refuse the snapshot, unless
-    `visible_rows_only` says to record what the role sees (the baseline names them)."""
+    `visible_rows_only` says to record what the role sees (the baseline names them). Row
+    digests are kept when `rows` says so, or (None) below the profile's row_digests_below rows."""
     query_guard.refuse(conn, profile.queries)
     hidden = role.rls_hidden(conn)
     if hidden and not visible_rows_only:
@@ -40,6 +43,11 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
             conn, [(t.table, t.column) for t in found.time_columns]),
         "leaves": content.capture_all(conn, taken, schema, leaves),
     }
+    total = sum(t.rows for t in taken.tables.values())
+    if rows or (rows is None and total < profile.row_digests_below):
+        taken.rows_writer = row_digests.Writer()
+        for table in sorted(taken.tables):
+            taken.rows_writer.add(conn, table, taken.whole_key(table), taken.digest_algorithm)
     taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
     failed = [f"key query {name!r} failed: {entry['error']}" for name, entry in taken.plans.items()
               if "error" in entry]

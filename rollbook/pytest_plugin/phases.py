@@ -106,6 +106,8 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
         path = before.save(drill.workspace / "baseline.json")
         drill.attach_file("baseline.json", path)
         drill.kept.file("baseline.json", path)
+        if before.rows_path is not None:  # its row digests, which it names by sha256
+            drill.kept.file(before.rows_path.name, before.rows_path)
         step.detail = f"sha256 {before.sha256}"
 
     with drill.step("Pre-migration backup (pg_dump -Fc, verified)") as step:

@@ -196,6 +196,8 @@ class Profile:
     queries: tuple[KeyQuery, ...] = ()
     monitoring: Monitoring = field(default_factory=Monitoring)
     locks: LockBudget = field(default_factory=LockBudget)
+    # [content] row_digests_below: a snapshot of fewer rows keeps row digests (0: never)
+    row_digests_below: int = 10_000_000
 
     def describe(self) -> str:
         where = "embedded, disposable" if self.database.embedded else (

@@ -269,6 +269,9 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         memory_growth_ratio=mo.number("memory_growth_ratio", default=1.5, minimum=1.0))
     mo.finish()
     locks = parse_locks(top)
+    ct = top.section("content")
+    row_digests_below = ct.integer("row_digests_below", default=10_000_000, minimum=0)
+    ct.finish()
     top.finish()
     if mistakes:
         raise ProfileError(mistakes)
@@ -279,4 +282,5 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                    key_types=key_types, id_columns=id_columns, tables=tables,
                    soft_foreign_keys=tuple(soft),
                    triggers=triggers, rto_s=rto_s, performance=performance,
-                   queries=tuple(queries), monitoring=monitoring, locks=locks)
+                   queries=tuple(queries), monitoring=monitoring, locks=locks,
+                   row_digests_below=row_digests_below)

@@ -28,6 +28,7 @@ from rollbook.measure.baseline import Baseline
 from rollbook.measure.catalog import Schema, relation
 from rollbook.measure.fingerprint import INTEGER_TYPES, TableMeasurement
 from rollbook.record.evidence import CheckResult
+from rollbook.verdicts import content_rows
 from rollbook.verdicts.measured import Measured
 
 LEAVES = 256
@@ -236,13 +237,30 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
     ranges = _merge(bisection.differing)
     observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
                     truncated=bisection.truncated, leaf_width=leaves["width"])
-    shown = "; ".join(_describe(leaves["key"], r) for r in ranges[:5])
+    summary = (f"{table}: baseline rows ({where}, {place}) changed: {expected[0]} rows then, "
+               f"{rows} now")
+    named = content_rows.name_rows(run, table, None if bisection.truncated else ranges,
+                                   span=(lo, hi))
+    return _differs(name, summary, leaves["key"], ranges, bisection, named,
+                    [statement, *bisection.queries], observed, run.baseline.whole_key(table))
+
+
+def _differs(name: str, summary: str, key: str, ranges: list[dict[str, Any]],
+             bisection: _Bisection | None, named, statements: list[str],
+             observed: dict[str, Any], whole_key: tuple[str, ...]) -> CheckResult:
+    """The failed content result: the rows named by key when the baseline kept row digests,
+    else the key ranges bisection found."""
+    if named is not None:
+        observed["rows"] = named.to_dict()
+        return CheckResult(name, False, f"{summary}. {content_rows.describe(named, whole_key)}."
+                           " Hint: compare those rows with the pre-rollback backup",
+                           [*statements, *named.sql], observed)
+    shown = "; ".join(_describe(key, r) for r in ranges[:5])
     more = " (and more; bisection stopped early)" if bisection.truncated else ""
-    return CheckResult(name, False, f"{table}: baseline rows ({where}, {place}) changed: "
-                       f"{expected[0]} rows then, {rows} now. Differs in "
-                       f"{len(ranges)} key range(s): {shown}{more}; found with "
-                       f"{len(bisection.queries)} bisection queries. Hint: compare those rows "
-                       "with the pre-rollback backup", [statement, *bisection.queries], observed)
+    return CheckResult(name, False, f"{summary}. Differs in {len(ranges)} key range(s): "
+                       f"{shown}{more}; found with {len(bisection.queries)} bisection queries. "
+                       "Hint: compare those rows with the pre-rollback backup", statements,
+                       observed)
 
 
 def _merge(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -290,7 +308,11 @@ def compare_table(run: Measured, table: str) -> CheckResult:
     summary = (f"{table}: baseline rows ({now.scope}) changed: {before.rows} rows digest "
                f"{before.digest} then, {rows} rows digest {digest} now")
     leaves = baseline_leaves(run.baseline, table)
+    whole_key = run.baseline.whole_key(table)
     if not leaves:
+        named = content_rows.name_rows(run, table, None)
+        if named is not None:
+            return _differs(name, summary, "", [], None, named, now.sql, observed, whole_key)
         why = ("the baseline has no key-range digests (take it with `rollbook snapshot`) to "
                "narrow this down" if now.upto is not None else "the table has no integer key "
                "to narrow this down by; compare it with the pre-rollback backup")
@@ -299,12 +321,9 @@ def compare_table(run: Measured, table: str) -> CheckResult:
                                (rows, int(digest, 16)), run.leave_out.get(table))
     observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
                     truncated=bisection.truncated, leaf_width=leaves["width"])
-    shown = "; ".join(_describe(leaves["key"], r) for r in ranges[:5])
-    more = " (and more; bisection stopped early)" if bisection.truncated else ""
-    return CheckResult(name, False, f"{summary}. Differs in {len(ranges)} key range(s): "
-                       f"{shown}{more}; found with {len(bisection.queries)} bisection queries. "
-                       "Hint: compare those rows with the pre-rollback backup",
-                       [*now.sql, *bisection.queries], observed)
+    named = content_rows.name_rows(run, table, None if bisection.truncated else ranges)
+    return _differs(name, summary, leaves["key"], ranges, bisection, named,
+                    [*now.sql, *bisection.queries], observed, whole_key)
 
 
 def unmeasurable(run: Measured, table: str, now: TableMeasurement) -> str | None:
