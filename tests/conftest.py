@@ -56,16 +56,6 @@ MARKERS = (
 TESTS = Path(__file__).resolve().parent
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Every warning is an error in rollbook's own tests (and only there: a user's drills and
-    checks record the warnings their project raises). Put first among the test's marks, so it
-    is applied first and any filterwarnings mark of the test, its class or module wins."""
-    for item in items:
-        if TESTS in Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.filterwarnings("error"), append=False)
-
-
 @pytest.hookimpl(tryfirst=True)  # before the rollbook plugin's own, which makes the folder
 def pytest_configure(config):
     for marker in MARKERS:
@@ -92,9 +82,16 @@ def pytest_report_header(config):
     return None
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    """Every warning is an error in rollbook's own tests (and only there: a user's drills and
+    checks record the warnings their project raises), put first among the test's marks so any
+    filterwarnings mark of the test, its class or module wins; and the long rehearsals are
+    left out unless -m chooses what runs."""
     root = config.rootpath
     for item in items:
+        if TESTS in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.filterwarnings("error"), append=False)
         if str(item.path.relative_to(root) if item.path.is_relative_to(root) else "") in LONG:
             item.add_marker("long")
     if config.option.markexpr:  # -m chose what runs
