@@ -64,6 +64,7 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
         (EXIT_REFUSED, "nothing to verify: no such folder, or no SHA256SUMS in it")),
     "serve-db": ((0, "stopped by Ctrl-C or SIGTERM, nothing left behind"), REFUSED),
     "profile": ((0, "the profile is valid (its settings printed)"), REFUSED),
+    "role-sql": ((0, "the CREATE ROLE printed"),),
 }
 OVERVIEW = """exit codes: each command's --help lists its own (rollbook COMMAND --help).
 Run `pytest drills/` or `pytest checks/` for the drills and the operator checks."""
