@@ -442,6 +442,7 @@ def more_objects(draw) -> Mutation:
         _m("ALTER EXTENSION citext SET SCHEMA reporting", "citext"),
         _m("CREATE EXTENSION pg_trgm SCHEMA reporting", "pg_trgm"),
         _m("ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC", "PUBLIC"),
+        _m("ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM postgres", "postgres"),
         _m(f"CREATE TRIGGER {q(name)} BEFORE UPDATE ON events FOR EACH ROW WHEN"
            " (OLD.kind IS DISTINCT FROM NEW.kind) EXECUTE FUNCTION order_items_check_quantity()",
            name),
