@@ -182,6 +182,10 @@ MENU = [Mutation(*m) for m in (
      " total numeric", "foreign table reporting.archived_orders: columns"),
     ("change a publication's operations", "ALTER PUBLICATION shop_orders SET (publish ="
      " 'insert')", "publication shop_orders: options"),
+    ("leave a conversion behind", "CREATE CONVERSION planted FOR 'LATIN1' TO 'UTF8' FROM"
+     " iso8859_1_to_utf8", "conversion planted: extra"),
+    ("leave an access method behind", "CREATE ACCESS METHOD planted TYPE TABLE HANDLER"
+     " heap_tableam_handler", "access method planted: extra"),
     ("leave a subscription behind", "CREATE SUBSCRIPTION planted CONNECTION 'dbname=nowhere'"
      " PUBLICATION shop_orders WITH (connect = false, slot_name = NONE)",
      "subscription planted: extra"),

@@ -400,8 +400,8 @@ def more_tables(draw) -> Mutation:
            " STORED", "events"),
         _m(f"ALTER TABLE events ADD CONSTRAINT {q(name)} EXCLUDE USING btree (id WITH =)", name),
         _m(f"CREATE TABLE {q(name)} () INHERITS (events)", name),
-        _m("ALTER TABLE orders ALTER CONSTRAINT orders_customer_placed_key NOT DEFERRABLE",
-           "orders_customer_placed_key"),
+        _m("ALTER TABLE orders ALTER CONSTRAINT orders_customer_id_fkey DEFERRABLE",
+           "orders_customer_id_fkey"),
         _m("ALTER TABLE reporting.daily_sales_2024h1 SET (fillfactor = 80)",
            "daily_sales_2024h1"),
         _m(f"CREATE INDEX {q(name)} ON reporting.daily_sales (quantity)", name),
@@ -442,6 +442,7 @@ def more_objects(draw) -> Mutation:
         _m("ALTER EXTENSION citext SET SCHEMA reporting", "citext"),
         _m("CREATE EXTENSION pg_trgm SCHEMA reporting", "pg_trgm"),
         _m("ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC", "PUBLIC"),
+        _m("ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM postgres", "postgres"),
         _m(f"CREATE TRIGGER {q(name)} BEFORE UPDATE ON events FOR EACH ROW WHEN"
            " (OLD.kind IS DISTINCT FROM NEW.kind) EXECUTE FUNCTION order_items_check_quantity()",
            name),

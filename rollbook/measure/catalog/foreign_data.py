@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rollbook.measure.catalog.base import Kind, display_name
+from rollbook.measure.catalog.base import UNRECORDED, Kind, display_name
 from rollbook.measure.catalog.definitions import IDENTITY, NOT_FROM_EXTENSION, defined
 
 OPTIONS = "array_to_string(coalesce({column}, '{{}}'), ', ')"
@@ -26,21 +26,28 @@ JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
 WHERE {NOT_FROM_EXTENSION.format(classid="pg_foreign_server", objid="s.oid")}
 ORDER BY 1"""
 
-# pg_user_mappings shows the options only to who may see them; the baseline's role and the
-# checks' see the same.
-USER_MAPPINGS_SQL = """\
+# pg_user_mappings shows the options only to a superuser, the server's owner and the mapped
+# user with USAGE on the server (the view's own rule); to another role they read as not
+# recorded, so a baseline taken by one role compares with checks run by another.
+USER_MAPPINGS_SQL = f"""\
 SELECT format('%%s on server %%s', m.usename, m.srvname),
-       format('OPTIONS (%%s)', (SELECT string_agg(format('%%s (digest %%s)',
-                                                         split_part(o, '=', 1),
-                                                         left(md5(o), 8)), ', ' ORDER BY o)
-                                FROM unnest(m.umoptions) o))
+       CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                 OR pg_has_role(s.srvowner, 'USAGE')
+                 OR (m.usename = current_user AND has_server_privilege(m.srvid, 'USAGE'))
+       THEN format('OPTIONS (%%s)', (SELECT string_agg(format('%%s (digest %%s)',
+                                                              split_part(o, '=', 1),
+                                                              left(md5(o), 8)), ', ' ORDER BY o)
+                                     FROM unnest(m.umoptions) o))
+       ELSE '{UNRECORDED}' END
 FROM pg_user_mappings m
+JOIN pg_foreign_server s ON s.oid = m.srvid
 ORDER BY 1"""
 
 FOREIGN_TABLES_SQL = """\
 SELECT n.nspname, c.relname, s.srvname, coalesce(ft.ftoptions, '{}'),
        ARRAY(SELECT concat_ws(' ', quote_ident(a.attname), format_type(a.atttypid, a.atttypmod),
                               CASE WHEN a.attnotnull THEN 'NOT NULL' END,
+                              'STATISTICS ' || nullif(a.attstattarget, -1),
                               'OPTIONS (' || array_to_string(a.attfdwoptions, ', ') || ')')
              FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
                   AND NOT a.attisdropped ORDER BY a.attnum)

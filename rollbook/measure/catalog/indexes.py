@@ -11,7 +11,7 @@ INDEXES_SQL = """\
 SELECT n.nspname, i.relname, t.relname, pg_get_indexdef(ix.indexrelid), ix.indisvalid,
        ix.indisready, ix.indisprimary, ix.indisunique, ix.indisclustered,
        ARRAY(SELECT format('%%s=%%s', a.attnum, a.attstattarget) FROM pg_attribute a
-             WHERE a.attrelid = i.oid AND a.attstattarget > 0 ORDER BY a.attnum)
+             WHERE a.attrelid = i.oid AND a.attstattarget >= 0 ORDER BY a.attnum)
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid

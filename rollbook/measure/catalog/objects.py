@@ -81,6 +81,12 @@ WITH objects(classid, objid, owner, acl, acltype, relid) AS (
     FROM pg_ts_template o JOIN pg_namespace n ON n.oid = o.tmplnamespace
     WHERE n.nspname = ANY(%(schemas)s)
   UNION ALL
+    SELECT 'pg_conversion'::regclass, o.oid, o.conowner, NULL, NULL, 0
+    FROM pg_conversion o JOIN pg_namespace n ON n.oid = o.connamespace
+    WHERE n.nspname = ANY(%(schemas)s)
+  UNION ALL
+    SELECT 'pg_am'::regclass, o.oid, NULL, NULL, NULL, 0 FROM pg_am o WHERE o.oid >= 16384
+  UNION ALL
     SELECT 'pg_cast'::regclass, o.oid, NULL, NULL, NULL, 0 FROM pg_cast o WHERE o.oid >= 16384
   UNION ALL
     SELECT 'pg_foreign_data_wrapper'::regclass, o.oid, o.fdwowner, o.fdwacl, 'F', 0

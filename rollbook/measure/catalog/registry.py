@@ -2,12 +2,14 @@
 differences are listed. Adding a kind is adding a module with its `Kind` and naming it here."""
 from __future__ import annotations
 
+from rollbook.measure.catalog.access_methods import ACCESS_METHODS
 from rollbook.measure.catalog.base import Kind
 from rollbook.measure.catalog.casts import CASTS
 from rollbook.measure.catalog.collations import COLLATIONS
 from rollbook.measure.catalog.column_order import COLUMN_ORDER
 from rollbook.measure.catalog.comments import COMMENTS
 from rollbook.measure.catalog.constraints import CONSTRAINTS
+from rollbook.measure.catalog.conversions import CONVERSIONS
 from rollbook.measure.catalog.database import DATABASE
 from rollbook.measure.catalog.default_privileges import DEFAULT_PRIVILEGES
 from rollbook.measure.catalog.extensions import EXTENSIONS
@@ -42,14 +44,15 @@ from rollbook.measure.catalog.views import VIEWS
 KINDS: tuple[Kind, ...] = (
     DATABASE, NAMESPACES, EXTENSIONS, TYPES, TABLES, TABLE_OPTIONS, COLUMN_ORDER, CONSTRAINTS,
     INDEXES, STATISTICS, SEQUENCES, VIEWS, TRIGGERS, RULES, POLICIES, FUNCTIONS, PROCEDURES,
-    EVENT_TRIGGERS, COLLATIONS, OPERATORS, OPERATOR_FAMILIES, OPERATOR_CLASSES, CASTS,
-    TEMPLATES, PARSERS, DICTIONARIES, CONFIGURATIONS, WRAPPERS, SERVERS, USER_MAPPINGS,
-    FOREIGN_TABLES, PUBLICATIONS, PUBLICATION_TABLES, SUBSCRIPTIONS, OWNERS, GRANTS,
-    DEFAULT_PRIVILEGES, COMMENTS)
+    EVENT_TRIGGERS, ACCESS_METHODS, COLLATIONS, CONVERSIONS, OPERATORS, OPERATOR_FAMILIES,
+    OPERATOR_CLASSES, CASTS, TEMPLATES, PARSERS, DICTIONARIES, CONFIGURATIONS, WRAPPERS,
+    SERVERS, USER_MAPPINGS, FOREIGN_TABLES, PUBLICATIONS, PUBLICATION_TABLES, SUBSCRIPTIONS,
+    OWNERS, GRANTS, DEFAULT_PRIVILEGES, COMMENTS)
 # Kinds whose objects others hang off: one missing as a whole is said once, not again for
 # what belongs to it (a relation's columns, constraints, ...; anything's owner, grants, comment).
 RELATIONS = (TABLES, VIEWS, FOREIGN_TABLES)
-OWNED = (NAMESPACES, TYPES, FUNCTIONS, PROCEDURES, EVENT_TRIGGERS, STATISTICS, COLLATIONS,
+OWNED = (NAMESPACES, TYPES, FUNCTIONS, PROCEDURES, EVENT_TRIGGERS, STATISTICS, ACCESS_METHODS,
+         COLLATIONS, CONVERSIONS,
          OPERATORS, OPERATOR_FAMILIES, OPERATOR_CLASSES, CASTS, TEMPLATES, PARSERS,
          DICTIONARIES, CONFIGURATIONS, WRAPPERS, SERVERS, PUBLICATIONS, SUBSCRIPTIONS)
 BY_KEY = {kind.key: kind for kind in KINDS}

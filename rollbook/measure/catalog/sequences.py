@@ -9,7 +9,7 @@ from rollbook.measure.catalog.base import UNRECORDED, Kind, display_name
 SEQUENCES_SQL = """\
 SELECT n.nspname, s.relname, format_type(seq.seqtypid, NULL), seq.seqincrement,
        owner.nspname, owner.relname, owner.attname, seq.seqstart, seq.seqmin, seq.seqmax,
-       seq.seqcache, seq.seqcycle
+       seq.seqcache, seq.seqcycle, s.relpersistence = 'u'
 FROM pg_sequence seq
 JOIN pg_class s ON s.oid = seq.seqrelid
 JOIN pg_namespace n ON n.oid = s.relnamespace
@@ -38,15 +38,16 @@ class Sequence:
     maximum: int
     cache: int
     cycle: bool
+    unlogged: bool
 
 
 def _read(rows: list[tuple]) -> dict[str, Sequence]:
     return {display_name(nsp, name): Sequence(
                 display_name(nsp, name), data_type, increment,
                 f"{display_name(onsp, orel)}.{ocol}" if orel else None,
-                start, minimum, maximum, cache, cycle)
+                start, minimum, maximum, cache, cycle, unlogged)
             for nsp, name, data_type, increment, onsp, orel, ocol, start, minimum, maximum,
-            cache, cycle in rows}
+            cache, cycle, unlogged in rows}
 
 
 def _owner_table(name: str, sequence: Sequence) -> str | None:
@@ -56,5 +57,5 @@ def _owner_table(name: str, sequence: Sequence) -> str | None:
 
 SEQUENCES = Kind("sequence", "sequences", SEQUENCES_SQL, _read, Sequence,
                  ("data_type", "increment", "owned_by", "start", "minimum", "maximum", "cache",
-                  "cycle"),
+                  "cycle", "unlogged"),
                  brief=lambda s: s.data_type, table_of=_owner_table)

@@ -14,7 +14,10 @@ SELECT n.nspname, c.relname, CASE c.relkind WHEN 'm' THEN 'materialized view' EL
        ARRAY(SELECT format('%%I %%s', a.attname, pg_get_expr(d.adbin, d.adrelid))
              FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid
                   AND a.attnum = d.adnum
-             WHERE d.adrelid = c.oid ORDER BY a.attnum)
+             WHERE d.adrelid = c.oid ORDER BY a.attnum),
+       ARRAY(SELECT format('%%I=%%s', a.attname, a.attstattarget) FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND a.attstattarget >= 0
+             ORDER BY a.attnum)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)
@@ -29,14 +32,15 @@ class View:
     options: tuple[str, ...]  # security_barrier, check_option, security_invoker, ...
     populated: bool | None  # a materialized view's; None for a view
     defaults: tuple[str, ...]  # "column expression"
+    statistics_targets: tuple[str, ...]  # "column=target" of a materialized view's columns
 
 
 def _read(rows: list[tuple]) -> dict[str, View]:
     return {display_name(nsp, name): View(kind, definition, tuple(options), populated,
-                                          tuple(defaults))
-            for nsp, name, kind, definition, options, populated, defaults in rows}
+                                          tuple(defaults), tuple(targets))
+            for nsp, name, kind, definition, options, populated, defaults, targets in rows}
 
 
 VIEWS = Kind("view", "views", VIEWS_SQL, _read, View,
-             ("kind", "definition", "options", "populated", "defaults"),
+             ("kind", "definition", "options", "populated", "defaults", "statistics_targets"),
              brief=lambda v: f"{v.kind} AS {v.definition}", table_of=lambda name, v: name)
