@@ -72,6 +72,7 @@ def pytest_configure(config):
 LONG = {
     "drills/test_crash_points.py": "SIGKILL before each of the UUID downgrade's 138 statements, "
                                    "each followed by a second downgrade",
+    "tests/test_bench_smoke.py": "bench/run, the benchmarks, end to end at the tiny scale",
 }
 
 
