@@ -73,7 +73,7 @@ def build(conn: psycopg.Connection, profile: Profile, baseline: Baseline | None)
         foreign_keys=tuple(_foreign_keys(conn, expected, profile)),
         sequences=tuple(orphans.owned_sequences(conn)),
         unique_keys=tuple(_unique_keys(expected, profile)),
-        time_columns=tuple(_time_columns(expected, profile)),
+        time_columns=tuple(time_columns(expected, profile)),
         queries=(*profile.queries, *(_key_lookups(conn, expected)
                                      if profile.performance.key_lookups else ())))
 
@@ -126,7 +126,7 @@ def _unique_keys(expected: catalog.Schema, profile: Profile) -> list[UniqueKey]:
     return sorted(keys)
 
 
-def _time_columns(expected: catalog.Schema, profile: Profile) -> list[TimeColumn]:
+def time_columns(expected: catalog.Schema, profile: Profile) -> list[TimeColumn]:
     found = {TimeColumn(table, expectation.time_column)
              for table, expectation in profile.tables.items() if expectation.time_column}
     declared = {c.table for c in found}

@@ -1,5 +1,7 @@
 """`rollbook snapshot`: the baseline manifest of a live database, taken read-only.
 
+Each table is read once for its count, digest, key and time range and key-range digests
+(survey.py), and once more, in key order, when row digests are kept.
 On top of what the drill's baseline holds (schema, counts, fingerprints, key maxima, sequences,
 revision) it records what the operator checks compare against: the oldest/newest timestamps,
 the key-range digests that let a content mismatch be narrowed down, and the key queries'
@@ -12,7 +14,15 @@ from __future__ import annotations
 import psycopg
 
 from rollbook.errors import ConfigError
-from rollbook.measure import baseline, inventory, observation, plans, row_digests
+from rollbook.measure import (
+    baseline,
+    catalog,
+    inventory,
+    observation,
+    plans,
+    row_digests,
+    survey,
+)
 from rollbook.measure.catalog.base import display_name
 from rollbook.pg import query_guard, role
 from rollbook.runbook.migrations import current_revisions
@@ -35,13 +45,26 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
     hidden = role.rls_hidden(conn)
     if hidden and not visible_rows_only:
         raise ConfigError(f"snapshot refused: {'; '.join(hidden.values())}", hint=RLS_HINT)
-    taken = baseline.capture(conn, current_revisions(conn), profile.schemas)
+    schema = catalog.snapshot(conn, profile.schemas)
+    timed = {t.table: t.column for t in inventory.time_columns(schema, profile)}
+    surveys: dict[str, survey.Survey] = {}
+
+    def read(table: str, key: str | None, algorithm: str) -> tuple[int, str, int | None]:
+        # count, digest, key and time range and leaves: the table read once
+        found = surveys[table] = survey.survey_table(conn, table, algorithm, key,
+                                                     timed.get(table), leaves)
+        return found.rows, found.digest, found.key_range[1] if found.key_range else None
+
+    taken = baseline.capture(conn, current_revisions(conn), schema=schema, read=read)
     found = inventory.build(conn, profile, taken)
-    schema = taken.schema_snapshot()
+    unsurveyed = [(t.table, t.column) for t in found.time_columns
+                  if t.table not in surveys or surveys[t.table].time_range is None]
     taken.facts = {
-        "time_ranges": counts.capture_time_ranges(
-            conn, [(t.table, t.column) for t in found.time_columns]),
-        "leaves": content.capture_all(conn, taken, schema, leaves),
+        "time_ranges": {**{f"{t}.{timed[t]}": [counts.time_text(v) for v in s.time_range]
+                           for t, s in surveys.items() if s.time_range is not None},
+                        **counts.capture_time_ranges(conn, unsurveyed)},
+        "leaves": {t: s.leaves for t, s in sorted(surveys.items())
+                   if s.leaves is not None and s.rows},
     }
     total = sum(t.rows for t in taken.tables.values())
     if rows or (rows is None and total < profile.row_digests_below):

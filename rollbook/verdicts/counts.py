@@ -117,17 +117,17 @@ def time_range(run: Measured, table: str, column: str) -> CheckResult:
                            {"exists": False})
     oldest, newest = now.time_range
     before = baseline_time_range(run.baseline, table, column)
-    observed = {"oldest": _text(oldest), "newest": _text(newest), "baseline": before}
-    shown = f"oldest {_text(oldest)}, newest {_text(newest)}"
+    observed = {"oldest": time_text(oldest), "newest": time_text(newest), "baseline": before}
+    shown = f"oldest {time_text(oldest)}, newest {time_text(newest)}"
     if before is None:
         return CheckResult(name, True, f"{table}.{column}: {shown} (no baseline to compare)",
                            now.sql, observed)
     then_old, then_new = (_parse(v, oldest if oldest is not None else newest) for v in before)
     problems = []
     if then_old is not None and oldest != then_old:
-        problems.append(f"oldest is {_text(oldest)}, was {before[0]}")
+        problems.append(f"oldest is {time_text(oldest)}, was {before[0]}")
     if then_new is not None and (newest is None or newest < then_new):
-        problems.append(f"newest is {_text(newest)}, was {before[1]}")
+        problems.append(f"newest is {time_text(newest)}, was {before[1]}")
     if problems:
         return CheckResult(name, False, f"{table}.{column}: {'; '.join(problems)}: baseline rows"
                            " are missing or were changed", now.sql, observed)
@@ -143,7 +143,7 @@ def capture_time_ranges(conn: psycopg.Connection,
         with conn.transaction():
             conn.execute(PIN_UTC)
             oldest, newest = conn.execute(_time_statement(conn, table, column)).fetchone()
-        ranges[f"{table}.{column}"] = [_text(oldest), _text(newest)]
+        ranges[f"{table}.{column}"] = [time_text(oldest), time_text(newest)]
     return ranges
 
 
@@ -153,7 +153,7 @@ def baseline_time_range(baseline: Baseline | None, table: str, column: str) -> l
     return baseline.facts.get("time_ranges", {}).get(f"{table}.{column}")
 
 
-def _text(value: Any) -> str | None:
+def time_text(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
 
 
