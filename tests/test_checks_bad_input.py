@@ -193,9 +193,8 @@ PYTEST_BAD_INPUT = [
     pytest.param("checks", [], {"ROLLBOOK_ENV": "nope"}, "unknown env 'nope'",
                  id="checks-ROLLBOOK_ENV-unknown"),
     pytest.param("checks", ["--env", "{tmp}/attack.toml"], {},
-                 "it calls set_config(), which changes the server's state",
-                 id="checks-set-config-profile"),
-    pytest.param("checks", ["--env", "{tmp}/cte.toml"], {}, "it uses DELETE",
+                 "FOR UPDATE locks rows", id="checks-row-lock-profile"),
+    pytest.param("checks", ["--env", "{tmp}/cte.toml"], {}, "it holds DELETE",
                  id="checks-data-modifying-cte-profile"),
     pytest.param("checks", ["--scale", "99999999999999"], {},
                  "99,999,999,999,999 journals is more than a drill seeds",
@@ -265,8 +264,7 @@ PYTEST_BAD_INPUT = [
 def pytest_bad_files(tmp_path):
     files = {
         "attack.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "SELECT 1"\n'
-                       "params = \"SELECT set_config('default_transaction_read_only', 'off', "
-                       'false) AS x"\n',
+                       'params = "SELECT id AS x FROM users FOR UPDATE"\n',
         "cte.toml": '[database]\ndsn_env = "X"\n[[queries]]\nname = "q"\nsql = "WITH d AS '
                     '(DELETE FROM users RETURNING 1) SELECT count(*) FROM d"\n',
         "broken.toml": '[database]\ndsn_env = VIBES_DSN\n',
