@@ -8,10 +8,15 @@ dump prints every materialized view `WITH NO DATA`). `--create` adds what belong
 database itself (its settings, its roles' settings in it, its grants and comment). Only what
 carries no meaning is normalized: the random `\\restrict` key and the header's version lines.
 
+One thing rollbook compares that pg_dump does not print: an extension's version (a dump
+restores the default one). The grammar marks that mutation `beyond_dump`: the verdict must fail
+although the dump is the same.
+
 One server per version (PostgreSQL 18 embedded, Debian's 15), one shop template each; every
 example is a fresh `CREATE DATABASE ... TEMPLATE` renamed to the same name, so the dump of the
-untouched copy is the reference for all (the next copy is made while an example is judged). The hypothesis seed is printed, and taken from
-ROLLBOOK_ORACLE_SEED when set.
+untouched copy is the reference for all (the next copy is made while an example is judged).
+The hypothesis seed is printed, and taken from ROLLBOOK_ORACLE_SEED when set;
+ROLLBOOK_ORACLE_EXAMPLES sets the examples per server (150: 300 per run).
 """
 from __future__ import annotations
 
