@@ -67,6 +67,10 @@ def test_sidecar_hashes_add_up_to_the_table_digest(notes):
     assert layout.rows == len(kept) == before.tables["notes"].rows
     assert fingerprint.hex_digest(sum(h for _, h in kept)) == before.tables["notes"].digest
     assert before.facts["row_digests"]["file"] == "baseline.rows"
+    # saved again elsewhere, the sidecar goes with it
+    again = baseline.load(before.save(before.rows_path.parent / "copy" / "other.json"))
+    assert again.rows_path.name == "other.rows"
+    assert list(row_digests.kept_rows(again.rows_path, again.row_layout("notes"))) == kept
 
 
 def test_unchanged_table_passes_without_reading_the_sidecar(notes):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -118,12 +119,16 @@ class Baseline:
         """Write the manifest to `path` (and its row digests' sidecar beside it, named after
         `final_name`, the manifest's name once in place, when `path` is a partial file)."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        name = row_digests.sidecar_name(final_name or path.name)
         if self.rows_writer is not None:
-            name = row_digests.sidecar_name(final_name or path.name)
             self.facts["row_digests"] = self.rows_writer.facts(name)
             self.rows_writer.place(path.parent / name)
             self.rows_writer.close()
             self.rows_writer, self.rows_path = None, path.parent / name
+        elif self.rows_path is not None and self.rows_path != path.parent / name:
+            shutil.copyfile(self.rows_path, path.parent / name)  # saved again elsewhere
+            self.facts["row_digests"]["file"] = name
+            self.rows_path = path.parent / name
         body = self.to_dict()
         body["sha256"] = _digest(body)
         path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
