@@ -49,7 +49,10 @@ def test_clean_shop_passes_every_check(pytester, monkeypatch, shop):
     assert found["test_triggers::test_decision_matrix_calls_for_no_rollback"] == "passed"
     schema_tests = {t: o for t, o in found.items() if t.startswith("test_schema::")}
     assert set(schema_tests.values()) == {"passed"}
-    assert len(schema_tests) == 8 + len(KINDS_OUTSIDE_TABLES)  # 3 tables in reporting
+    # 8 tables (3 in reporting), the kinds outside tables, every recorded kind compared
+    assert len(schema_tests) == 8 + len(KINDS_OUTSIDE_TABLES) + 1
+    assert schema_tests["test_schema::test_every_kind_the_baseline_recorded_is_compared"] == \
+        "passed"
     assert found[TABLE.format("reporting.daily_sales_2024h1")] == "passed"
 
 

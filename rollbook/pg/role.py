@@ -124,5 +124,5 @@ def rls_hidden(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
             f"could not verify {shown}: row-level security may hide rows from role {user}, so "
             f"its counts, content and orphans would be of the rows it sees. Hint: ALTER ROLE "
             f"{user} BYPASSRLS; (as a superuser), or CREATE POLICY rollbook_reads_all ON "
-            f"{shown} FOR SELECT TO {user} USING (true);")
+            f"{shown} FOR SELECT TO {user} USING (true)")
     return hidden

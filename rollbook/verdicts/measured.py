@@ -110,5 +110,5 @@ class Measured:
                   or self.hidden(display_name(fk.ref_schema, fk.ref_table)))
         if hidden is not None:
             return CheckResult(f"orphans: {fk.describe()}", False, hidden, [],
-                               {"foreign_key": fk.name, "row_level_security": True})
+                               {"foreign_key": fk.name, "error": hidden})
         return self._memo.get(("orphans", fk), lambda: orphans.find_orphans(self.conn, fk))
