@@ -37,7 +37,8 @@ def test_assess_refuses_it_naming_the_flag_then_compares_when_told(original_and_
     assert line.endswith("compare anyway with --foreign-baseline (profile: foreign_baseline = "
                          "true).")
 
-    assert _assess(restored, baseline, "--foreign-baseline") == 0
+    # compared, nothing fired; --no-api leaves the Critical smoke triggers unevaluated (exit 1)
+    assert _assess(restored, baseline, "--foreign-baseline") == cli.EXIT_NOT_VERIFIED
     out = capsys.readouterr()
     assert out.out.startswith("no trigger fired: No rollback: keep monitoring")
     assert (f"rollbook: note: baseline from another database: taken from database "
