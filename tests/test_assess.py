@@ -81,7 +81,8 @@ def test_without_a_smoke_account_the_critical_smoke_triggers_could_not_verify(li
     so, naming the account (not the API, which answered), and exits 1, never 0."""
     code, out, decision = _assess(capsys, *live, tmp_path)
     assert code == cli.EXIT_NOT_VERIFIED, out.out
-    assert out.out.startswith("severity None (impact Unknown, respond now): Could not verify")
+    assert out.out.startswith("no trigger fired, not all verified (impact Unknown, respond now): "
+                           "Could not verify")
     assert {"smoke login", "smoke journal creation"} <= set(decision["could_not_verify"])
     line = next(x for x in out.out.splitlines() if "  smoke login:" in x)
     assert line.strip().startswith("could not verify  Critical  smoke login: measured not run")

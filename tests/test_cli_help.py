@@ -28,7 +28,7 @@ def test_version():
 # what each command can exit with (its code paths: tests/test_exit_codes.py, test_manifest.py,
 # test_serve_db.py, test_assess.py)
 OWN_CODES = {"snapshot": {0, 2}, "assess": {0, 1, 2, 3}, "verify": {0, 1, 2},
-             "serve-db": {0, 2}, "profile": {0, 2}}
+             "serve-db": {0, 2}, "profile": {0, 2}, "role-sql": {0}}
 
 
 def listed_codes(help_text: str) -> dict[int, str]:

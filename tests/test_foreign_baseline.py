@@ -40,7 +40,7 @@ def test_assess_refuses_it_naming_the_flag_then_compares_when_told(original_and_
     # compared, nothing fired; --no-api leaves the Critical smoke triggers unevaluated (exit 1)
     assert _assess(restored, baseline, "--foreign-baseline") == cli.EXIT_NOT_VERIFIED
     out = capsys.readouterr()
-    assert out.out.startswith("no trigger fired: No rollback: keep monitoring")
+    assert out.out.startswith("no trigger fired, not all verified")
     assert (f"rollbook: note: baseline from another database: taken from database "
             f"{original_name} (system ") in out.err
     assert f"compared with database {restored_name} (system " in out.err

@@ -46,8 +46,9 @@ def test_a_failing_table_seeder_is_one_line_in_the_drills_that_need_it(tmp_path)
     done = run_drill(DRILL, copy / "tracking.toml", tmp_path / "reports")
     assert done.returncode == 1
     assert re.findall(r"FAILED \S+\[(\w+)\]", done.stdout) == ["t004", "t005"]
-    assert ("t004: seeding tracking.registered_models with the profile's seeder "
-            "tracking_seed:registered_models failed: ValueError: no models today") in done.stdout
+    assert ("t004: the database at t003 could not be made: seeding tracking.registered_models "
+            "with the profile's seeder tracking_seed:registered_models failed: ValueError: no "
+            "models today") in done.stdout
     assert "Traceback" not in done.stdout and "tracking_seed.py\", line" not in done.stdout
 
 

@@ -80,8 +80,8 @@ def test_an_interrupted_run_says_so_and_latest_checks_stays(pytester):
     line = ("INTERRUPTED: the run was stopped before its end; 2 of 4 tests never ran, so this "
             "record is not a verdict on them")
     assert (stopped / "checks.md").read_text().startswith(f"# Operator checks\n\n**{line}.**")
-    assert (stopped / "rollback-record.md").read_text().startswith(f"> **{line}.**")
-    assert f"<strong>{line}.</strong>" in (stopped / "rollback-record.html").read_text()
+    assert (stopped / "checks-record.md").read_text().startswith(f"> **{line}.**")
+    assert f"<strong>{line}.</strong>" in (stopped / "checks-record.html").read_text()
     found = manifest.verify(stopped)
     assert found.ok and line in found.lines()
     result.stdout.fnmatch_lines(["rollbook: *SHA256SUMS written; unsigned*; sealed as "
@@ -145,7 +145,7 @@ def test_an_ascii_locale_still_writes_the_record_and_seals_it(pytester, monkeypa
     assert result.ret == 0, result.stderr.str()[-2000:]
     [run_dir] = _run_dirs(pytester.path / "reports")
     assert "10 rows in Ünïcödé" in (run_dir / "checks.md").read_text(encoding="utf-8")
-    assert (run_dir / "rollback-record.md").is_file()
+    assert "Ünïcödé" in (run_dir / "checks-record.md").read_text(encoding="utf-8")
     assert manifest.verify(run_dir).ok
 
 
