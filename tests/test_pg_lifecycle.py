@@ -54,8 +54,11 @@ def test_root_runs_the_server_from_a_0700_directory_and_changes_no_mode(tmp_path
                        capture_output=True, check=False)
     with server:
         workdir = server.workdir
-        assert "copied because" in server.server_installation.source
+        assert "run from a copy because" in server.server_installation.source
         assert not server.server_installation.bin_dir.is_relative_to(private)
+        # what a record cites is the installation that stays, not the run's temporary copy
+        assert server.server_installation.copied_from == bin_dir
+        assert f"binaries from {bin_dir} " in server.server_installation.describe()
         postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
         status = Path(f"/proc/{postmaster}/status").read_text()
         ids = {line.split(":")[0]: line.split(":")[1].split() for line in status.splitlines()}

@@ -214,5 +214,5 @@ def _reachable(installation: Installation, run_as: str, into: Path) -> Installat
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o444)
     return Installation(bin_dir=copy / installation.bin_dir.name,
-                        source=f"{installation.source}, copied because {run_as} cannot read "
-                               f"{root}")
+                        source=f"{installation.source}, run from a copy because {run_as} cannot "
+                               "read it there", copied_from=installation.bin_dir)

@@ -25,6 +25,8 @@ class Installation:
 
     bin_dir: Path
     source: str
+    # the installation this one is a temporary copy of (a record cites that one, which stays)
+    copied_from: Path | None = None
 
     def tool(self, name: str) -> Path:
         path = self.bin_dir / name
@@ -48,7 +50,8 @@ class Installation:
         return int(self.version.split(".")[0])
 
     def describe(self) -> str:
-        return f"PostgreSQL {self.version} binaries from {self.bin_dir} ({self.source})"
+        return f"PostgreSQL {self.version} binaries from {self.copied_from or self.bin_dir} " \
+               f"({self.source})"
 
 
 def wheel_installation() -> Installation:
