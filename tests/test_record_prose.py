@@ -18,6 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REPRS = [re.compile(p) for p in (r"\bNone\b", r"\bTrue\b", r"\bFalse\b", r"\{'", r"\['",
                                  r"'\s*:\s*['\d{\[]", r" object at 0x")]
+# what stays after a run even when it lives in the temp folder (a checkout or virtualenv made
+# there, as CI's clone is): the checkout and the Python installation that ran the drill
+STAYS = (ROOT, Path(sys.prefix).resolve())
 LINK = re.compile(r"\]\(([^)]*)\)|href='([^']*)'|href=\"([^\"]*)\"")
 
 
@@ -27,11 +30,16 @@ def leaks(text: str) -> list[str]:
             if any(p.search(line) for p in REPRS)]
 
 
+def stays(path: Path, run_dir: Path) -> bool:
+    return path.is_relative_to(run_dir) or (
+        path.exists() and any(path.is_relative_to(home) for home in STAYS))
+
+
 def dangling(text: str, run_dir: Path) -> list[str]:
     """Paths into a temp folder outside the run folder, and links that lead nowhere in it."""
     temp = re.escape(tempfile.gettempdir().rstrip("/"))
     found = [path.rstrip(".:") for path in re.findall(temp + r"/[^\s`'\"()<>|,;]+", text)
-             if not Path(path.rstrip(".:")).resolve().is_relative_to(run_dir.resolve())]
+             if not stays(Path(path.rstrip(".:")).resolve(), run_dir.resolve())]
     for groups in LINK.findall(text):
         target = next(g for g in groups if g)
         if " " in target:  # a link target with a space is no link in Markdown
