@@ -1,12 +1,11 @@
 """`rollbook snapshot` reads each table once: count, digest, key and time range and the
 key-range digests come from one scan (pg_stat_user_tables' seq_scan before and after), and
-what it records equals what the separate statements it replaced measure. The drill's count of
-the rows a restore discards reads the pre-rollback assessment's counts."""
+what it records equals what the separate statements it replaced measure."""
 from __future__ import annotations
 
 from examples.checkrun import table_scans, vibes_copy
 
-from rollbook.measure import baseline, discard, fingerprint, impact, snapshot
+from rollbook.measure import fingerprint, snapshot
 from rollbook.pg.connect import connect
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import content, counts
@@ -56,28 +55,5 @@ def test_one_read_records_what_the_separate_statements_measure(pg_server, tmp_pa
                                                      key=before.key)
                 assert (measured.rows, measured.selected[1]) == (before.rows, before.digest)
                 assert before.key_max == (measured.key_range[1] if measured.key_range else None)
-    finally:
-        pg_server.drop_database(name)
-
-
-def test_the_discard_count_reads_the_assessments_counts(pg_server, tmp_path):
-    """The drill counts the tables once, in the pre-rollback assessment: the rows a restore
-    discards come from those counts (no table scanned again) and equal a count of their own."""
-    name, dsn = vibes_copy(pg_server)
-    try:
-        with connect(dsn, read_only=True) as conn:
-            before = baseline.capture(conn, [])
-        with connect(dsn) as conn:
-            conn.execute("INSERT INTO tags (user_id, name) SELECT id, 'since' FROM users LIMIT 3")
-        with connect(dsn, read_only=True) as conn:
-            counted = impact.table_counts(conn)
-        scans = table_scans(dsn)
-        with connect(dsn, read_only=True) as conn:
-            reused = discard.rows_written_since(conn, before, counted)
-        assert table_scans(dsn) == scans
-        with connect(dsn, read_only=True) as conn:
-            own = discard.rows_written_since(conn, before)
-        assert reused.observed == own.observed and reused.observed["written_since_backup"] == {
-            "tags": 3}
     finally:
         pg_server.drop_database(name)

@@ -8,16 +8,13 @@ from rollbook.measure.impact import table_counts
 from rollbook.record.evidence import CheckResult
 
 
-def rows_written_since(conn: psycopg.Connection, at_backup: Baseline,
-                       counted: tuple[dict[str, int], list[str]] | None = None) -> CheckResult:
+def rows_written_since(conn: psycopg.Connection, at_backup: Baseline) -> CheckResult:
     """Per table, rows now minus rows when the backup was taken: what a restore discards.
-    `counted`: the counts (and their statements) already taken of this state, e.g. by the
-    pre-rollback assessment, so that the tables are not counted twice.
 
     Net counts: a row deleted and another written since cancel out, so the figure is a floor.
     The verdict is informational (ok); the operator decides with the numbers in front of them.
     """
-    counts, statements = counted if counted is not None else table_counts(conn)
+    counts, statements = table_counts(conn)
     since = {table: counts.get(table, 0) - before.rows
              for table, before in sorted(at_backup.tables.items())}
     written = {table: n for table, n in since.items() if n > 0}

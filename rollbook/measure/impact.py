@@ -48,8 +48,7 @@ def assess(conn: psycopg.Connection, migrations: Migrations,
     active = conn.execute(ACTIVE_SQL).fetchone()[0]
     observed = {"server_version": version, "alembic_current": current, "alembic_heads": heads,
                 "alembic_history": [rev.line() for rev in migrations.history()],
-                "table_counts": counts, "table_count_sql": count_sql, "impact": impact,
-                "active_connections": active}
+                "table_counts": counts, "impact": impact, "active_connections": active}
     ok = bool(current) and len(heads) == 1
     summary = (f"at revision {','.join(current) or '<none>'} (head {','.join(heads)}), "
                f"{sum(counts.values())} rows in {len(counts)} tables, "

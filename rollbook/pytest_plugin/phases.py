@@ -58,9 +58,6 @@ class Prepared(Baselined):
     on UUID since."""
 
     added: dict[str, int]
-    # the pre-rollback assessment's table counts and their statements: the rows a restore
-    # discards are read from them, not counted again
-    counted: tuple[dict[str, int], list[str]] | None = None
 
 
 def migration_detail(run: MigrationRun) -> str:
@@ -145,9 +142,7 @@ def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
         step.detail = assessment.summary
 
     return Prepared(server=server, database=database, dsn=dsn, migrations=migrations,
-                    baseline=start.baseline, pre_migration=start.pre_migration, added=added,
-                    counted=(assessment.observed["table_counts"],
-                             assessment.observed["table_count_sql"]))
+                    baseline=start.baseline, pre_migration=start.pre_migration, added=added)
 
 
 def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
@@ -287,8 +282,7 @@ def count_rows_a_restore_discards(drill, prepared: Baselined, expected: dict[str
     counted and reported so the operator chooses knowingly; the count must be `expected`."""
     with drill.step("Count the rows the restore would discard") as step:
         with connect(prepared.dsn, read_only=True) as conn:
-            discarded = drill.check(rows_written_since(conn, prepared.baseline,
-                                                       getattr(prepared, "counted", None)))
+            discarded = drill.check(rows_written_since(conn, prepared.baseline))
         step.detail = discarded.summary
         assert discarded.observed["written_since_backup"] == expected, discarded.summary
         drill.fact("rows_discarded_by_restore", discarded.observed["total"])
