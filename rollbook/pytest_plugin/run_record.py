@@ -30,8 +30,6 @@ from rollbook.record.runinfo import (
 )
 from rollbook.record.summary import Session
 
-# the run's warnings, recorded (never a failure) and filed with the record
-pytest_plugins = ("rollbook.pytest_plugin.warning_log",)
 STARTED = pytest.StashKey[str]()
 REASON = pytest.StashKey[str]()
 SAID = pytest.StashKey[list]()  # lines for the end of the run

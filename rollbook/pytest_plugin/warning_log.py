@@ -37,7 +37,7 @@ class WarningLog:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    config.pluginmanager.register(WarningLog(config), "rollbook_warning_log")
+    config.pluginmanager.register(WarningLog(config), "rollbook_warning_recorder")
 
 
 def recorded(config) -> list[RecordedWarning]:
@@ -52,7 +52,8 @@ def file_warnings(config, run_dir: Path, drills: dict[Path, DrillRecord]) -> Non
         drill.warnings = [w for w in found if w.nodeid == drill.test_id]
         if drill.warnings:
             drill.save(path)
-    (run_dir / WARNINGS_FILE).write_text(json.dumps([vars(w) for w in found], indent=2) + "\n")
+    (run_dir / WARNINGS_FILE).write_text(json.dumps([vars(w) for w in found], indent=2) + "\n",
+                                         encoding="utf-8")
 
 
 def load_warnings(run_dir: Path) -> list[RecordedWarning]:
