@@ -4,6 +4,8 @@ with 19 drills carrying what real drills write: 64-hex sha256s, long paths, a 30
 table, a performance table, mappings of watch samples, findings."""
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -19,12 +21,43 @@ from rollbook.record.summary import Session
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run",
                   "--hide-scrollbars")
-# opens every <details>, then writes how wide the page is against how wide the window is
-MEASURE = """<script>
+# Opens every <details>, then writes into the page as JSON: how wide the page is against the
+# window; every word of a table's header or cell that the browser split across two lines where
+# neither side of the split is a separator ("Verdic|t"; "pre-|rollback" is a wrap at its own
+# separator); the table boxes that scroll sideways. A word is a run of non-space characters of
+# one text node: its line boxes (Range.getClientRects) on more than one line mean it was split,
+# then each character's box says where.
+MEASURE = r"""<script>
 document.querySelectorAll('details').forEach(d => d.open = true);
+const split = [], range = document.createRange(), letter = /[\p{L}\p{N}]/u;
+const line = (node, i) => { range.setStart(node, i); range.setEnd(node, i + 1);
+                            return Math.round(range.getBoundingClientRect().top); };
+for (const cell of document.querySelectorAll('th, td')) {
+  const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+    for (const word of node.data.matchAll(/\S+/g)) {
+      range.setStart(node, word.index); range.setEnd(node, word.index + word[0].length);
+      const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      if (tops.size < 2) continue;
+      for (let i = 1; i < word[0].length; i++) {
+        if (line(node, word.index + i) > line(node, word.index + i - 1)
+            && letter.test(word[0][i - 1]) && letter.test(word[0][i]))
+          split.push(cell.tagName.toLowerCase() + ' ' + word[0].slice(0, i) + '|'
+                     + word[0].slice(i));
+      }
+    }
+  }
+}
 const e = document.documentElement;
-document.body.setAttribute('data-widths', e.scrollWidth + ' ' + e.clientWidth);
+const scrolling = [...document.querySelectorAll('div.table')].filter(
+  box => box.scrollWidth > box.clientWidth).map(box => box.textContent.slice(0, 60));
+const out = document.createElement('pre');
+out.id = 'measured';
+out.textContent = JSON.stringify({page: e.scrollWidth, window: e.clientWidth, split, scrolling});
+document.body.append(out);
 </script>"""
+# the old record's cells (before this test): any word may break anywhere to fit
+OLD_CELLS = "td,th{overflow-wrap:anywhere}"
 SHA = "ef9daddd09e7e6e76313c60a4edc2ab1556f2e0cc7313f4c5a022fa5cd647ff7"
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None,
@@ -76,31 +109,50 @@ def drill(number: int) -> DrillRecord:
     return record
 
 
-def widths(page: str, folder: Path, width: int) -> tuple[int, int]:
-    path = folder / "record.html"
-    path.write_text(page.replace("</body>", MEASURE + "</body>"))
+def measure(page: str, folder: Path, width: int) -> dict:
+    """The page in Chromium at `width` px, every <details> open: see MEASURE."""
+    path = folder / f"record-{width}.html"
+    path.write_text(page.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     done = subprocess.run(["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={folder / 'profile'}",
                            f"--window-size={width},1000", "--virtual-time-budget=5000",
                            "--dump-dom", path.as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    found = re.search(r'data-widths="(\d+) (\d+)"', done.stdout)
+                          capture_output=True, text=True, timeout=180)
+    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout, re.S)
     assert found, done.stderr[-2000:]
-    return int(found[1]), int(found[2])
+    return json.loads(html.unescape(found[1]))
 
 
-def test_a_19_drill_record_does_not_scroll_sideways_at_768_px(tmp_path):
-    page = render_html({"run_id": "20261207T121509Z-3f9366", "git_sha": SHA[:40]},
+def nineteen_drills() -> str:
+    return render_html({"run_id": "20261207T121509Z-3f9366", "git_sha": SHA[:40]},
                        [drill(n) for n in range(1, 20)],
                        session=Session({"passed": 18, "failed": 1}, 1),
                        links={"evidence": "evidence/"})
-    scroll, client = widths(page, tmp_path, 768)
-    assert client <= 768 and scroll <= client, f"the page is {scroll} px wide in {client} px"
+
+
+def test_a_19_drill_record_does_not_scroll_sideways_at_768_px(tmp_path):
+    seen = measure(nineteen_drills(), tmp_path, 768)
+    assert seen["window"] <= 768 and seen["page"] <= seen["window"], \
+        f"the page is {seen['page']} px wide in {seen['window']} px"
+    assert not seen["scrolling"], f"tables wider than the page: {seen['scrolling']}"
+
+
+@pytest.mark.parametrize("width", [768, 1280])
+def test_no_word_of_a_header_or_cell_is_split_across_lines(tmp_path, width):
+    seen = measure(nineteen_drills(), tmp_path, width)
+    assert not seen["split"], f"at {width} px, words split mid-word: {seen['split'][:20]}"
+
+
+@pytest.mark.parametrize("width", [768, 1280])
+def test_planted_the_old_style_splits_header_words(tmp_path, monkeypatch, width):
+    """The defect the issue saw ("Verdic|t" at 1280 px): cells that may break anywhere."""
+    monkeypatch.setattr(html_record, "STYLE", html_record.STYLE + OLD_CELLS)
+    seen = measure(nineteen_drills(), tmp_path, width)
+    assert any(word.startswith("th ") for word in seen["split"]), seen["split"]
 
 
 def test_planted_the_old_style_scrolls_sideways_at_768_px(tmp_path, monkeypatch):
     """The defect the issue saw: tables that neither wrap nor fit."""
     monkeypatch.setattr(html_record, "STYLE", "body{max-width:70rem;margin:2rem auto}"
-                        "td,th{white-space:nowrap}")
-    page = render_html({"run_id": "r"}, [drill(n) for n in range(1, 4)])
-    scroll, client = widths(page, tmp_path, 768)
-    assert scroll > client
+                        "td,th{white-space:nowrap}div.table{overflow-x:visible}")
+    seen = measure(render_html({"run_id": "r"}, [drill(n) for n in range(1, 4)]), tmp_path, 768)
+    assert seen["page"] > seen["window"]

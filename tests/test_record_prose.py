@@ -21,6 +21,8 @@ REPRS = [re.compile(p) for p in (r"\bNone\b", r"\bTrue\b", r"\bFalse\b", r"\{'",
 # what stays after a run even when it lives in the temp folder (a checkout or virtualenv made
 # there, as CI's clone is): the checkout and the Python installation that ran the drill
 STAYS = (ROOT, Path(sys.prefix).resolve())
+# where the HTML record lets a long path wrap (rollbook/record/wrap.py): gone before reading
+WRAPS = re.compile(r"<wbr>|<span class=unbroken><span>|</span></span>")
 LINK = re.compile(r"\]\(([^)]*)\)|href='([^']*)'|href=\"([^\"]*)\"")
 
 
@@ -68,7 +70,7 @@ def drilled(tmp_path_factory) -> tuple[Path, str]:
 
 
 def artifacts(run_dir: Path, stdout: str) -> dict[str, str]:
-    found = {path.relative_to(run_dir).as_posix(): path.read_text()
+    found = {path.relative_to(run_dir).as_posix(): WRAPS.sub("", path.read_text())
              for pattern in ("rollback-record.*", "checks-record.*", "evidence/*/checks-record.*",
                              "evidence/*/findings.txt")
              for path in run_dir.glob(pattern)}

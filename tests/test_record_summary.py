@@ -1,11 +1,15 @@
 """The record reads top-down: a summary first, then the run, then each drill; numbers for people."""
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from rollbook.pg.embedded import EmbeddedServer
 from rollbook.pg.install import local_installation, wheel_installation
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
 from rollbook.record.model import DecisionLog, DrillRecord, StepLog
+from rollbook.record.summary import in_record_order
 
 
 def drill(title: str, verdict: str = "passed", **facts) -> DrillRecord:
@@ -84,3 +88,41 @@ def test_the_verdict_is_the_pytest_sessions_when_it_failed():
     passed = render_markdown({"run_id": "r1"}, drills, session=Session({"passed": 19}, 0))
     assert "**Verdict: PASSED** — pytest session: 19 passed" in passed
     assert "<b class=failed>FAILED</b>" in render_html({"run_id": "r1"}, drills, session=failed)
+
+
+def xdist_ran(test_ids: list[str]) -> list[DrillRecord]:
+    """Drills as the run folder holds them after pytest-xdist: in the order they ended."""
+    drills = []
+    for second, test_id in enumerate(test_ids):
+        record = drill(test_id.split("::")[1])
+        record.test_id, record.started_utc = test_id, f"2026-12-07T12:00:{second:02d}.000Z"
+        drills.append(record)
+    return drills
+
+
+MAIN = "drills/test_uuid_rollback.py::test_uuid_rollback_with_alembic_downgrade"
+OTHERS = ["drills/test_api_failure.py::crash", "drills/test_every_revision.py::0001",
+          "drills/test_every_revision.py::0002", "drills/test_writers_meet_locks.py::locks"]
+
+
+@given(st.permutations([MAIN, *OTHERS]))
+def test_the_main_drill_comes_first_whatever_order_the_drills_ran_in(ran):
+    text = render_markdown({"run_id": "r1"}, xdist_ran(ran))
+    summary, rto = text.split("## Recovery Time Objectives")[0], text.split("## Run")[0]
+    titles = [test_id.split("::")[1] for test_id in (MAIN, *OTHERS)]
+    for number, title in enumerate(titles, 1):  # the main drill, then the others by test id
+        assert f"| Drill {number}: {title} |" in summary
+        assert f"## Drill {number}: {title}\n\n- **test**: `{[MAIN, *OTHERS][number - 1]}`" in text
+    assert text.index("| Drill 1 |") < text.index("| Drill 5 |")  # the recovery-time table
+    assert "| Drill 1 | " in rto
+    page = render_html({"run_id": "r1"}, xdist_ran(ran))
+    for number, title in enumerate(titles, 1):  # the summary links each drill's details
+        assert f"<details class=drill id=drill-{number}><summary>Drill {number}: {title} " in page
+        assert page.index(f"<a href='#drill-{number}'>Drill {number}:") < page.index("id=rto")
+
+
+def test_planted_the_order_they_ran_in_puts_the_main_drill_last():
+    """Without the record's order the main drill is where xdist finished it, as in the issue."""
+    ran = xdist_ran([*OTHERS, MAIN])
+    assert [d.test_id for d in in_record_order(ran)][0] == MAIN
+    assert [d.test_id for d in sorted(ran, key=lambda d: d.started_utc)][0] != MAIN

@@ -10,6 +10,7 @@ from typing import Any
 
 from rollbook.record import html as html_record
 from rollbook.record import markdown as markdown_record
+from rollbook.record import wrap
 from rollbook.record.summary import Session, verdict_line
 
 
@@ -87,7 +88,7 @@ def render_html(run: dict[str, Any], checks: list[dict], *, session: Session,
              f"<h2>Failed checks ({len(failed)})</h2>", failed_html,
              "<h2 id=run>Run</h2>", html_record.facts_table(run)]
     for name, found in by_family(checks).items():
-        rows = [[("passed" if r["ok"] else "FAILED"), escape(r["name"]), escape(r["summary"])]
+        rows = [[("passed" if r["ok"] else "FAILED"), wrap.html(r["name"]), wrap.html(r["summary"])]
                 for _, r in found]
         bad = sum(not r["ok"] for _, r in found)
         parts.append(f"<details class=drill id=family-{escape(name)}><summary>{escape(name)}"

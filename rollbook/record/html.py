@@ -1,31 +1,40 @@
 """The rollback record as one self-contained HTML page, for auditors without a Markdown viewer:
 the same sections as the Markdown record, in the same order (summary, recovery-time table,
 checklist, run, then each drill's details, collapsed, with a table of contents). No script;
-readable from 768 px wide (tables wrap, nothing scrolls sideways)."""
+readable from 768 px wide: tables wrap, nothing scrolls sideways, and no word is split across
+lines (rollbook/record/wrap.py says where long identifiers may wrap)."""
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
-from rollbook.record import humanize, layout, trend_view
+from rollbook.record import humanize, layout, trend_view, wrap
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DrillRecord
-from rollbook.record.summary import Session, numbered, own_facts, summarise, verdict_line
+from rollbook.record.summary import (
+    Session,
+    in_record_order,
+    numbered,
+    own_facts,
+    summarise,
+    verdict_line,
+)
 from rollbook.record.trend import DrillTrend
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1rem auto;padding:0 1rem;max-width:70rem;
 color:#222;overflow-wrap:break-word}
+div.table{overflow-x:auto}
 table{border-collapse:collapse;margin:.5rem 0 1.2rem;max-width:100%}
 td,th{border:1px solid #ccc;padding:.3rem .4rem;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
+overflow-wrap:normal;word-break:normal;hyphens:manual}
 td{min-width:3rem}th{background:#f3f3f3}td.item{min-width:10rem}
 th.stage{background:#fafafa;font-weight:600}
 td.passed,td.done,td.failed,td.over,td.na,td.not-run,td.unverified,td.not-verified,td.skipped
-{overflow-wrap:normal;white-space:nowrap}
+{white-space:nowrap}
 .passed,.done{color:#176f2c}.failed,.over{color:#b3261e;font-weight:600}.na{color:#666}
 .unverified,.not-verified,.skipped{color:#8a5a00;font-weight:600}
-pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}
 h2{border-top:2px solid #ddd;padding-top:1rem}
 .verdict{font-size:1.3rem}.trend{display:flex;flex-wrap:wrap;gap:1rem}
 figure{margin:0;width:240px}figcaption{font-size:.8rem;margin-bottom:.2rem;min-height:2.2rem}
@@ -34,7 +43,9 @@ details.drill>summary{font-size:1.15rem;font-weight:600;padding:.5rem 0;cursor:p
 details.rows>summary{cursor:pointer;margin:.3rem 0}
 nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
 ul.rows{margin:.2rem 0;padding-left:1.2rem}
-"""
+@media (max-width:64rem){body{padding:0 .5rem}details.drill{padding:0 .4rem}
+table{font-size:.85rem}td,th{padding:.2rem .3rem}td{min-width:2rem}td.item{min-width:7rem}}
+""" + wrap.STYLE
 
 
 VERDICT_WORDS = ("passed", "failed", "skipped", "not verified")
@@ -44,6 +55,7 @@ def render_html(run: dict[str, Any], drills: list[DrillRecord],
                 trends: dict[str, DrillTrend] | None = None, *,
                 session: Session | None = None, links: dict[str, str] | None = None) -> str:
     trends = trends or {}
+    drills = in_record_order(drills)
     title = f"Rollback record — run {run.get('run_id', '?')}"
     parts = [page_head(title), _toc(drills),
              _summary(drills, trends, session, links or {}), _rto(drills),
@@ -81,7 +93,13 @@ def rows_table(columns: list[str], rows: list[list[str]], classes: list[list[str
         "<tr>" + "".join(f"<td{f' class={cls}' if cls else ''}>{cell}</td>" for cell, cls in
                          zip(row, (classes[i] if classes else [""] * len(row)), strict=True))
         + "</tr>" for i, row in enumerate(rows))
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return boxed(f"<table><tr>{head}</tr>{body}</table>")
+
+
+def boxed(table: str) -> str:
+    """A table in a box of its own: should it ever be wider than the page, it scrolls there,
+    never the page."""
+    return f"<div class=table>{table}</div>"
 
 
 def _toc(drills: list[DrillRecord]) -> str:
@@ -103,9 +121,10 @@ def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend],
             f"{escape(verdict.upper())}</b> — {escape(rests_on)}.</p>" + links_html(links))
     if not drills:
         return head
-    rows = [[f"<a href='#{r.anchor}'>{escape(r.heading)}</a>", escape(r.verdict.upper()),
-             escape(r.revisions), escape(r.total), escape("; ".join(r.over_objective) or "none"),
-             escape("; ".join(r.not_verified) or "none")] for r in summarise(drills)]
+    rows = [[f"<a href='#{r.anchor}'>{wrap.html(r.heading)}</a>", escape(r.verdict.upper()),
+             wrap.html(r.revisions), wrap.html(r.total),
+             wrap.html("; ".join(r.over_objective) or "none"),
+             wrap.html("; ".join(r.not_verified) or "none")] for r in summarise(drills)]
     classes = [["", css_class(r.verdict), "", "", "", ""] for r in summarise(drills)]
     return head + rows_table(["Drill", "Verdict", "Revision before → after",
                               "Total time of objective", "Over objective", "Not verified"],
@@ -128,7 +147,7 @@ def _rto(drills: list[DrillRecord]) -> str:
     for number, drill in enumerate(drills, 1):
         cells = [layout.rto_cell(drill, name) for name in columns]
         rows.append([f"<a href='#drill-{number}'>Drill {number}</a>",
-                     *(escape(text) for text, _ in cells)])
+                     *(wrap.html(text) for text, _ in cells)])
         classes.append(["", *("over" if over else "" for _, over in cells)])
     return ("<h2 id=rto>Recovery Time Objectives</h2><p>Each phase's time against its "
             "objective; OVER marks a phase over it.</p>"
@@ -138,7 +157,7 @@ def _rto(drills: list[DrillRecord]) -> str:
 def _checklist(drills: list[DrillRecord]) -> str:
     if not drills:
         return ""
-    rows = [[escape(stage), escape(text), escape(status)]
+    rows = [[wrap.html(stage), wrap.html(text), wrap.html(status)]
             for stage, text, status in layout.checklist_rows(drills)]
     return ("<h2 id=checklist>Rollback Checklist</h2><p>Where each item stands in each drill; "
             "the evidence is under each drill.</p>"
@@ -149,12 +168,12 @@ def facts_table(facts: dict[str, Any]) -> str:
     rows = []
     for label, text in layout.fact_rows(facts):
         if isinstance(text, list):
-            value = "<ul class=rows>" + "".join(f"<li>{escape(name)}: {escape(entry)}</li>"
-                                                for name, entry in text) + "</ul>"
+            value = "<ul class=rows>" + "".join(
+                f"<li>{wrap.html(name)}: {wrap.html(entry)}</li>" for name, entry in text) + "</ul>"
         else:
-            value = escape(text)
+            value = wrap.html(text)
         rows.append(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>")
-    return f"<table>{''.join(rows)}</table>"
+    return boxed(f"<table>{''.join(rows)}</table>")
 
 
 def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | None,
@@ -173,7 +192,7 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
     parts.append(_findings(drill))
     if layout.warning_lines(drill):
         parts.append(f"<h3>Warnings raised ({len(drill.warnings)}; recorded, not failures)"
-                     "</h3><ul>" + "".join(f"<li>{escape(line)}</li>"
+                     "</h3><ul>" + "".join(f"<li>{wrap.html(line)}</li>"
                                            for line in layout.warning_lines(drill)) + "</ul>")
     rto = [[("<b>%s</b>" if p.name == TOTAL_PHASE else "%s") % escape(p.name),
             format_duration(p.objective_s), format_duration(p.elapsed_s),
@@ -195,8 +214,8 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
                      f"{format_duration(decision.time_to_decide_s)}</p><pre>"
                      + escape("\n".join(decision.signals)) + "</pre>")
     parts += [_table(title, rows) for title, rows in drill.tables.items()]
-    steps = [[str(n), escape(s.title), escape(s.outcome), escape(s.started_utc or "—"),
-              format_duration(s.elapsed_s), escape(layout.step_detail(s))]
+    steps = [[str(n), wrap.html(s.title), escape(s.outcome), wrap.html(s.started_utc or "—"),
+              format_duration(s.elapsed_s), wrap.html(layout.step_detail(s))]
              for n, s in enumerate(drill.steps, 1)]
     parts.append("<h3>Steps, in runbook order</h3>" + rows_table(
         ["#", "Step", "Outcome", "Started (UTC)", "Time", "Detail"], steps,
@@ -211,17 +230,17 @@ def _drill_checklist(drill: DrillRecord) -> str:
         if item.stage != stage:
             stage = item.stage
             rows.append(f"<tr><th class=stage colspan=3>{escape(stage)}</th></tr>")
-        rows.append(f"<tr><td class=item>{escape(item.text)}</td><td class="
+        rows.append(f"<tr><td class=item>{wrap.html(item.text)}</td><td class="
                     f"{layout.status_word(item.status)}>{escape(item.status)}</td>"
-                    f"<td>{escape(item.evidence)}</td></tr>")
-    return ("<table><tr><th>Item</th><th>Status</th><th>Evidence</th></tr>" + "".join(rows)
-            + "</table>")
+                    f"<td>{wrap.html(item.evidence)}</td></tr>")
+    return boxed("<table><tr><th>Item</th><th>Status</th><th>Evidence</th></tr>"
+                 + "".join(rows) + "</table>")
 
 
 def _table(title: str, rows: list[dict[str, str]]) -> str:
     """A drill's table; a long one collapsed, its headline (first) row shown above the rest."""
     columns, cells = layout.table_parts(rows)
-    body = [[escape(row[c]) for c in columns] for row in cells]
+    body = [[wrap.html(row[c]) for c in columns] for row in cells]
     classes = [[css_class(row[c]) if row[c] in VERDICT_WORDS else "" for c in columns]
                for row in cells]
     if not layout.long(rows):
@@ -239,9 +258,9 @@ def _findings(drill: DrillRecord) -> str:
     parts = [f"<h3>Findings ({sum(f.total for f in found)})</h3>"]
     for group in found:
         more = (f"<li>… {group.total - len(group.shown)} more: the full list is in <a "
-                f"href='{layout.href(group.full_list)}'>{escape(group.full_list)}</a></li>"
+                f"href='{layout.href(group.full_list)}'>{wrap.html(group.full_list)}</a></li>"
                 if group.full_list else "")
         parts.append(f"<h4>{escape(group.kind)} ({group.total})</h4><ul>"
-                     + "".join(f"<li>{escape(line)}</li>" for line in group.shown)
+                     + "".join(f"<li>{wrap.html(line)}</li>" for line in group.shown)
                      + more + "</ul>")
     return "".join(parts)

@@ -1,10 +1,11 @@
 """The rollback record as one Markdown file an auditor can read: the summary, the recovery-time
-table, the checklist, the run, then each drill's details. Filled from the run only."""
+table, the checklist, the run, then each drill's details, the main drill first (summary.py:
+in_record_order). Filled from the run only."""
 from __future__ import annotations
 
 from typing import Any
 
-from rollbook.record import humanize, layout, trend_view
+from rollbook.record import humanize, layout, summary, trend_view
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
 from rollbook.record.clock import TOTAL_PHASE, format_duration
 from rollbook.record.model import DecisionLog, DrillRecord
@@ -20,6 +21,7 @@ def render_markdown(run: dict[str, Any], drills: list[DrillRecord],
     """`trends`: each drill's phase times over its last runs, by test id; `links`: what the
     run folder holds for the reader (evidence, the Allure report), label -> relative path."""
     trends = trends or {}
+    drills = summary.in_record_order(drills)
     lines = [f"# Rollback record — run {run.get('run_id', '?')}", "",
              *_summary(drills, trends, session, links or {}),
              *_rto(drills), *_checklist(drills), "## Run", ""]

@@ -10,6 +10,8 @@ from rollbook.record.model import DrillRecord
 PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not verified"
 # said only where the drill could not read the revision: it stopped before it got there
 NOT_RECORDED = "not recorded (the drill stopped before reading it)"
+# the runbook's main rollback ("Database Rollback Procedures", 1. Alembic Migration Rollback)
+MAIN_DRILL = "drills/test_uuid_rollback.py::"
 
 
 @dataclass
@@ -51,6 +53,14 @@ def run_verdict(drills: list[DrillRecord], session: Session | None = None) -> st
     if verdicts - {PASSED, NOT_VERIFIED}:
         return FAILED
     return NOT_VERIFIED if NOT_VERIFIED in verdicts else PASSED
+
+
+def in_record_order(drills: list[DrillRecord]) -> list[DrillRecord]:
+    """The record's order, the same whatever order pytest-xdist ran the drills in: the main
+    drill first (the runbook's own rollback, `alembic downgrade` of the UUID migration), then
+    the others by test id (file, test, case, compared as text)."""
+    return sorted(drills, key=lambda drill: (not drill.test_id.startswith(MAIN_DRILL),
+                                             drill.test_id))
 
 
 def numbered(drills: list[DrillRecord]) -> list[tuple[str, DrillRecord]]:
