@@ -126,3 +126,11 @@ def test_planted_the_order_they_ran_in_puts_the_main_drill_last():
     ran = xdist_ran([*OTHERS, MAIN])
     assert [d.test_id for d in in_record_order(ran)][0] == MAIN
     assert [d.test_id for d in sorted(ran, key=lambda d: d.started_utc)][0] != MAIN
+
+
+def test_a_phase_a_drill_does_not_rehearse_says_so_in_the_recovery_time_table():
+    passed, stopped = drill("downgrade only"), drill("stopped", verdict="failed")
+    rto = render_markdown({"run_id": "r1"}, [passed, stopped]).split(
+        "## Recovery Time Objectives")[1].split("## Rollback Checklist")[0]
+    assert "| Drill 1 | 0.00 s of 30 min | not part of this drill |" in rto
+    assert "| Drill 2 | 0.00 s of 30 min | not run |" in rto

@@ -57,11 +57,11 @@ def test_record_round_trips_and_renders_actual_times():
     record.verdict = "passed"
     again = DrillRecord.from_dict(record.to_dict())
     text = render_markdown({"run_id": "r1"}, [again])
-    assert "| Database Rollback | 30 min 00.0 s |" in text
+    assert "| Database Rollback | 30 min |" in text
     assert "| Application Rollback | 30" not in text
     assert "- [x] Database migration rolled back — *done*: 0002 -> 0001" in text
     assert "- [-] Maintenance mode enabled — *out of scope*: no step of this drill covers it" in text
-    assert "| **Total Rollback** | 70 min 00.0 s |" in text
+    assert "| **Total Rollback** | 70 min |" in text
 
 
 def test_html_record_has_the_same_tables_and_escapes_what_it_shows():
@@ -74,6 +74,6 @@ def test_html_record_has_the_same_tables_and_escapes_what_it_shows():
     page = render_html({"run_id": "r1"}, [record])
     assert ("<summary>Drill 1: UUID rollback &lt;drill&gt; — <span class=passed>PASSED</span>"
             "</summary>") in page
-    assert "<td>Database Rollback</td><td>30 min 00.0 s</td>" in page
+    assert "<td>Database Rollback</td><td>30 min</td>" in page
     assert "<td class=done>done</td><td>0002 -&gt; 0001 &amp; &lt;checked&gt;</td>" in page
     assert "<td class=not-run>not run</td>" in page

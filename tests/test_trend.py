@@ -46,7 +46,7 @@ def test_the_record_shows_the_trend_table_and_chart():
     record = DrillRecord(title="rollback", test_id="drills/x.py::t", verdict="passed")
     text = render_markdown({"run_id": "r"}, [record], {"drills/x.py::t": found})
     assert "| Phase | Objective | 11-30 10:00 | 11-31 10:00 | this run |" in text
-    assert "| Database Rollback | 30 min 00.0 s | 1.00 s | 1.10 s | 9.00 s |" in text
+    assert "| Database Rollback | 30 min | 1.00 s | 1.10 s | 9.00 s |" in text
     assert "- **Trend warning** (Drill 1: rollback): Database Rollback grew" in text
     page = render_html({"run_id": "r"}, [record], {"drills/x.py::t": found})
     assert page.count("<svg") == 1 and "<polyline" in page and "Trend warning" in page

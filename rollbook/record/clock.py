@@ -90,4 +90,6 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 60:
         return f"{seconds:.2f} s"
     minutes, secs = divmod(seconds, 60)
+    if round(secs, 1) == 0:  # an objective: "30 min", as the runbook writes it
+        return f"{int(minutes)} min"
     return f"{int(minutes)} min {secs:04.1f} s"

@@ -30,8 +30,8 @@ td,th{border:1px solid #ccc;padding:.3rem .4rem;text-align:left;vertical-align:t
 overflow-wrap:normal;word-break:normal;hyphens:manual}
 td{min-width:3rem}th{background:#f3f3f3}td.item{min-width:10rem}
 th.stage{background:#fafafa;font-weight:600}
-td.passed,td.done,td.failed,td.over,td.na,td.not-run,td.unverified,td.not-verified,td.skipped
-{white-space:nowrap}
+td.passed,td.done,td.failed,td.over,td.na,td.not-run,td.unverified,td.not-verified,td.skipped,
+td.nowrap{white-space:nowrap}
 .passed,.done{color:#176f2c}.failed,.over{color:#b3261e;font-weight:600}.na{color:#666}
 .unverified,.not-verified,.skipped{color:#8a5a00;font-weight:600}
 pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap}
@@ -121,7 +121,7 @@ def _summary(drills: list[DrillRecord], trends: dict[str, DrillTrend],
             f"{escape(verdict.upper())}</b> — {escape(rests_on)}.</p>" + links_html(links))
     if not drills:
         return head
-    rows = [[f"<a href='#{r.anchor}'>{wrap.html(r.heading)}</a>", escape(r.verdict.upper()),
+    rows = [[f"<a href='#{r.anchor}'>{escape(r.heading)}</a>", escape(r.verdict.upper()),
              wrap.html(r.revisions), wrap.html(r.total),
              wrap.html("; ".join(r.over_objective) or "none"),
              wrap.html("; ".join(r.not_verified) or "none")] for r in summarise(drills)]
@@ -214,12 +214,12 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
                      f"{format_duration(decision.time_to_decide_s)}</p><pre>"
                      + escape("\n".join(decision.signals)) + "</pre>")
     parts += [_table(title, rows) for title, rows in drill.tables.items()]
-    steps = [[str(n), wrap.html(s.title), escape(s.outcome), wrap.html(s.started_utc or "—"),
+    steps = [[str(n), wrap.html(s.title), escape(s.outcome), escape(layout.when(s.started_utc)),
               format_duration(s.elapsed_s), wrap.html(layout.step_detail(s))]
              for n, s in enumerate(drill.steps, 1)]
     parts.append("<h3>Steps, in runbook order</h3>" + rows_table(
         ["#", "Step", "Outcome", "Started (UTC)", "Time", "Detail"], steps,
-        [["", "", css_class(s.outcome), "", "", ""] for s in drill.steps]))
+        [["", "", css_class(s.outcome), "", "nowrap", ""] for s in drill.steps]))
     return "\n".join(parts) + "</details>"
 
 

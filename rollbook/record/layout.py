@@ -47,10 +47,11 @@ def rto_columns(drills: list[DrillRecord]) -> list[str]:
 
 
 def rto_cell(drill: DrillRecord, phase: str) -> tuple[str, bool]:
-    """(the phase's time against its objective, over objective?); "not run" when it did not."""
+    """(the phase's time against its objective, over objective?); when it did not run, why:
+    a drill that passed without it does not rehearse it."""
     timing = drill.clock.total() if phase == TOTAL_PHASE else drill.clock.phases.get(phase)
     if timing is None or timing.elapsed_s is None:
-        return "not run", False
+        return ("not part of this drill" if drill.verdict == "passed" else "not run"), False
     over = timing.over_objective
     text = f"{format_duration(timing.elapsed_s)} of {format_duration(timing.objective_s)}"
     return (f"OVER: {text}" if over else text), over
@@ -97,6 +98,11 @@ def fact_rows(facts: dict[str, Any]) -> list[tuple[str, str | list[tuple[str, st
         else:
             rows.append((humanize.label(key), humanize.value(key, raw)))
     return rows
+
+
+def when(utc: str) -> str:
+    """A step's UTC start as date and time ("2026-12-07 15:32:40.695"): the column says UTC."""
+    return utc.replace("T", " ").removesuffix("Z") if utc else "—"
 
 
 def step_detail(step: StepLog) -> str:

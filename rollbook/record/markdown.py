@@ -154,7 +154,7 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None,
               "|---|------|---------|---------------|------|--------|"]
     for number, step in enumerate(drill.steps, 1):
         lines.append(f"| {number} | {cell(step.title)} | {step.outcome} | "
-                     f"{step.started_utc or '—'} | {format_duration(step.elapsed_s)} | "
+                     f"{layout.when(step.started_utc)} | {format_duration(step.elapsed_s)} | "
                      f"{cell(layout.step_detail(step))} |")
     return lines
 

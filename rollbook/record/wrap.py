@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-SEPARATED = 16      # a token this long or longer gets a break opportunity after each separator
+SEPARATED = 12      # a token this long or longer gets a break opportunity after each separator
 UNBROKEN = 24       # a run this long with no separator scrolls in its own box
 TOKEN = re.compile(r"(\s+)")
 AFTER_SEPARATOR = re.compile(r"(?<=[/_.:=,;&?@)\]}-])(?=.)")  # between a separator and more
@@ -33,5 +33,5 @@ def _run(run: str) -> str:
 
 STYLE = """
 .unbroken{display:inline-grid;grid-template-columns:minmax(0,max-content);vertical-align:bottom}
-.unbroken>span{min-width:0;overflow-x:auto;white-space:nowrap}
+.unbroken>span{min-width:0;overflow-x:auto;white-space:nowrap;font:.85em monospace}
 """
