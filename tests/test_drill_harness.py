@@ -31,7 +31,7 @@ def test_drill(drill):
     assert "## Drill 1: A passing drill" in record and "**verdict**: PASSED" in record
     assert "- [x] Backup of current state created — *done*: dump.bin, 3 entries" in record
     assert "| 1 | Back up | passed |" in record
-    assert "| Service Restart | 5 min | — | not run |" in record
+    assert "| Service Restart | 5 min | — | not part of this drill |" in record
 
 
 def test_failing_step_fails_the_drill_and_the_record_says_where(run_drill):

@@ -54,6 +54,7 @@ def test_a_query_the_baseline_has_no_time_for_says_so():
                                                                "spread_ms": 0.0,
                                                                "budget_ms": 50})
     (row,) = performance_rows([lone])
-    assert row["Median ± spread then"] == "not recorded"
+    assert row["Median ± spread then"] == ("not recorded (the baseline holds no time for this "
+                                           "query)")
     assert row["Rule that decided"] == ("within its budget of 50 ms; no baseline time to "
                                         "compare with")

@@ -94,6 +94,8 @@ def test_the_lock_table_lists_only_the_relations_the_migration_touched():
                                           "public.tags"]
     assert rows[0]["Longest ACCESS EXCLUSIVE"] == "900 ms"  # the headline: the longest hold
     assert rows[-1]["Locks taken"] == "ROW EXCLUSIVE"
+    assert rows[-1]["Longest ACCESS EXCLUSIVE"] == "not taken"  # words, no empty cell
+    assert rows[-1]["Writers' longest wait"] == "no session waited"
     # planted: every table the footprint saw is what the table listed before
     assert len(footprint.table_rows()) == 124
 

@@ -76,4 +76,4 @@ def test_html_record_has_the_same_tables_and_escapes_what_it_shows():
             "</summary>") in page
     assert "<td>Database Rollback</td><td>30 min</td>" in page
     assert "<td class=done>done</td><td>0002 -&gt; 0001 &amp; &lt;checked&gt;</td>" in page
-    assert "<td class=not-run>not run</td>" in page
+    assert "<td class=not-run>not part of this drill</td>" in page

@@ -24,11 +24,12 @@ def footprint_rows(footprints: list[Footprint]) -> list[dict[str, str]]:
                 continue
             held.append((row["exclusive_ms"] or 0.0, {
                 "Migration": footprint.command, "Table": row["table"],
-                "Longest ACCESS EXCLUSIVE": _ms(row["exclusive_ms"]),
-                "Statement that held it": row["statement"] or "—",
+                "Longest ACCESS EXCLUSIVE": _ms(row["exclusive_ms"], "not taken"),
+                "Statement that held it": row["statement"] or "none: no ACCESS EXCLUSIVE",
                 "Rewritten (relfilenode)": row["rewritten"],
                 "Locks taken": ", ".join(row["modes"]) or "none",
-                "Writers' longest wait": _ms(row["writers_longest_wait_ms"]),
+                "Writers' longest wait": _ms(row["writers_longest_wait_ms"],
+                                             "no session waited"),
                 "Timeouts set by the migration": timeouts}))
     return [row for _, row in sorted(held, key=lambda pair: -pair[0])]
 
@@ -40,8 +41,9 @@ def locked(row: dict) -> bool:
                 or row["writers_longest_wait_ms"] is not None)
 
 
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f} ms"
+def _ms(value: float | None, none: str) -> str:
+    """Milliseconds, or what it means that there were none (no empty cell in the record)."""
+    return none if value is None else f"{value:,.0f} ms"
 
 
 def check_lock_footprint(drill, migrations: Migrations) -> None:

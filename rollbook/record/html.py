@@ -196,7 +196,7 @@ def _drill(number: int, heading: str, drill: DrillRecord, trend: DrillTrend | No
                                            for line in layout.warning_lines(drill)) + "</ul>")
     rto = [[("<b>%s</b>" if p.name == TOTAL_PHASE else "%s") % escape(p.name),
             format_duration(p.objective_s), format_duration(p.elapsed_s),
-            "OVER OBJECTIVE" if p.over_objective else escape(p.status)]
+            escape(layout.phase_status(drill, p))]
            for p in drill.clock.rows()]
     parts.append("<h3>Recovery Time Objectives</h3>" + rows_table(
         ["Component", "RTO Target", "Actual Time", "Status"], rto,

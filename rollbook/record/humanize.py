@@ -51,9 +51,9 @@ def value(key: str, raw: Any) -> str:
         return number(raw, unit)
     if isinstance(raw, dict):
         return ", ".join(f"{name} {value(key, item) if not isinstance(item, str) else item}"
-                         for name, item in raw.items()) or "—"
+                         for name, item in raw.items()) or "none"
     if isinstance(raw, (list, tuple)):
-        return ", ".join(value(key, item) for item in raw) or "—"
+        return ", ".join(value(key, item) for item in raw) or "none"
     return str(raw)
 
 

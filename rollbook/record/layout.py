@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from rollbook.record import humanize
 from rollbook.record.checklist import COULD_NOT_VERIFY, DONE, NOT_DONE, OUT_OF_SCOPE
-from rollbook.record.clock import TOTAL_PHASE, format_duration
+from rollbook.record.clock import TOTAL_PHASE, PhaseTiming, format_duration
 from rollbook.record.model import DrillRecord, StepLog
 
 FINDINGS_SHOWN = 20     # lines of one kind of finding shown under a drill
@@ -51,10 +51,22 @@ def rto_cell(drill: DrillRecord, phase: str) -> tuple[str, bool]:
     a drill that passed without it does not rehearse it."""
     timing = drill.clock.total() if phase == TOTAL_PHASE else drill.clock.phases.get(phase)
     if timing is None or timing.elapsed_s is None:
-        return ("not part of this drill" if drill.verdict == "passed" else "not run"), False
+        return not_run(drill), False
     over = timing.over_objective
     text = f"{format_duration(timing.elapsed_s)} of {format_duration(timing.objective_s)}"
     return (f"OVER: {text}" if over else text), over
+
+
+def not_run(drill: DrillRecord) -> str:
+    """A phase without a time: one a passing drill does not rehearse, or one it never reached."""
+    return "not part of this drill" if drill.verdict == "passed" else "not run"
+
+
+def phase_status(drill: DrillRecord, phase: PhaseTiming) -> str:
+    """A phase's status in the drill's recovery-time table."""
+    if phase.over_objective:
+        return "OVER OBJECTIVE"
+    return not_run(drill) if phase.status == "not run" else phase.status
 
 
 def checklist_rows(drills: list[DrillRecord]) -> list[tuple[str, str, str]]:

@@ -131,7 +131,7 @@ def _drill_section(heading: str, drill: DrillRecord, trend: DrillTrend | None,
               "| Component | RTO Target | Actual Time | Status |",
               "|-----------|------------|-------------|--------|"]
     for phase in drill.clock.rows():
-        status = "OVER OBJECTIVE" if phase.over_objective else phase.status
+        status = layout.phase_status(drill, phase)
         name = f"**{phase.name}**" if phase.name == TOTAL_PHASE else phase.name
         lines.append(f"| {name} | {format_duration(phase.objective_s)} | "
                      f"{format_duration(phase.elapsed_s)} | {status} |")

@@ -8,6 +8,8 @@ from typing import Any
 from rollbook.record.evidence import CheckResult
 
 TITLE = "Query performance"
+NO_BASELINE = "not recorded (the baseline holds no time for this query)"
+NOT_COMPARED = "not compared: nothing was measured now (see the rule)"
 RULES = {"same": "same plan and buffers: only beyond {ratio:g}x counts (below, a slowdown is "
                  "the machine's load)",
          "changed": "the plan or its work changed: the runbook's {ratio:g}x limit applies",
@@ -16,7 +18,7 @@ RULES = {"same": "same plan and buffers: only beyond {ratio:g}x counts (below, a
 
 def _plan(body: dict[str, Any] | None) -> str:
     if not body:
-        return "not recorded"
+        return "not recorded (the check measured no plan)"
     parts = [f"index {name}" for name in body.get("indexes") or ()]
     parts += [f"Seq Scan on {name}" for name in body.get("seq_scans") or ()]
     buffers = body.get("buffers")
@@ -26,7 +28,7 @@ def _plan(body: dict[str, Any] | None) -> str:
 
 def _time(body: dict[str, Any] | None) -> str:
     if not body or body.get("median_ms") is None:
-        return "not recorded"
+        return "not recorded (the check measured no time)"
     runs = len(body.get("all_runs_ms") or body.get("runs_ms") or ())
     return (f"{body['median_ms']:.3f} ms ± {body.get('spread_ms') or 0:.3f}"
             + (f" ({runs} runs)" if runs else ""))
@@ -45,10 +47,12 @@ def performance_rows(results: list[CheckResult]) -> list[dict[str, str]]:
         plan = plans.get(query)
         verdict = "passed" if result.ok and (plan is None or plan.ok) else "failed"
         if found is None:
-            rows.append({"Query": query, "Plan then": "not recorded",
+            then = NO_BASELINE if observed.get("median_ms") is not None else NOT_COMPARED
+            rows.append({"Query": query, "Plan then": then,
                          "Plan now": _plan(plan.observed if plan else observed),
-                         "Median ± spread then": "not recorded",
-                         "Median ± spread now": _time(observed), "Ratio": "—",
+                         "Median ± spread then": then,
+                         "Median ± spread now": _time(observed),
+                         "Ratio": "none: nothing to compare with",
                          "Rule that decided": (f"within its budget of "
                                                f"{observed.get('budget_ms', 0):g} ms; no "
                                                "baseline time to compare with"
