@@ -134,3 +134,11 @@ def test_a_phase_a_drill_does_not_rehearse_says_so_in_the_recovery_time_table():
         "## Recovery Time Objectives")[1].split("## Rollback Checklist")[0]
     assert "| Drill 1 | 0.00 s of 30 min | not part of this drill |" in rto
     assert "| Drill 2 | 0.00 s of 30 min | not run |" in rto
+
+
+def test_alembic_base_reads_as_words():
+    text = render_markdown({"run_id": "r1"}, [drill("first revision", revision_before="0001",
+                                                    revision_after="<base>")])
+    assert "| 0001 → base (no revision applied) |" in text
+    assert "- **revision after**: base (no revision applied)" in text
+    assert "<base>" not in text.split("### Steps")[0]

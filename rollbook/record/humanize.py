@@ -42,9 +42,16 @@ def number(value: float | int, unit: str = "") -> str:
     return f"{text} {unit}" if unit else text
 
 
+def revision(raw: str) -> str:
+    """An Alembic revision for people: Alembic's `<base>` is the schema before any revision."""
+    return "base (no revision applied)" if raw == "<base>" else raw
+
+
 def value(key: str, raw: Any) -> str:
     """One fact as a sentence fragment: dicts as `name value unit` lists, numbers grouped."""
     unit = unit_of(key)
+    if key.startswith("revision_") and isinstance(raw, str):
+        return revision(raw)
     if raw is None:
         return "—"
     if isinstance(raw, (int, float)):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rollbook.record import humanize
 from rollbook.record.checklist import COULD_NOT_VERIFY
 from rollbook.record.clock import format_duration
 from rollbook.record.model import DrillRecord
@@ -74,7 +75,7 @@ def anchor(number: int) -> str:
 
 def revision(drill: DrillRecord, key: str) -> str:
     value = drill.facts.get(key)
-    return str(value) if value not in (None, "") else NOT_RECORDED
+    return humanize.revision(str(value)) if value not in (None, "") else NOT_RECORDED
 
 
 def summarise(drills: list[DrillRecord]) -> list[DrillSummary]:
