@@ -1,7 +1,8 @@
-"""The HTML record read in a real Chromium at 768 px (a tablet, a narrow window): nothing makes
-the page scroll sideways, every drill's details opened. The record is built from the model
-with 19 drills carrying what real drills write: 64-hex sha256s, long paths, a 30-row lock
-table, a performance table, mappings of watch samples, findings."""
+"""The HTML record read in a real Chromium, every drill's details opened: at 768 px (a tablet, a
+narrow window) nothing makes the page or a table scroll sideways; at 768 and 1280 px no word of
+a table's header or cell is split across lines (the issue saw "Verdic|t"). The record is built
+from the model with 19 drills carrying what real drills write: 64-hex sha256s, long paths, a
+30-row lock table, a performance table, mappings of watch samples, findings."""
 from __future__ import annotations
 
 import html
