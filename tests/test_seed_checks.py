@@ -8,6 +8,7 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from rollbook.pg.connect import connect
 from rollbook.runbook import generic_seed
@@ -111,13 +112,20 @@ counter = itertools.count()
 def test_any_readable_check_constraint_is_satisfied(conn, constraint):
     column_type, expression = constraint
     n = next(counter)
+    table = sql.Identifier(f"t{n}")
+    # the drawn type and CHECK expression are SQL text this test wrote; names are identifiers
     if column_type == "DOMAIN":
-        conn.execute(f"CREATE DOMAIN d{n} AS integer CHECK ({expression.replace('c', 'VALUE')})")
-        column_type = f"d{n}"
-    conn.execute(f"CREATE TABLE t{n} (id serial PRIMARY KEY, c {column_type} NOT NULL"
-                 + (f" CHECK ({expression})" if not column_type.startswith("d") else "") + ")")
+        domain = sql.Identifier(f"d{n}")
+        conn.execute(sql.SQL("CREATE DOMAIN {} AS integer CHECK ({})").format(
+            domain, sql.SQL(expression.replace("c", "VALUE"))))
+        column, check = domain, sql.SQL("")
+    else:
+        column = sql.SQL(column_type)
+        check = sql.SQL(" CHECK ({})").format(sql.SQL(expression))
+    conn.execute(sql.SQL("CREATE TABLE {} (id serial PRIMARY KEY, c {} NOT NULL{})").format(
+        table, column, check))
     try:
         seeded = generic_seed.seed_tables(conn, 30)
         assert seeded[f"t{n}"] == 30
     finally:
-        conn.execute(f"DROP TABLE t{n}")
+        conn.execute(sql.SQL("DROP TABLE {}").format(table))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import allure
@@ -10,12 +11,19 @@ from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
 
 
+@lru_cache(maxsize=128)
+def _redacted(text: str) -> str:
+    """redact_text of `text`, once per text: the checks attach the same SQL to many tests (the
+    schema catalog's statements to every table's), each a scan of every secret pattern."""
+    return redact_text(text)
+
+
 def attach_text(name: str, text: str) -> None:
-    allure.attach(redact_text(text), name=name, attachment_type=allure.attachment_type.TEXT)
+    allure.attach(_redacted(text), name=name, attachment_type=allure.attachment_type.TEXT)
 
 
 def attach_json(name: str, value) -> None:
-    allure.attach(redact_text(json.dumps(value, indent=2, default=str)), name=name,
+    allure.attach(_redacted(json.dumps(value, indent=2, default=str)), name=name,
                   attachment_type=allure.attachment_type.JSON)
 
 

@@ -29,7 +29,8 @@ from rollbook.runbook import crash_child
 from rollbook.runbook.alembic_process import AlembicProcess, wait_for_backend_gone
 from rollbook.runbook.migrations import Migrations, current_revisions
 from rollbook.runbook.revisions import BASE, clone
-from rollbook.settings.target import alembic_config
+from rollbook.settings.profile import Alembic
+from rollbook.settings.target import project_config
 from rollbook.verdicts import content, counts, orphans, schema
 from rollbook.verdicts.measured import Measured
 
@@ -134,13 +135,33 @@ def unlike(dsn: str, uninterrupted: Baseline) -> list[CheckResult]:
 
 class Rehearsal:
     """The downgrade to `target` of copies of the database `template` (at the revision whose
-    downgrade is rehearsed), run by crash_child in a process of its own."""
+    downgrade is rehearsed), run by crash_child in a process of its own. `project` is the
+    profile's [alembic] (its script_location honoured by the child and by the second
+    downgrade alike), or an ini path alone."""
 
-    def __init__(self, server: Server, template: str, ini: Path, target: str, workdir: Path,
-                 schemas: tuple[str, ...] | None = None):
-        self.server, self.template, self.ini, self.target = server, template, ini, target
+    def __init__(self, server: Server, template: str, project: Alembic | Path, target: str,
+                 workdir: Path, schemas: tuple[str, ...] | None = None):
+        self.server, self.template, self.target = server, template, target
+        self.project = project if isinstance(project, Alembic) else Alembic(ini=Path(project))
         self.workdir, self.schemas = workdir, schemas  # workdir: the children's statement logs
         self.uninterrupted_rows: Baseline | None = None  # what uninterrupted() left, captured
+        self._child_ini: Path | None = None
+
+    def child_ini(self) -> Path:
+        """The ini the crash child reads: the project's own, or, when the profile overrides
+        its script_location, a copy in `workdir` naming that folder (its other options as the
+        project's ini has them, %(here)s still that ini's folder; no sqlalchemy.url: the child
+        takes the database's from its environment)."""
+        assert self.project.ini is not None, "the profile names no Alembic project"
+        if self.project.script_location is None:
+            return self.project.ini
+        if self._child_ini is None:
+            config = project_config(self.project)
+            config.file_config.remove_option(config.config_ini_section, "sqlalchemy.url")
+            self._child_ini = self.workdir / "alembic-crash-child.ini"
+            with self._child_ini.open("w", encoding="utf-8") as out:
+                config.file_config.write(out)
+        return self._child_ini
 
     def copy(self) -> str:
         name = f"rb_crash_{uuid.uuid4().hex[:10]}"
@@ -154,9 +175,10 @@ class Rehearsal:
         env = {crash_child.LOG_ENV: str(log)}
         if crash_at is not None:
             env[crash_child.AT_ENV] = str(crash_at)
-        url = alembic_config(self.ini, dsn).get_main_option("sqlalchemy.url")
-        child = AlembicProcess(self.ini, "downgrade", self.target, url_env=crash_child.URL_ENV,
-                               url=url, module="rollbook.runbook.crash_child", env=env).start()
+        url = project_config(self.project, dsn).get_main_option("sqlalchemy.url")
+        child = AlembicProcess(self.child_ini(), "downgrade", self.target,
+                               url_env=crash_child.URL_ENV, url=url,
+                               module="rollbook.runbook.crash_child", env=env).start()
         code, output = child.ended(CHILD_TIMEOUT_S)
         sent = [_sent(line) for line in log.read_text().splitlines()] if log.exists() else []
         log.unlink(missing_ok=True)
@@ -190,7 +212,7 @@ class Rehearsal:
                 cleanup_s = (wait_for_backend_gone(conn, killed.backend_pid)
                              if killed.backend_pid else 0.0)
             revision, left = judge(dsn, expected, self.schemas)
-            migrations = Migrations(alembic_config(self.ini, dsn), dsn)
+            migrations = Migrations(project_config(self.project, dsn), dsn)
             started = time.perf_counter()
             try:
                 run = migrations.downgrade(self.target)

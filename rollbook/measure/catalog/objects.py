@@ -12,7 +12,26 @@ from __future__ import annotations
 
 from rollbook.measure.catalog.base import display_name, short_identity
 
-OBJECTS_CTE = """\
+# Catalogs whose objects sit in a schema and have an owner (or none) but no privileges:
+# (catalog, owner column or None, namespace column), each read alike
+NAMESPACED = (
+    ("pg_collation", "collowner", "collnamespace"), ("pg_operator", "oprowner", "oprnamespace"),
+    ("pg_opclass", "opcowner", "opcnamespace"), ("pg_opfamily", "opfowner", "opfnamespace"),
+    ("pg_ts_config", "cfgowner", "cfgnamespace"), ("pg_ts_dict", "dictowner", "dictnamespace"),
+    ("pg_ts_parser", None, "prsnamespace"), ("pg_ts_template", None, "tmplnamespace"),
+    ("pg_conversion", "conowner", "connamespace"),
+)
+
+
+def _namespaced(catalog: str, owner: str | None, namespace: str) -> str:
+    """The CTE's rows of `catalog`'s objects in the selected schemas, then the next UNION."""
+    return (f"    SELECT '{catalog}'::regclass, o.oid, {f'o.{owner}' if owner else 'NULL'},"
+            " NULL, NULL, 0\n"
+            f"    FROM {catalog} o JOIN pg_namespace n ON n.oid = o.{namespace}\n"
+            "    WHERE n.nspname = ANY(%(schemas)s)\n  UNION ALL\n")
+
+
+_OBJECTS_BEFORE = """\
 WITH objects(classid, objid, owner, acl, acltype, relid) AS (
     SELECT 'pg_namespace'::regclass, n.oid, n.nspowner, n.nspacl, 'n'::"char", 0::oid
     FROM pg_namespace n WHERE n.nspname = ANY(%(schemas)s)
@@ -49,42 +68,8 @@ WITH objects(classid, objid, owner, acl, acltype, relid) AS (
     FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
     WHERE n.nspname = ANY(%(schemas)s)
   UNION ALL
-    SELECT 'pg_collation'::regclass, o.oid, o.collowner, NULL, NULL, 0
-    FROM pg_collation o JOIN pg_namespace n ON n.oid = o.collnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_operator'::regclass, o.oid, o.oprowner, NULL, NULL, 0
-    FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_opclass'::regclass, o.oid, o.opcowner, NULL, NULL, 0
-    FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_opfamily'::regclass, o.oid, o.opfowner, NULL, NULL, 0
-    FROM pg_opfamily o JOIN pg_namespace n ON n.oid = o.opfnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_ts_config'::regclass, o.oid, o.cfgowner, NULL, NULL, 0
-    FROM pg_ts_config o JOIN pg_namespace n ON n.oid = o.cfgnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_ts_dict'::regclass, o.oid, o.dictowner, NULL, NULL, 0
-    FROM pg_ts_dict o JOIN pg_namespace n ON n.oid = o.dictnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_ts_parser'::regclass, o.oid, NULL, NULL, NULL, 0
-    FROM pg_ts_parser o JOIN pg_namespace n ON n.oid = o.prsnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_ts_template'::regclass, o.oid, NULL, NULL, NULL, 0
-    FROM pg_ts_template o JOIN pg_namespace n ON n.oid = o.tmplnamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
-    SELECT 'pg_conversion'::regclass, o.oid, o.conowner, NULL, NULL, 0
-    FROM pg_conversion o JOIN pg_namespace n ON n.oid = o.connamespace
-    WHERE n.nspname = ANY(%(schemas)s)
-  UNION ALL
+"""
+_OBJECTS_AFTER = """\
     SELECT 'pg_am'::regclass, o.oid, NULL, NULL, NULL, 0 FROM pg_am o WHERE o.oid >= 16384
   UNION ALL
     SELECT 'pg_cast'::regclass, o.oid, NULL, NULL, NULL, 0 FROM pg_cast o WHERE o.oid >= 16384
@@ -124,6 +109,8 @@ WITH objects(classid, objid, owner, acl, acltype, relid) AS (
                             OR (e.classid = 'pg_class'::regclass AND e.objid = o.relid)))
 )
 """
+OBJECTS_CTE = (_OBJECTS_BEFORE + "".join(_namespaced(*row) for row in NAMESPACED)
+               + _OBJECTS_AFTER)
 
 
 def object_name(kind: str, identity: str) -> str:
