@@ -80,7 +80,7 @@ def test_downgrade_killed_before_every_statement(drill, pg_server, crash_databas
             at_revision = baseline.capture(conn, [step.revision], profile.schemas)
         log.detail = (f"{len(at_revision.tables)} tables, "
                       f"{sum(t.rows for t in at_revision.tables.values()):,} rows")
-    rehearsal = Rehearsal(pg_server, template_name, profile.alembic.ini, step.parent,
+    rehearsal = Rehearsal(pg_server, template_name, profile.alembic, step.parent,
                           drill.workspace, profile.schemas)
 
     with drill.phase("Database Rollback") as log:  # the downgrade as it runs uninterrupted
