@@ -102,14 +102,16 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
         step.detail = f"{sum(seeded.values()):,} rows"
 
     # the backup's pg_dump reads the same unchanging database as the baseline: it runs
-    # alongside it (both only read), and the upgrade starts once both are done and verified
+    # alongside the baseline's reads (both only read) but not its key queries' timing, and the
+    # upgrade starts once both are done and the backup verified
     with ThreadPoolExecutor(1, thread_name_prefix="rollbook-pg_dump") as background:
         dumping = background.submit(backup.dump, server, database,
                                     drill.workspace / "pre_migration_backup.dump")
         with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") \
                 as step:
             with connect(dsn, read_only=True) as conn:
-                before = snapshot.take(conn, drill.profile)  # as `rollbook snapshot` takes it
+                # as `rollbook snapshot` takes it
+                before = snapshot.take(conn, drill.profile, before_plans=dumping.exception)
             path = before.save(drill.workspace / "baseline.json")
             drill.attach_file("baseline.json", path)
             drill.kept.file("baseline.json", path)
