@@ -25,7 +25,7 @@ BENCH_RUN = [sys.executable, str(ROOT / "bench" / "run")]
 def output(tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("bench")
     done = subprocess.run([*BENCH_RUN, "--scale", "tiny", "--repeats", "1", "--output-dir",
-                           str(output)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           str(output)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (output / "benchmark-tiny.json").is_file()  # the raw figures, to compare runs
     return output
@@ -52,6 +52,17 @@ def test_machine_versions_and_counts(results):
     assert re.search(r"[\d,]+ rows/s", results)
     assert "| rollbook: changed row's key range named |" in results
     assert re.search(r"workers planned: \d+", results)
+
+
+def test_drill_timeline(results):
+    """The main drill's steps and the floor's parts, and the walls they add up to."""
+    for line in (r"\| Seed Vibes data \(scale 500\) \| \d+\.\d\d \|",
+                 r"\| Database Rollback \| \d+\.\d\d \|",
+                 r"\|  \|  \| alembic upgrade 0002 \| \d+\.\d\d \|",
+                 r"\| outside the steps [^|]* \| -?\d+\.\d\d \|",
+                 r"\| main drill ÷ its own [^|]* \| \d+\.\d\dx \|",
+                 r"\| \*\*drill wall\*\* \| \d+\.\d\d \| \*\*floor\*\* \| \d+\.\d\d \|"):
+        assert re.search(line, results), line
 
 
 def test_growth_row_at_tiny(results):
