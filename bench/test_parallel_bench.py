@@ -3,8 +3,9 @@ of journals.user_id and `pytest checks/`, each with the server's default
 max_parallel_workers_per_gather and with 0 (no parallel workers), on the same database.
 
 The digest and orphan search SET it on the checks' own read-only connection (a SET is allowed
-in a READ ONLY transaction); the checks' child process gets it as the database's default
-(ALTER DATABASE ... SET, reset afterwards), since it opens its own connections."""
+in a READ ONLY transaction); the checks' child process gets it in PGOPTIONS for every session it
+opens (a database default, ALTER DATABASE ... SET, would be a schema difference the checks
+report against the baseline)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -13,7 +14,6 @@ from typing import Any, Iterator
 import pytest
 from checks_vs_runbook import run
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
 from rollbook.measure import fingerprint
 from rollbook.pg.connect import connect
@@ -94,29 +94,22 @@ def test_parallel_orphans(benchmark, repeats, pair, workers):
                                 note=f"workers planned: {planned}")
 
 
-@contextmanager
-def _database_default(pair, workers: int | None) -> Iterator[None]:
-    """SETTING as the default of the database's new sessions while the block runs."""
-    database = sql.Identifier(conninfo_to_dict(pair.dsn)["dbname"])
-    with connect(pair.server.dsn("postgres")) as conn:
-        if workers is not None:
-            conn.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                database, sql.Identifier(SETTING), sql.Literal(workers)))
-        try:
-            yield
-        finally:
-            conn.execute(sql.SQL("ALTER DATABASE {} RESET {}").format(
-                database, sql.Identifier(SETTING)))
+def _with_workers(env: dict[str, str], workers: int | None) -> dict[str, str]:
+    """The checks' environment with SETTING given to every session they open (PGOPTIONS)."""
+    if workers is None:
+        return env
+    options = " ".join(filter(None, (env.get("PGOPTIONS"), f"-c {SETTING}={workers}")))
+    return dict(env, PGOPTIONS=options)
 
 
 @pytest.mark.parametrize("workers", [None, OFF], ids=["default", "off"])
 def test_parallel_checks(benchmark, repeats, pair, operator, workers):
     argv, env = operator
+    env = _with_workers(env, workers)
 
     def once():
         outcome = run(argv, env)
         assert outcome.code == 0, outcome.stdout[-2000:]
 
-    with _database_default(pair, workers):
-        benchmark.pedantic(once, rounds=repeats, iterations=1)
+    benchmark.pedantic(once, rounds=repeats, iterations=1)
     benchmark.extra_info["figure"] = f"pytest checks/ (-n 0), {_label(pair, workers)}"
