@@ -7,6 +7,7 @@ import tracemalloc
 
 import pytest
 from examples.checkrun import snapshot, vibes_copy
+from examples.row_baselines import take
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,30 +34,21 @@ INSERT INTO audit SELECT timestamptz '2024-01-01' + g * interval '1 hour', 'did 
 """
 
 
-def take(dsn, folder, schema=None, leaves=64):
-    """A baseline (after running `schema`) with key-range digests and row digests, saved in
-    `folder` and read back."""
-    if schema is not None:
-        with connect(dsn) as conn:
-            conn.execute(schema)
-    with connect(dsn, read_only=True) as conn:
-        before = baseline.capture(conn, [])
-        before.facts = {"leaves": content.capture_all(conn, before, before.schema_snapshot(),
-                                                      leaves=leaves)}
-        before.rows_writer = row_digests.Writer()
-        for table in sorted(before.tables):
-            before.rows_writer.add(conn, table, before.whole_key(table), before.digest_algorithm)
-    return baseline.load(before.save(folder / "baseline.json"))
-
-
 def compare(dsn, before, table):
     with connect(dsn, read_only=True) as conn:
         return content.compare_table(Measured(conn, before), table)
 
 
-@pytest.fixture
-def notes(scratch_dsn, tmp_path):
-    return scratch_dsn, take(scratch_dsn, tmp_path, NOTES)
+def seeded(schema):
+    """A fixture: (DSN, baseline) of a scratch database after `schema`."""
+    @pytest.fixture
+    def fixture(scratch_dsn, tmp_path):
+        return scratch_dsn, take(scratch_dsn, tmp_path, schema)
+    return fixture
+
+
+notes = seeded(NOTES)
+composite = seeded(COMPOSITE)
 
 
 def test_sidecar_hashes_add_up_to_the_table_digest(notes):
@@ -107,11 +99,6 @@ def test_many_changes_capped_on_screen_all_in_the_evidence(notes):
     assert changed == [g for g in range(100, 10001, 100) if g != 5000]
     assert "changed 99: 100, 200" in result.summary and "… 89 more" in result.summary
     assert "10000" not in result.summary.split("changed 99:")[1]
-
-
-@pytest.fixture
-def composite(scratch_dsn, tmp_path):
-    return scratch_dsn, take(scratch_dsn, tmp_path, COMPOSITE)
 
 
 def test_composite_and_keyless_tables_named_by_whole_key(composite):

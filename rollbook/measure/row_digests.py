@@ -17,6 +17,7 @@ as Python orders the strings' code points.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import shutil
@@ -61,7 +62,7 @@ class Layout:
                    [list(b) for b in body["blocks"]])
 
 
-def _key_expression(columns: dict[str, str], key: tuple[str, ...]
+def key_expression(columns: dict[str, str], key: tuple[str, ...]
                     ) -> tuple[sql.Composable, bool]:
     if len(key) == 1 and columns.get(key[0]) in fingerprint.INTEGER_TYPES:
         return sql.Identifier("t", key[0]), True
@@ -78,7 +79,7 @@ def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str]
     """(the statement that reads `table`'s rows once, in key order, as blocks of BLOCK_ROWS
     lines "key TAB hash", each with its first key and row count; whether the key is an
     integer). PostgreSQL hashes and joins the lines: Python receives a few rows a table."""
-    expression, integer = _key_expression(columns, key)
+    expression, integer = key_expression(columns, key)
     text = (sql.SQL("{}::text").format(expression) if integer
             else ESCAPED.format(expression))
     selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
@@ -214,6 +215,19 @@ class Differences:
                 "baseline_rows_compared": self.compared}
 
 
+def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], layout: Layout,
+              algorithm: str, where: sql.Composable | None = None,
+              statements: list[str] | None = None) -> Iterator[tuple[Any, int]]:
+    """(key, hash) of `table`'s live rows matching `where`, in the sidecar's key order, its
+    statement appended to `statements`."""
+    statement, _ = rows_statement(conn, table, columns, layout.key, algorithm, where)
+    if statements is not None:
+        statements.append(statement)
+    for _, _, lines in _blocks(conn, statement):
+        for line in lines.split("\n"):
+            yield _parse(line, layout.integer)
+
+
 def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
             spans: list[tuple[Any, Any]], scope: sql.Composable | None = None,
             found: Differences | None = None) -> Differences:
@@ -221,7 +235,7 @@ def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, al
     that span (also within `scope`, the baseline rows' selection), both in key order."""
     found = found if found is not None else Differences()
     columns = fingerprint.table_columns(conn, table) or {}
-    expression, _ = _key_expression(columns, layout.key)
+    expression, _ = key_expression(columns, layout.key)
     for lo, hi in spans:
         bounds = [scope] if scope is not None else []
         if lo is not None:
@@ -229,11 +243,29 @@ def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, al
         if hi is not None:
             bounds.append(sql.SQL("{} <= {}").format(expression, sql.Literal(hi)))
         where = sql.SQL(" AND ").join(bounds) if bounds else None
-        statement, _ = rows_statement(conn, table, columns, layout.key, algorithm, where)
-        found.sql.append(statement)
-        live = (_parse(line, layout.integer) for _, _, lines in _blocks(conn, statement)
-                for line in lines.split("\n"))
+        live = live_rows(conn, table, columns, layout, algorithm, where, found.sql)
         _merge(kept_rows(path, layout, lo, hi), live, found)
+    return found
+
+
+def kept_hashes(path: Path, layout: Layout, keys: list[Any]) -> dict[Any, int]:
+    """The sidecar's hash of each of `keys` it holds, reading only the blocks they fall in."""
+    wanted = sorted(set(keys))
+    firsts = [b[0] for b in layout.blocks]
+    found: dict[Any, int] = {}
+    with path.open("rb") as f:
+        for i, (_, offset, length, _rows) in enumerate(layout.blocks):
+            lo = bisect.bisect_left(wanted, firsts[i])
+            hi = (bisect.bisect_left(wanted, firsts[i + 1]) if i + 1 < len(firsts)
+                  else len(wanted))
+            if lo == hi:
+                continue
+            inside = set(wanted[lo:hi])
+            f.seek(offset)
+            for line in zlib.decompress(f.read(length)).decode().split("\n"):
+                key, digest = _parse(line, layout.integer)
+                if key in inside:
+                    found[key] = digest
     return found
 
 
