@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rollbook.errors import ConfigError
 from rollbook.measure import baseline as baseline_mod
@@ -91,10 +92,11 @@ def diff(request: Request, warn: Callable[[str], None]) -> list[row_diff.TableDi
     return found
 
 
-def _cut(value: str | None, whole: bool) -> str:
+def _cut(value: Any, whole: bool) -> str:
+    """A key or value on one line (NULL for SQL's), cut on screen."""
     if value is None:
         return "NULL"
-    value = value.replace("\n", "\\n").replace("\t", "\\t")
+    value = str(value).replace("\n", "\\n").replace("\t", "\\t")
     return value if whole or len(value) <= VALUE_WIDTH else value[:VALUE_WIDTH - 1] + "…"
 
 
@@ -103,7 +105,7 @@ def _rows(diff: row_diff.TableDiff, whole: bool) -> list[tuple[str, ...]]:
     for kind in row_diff.KINDS:
         keys = getattr(diff, kind)
         for key in keys if whole else keys[:SHOWN]:
-            rows.append((diff.table, kind, str(key), "", "", ""))
+            rows.append((diff.table, kind, _cut(key, whole), "", "", ""))
             if kind == "changed" and key in diff.absent_old:
                 rows.append(("", "", "", "(no row of this key in --against)", "", ""))
             for change in diff.columns.get(key, []) if kind == "changed" else []:
@@ -114,8 +116,7 @@ def _rows(diff: row_diff.TableDiff, whole: bool) -> list[tuple[str, ...]]:
                 rows.append(("", "", "", "(the --against row is not the baseline's either)",
                              "", ""))
         if not whole and len(keys) > SHOWN:
-            rows.append((diff.table, kind, f"… {len(keys) - SHOWN} more (all with --output FILE)",
-                         "", "", ""))
+            rows.append((diff.table, kind, f"… {len(keys) - SHOWN} more", "", "", ""))
     return rows
 
 
@@ -129,6 +130,9 @@ def table_text(diffs: list[row_diff.TableDiff], whole: bool, against: bool) -> s
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
                   for r in [header, *rows]]
     lines += [f"{d.table}: not compared: {d.why}" for d in diffs if d.why]
+    if not whole and any(len(getattr(d, kind)) > SHOWN for d in diffs for kind in row_diff.KINDS):
+        lines.append(f"(the first {SHOWN} keys of each kind per table shown: every key with "
+                     "--output FILE or --format jsonl)")
     counts = {kind: sum(len(getattr(d, kind)) for d in diffs) for kind in row_diff.KINDS}
     differing = sum(1 for d in diffs if len(d))
     lines.append(f"{len(diffs)} tables compared with the baseline's row digests: "
