@@ -84,6 +84,7 @@ def test_one_changed_one_deleted_one_added_row_named_by_key(notes):
     assert (rows["changed"], rows["missing"], rows["added"]) == ([4242], [77], [5000])
     assert "rows by key (id): changed 1: 4242; missing 1: 77; added 1: 5000" in result.summary
     assert "key range" not in result.summary
+    assert "Hint: `rollbook diff-rows --baseline BASELINE --against DSN`" in result.summary
     # bisection narrowed the rows read to the differing leaves, not the table
     assert rows["baseline_rows_compared"] < 1000
 

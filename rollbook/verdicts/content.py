@@ -148,8 +148,8 @@ def _differs(name: str, summary: str, key: str, ranges: list[dict[str, Any]],
     if named is not None:
         observed["rows"] = named.to_dict()
         return CheckResult(name, False, f"{summary}. {content_rows.describe(named, whole_key)}."
-                           " Hint: compare those rows with the pre-rollback backup",
-                           [*statements, *named.sql], observed)
+                           f" Hint: {content_rows.COLUMNS_HINT}", [*statements, *named.sql],
+                           observed)
     shown = "; ".join(describe_range(key, r) for r in ranges[:5])
     more = " (and more; bisection stopped early)" if bisection.truncated else ""
     return CheckResult(name, False, f"{summary}. Differs in {len(ranges)} key range(s): "

@@ -12,6 +12,9 @@ from rollbook.measure import fingerprint, row_digests
 from rollbook.verdicts.measured import Measured
 
 SHOWN = 10  # keys of each kind in the one-line summary
+COLUMNS_HINT = ("`rollbook diff-rows --baseline BASELINE --against DSN` names the columns that "
+                "differ for each changed key, DSN a database holding the rows as they were (the "
+                "pre-rollback backup restored)")
 
 
 def name_rows(run: Measured, table: str, ranges: list[dict[str, Any]] | None,
