@@ -2,14 +2,13 @@
 next to the baseline JSON, so a content mismatch names the rows themselves (changed, missing,
 added) from the baseline alone, after the database they came from is gone.
 
-One statement per table reads its rows once in key order; PostgreSQL hashes each row and joins
-them into blocks of BLOCK_ROWS lines "key TAB hash", which a server-side cursor hands over one
-at a time; each is compressed on its own, and the baseline records where each block
-starts (its first key), its offset and length in the file, and the file's sha256. A row's hash
-is the one the table digest sums (fingerprint.row_hash), so the sidecar's hashes add up to it.
-Comparing streams the live rows of a key range in the same order and merges them with the
-blocks of the sidecar that cover it: the pytest process holds one block at a time, never the
-table, and only the differing keys.
+Each table's rows are read once in key order; PostgreSQL hashes each row and joins them into
+blocks of BLOCK_ROWS lines "key TAB hash" (a key of one integer column: one statement a block,
+over the key's index, nothing sorted; any other key: one statement whose server-side cursor
+hands the blocks over one at a time); each is compressed on its own, and the baseline records
+where each block starts (its first key), its offset and length in the file, and the file's
+sha256. A row's hash is the one the table digest sums (fingerprint.row_hash), so the sidecar's
+hashes add up to it. Reading and comparing them: row_digests_read.py.
 
 Keys: a whole key of one integer column is kept as its number and ordered as one; any other
 whole key as its row text (fingerprint.key_text), ordered in the "C" collation, which orders
@@ -17,7 +16,6 @@ as Python orders the strings' code points.
 """
 from __future__ import annotations
 
-import bisect
 import hashlib
 import os
 import shutil
@@ -93,7 +91,7 @@ def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str]
     return as_text(statement, conn), integer
 
 
-def _blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, int, str]]:
+def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, int, str]]:
     """(first key, rows, lines) of each block, one at a time (a server-side cursor), under
     pinned output settings."""
     with conn.transaction():
@@ -102,6 +100,33 @@ def _blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, int
             cursor.itersize = 1
             cursor.execute(statement)
             yield from cursor
+
+
+def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str], column: str,
+                   algorithm: str, statements: list[str]) -> Iterator[tuple[Any, int, str]]:
+    """(first key, rows, lines) of each block of a table whose whole key is one integer
+    `column`: one statement a block, the next BLOCK_ROWS rows after the last block's last key
+    in the key's index order, so that nothing is sorted (the aggregate's ORDER BY is its
+    input's; PostgreSQL 16+ sorts nothing for it)."""
+    k = sql.Identifier("t", column)
+    line = sql.SQL("{}::text || E'\\t' || {}::text").format(k, fingerprint.row_hash(columns,
+                                                                                   algorithm))
+    after = sql.SQL("{} IS NOT NULL").format(k)
+    with conn.transaction():
+        conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
+        while True:
+            statement = as_text(sql.SQL(
+                "SELECT min(k), count(*), string_agg(line, E'\\n' ORDER BY k), max(k) FROM ("
+                "SELECT {k} AS k, {line} AS line FROM {t} AS t WHERE {after} ORDER BY {k}"
+                " LIMIT {n}) AS r").format(k=k, line=line, t=relation(table), after=after,
+                                           n=sql.Literal(BLOCK_ROWS)), conn)
+            statements.append(statement)
+            first, rows, lines, last = conn.execute(statement).fetchone()
+            if rows:
+                yield first, rows, lines
+            if rows < BLOCK_ROWS:
+                return
+            after = sql.SQL("{} > {}").format(k, sql.Literal(last))
 
 
 class Writer:
@@ -118,18 +143,24 @@ class Writer:
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
             algorithm: str) -> None:
-        """`table`'s key and row hashes (one statement), each block compressed on its own."""
+        """`table`'s key and row hashes, each block compressed on its own: read by one
+        statement, or, for a key of one integer column, block by block over its index."""
         columns = fingerprint.table_columns(conn, table) or {}
-        statement, integer = rows_statement(conn, table, columns, key, algorithm)
+        _, integer = key_expression(columns, key)
+        if integer:
+            blocks = _ranged_blocks(conn, table, columns, key[0], algorithm, self.sql)
+        else:
+            statement, _ = rows_statement(conn, table, columns, key, algorithm)
+            self.sql.append(statement)
+            blocks = read_blocks(conn, statement)
         layout = self.tables[table] = Layout(key, integer)
-        for first, rows, lines in _blocks(conn, statement):
+        for first, rows, lines in blocks:
             packed = zlib.compress(lines.encode(), LEVEL)
             layout.blocks.append([first, self.size, len(packed), rows])
             layout.rows += rows
             self.file.write(packed)
             self.sha256.update(packed)
             self.size += len(packed)
-        self.sql.append(statement)
 
     def facts(self, name: str) -> dict[str, Any]:
         return {"file": name, "sha256": self.sha256.hexdigest(), "bytes": self.size,
@@ -167,121 +198,6 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def _parse(line: str, integer: bool) -> tuple[Any, int]:
+def parse_line(line: str, integer: bool) -> tuple[Any, int]:
     key, _, digest = line.partition("\t")
     return (int(key) if integer else _unescape(key)), int(digest)
-
-
-def _in(key: Any, lo: Any, hi: Any) -> bool:
-    return (lo is None or key >= lo) and (hi is None or key <= hi)
-
-
-def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
-              ) -> Iterator[tuple[Any, int]]:
-    """(key, hash) of the sidecar's rows of one table with lo <= key <= hi, in key order,
-    reading only the blocks that can hold them, one at a time."""
-    firsts = [b[0] for b in layout.blocks]
-    with path.open("rb") as f:
-        for i, (_, offset, length, _rows) in enumerate(layout.blocks):
-            if hi is not None and firsts[i] > hi:
-                return
-            if lo is not None and i + 1 < len(firsts) and firsts[i + 1] <= lo:
-                continue
-            f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = _parse(line, layout.integer)
-                if hi is not None and key > hi:
-                    return
-                if _in(key, lo, hi):
-                    yield key, digest
-
-
-@dataclass
-class Differences:
-    """The keys whose rows differ between the sidecar and the live table, with the statements
-    that read the live rows."""
-
-    changed: list[Any] = field(default_factory=list)
-    missing: list[Any] = field(default_factory=list)
-    added: list[Any] = field(default_factory=list)
-    sql: list[str] = field(default_factory=list)
-    compared: int = 0  # baseline rows compared
-
-    def __len__(self) -> int:
-        return len(self.changed) + len(self.missing) + len(self.added)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"changed": self.changed, "missing": self.missing, "added": self.added,
-                "baseline_rows_compared": self.compared}
-
-
-def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], layout: Layout,
-              algorithm: str, where: sql.Composable | None = None,
-              statements: list[str] | None = None) -> Iterator[tuple[Any, int]]:
-    """(key, hash) of `table`'s live rows matching `where`, in the sidecar's key order, its
-    statement appended to `statements`."""
-    statement, _ = rows_statement(conn, table, columns, layout.key, algorithm, where)
-    if statements is not None:
-        statements.append(statement)
-    for _, _, lines in _blocks(conn, statement):
-        for line in lines.split("\n"):
-            yield _parse(line, layout.integer)
-
-
-def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
-            spans: list[tuple[Any, Any]], scope: sql.Composable | None = None,
-            found: Differences | None = None) -> Differences:
-    """Merge the sidecar's rows of each (lo, hi) span (None: unbounded) with the live rows of
-    that span (also within `scope`, the baseline rows' selection), both in key order."""
-    found = found if found is not None else Differences()
-    columns = fingerprint.table_columns(conn, table) or {}
-    expression, _ = key_expression(columns, layout.key)
-    for lo, hi in spans:
-        bounds = [scope] if scope is not None else []
-        if lo is not None:
-            bounds.append(sql.SQL("{} >= {}").format(expression, sql.Literal(lo)))
-        if hi is not None:
-            bounds.append(sql.SQL("{} <= {}").format(expression, sql.Literal(hi)))
-        where = sql.SQL(" AND ").join(bounds) if bounds else None
-        live = live_rows(conn, table, columns, layout, algorithm, where, found.sql)
-        _merge(kept_rows(path, layout, lo, hi), live, found)
-    return found
-
-
-def kept_hashes(path: Path, layout: Layout, keys: list[Any]) -> dict[Any, int]:
-    """The sidecar's hash of each of `keys` it holds, reading only the blocks they fall in."""
-    wanted = sorted(set(keys))
-    firsts = [b[0] for b in layout.blocks]
-    found: dict[Any, int] = {}
-    with path.open("rb") as f:
-        for i, (_, offset, length, _rows) in enumerate(layout.blocks):
-            lo = bisect.bisect_left(wanted, firsts[i])
-            hi = (bisect.bisect_left(wanted, firsts[i + 1]) if i + 1 < len(firsts)
-                  else len(wanted))
-            if lo == hi:
-                continue
-            inside = set(wanted[lo:hi])
-            f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = _parse(line, layout.integer)
-                if key in inside:
-                    found[key] = digest
-    return found
-
-
-def _merge(kept: Iterator[tuple[Any, int]], live: Iterator[tuple[Any, int]],
-           found: Differences) -> None:
-    before, now = next(kept, None), next(live, None)
-    while before is not None or now is not None:
-        if now is None or (before is not None and before[0] < now[0]):
-            found.missing.append(before[0])
-            found.compared += 1
-            before = next(kept, None)
-        elif before is None or now[0] < before[0]:
-            found.added.append(now[0])
-            now = next(live, None)
-        else:
-            if before[1] != now[1]:
-                found.changed.append(before[0])
-            found.compared += 1
-            before, now = next(kept, None), next(live, None)

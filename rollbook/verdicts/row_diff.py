@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollbook.measure import fingerprint, row_digests
+from rollbook.measure import fingerprint, row_digests, row_digests_read
 from rollbook.measure.baseline import Baseline
 from rollbook.measure.catalog import relation
 from rollbook.record.evidence import as_text
@@ -93,7 +93,7 @@ def diff_table(conn: psycopg.Connection, baseline: Baseline, table: str) -> Tabl
         return found
     columns = fingerprint.table_columns(conn, table)
     if columns is None:
-        found.missing = [key for key, _ in row_digests.kept_rows(baseline.rows_path, layout)]
+        found.missing = [key for key, _ in row_digests_read.kept_rows(baseline.rows_path, layout)]
         found.why = "the table does not exist: every baseline row is missing"
         return found
     result = content.compare_table(Measured(conn, baseline), table)
@@ -108,7 +108,7 @@ def diff_table(conn: psycopg.Connection, baseline: Baseline, table: str) -> Tabl
     if by_key is not None and columns.get(by_key[0]) is not None:
         beyond = sql.SQL("{} > {}").format(sql.Identifier("t", by_key[0]),
                                            sql.Literal(by_key[1]))
-        found.added += [key for key, _ in row_digests.live_rows(
+        found.added += [key for key, _ in row_digests_read.live_rows(
             conn, table, columns, layout, baseline.digest_algorithm, beyond, found.sql)]
     return found
 
@@ -145,7 +145,7 @@ def add_columns(diff: TableDiff, old_conn: psycopg.Connection, new_conn: psycopg
         return
     old = _rows(old_conn, diff.table, layout, algorithm, diff.changed)
     new = _rows(new_conn, diff.table, layout, algorithm, diff.changed)
-    kept = row_digests.kept_hashes(baseline.rows_path, layout, list(old))
+    kept = row_digests_read.kept_hashes(baseline.rows_path, layout, list(old))
     for key in diff.changed:
         if key not in old:
             diff.absent_old.add(key)
