@@ -227,3 +227,27 @@ def test_named_keys_equal_an_except_of_the_two_tables(notes, updated, deleted, a
             conn.execute("INSERT INTO notes SELECT g, md5(g::text), g / 7.0"
                          " FROM generate_series(1, 10000) g WHERE g <> 5000")
             conn.execute("COMMIT")
+
+
+@pytest.mark.parametrize("rows", [200, 250])
+def test_integer_key_blocks_cover_every_row_once(scratch_dsn, tmp_path, monkeypatch, rows):
+    """A one-integer-key table is read a block at a time after the last block's key: blocks
+    exactly full (200 rows, 100 a block) and not (250), sparse and negative keys."""
+    monkeypatch.setattr(row_digests, "BLOCK_ROWS", 100)
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE sparse (id bigint PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO sparse SELECT g * 7 - 500, md5(g::text)"
+                     " FROM generate_series(1, %s) g", [rows])
+        expected = [r[0] for r in conn.execute("SELECT id FROM sparse ORDER BY id")]
+    with connect(scratch_dsn, read_only=True) as conn:
+        digest = fingerprint.measure_table(conn, "sparse",
+                                           algorithm=fingerprint.HASH_RECORD).selected[1]
+        writer = row_digests.Writer()
+        writer.add(conn, "sparse", ("id",), fingerprint.HASH_RECORD)
+    writer.place(tmp_path / "sparse.rows")
+    writer.close()
+    layout = writer.tables["sparse"]
+    kept = list(row_digests_read.kept_rows(tmp_path / "sparse.rows", layout))
+    assert [k for k, _ in kept] == expected and layout.rows == rows
+    assert [b[3] for b in layout.blocks] == [100] * (rows // 100) + [rows % 100] * (rows % 100 > 0)
+    assert fingerprint.hex_digest(sum(h for _, h in kept)) == digest
