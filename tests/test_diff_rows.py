@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from examples.checkrun import ROOT, STATS_SQL
+from examples.checkrun import ROOT, database_state, snapshot, vibes_copy
 from examples.row_baselines import take
 from psycopg import sql
 
@@ -202,22 +202,11 @@ def test_table_for_people_capped_on_screen_whole_in_the_output(planted, tmp_path
     assert "postgresql://admin:***@db.internal/vibes" in whole
 
 
-def _state(dsn: str) -> tuple:
-    with connect(dsn) as conn:
-        stats = conn.execute(STATS_SQL).fetchall()
-        tables = [r[0] for r in conn.execute(
-            "SELECT format('%I', relname) FROM pg_stat_user_tables ORDER BY 1")]
-        content = [conn.execute(sql.SQL("SELECT md5(string_agg(t::text, ',' ORDER BY t::text))"
-                                        " FROM {} AS t").format(sql.SQL(t))).fetchone()[0]
-                   for t in tables]
-    return stats, content
-
-
 def test_read_only_the_live_database_unchanged(planted, tmp_path):
     live, old, baseline = planted
-    before = _state(live), _state(old)
+    before = database_state(live), database_state(old)
     assert run("--dsn", live, "--baseline", str(baseline), "--against", old) == 1
-    assert (_state(live), _state(old)) == before
+    assert (database_state(live), database_state(old)) == before
 
 
 def test_no_difference_exits_0_a_foreign_database_only_when_said(planted, capsys):
@@ -283,3 +272,34 @@ def test_bad_input_one_line_nothing_written(planted, tmp_path, capsys, case):
     assert SECRET not in printed.err + printed.out and printed.out == ""
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_vibes_after_rollbook_snapshot_as_the_readme_says(pg_server, tmp_path, capsys):
+    """`rollbook snapshot` of Vibes, a copy of it then as the restored backup, a journal's title
+    and a user's password hash changed since: diff-rows names both keys and columns, the
+    hash masked."""
+    name, dsn = vibes_copy(pg_server)
+    backup = None
+    try:
+        path = snapshot(dsn, tmp_path / "pre_migration_baseline.json")
+        backup, restored = _copy_database(pg_server, name)
+        with connect(dsn) as conn:
+            journal, user = conn.execute("SELECT max(id), max(user_id) FROM journals").fetchone()
+            conn.execute("UPDATE journals SET title = 'rewritten' WHERE id = %s", [journal])
+            conn.execute("UPDATE users SET password_hash = 'leaked' WHERE id = %s", [user])
+        capsys.readouterr()
+        assert run("--dsn", dsn, "--baseline", str(path), "--against", restored, "--format",
+                   "jsonl") == cli.EXIT_NOT_VERIFIED
+        printed = capsys.readouterr()
+        found = [json.loads(line) for line in printed.out.splitlines()]
+        assert [(r["table"], r["kind"], r["key"]) for r in found] == [
+            ("journals", "changed", journal), ("users", "changed", user)], printed.err
+        # Vibes' trigger stamps updated_at on every UPDATE
+        assert [c["column"] for c in found[0]["columns"]] == ["title", "updated_at"]
+        assert found[0]["columns"][0]["new"] == "rewritten"
+        assert found[1]["columns"] == [{"column": "password_hash", "old": "***", "new": "***"}]
+        assert "leaked" not in printed.out + printed.err
+    finally:
+        pg_server.drop_database(name)
+        if backup is not None:
+            pg_server.drop_database(backup)
