@@ -44,12 +44,14 @@ def growth_scales(value: str) -> list[str]:
 @dataclass(frozen=True)
 class DrillRound:
     """One run of the main drill: wall time, each runbook phase's seconds (from its record),
-    the pytest process's own peak RSS and the largest of it and its reaped children (KiB)."""
+    the pytest process's own peak RSS and the largest of it and its reaped children (KiB), and
+    each step's seconds (its record's steps, in order)."""
 
     seconds: float
     phases: dict[str, float]
     own_rss_kib: int | None
     peak_rss_kib: int
+    steps: dict[str, float]
 
 
 def run_drill(journal_count: int, work: Path) -> DrillRound:
@@ -68,4 +70,16 @@ def run_drill(journal_count: int, work: Path) -> DrillRound:
     record = DrillRecord.load(records[0])
     phases = {p.name: p.elapsed_s for p in record.clock.phases.values()
               if p.elapsed_s is not None}
-    return DrillRound(outcome.seconds, phases, own, outcome.peak_rss_kib)
+    steps = {step.title: step.elapsed_s for step in outer_steps(record.steps)}
+    return DrillRound(outcome.seconds, phases, own, outcome.peak_rss_kib, steps)
+
+
+def outer_steps(steps: list) -> list:
+    """The steps no earlier step encloses (a phase comes before the steps it holds), in
+    order: one after the other, they make up the drill's test body."""
+    outer = []
+    for step in steps:
+        if not any(o.started_utc <= step.started_utc and step.ended_utc <= o.ended_utc
+                   for o in outer):
+            outer.append(step)
+    return outer

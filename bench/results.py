@@ -28,6 +28,8 @@ RATIOS = (  # (section, what, numerator test, denominator test)
      "test_parallel_orphans[off]", "test_parallel_orphans[default]"),
     ("parallel", "pytest checks/: no parallel workers ÷ server default",
      "test_parallel_checks[off]", "test_parallel_checks[default]"),
+    ("drill", "main drill ÷ its floor (seed + upgrade + downgrade); the bar: 1.3x",
+     "test_drill_main", "test_drill_floor"),
 )
 SECTIONS = {
     "checks": ("Checks against the runbook's commands",
@@ -45,6 +47,7 @@ SECTIONS = {
                                                                        "checks")
                        for workers in ("default", "off"))),
     "seed": ("Seeding", ("test_seed",)),
+    "drill": ("The main drill against its floor", ("test_drill_main", "test_drill_floor")),
 }
 
 NOTES = {
@@ -83,6 +86,13 @@ NOTES = {
                 "time outside those scans (process start, the API and monitoring checks, a "
                 "round trip per check), so its ratio stays near 1, within its spread.",
     "seed": "Vibes at revision 0001 into a fresh database each round (migrating not timed).",
+    "drill": "The main drill (`pytest drills/test_uuid_rollback.py --scale N` as a child "
+             "process, as the growth figures run it: its own embedded server, service, "
+             "record) against the database work it cannot do without, alone, on the bench's "
+             "server: a fresh database migrated to 0001 and seeded, `alembic upgrade 0002`, "
+             "`alembic downgrade -1`. What the ratio has above 1 is rollbook's own: the "
+             "baseline, the backups, the checks, the service, the record. The timeline lists "
+             "the drill's steps (outermost only, medians) beside the floor's parts.",
 }
 
 
@@ -101,6 +111,23 @@ def _figure_row(bench: dict[str, Any]) -> str:
         notes.append(f"{info['rows']:,} rows, {info['rows'] / stats['median']:,.0f} rows/s")
     return (f"| {info.get('figure', bench['name'])} | {stats['median']:.3f} | {spread} | "
             f"{stats['rounds']} | {'; '.join(notes)} |")
+
+
+def _drill_timeline(found: dict[str, dict[str, Any]]) -> list[str]:
+    """The main drill's outermost steps and the floor's parts, medians of the same run."""
+    drill, floor = found.get("test_drill_main"), found.get("test_drill_floor")
+    if drill is None or floor is None:
+        return []
+    steps, parts = drill["extra_info"]["steps"], floor["extra_info"]["parts"]
+    wall = drill["stats"]["median"]
+    lines = ["", "| the drill's step (median s) | s | the floor's part | s |",
+             "| --- | --- | --- | --- |"]
+    lines += [f"| {title} | {seconds:.2f} |  |  |" for title, seconds in steps.items()]
+    lines += [f"|  |  | {part} | {seconds:.2f} |" for part, seconds in parts.items()]
+    lines += [f"| outside the steps (pytest, server start, set-up, teardown, record) | "
+              f"{wall - sum(steps.values()):.2f} |  |  |",
+              f"| **drill wall** | {wall:.2f} | **floor** | {sum(parts.values()):.2f} |"]
+    return lines
 
 
 def render(report: dict[str, Any], run: dict[str, str]) -> str:
@@ -124,4 +151,6 @@ def render(report: dict[str, Any], run: dict[str, str]) -> str:
             lines += ["", "| ratio (same run) | value |", "| --- | --- |"]
             lines += [f"| {what} | {value:.2f}x |" for what, value in ratios]
             lines += [f"| {what} | {value} |" for what, value in measures]
+        if section == "drill":
+            lines += _drill_timeline(found)
     return "\n".join(lines + growth_table.render(found)) + "\n"

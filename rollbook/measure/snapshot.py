@@ -11,6 +11,8 @@ in a sidecar file (row_digests.py), so a content mismatch names its rows.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 
 from rollbook.errors import ConfigError
@@ -35,12 +37,15 @@ RLS_HINT = ("give the role what is said above, or pass --visible-rows-only to re
 
 
 def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVES,
-         rows: bool | None = None, *, visible_rows_only: bool = False) -> baseline.Baseline:
+         rows: bool | None = None, *, visible_rows_only: bool = False,
+         before_plans: Callable[[], object] | None = None) -> baseline.Baseline:
     """Capture everything over `conn` (which should be a read-only checks connection); the
     profile's key queries are judged on its server before anything is read. Tables whose
     row-level security may hide rows from the role refuse the snapshot, unless
     `visible_rows_only` says to record what the role sees (the baseline names them). Row
-    digests are kept when `rows` says so, or (None) below the profile's row_digests_below rows."""
+    digests are kept when `rows` says so, or (None) below the profile's row_digests_below rows.
+    `before_plans` is called before the key queries are timed (a drill waits there for work it
+    ran alongside the reads, so the baseline's query times are not shared with it)."""
     query_guard.refuse(conn, profile.queries)
     hidden = role.rls_hidden(conn)
     if hidden and not visible_rows_only:
@@ -71,6 +76,8 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
         taken.rows_writer = row_digests.Writer()
         for table in sorted(taken.tables):
             taken.rows_writer.add(conn, table, taken.whole_key(table), taken.digest_algorithm)
+    if before_plans is not None:
+        before_plans()
     taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
     failed = [f"key query {name!r} failed: {entry['error']}" for name, entry in taken.plans.items()
               if "error" in entry]

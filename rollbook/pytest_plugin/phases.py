@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,23 +101,32 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
         drill.attach_json("rows seeded", seeded)
         step.detail = f"{sum(seeded.values()):,} rows"
 
-    with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") as step:
-        with connect(dsn, read_only=True) as conn:
-            before = snapshot.take(conn, drill.profile)  # as `rollbook snapshot` takes it
-        path = before.save(drill.workspace / "baseline.json")
-        drill.attach_file("baseline.json", path)
-        drill.kept.file("baseline.json", path)
-        if before.rows_path is not None:  # its row digests, which it names by sha256
-            drill.kept.file(before.rows_path.name, before.rows_path)
-        step.detail = f"sha256 {before.sha256}"
-
-    with drill.step("Pre-migration backup (pg_dump -Fc, verified)") as step:
-        pre_migration = backup.dump(server, database,
+    # the backup's pg_dump reads the same unchanging database as the baseline: it runs
+    # alongside the baseline's reads (both only read) but not its key queries' timing, and the
+    # upgrade starts once both are done and the backup verified
+    with ThreadPoolExecutor(1, thread_name_prefix="rollbook-pg_dump") as background:
+        dumping = background.submit(backup.dump, server, database,
                                     drill.workspace / "pre_migration_backup.dump")
-        drill.attach_json("pre-migration backup", drill.kept.backup("pre-migration backup",
-                                                                    pre_migration))
-        step.detail = (f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} "
-                       f"entries, sha256 {pre_migration.sha256}")
+        with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") \
+                as step:
+            with connect(dsn, read_only=True) as conn:
+                # as `rollbook snapshot` takes it
+                before = snapshot.take(conn, drill.profile, before_plans=dumping.exception)
+            path = before.save(drill.workspace / "baseline.json")
+            drill.attach_file("baseline.json", path)
+            drill.kept.file("baseline.json", path)
+            if before.rows_path is not None:  # its row digests, which it names by sha256
+                drill.kept.file(before.rows_path.name, before.rows_path)
+            step.detail = f"sha256 {before.sha256}"
+
+        with drill.step(f"Pre-migration backup (pg_dump -Fc -Z{backup.COMPRESS_LEVEL}, "
+                        "verified)") as step:
+            pre_migration = dumping.result()
+            drill.attach_json("pre-migration backup", drill.kept.backup("pre-migration backup",
+                                                                        pre_migration))
+            step.detail = (f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} "
+                           f"entries, sha256 {pre_migration.sha256}; pg_dump took "
+                           f"{format_duration(pre_migration.elapsed_s)}, alongside the baseline")
 
     return Baselined(server=server, database=database, dsn=dsn, migrations=migrations,
                      baseline=before, pre_migration=pre_migration)

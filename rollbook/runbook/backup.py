@@ -15,6 +15,10 @@ from rollbook.pg.server import Server
 from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
 
+# zlib's fastest level: at 1M journals pg_dump -Fc -Z1 takes 0.46x the default level's (6)
+# time for an archive 1.2x its size; the compression is pg_dump's own work on one core
+COMPRESS_LEVEL = 1
+
 
 @dataclass
 class Backup:
@@ -42,9 +46,10 @@ class ToolRun:
 
 
 def dump(server: Server, dbname: str, path: Path, *, tables: tuple[str, ...] = ()) -> Backup:
-    """pg_dump -Fc of dbname into path (parents created), then verify it and hash it."""
+    """pg_dump -Fc -Z1 of dbname into path (parents created), then verify it and hash it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    argv = [str(server.installation.tool("pg_dump")), "--format=custom", "--no-password",
+    argv = [str(server.installation.tool("pg_dump")), "--format=custom",
+            f"--compress={COMPRESS_LEVEL}", "--no-password",
             f"--file={path}", f"--dbname={server.client_dsn(dbname)}"]
     argv += [f"--table={table}" for table in tables]
     run = _run(server, argv)
