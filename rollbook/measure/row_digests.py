@@ -36,6 +36,10 @@ from rollbook.record.evidence import as_text
 BLOCK_ROWS = 65_536  # rows per block
 LEVEL = 1  # zlib level: 1 costs a quarter of 6 for 5% more bytes (13 a row of 1M journals)
 SUFFIX = ".rows"
+# A key that is not one integer column is sorted as text (2.5M rows of a two-integer key sort
+# in about 200 MB): given this much memory for that one statement, not spilled to disk.
+SORT_WORK_MEM = "256MB"
+SORT_SETTING = f"SELECT set_config('work_mem', '{SORT_WORK_MEM}', true)"
 # rows per database below which `rollbook snapshot` keeps row digests unless told
 DEFAULT_BELOW_ROWS = 10_000_000
 
@@ -71,31 +75,71 @@ def key_expression(columns: dict[str, str], key: tuple[str, ...]
 ESCAPED = sql.SQL(r"""replace(replace(replace({}, '\', '\\'), E'\t', '\t'), E'\n', '\n')""")
 
 
+@dataclass(frozen=True)
+class Tally:
+    """What survey.py reads along with a table's row digests: each block's oldest and newest
+    `time` and, per `leaf` (a key range), its rows' count and hash sum."""
+
+    leaf: sql.Composable
+    time: sql.Composable
+
+
+def _blocks(rows: sql.Composable, text: sql.Composable, tally: Tally | None,
+            grouped: bool) -> sql.Composed:
+    """The statement that joins `rows` (k, h[, leaf, tm][, block]: key, hash, in key order) into
+    blocks: (first key, rows, lines "key TAB hash", last key[, oldest, newest, leaf pieces
+    [[leaf, count, hash sum]]])."""
+    group = sql.SQL(" GROUP BY block ORDER BY block") if grouped else sql.SQL("")
+    blocks = sql.SQL(
+        "SELECT min(k) AS first, count(*) AS rows,"
+        " string_agg({text} || E'\t' || h::text, E'\n' ORDER BY k) AS lines, max(k) AS last"
+        "{tallied} FROM ({rows}) AS r{group}").format(
+        text=text, rows=rows, group=group, tallied=sql.SQL(
+            ", min(tm) AS oldest, max(tm) AS newest, array_agg(leaf) AS leafs,"
+            " array_agg(h) AS hashes{}").format(sql.SQL(", block") if grouped else sql.SQL(""))
+        if tally is not None else sql.SQL(""))
+    if tally is None:
+        return blocks
+    return sql.SQL(
+        "SELECT first, rows, lines, last, oldest, newest, (SELECT json_agg(json_build_array("
+        "l, n, s)) FROM (SELECT l, count(*) AS n, sum(x) AS s FROM unnest(b.leafs, b.hashes)"
+        " AS u(l, x) GROUP BY l) AS p) FROM ({blocks}) AS b{order}").format(
+        blocks=blocks, order=sql.SQL(" ORDER BY block") if grouped else sql.SQL(""))
+
+
+def _row_columns(k: sql.Composable, columns: dict[str, str], algorithm: str,
+                 tally: Tally | None) -> sql.Composed:
+    tallied = (sql.SQL(", {} AS leaf, {} AS tm").format(tally.leaf, tally.time)
+               if tally is not None else sql.SQL(""))
+    return sql.SQL("{} AS k, {} AS h{}").format(k, fingerprint.row_hash(columns, algorithm),
+                                               tallied)
+
+
 def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str],
                    key: tuple[str, ...], algorithm: str,
-                   where: sql.Composable | None = None) -> tuple[str, bool]:
+                   where: sql.Composable | None = None,
+                   tally: Tally | None = None) -> tuple[str, bool]:
     """(the statement that reads `table`'s rows once, in key order, as blocks of BLOCK_ROWS
-    lines "key TAB hash", each with its first key and row count; whether the key is an
-    integer). PostgreSQL hashes and joins the lines: Python receives a few rows a table."""
+    lines "key TAB hash", each with its first and last key and row count (and `tally`'s);
+    whether the key is an integer). PostgreSQL hashes and joins the lines: Python receives a
+    few rows a table."""
     expression, integer = key_expression(columns, key)
-    text = (sql.SQL("{}::text").format(expression) if integer
-            else ESCAPED.format(expression))
+    text = sql.SQL("k::text") if integer else ESCAPED.format(sql.SQL("k"))
     selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
-    statement = sql.SQL(
-        "SELECT min(k), count(*), string_agg(line, E'\\n' ORDER BY k) FROM ("
-        "SELECT {k} AS k, {text} || E'\\t' || {h}::text AS line,"
-        " (row_number() OVER (ORDER BY {k}) - 1) / {n} AS block FROM {t} AS t{w}) AS r"
-        " GROUP BY block ORDER BY block").format(
-        k=expression, text=text, h=fingerprint.row_hash(columns, algorithm),
-        n=sql.Literal(BLOCK_ROWS), t=relation(table), w=selected)
-    return as_text(statement, conn), integer
+    rows = sql.SQL(
+        "SELECT {columns}, (row_number() OVER (ORDER BY {k}) - 1) / {n} AS block"
+        " FROM {t} AS t{w}").format(columns=_row_columns(expression, columns, algorithm, tally),
+                                    k=expression, n=sql.Literal(BLOCK_ROWS), t=relation(table),
+                                    w=selected)
+    return as_text(_blocks(rows, text, tally, grouped=True), conn), integer
 
 
-def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, int, str]]:
-    """(first key, rows, lines) of each block, one at a time (a server-side cursor), under
-    pinned output settings."""
+def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
+    """Each block of `statement` (rows_statement's), one at a time (a server-side cursor),
+    under pinned output settings, the sort it needs given SORT_WORK_MEM."""
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
+        conn.execute(SORT_SETTING)
         with conn.cursor(name="rollbook_row_digests") as cursor:
             cursor.itersize = 1
             cursor.execute(statement)
@@ -103,30 +147,29 @@ def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any,
 
 
 def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str], column: str,
-                   algorithm: str, statements: list[str]) -> Iterator[tuple[Any, int, str]]:
-    """(first key, rows, lines) of each block of a table whose whole key is one integer
-    `column`: one statement a block, the next BLOCK_ROWS rows after the last block's last key
-    in the key's index order, so that nothing is sorted (the aggregate's ORDER BY is its
-    input's; PostgreSQL 16+ sorts nothing for it)."""
+                   algorithm: str, statements: list[str], tally: Tally | None
+                   ) -> Iterator[tuple[Any, ...]]:
+    """Each block of a table whose whole key is one integer `column`: one statement a block,
+    the next BLOCK_ROWS rows after the last block's last key in the key's index order, so that
+    nothing is sorted (the aggregate's ORDER BY is its input's; PostgreSQL 16+ sorts nothing
+    for it)."""
     k = sql.Identifier("t", column)
-    line = sql.SQL("{}::text || E'\\t' || {}::text").format(k, fingerprint.row_hash(columns,
-                                                                                   algorithm))
     after = sql.SQL("{} IS NOT NULL").format(k)
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         while True:
-            statement = as_text(sql.SQL(
-                "SELECT min(k), count(*), string_agg(line, E'\\n' ORDER BY k), max(k) FROM ("
-                "SELECT {k} AS k, {line} AS line FROM {t} AS t WHERE {after} ORDER BY {k}"
-                " LIMIT {n}) AS r").format(k=k, line=line, t=relation(table), after=after,
-                                           n=sql.Literal(BLOCK_ROWS)), conn)
+            rows = sql.SQL("SELECT {columns} FROM {t} AS t WHERE {after} ORDER BY {k}"
+                           " LIMIT {n}").format(
+                columns=_row_columns(k, columns, algorithm, tally), t=relation(table),
+                after=after, k=k, n=sql.Literal(BLOCK_ROWS))
+            statement = as_text(_blocks(rows, sql.SQL("k::text"), tally, grouped=False), conn)
             statements.append(statement)
-            first, rows, lines, last = conn.execute(statement).fetchone()
-            if rows:
-                yield first, rows, lines
-            if rows < BLOCK_ROWS:
+            block = conn.execute(statement).fetchone()
+            if block[1]:
+                yield block
+            if block[1] < BLOCK_ROWS:
                 return
-            after = sql.SQL("{} > {}").format(k, sql.Literal(last))
+            after = sql.SQL("{} > {}").format(k, sql.Literal(block[3]))
 
 
 class Writer:
@@ -142,25 +185,29 @@ class Writer:
         self.sql: list[str] = []
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
-            algorithm: str) -> None:
+            algorithm: str, tally: Tally | None = None) -> list[tuple[Any, ...]]:
         """`table`'s key and row hashes, each block compressed on its own: read by one
-        statement, or, for a key of one integer column, block by block over its index."""
+        statement, or, for a key of one integer column, block by block over its index; what
+        `tally` asks of each block, one tuple a block."""
         columns = fingerprint.table_columns(conn, table) or {}
         _, integer = key_expression(columns, key)
         if integer:
-            blocks = _ranged_blocks(conn, table, columns, key[0], algorithm, self.sql)
+            blocks = _ranged_blocks(conn, table, columns, key[0], algorithm, self.sql, tally)
         else:
-            statement, _ = rows_statement(conn, table, columns, key, algorithm)
+            statement, _ = rows_statement(conn, table, columns, key, algorithm, tally=tally)
             self.sql.append(statement)
             blocks = read_blocks(conn, statement)
         layout = self.tables[table] = Layout(key, integer)
-        for first, rows, lines in blocks:
+        tallied = []
+        for first, rows, lines, _last, *extra in blocks:
+            tallied.append(tuple(extra))
             packed = zlib.compress(lines.encode(), LEVEL)
             layout.blocks.append([first, self.size, len(packed), rows])
             layout.rows += rows
             self.file.write(packed)
             self.sha256.update(packed)
             self.size += len(packed)
+        return tallied
 
     def facts(self, name: str) -> dict[str, Any]:
         return {"file": name, "sha256": self.sha256.hexdigest(), "bytes": self.size,

@@ -69,8 +69,8 @@ def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], lay
     statement, _ = row_digests.rows_statement(conn, table, columns, layout.key, algorithm, where)
     if statements is not None:
         statements.append(statement)
-    for _, _, lines in row_digests.read_blocks(conn, statement):
-        for line in lines.split("\n"):
+    for block in row_digests.read_blocks(conn, statement):
+        for line in block[2].split("\n"):
             yield row_digests.parse_line(line, layout.integer)
 
 
