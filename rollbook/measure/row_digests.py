@@ -36,10 +36,7 @@ from rollbook.record.evidence import as_text
 BLOCK_ROWS = 65_536  # rows per block
 LEVEL = 1  # zlib level: 1 costs a quarter of 6 for 5% more bytes (13 a row of 1M journals)
 SUFFIX = ".rows"
-# A key that is not one integer column is sorted as text (2.5M rows of a two-integer key sort
-# in about 200 MB): given this much memory for that one statement, not spilled to disk.
-SORT_WORK_MEM = "256MB"
-SORT_SETTING = f"SELECT set_config('work_mem', '{SORT_WORK_MEM}', true)"
+
 # rows per database below which `rollbook snapshot` keeps row digests unless told
 DEFAULT_BELOW_ROWS = 10_000_000
 
@@ -136,10 +133,9 @@ def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str]
 
 def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
     """Each block of `statement` (rows_statement's), one at a time (a server-side cursor),
-    under pinned output settings, the sort it needs given SORT_WORK_MEM."""
+    under pinned output settings."""
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
-        conn.execute(SORT_SETTING)
         with conn.cursor(name="rollbook_row_digests") as cursor:
             cursor.itersize = 1
             cursor.execute(statement)
