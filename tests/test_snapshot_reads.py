@@ -78,3 +78,31 @@ def test_one_read_records_what_the_separate_statements_measure(pg_server, tmp_pa
                 assert before.key_max == (measured.key_range[1] if measured.key_range else None)
     finally:
         pg_server.drop_database(name)
+
+
+def test_the_exact_count_decides_when_the_estimate_was_wrong(pg_server, tmp_path, monkeypatch):
+    """Row digests ride the read when the planner's estimate is below row_digests_below; an
+    estimate above with a count below reads them apart (the same sidecar), an estimate below with
+    a count above keeps none."""
+    name, dsn = vibes_copy(pg_server)
+    try:
+        with connect(dsn, read_only=True) as conn:
+            total = sum(t.rows for t in snapshot.take(
+                conn, Profile(name="bare", path=tmp_path / "bare.toml"), rows=False
+            ).tables.values())
+
+        def take(estimate, below):
+            monkeypatch.setattr(snapshot, "_estimated_rows", lambda *args: estimate)
+            profile = Profile(name="bare", path=tmp_path / "bare.toml", row_digests_below=below)
+            with connect(dsn, read_only=True) as conn:
+                return snapshot.take(conn, profile)
+
+        ridden, apart = take(0, total + 1), take(total + 1, total + 1)
+        assert ridden.rows_writer is not None and apart.rows_writer is not None
+        assert apart.rows_writer.facts("x.rows") == ridden.rows_writer.facts("x.rows")
+        assert take(0, total).rows_writer is None
+        assert take(total, total).rows_writer is None
+        ridden.rows_writer.close()
+        apart.rows_writer.close()
+    finally:
+        pg_server.drop_database(name)
