@@ -15,8 +15,8 @@ RATIOS = (  # (section, what, numerator test, denominator test)
      "test_reladiff_changed_named"),
     ("compare", "rollbook ÷ reladiff, changed row's key named", "test_rollbook_changed_named",
      "test_reladiff_changed_named"),
-    ("rows", "changed row's key named: rollbook from the baseline alone ÷ reladiff with both "
-     "live", "test_rollbook_rows_named", "test_reladiff_changed_named"),
+    ("rows", "changed row's key named: rollbook diff-rows from the baseline alone ÷ reladiff "
+     "with both live", "test_rollbook_rows_named", "test_reladiff_rows_named"),
     ("rows", "rollbook snapshot: with row digests ÷ without", "test_snapshot[with]",
      "test_snapshot[without]"),
     ("floors", "rollbook's digest ÷ count(*)", "test_digest_one_table", "test_floor_count"),
@@ -38,7 +38,7 @@ SECTIONS = {
                 ("test_rollbook_same", "test_reladiff_same", "test_rollbook_changed",
                  "test_rollbook_changed_named", "test_reladiff_changed_named")),
     "rows": ("Rows named from the baseline alone",
-             ("test_rollbook_rows_named", "test_reladiff_changed_named", "test_snapshot[with]",
+             ("test_rollbook_rows_named", "test_reladiff_rows_named", "test_snapshot[with]",
               "test_snapshot[without]")),
     "floors": ("One table's digest against its floors",
                ("test_digest_one_table", "test_floor_count", "test_floor_text")),
@@ -63,13 +63,16 @@ NOTES = {
                "snapshot` stores) and bisection, and names the key range of one leaf (1/256 "
                "of the key span), where reladiff names the key itself. reladiff compares every "
                "column, with its defaults (one thread per side).",
-    "rows": "The changed journal of the compare pair named by key from what `rollbook "
-            "snapshot` keeps of `vibes` (key-range digests and the row digests' sidecar) and "
-            "`vibes_changed` alone: its digest, bisection to the differing leaves, and those "
-            "leaves' live rows merged with the sidecar's; against reladiff naming it with both "
-            "databases live (the compare section's figure). `rollbook snapshot` of `vibes` "
-            "(profile prod.example) with and without row digests; the sidecar's size per row "
-            "is in the notes (the bar: 20 bytes per row).",
+    "rows": "The changed journal of the compare pair named by key as `rollbook diff-rows "
+            "--table journals` names it: the baseline file `rollbook snapshot` wrote of "
+            "`vibes` (key-range digests and the row digests' sidecar, its sha256 checked on "
+            "load) and `vibes_changed` alone, over a read-only checks connection: the table's "
+            "digest, bisection to the differing leaves, those leaves' live rows merged with the "
+            "sidecar's, and the rows beyond the baseline's largest key; against reladiff "
+            "naming it with both databases live (every column, its defaults), measured in this "
+            "section. `rollbook snapshot` of `vibes` (profile prod.example) with and without "
+            "row digests; the sidecar's bytes per row, every table and journals, from the "
+            "snapshot the bench took (the bar: 20).",
     "floors": "One table, one database: rollbook's digest (one statement: count, digest, key "
               "range) against `count(*)` and against `sum(length(t::text))`.",
     "parallel": "The same statements and checks with the server's default "
@@ -149,9 +152,12 @@ def render(report: dict[str, Any], run: dict[str, str]) -> str:
         lines += [_figure_row(found[name]) for name in names if name in found]
         ratios = [(what, found[a]["stats"]["median"] / found[b]["stats"]["median"])
                   for s, what, a, b in RATIOS if s == section and a in found and b in found]
-        if ratios:
+        measures = [m for name in names if name in found
+                    for m in found[name]["extra_info"].get("measures", [])]
+        if ratios or measures:
             lines += ["", "| ratio (same run) | value |", "| --- | --- |"]
             lines += [f"| {what} | {value:.2f}x |" for what, value in ratios]
+            lines += [f"| {what} | {value} |" for what, value in measures]
         if section == "drill":
             lines += _drill_timeline(found)
     return "\n".join(lines + growth_table.render(found)) + "\n"

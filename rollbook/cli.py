@@ -2,6 +2,7 @@
 
     rollbook snapshot --env prod --output pre_migration_baseline.json
     rollbook assess --env prod --baseline pre_migration_baseline.json
+    rollbook diff-rows --env prod --baseline pre_migration_baseline.json
     rollbook verify reports/latest
     rollbook serve-db --with-api
     rollbook profile --env prod
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from rollbook import serve
+from rollbook import diff_rows, serve
 from rollbook.errors import RollbookError
 from rollbook.measure import baseline, observation, row_digests, snapshot
 from rollbook.pg import query_guard, role
@@ -65,6 +66,11 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
     "serve-db": ((0, "stopped by Ctrl-C or SIGTERM, nothing left behind"), REFUSED),
     "profile": ((0, "the profile is valid (its settings printed)"), REFUSED),
     "role-sql": ((0, "the CREATE ROLE printed"),),
+    "diff-rows": (
+        (0, "every table's rows are as the baseline's row digests have them"),
+        (EXIT_NOT_VERIFIED, "rows differ (each changed, missing and added key listed), or a "
+                            "table could not be compared (named, with why)"),
+        REFUSED),
 }
 OVERVIEW = """exit codes: each command's --help lists its own (rollbook COMMAND --help).
 Run `pytest drills/` or `pytest checks/` for the drills and the operator checks."""
@@ -155,6 +161,25 @@ def _parser() -> argparse.ArgumentParser:
     show = _command(commands, "profile", "validate a profile and show the settings "
                                "it resolves to")
     common(show)
+
+    rows = _command(commands, "diff-rows", "list every changed, missing and added key of "
+                               "each table against a baseline's row digests, read-only; with "
+                               "--against, the columns that differ")
+    common(rows)
+    rows.add_argument("--baseline", help="baseline manifest taken with row digests (env "
+                      "ROLLBOOK_BASELINE)")
+    rows.add_argument("--against", metavar="DSN", help="a database holding the rows as they "
+                      "were (e.g. a backup restored): name the columns that differ for each "
+                      "changed key; keep its password in PGPASSWORD or ~/.pgpass")
+    rows.add_argument("--table", action="append", default=[], help="only this table "
+                      "(repeatable; default: every table of the baseline)")
+    rows.add_argument("--format", choices=diff_rows.FORMATS, default="table",
+                      help="table for people (capped on screen), jsonl for machines (every key)")
+    rows.add_argument("--output", "-o", type=Path, help="also write every key and whole "
+                      "values there, in --format")
+    rows.add_argument("--force", action="store_true", help="overwrite an existing --output")
+    rows.add_argument("--foreign-baseline", action="store_true", default=None,
+                      help="the baseline comes from another database holding the same data")
 
     grant = _command(commands, "role-sql", "print the CREATE ROLE that is enough for the "
                                 "checks: it reads every table and the statistics, nothing more")
@@ -283,6 +308,18 @@ def cmd_role_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff_rows(args: argparse.Namespace) -> int:
+    request = diff_rows.Request(_settings(args), args.against, args.table, args.format,
+                                args.output, args.force)
+    found = diff_rows.diff(request, _warn)
+    if args.output:
+        text = diff_rows.render(found, request, whole=True)
+        output_mod.write_atomically(
+            args.output, lambda path: path.write_text(text, encoding="utf-8"), "--output")
+    print(diff_rows.render(found, request, whole=False), end="")
+    return EXIT_NOT_VERIFIED if diff_rows.differs(found) else 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     found = manifest.verify(args.run_dir, args.allowed_signers)
     print("\n".join(found.lines()))
@@ -299,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"snapshot": cmd_snapshot, "assess": cmd_assess, "profile": cmd_profile,
-                    "verify": cmd_verify, "serve-db": cmd_serve_db, "role-sql": cmd_role_sql}
+                    "verify": cmd_verify, "serve-db": cmd_serve_db, "role-sql": cmd_role_sql,
+                    "diff-rows": cmd_diff_rows}
         return commands[args.command](args)
     except RollbookError as exc:
         lines = getattr(exc, "mistakes", None) or [exc.one_line()]

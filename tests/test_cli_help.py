@@ -10,7 +10,7 @@ import pytest
 
 from rollbook.record.runinfo import package_version
 
-SUBCOMMANDS = ("snapshot", "assess", "verify", "serve-db", "profile", "role-sql")
+SUBCOMMANDS = ("snapshot", "assess", "verify", "serve-db", "profile", "role-sql", "diff-rows")
 
 
 def rollbook(*args: str) -> subprocess.CompletedProcess:
@@ -26,9 +26,9 @@ def test_version():
 
 
 # what each command can exit with (its code paths: tests/test_exit_codes.py, test_manifest.py,
-# test_serve_db.py, test_assess.py)
+# test_serve_db.py, test_assess.py, test_diff_rows.py)
 OWN_CODES = {"snapshot": {0, 2}, "assess": {0, 1, 2, 3}, "verify": {0, 1, 2},
-             "serve-db": {0, 2}, "profile": {0, 2}, "role-sql": {0}}
+             "serve-db": {0, 2}, "profile": {0, 2}, "role-sql": {0}, "diff-rows": {0, 1, 2}}
 
 
 def listed_codes(help_text: str) -> dict[int, str]:

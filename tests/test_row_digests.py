@@ -7,12 +7,13 @@ import tracemalloc
 
 import pytest
 from examples.checkrun import snapshot, vibes_copy
+from examples.row_baselines import take
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollbook import cli
 from rollbook.errors import BaselineError
-from rollbook.measure import baseline, fingerprint, row_digests
+from rollbook.measure import baseline, fingerprint, row_digests, row_digests_read
 from rollbook.pg.connect import connect
 from rollbook.verdicts import content
 from rollbook.verdicts.measured import Measured
@@ -33,36 +34,27 @@ INSERT INTO audit SELECT timestamptz '2024-01-01' + g * interval '1 hour', 'did 
 """
 
 
-def take(dsn, folder, schema=None, leaves=64):
-    """A baseline (after running `schema`) with key-range digests and row digests, saved in
-    `folder` and read back."""
-    if schema is not None:
-        with connect(dsn) as conn:
-            conn.execute(schema)
-    with connect(dsn, read_only=True) as conn:
-        before = baseline.capture(conn, [])
-        before.facts = {"leaves": content.capture_all(conn, before, before.schema_snapshot(),
-                                                      leaves=leaves)}
-        before.rows_writer = row_digests.Writer()
-        for table in sorted(before.tables):
-            before.rows_writer.add(conn, table, before.whole_key(table), before.digest_algorithm)
-    return baseline.load(before.save(folder / "baseline.json"))
-
-
 def compare(dsn, before, table):
     with connect(dsn, read_only=True) as conn:
         return content.compare_table(Measured(conn, before), table)
 
 
-@pytest.fixture
-def notes(scratch_dsn, tmp_path):
-    return scratch_dsn, take(scratch_dsn, tmp_path, NOTES)
+def seeded(schema):
+    """A fixture: (DSN, baseline) of a scratch database after `schema`."""
+    @pytest.fixture
+    def fixture(scratch_dsn, tmp_path):
+        return scratch_dsn, take(scratch_dsn, tmp_path, schema)
+    return fixture
+
+
+notes = seeded(NOTES)
+composite = seeded(COMPOSITE)
 
 
 def test_sidecar_hashes_add_up_to_the_table_digest(notes):
     dsn, before = notes
     layout = before.row_layout("notes")
-    kept = list(row_digests.kept_rows(before.rows_path, layout))
+    kept = list(row_digests_read.kept_rows(before.rows_path, layout))
     assert [k for k, _ in kept] == [g for g in range(1, 10001) if g != 5000]
     assert layout.rows == len(kept) == before.tables["notes"].rows
     assert fingerprint.hex_digest(sum(h for _, h in kept)) == before.tables["notes"].digest
@@ -70,7 +62,7 @@ def test_sidecar_hashes_add_up_to_the_table_digest(notes):
     # saved again elsewhere, the sidecar goes with it
     again = baseline.load(before.save(before.rows_path.parent / "copy" / "other.json"))
     assert again.rows_path.name == "other.rows"
-    assert list(row_digests.kept_rows(again.rows_path, again.row_layout("notes"))) == kept
+    assert list(row_digests_read.kept_rows(again.rows_path, again.row_layout("notes"))) == kept
 
 
 def test_unchanged_table_passes_without_reading_the_sidecar(notes):
@@ -92,6 +84,7 @@ def test_one_changed_one_deleted_one_added_row_named_by_key(notes):
     assert (rows["changed"], rows["missing"], rows["added"]) == ([4242], [77], [5000])
     assert "rows by key (id): changed 1: 4242; missing 1: 77; added 1: 5000" in result.summary
     assert "key range" not in result.summary
+    assert "Hint: `rollbook diff-rows --baseline BASELINE --against DSN`" in result.summary
     # bisection narrowed the rows read to the differing leaves, not the table
     assert rows["baseline_rows_compared"] < 1000
 
@@ -107,11 +100,6 @@ def test_many_changes_capped_on_screen_all_in_the_evidence(notes):
     assert changed == [g for g in range(100, 10001, 100) if g != 5000]
     assert "changed 99: 100, 200" in result.summary and "… 89 more" in result.summary
     assert "10000" not in result.summary.split("changed 99:")[1]
-
-
-@pytest.fixture
-def composite(scratch_dsn, tmp_path):
-    return scratch_dsn, take(scratch_dsn, tmp_path, COMPOSITE)
 
 
 def test_composite_and_keyless_tables_named_by_whole_key(composite):
@@ -239,3 +227,27 @@ def test_named_keys_equal_an_except_of_the_two_tables(notes, updated, deleted, a
             conn.execute("INSERT INTO notes SELECT g, md5(g::text), g / 7.0"
                          " FROM generate_series(1, 10000) g WHERE g <> 5000")
             conn.execute("COMMIT")
+
+
+@pytest.mark.parametrize("rows", [200, 250])
+def test_integer_key_blocks_cover_every_row_once(scratch_dsn, tmp_path, monkeypatch, rows):
+    """A one-integer-key table is read a block at a time after the last block's key: blocks
+    exactly full (200 rows, 100 a block) and not (250), sparse and negative keys."""
+    monkeypatch.setattr(row_digests, "BLOCK_ROWS", 100)
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE sparse (id bigint PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO sparse SELECT g * 7 - 500, md5(g::text)"
+                     " FROM generate_series(1, %s) g", [rows])
+        expected = [r[0] for r in conn.execute("SELECT id FROM sparse ORDER BY id")]
+    with connect(scratch_dsn, read_only=True) as conn:
+        digest = fingerprint.measure_table(conn, "sparse",
+                                           algorithm=fingerprint.HASH_RECORD).selected[1]
+        writer = row_digests.Writer()
+        writer.add(conn, "sparse", ("id",), fingerprint.HASH_RECORD)
+    writer.place(tmp_path / "sparse.rows")
+    writer.close()
+    layout = writer.tables["sparse"]
+    kept = list(row_digests_read.kept_rows(tmp_path / "sparse.rows", layout))
+    assert [k for k, _ in kept] == expected and layout.rows == rows
+    assert [b[3] for b in layout.blocks] == [100] * (rows // 100) + [rows % 100] * (rows % 100 > 0)
+    assert fingerprint.hex_digest(sum(h for _, h in kept)) == digest

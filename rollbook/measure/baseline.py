@@ -93,11 +93,10 @@ class Baseline:
     def whole_key(self, table: str) -> tuple[str, ...]:
         """The columns that tell `table`'s rows apart (every column of a table without a key):
         as recorded, or, in a baseline written before whole keys were, read from its schema."""
-        before = self.tables[table]
-        key = before.key_columns
-        if key is None:
-            key = catalog.whole_keys(self.schema_snapshot()).get(table, ())
-        return key or tuple(sorted(self.schema_snapshot().tables.get(table, {})))
+        key = self.tables[table].key_columns
+        schema = self.schema_snapshot()
+        return whole_key_of(schema, table,
+                            catalog.whole_keys(schema).get(table, ()) if key is None else key)
 
     def range_key(self, table: str) -> tuple[str, int] | None:
         """(column, max) when the first column of `table`'s whole key is an integer: no row
@@ -137,6 +136,12 @@ class Baseline:
 
 # (table, first column of its whole key, algorithm) -> (rows, digest, the key's max or None)
 TableReader = Callable[[str, "str | None", str], tuple[int, str, "int | None"]]
+
+
+def whole_key_of(schema: catalog.Schema, table: str, key: tuple[str, ...] | None
+                 ) -> tuple[str, ...]:
+    """`table`'s whole key, or every column of a table without a key."""
+    return tuple(key or ()) or tuple(sorted(schema.tables.get(table, {})))
 
 
 def capture(conn: psycopg.Connection, revision: list[str],

@@ -2,14 +2,13 @@
 next to the baseline JSON, so a content mismatch names the rows themselves (changed, missing,
 added) from the baseline alone, after the database they came from is gone.
 
-One statement per table reads its rows once in key order; PostgreSQL hashes each row and joins
-them into blocks of BLOCK_ROWS lines "key TAB hash", which a server-side cursor hands over one
-at a time; each is compressed on its own, and the baseline records where each block
-starts (its first key), its offset and length in the file, and the file's sha256. A row's hash
-is the one the table digest sums (fingerprint.row_hash), so the sidecar's hashes add up to it.
-Comparing streams the live rows of a key range in the same order and merges them with the
-blocks of the sidecar that cover it: the pytest process holds one block at a time, never the
-table, and only the differing keys.
+Each table's rows are read once in key order; PostgreSQL hashes each row and joins them into
+blocks of BLOCK_ROWS lines "key TAB hash" (a key of one integer column: one statement a block,
+over the key's index, nothing sorted; any other key: one statement whose server-side cursor
+hands the blocks over one at a time); each is compressed on its own, and the baseline records
+where each block starts (its first key), its offset and length in the file, and the file's
+sha256. A row's hash is the one the table digest sums (fingerprint.row_hash), so the sidecar's
+hashes add up to it. Reading and comparing them: row_digests_read.py.
 
 Keys: a whole key of one integer column is kept as its number and ordered as one; any other
 whole key as its row text (fingerprint.key_text), ordered in the "C" collation, which orders
@@ -37,6 +36,7 @@ from rollbook.record.evidence import as_text
 BLOCK_ROWS = 65_536  # rows per block
 LEVEL = 1  # zlib level: 1 costs a quarter of 6 for 5% more bytes (13 a row of 1M journals)
 SUFFIX = ".rows"
+
 # rows per database below which `rollbook snapshot` keeps row digests unless told
 DEFAULT_BELOW_ROWS = 10_000_000
 
@@ -61,7 +61,7 @@ class Layout:
                    [list(b) for b in body["blocks"]])
 
 
-def _key_expression(columns: dict[str, str], key: tuple[str, ...]
+def key_expression(columns: dict[str, str], key: tuple[str, ...]
                     ) -> tuple[sql.Composable, bool]:
     if len(key) == 1 and columns.get(key[0]) in fingerprint.INTEGER_TYPES:
         return sql.Identifier("t", key[0]), True
@@ -72,35 +72,100 @@ def _key_expression(columns: dict[str, str], key: tuple[str, ...]
 ESCAPED = sql.SQL(r"""replace(replace(replace({}, '\', '\\'), E'\t', '\t'), E'\n', '\n')""")
 
 
+@dataclass(frozen=True)
+class Tally:
+    """What survey.py reads along with a table's row digests: each block's oldest and newest
+    `time` and, per `leaf` (a key range), its rows' count and hash sum."""
+
+    leaf: sql.Composable
+    time: sql.Composable
+
+
+def _blocks(rows: sql.Composable, text: sql.Composable, tally: Tally | None,
+            grouped: bool) -> sql.Composed:
+    """The statement that joins `rows` (k, h[, leaf, tm][, block]: key, hash, in key order) into
+    blocks: (first key, rows, lines "key TAB hash", last key[, oldest, newest, leaf pieces
+    [[leaf, count, hash sum]]])."""
+    group = sql.SQL(" GROUP BY block ORDER BY block") if grouped else sql.SQL("")
+    blocks = sql.SQL(
+        "SELECT min(k) AS first, count(*) AS rows,"
+        " string_agg({text} || E'\t' || h::text, E'\n' ORDER BY k) AS lines, max(k) AS last"
+        "{tallied} FROM ({rows}) AS r{group}").format(
+        text=text, rows=rows, group=group, tallied=sql.SQL(
+            ", min(tm) AS oldest, max(tm) AS newest, array_agg(leaf) AS leafs,"
+            " array_agg(h) AS hashes{}").format(sql.SQL(", block") if grouped else sql.SQL(""))
+        if tally is not None else sql.SQL(""))
+    if tally is None:
+        return blocks
+    return sql.SQL(
+        "SELECT first, rows, lines, last, oldest, newest, (SELECT json_agg(json_build_array("
+        "l, n, s)) FROM (SELECT l, count(*) AS n, sum(x) AS s FROM unnest(b.leafs, b.hashes)"
+        " AS u(l, x) GROUP BY l) AS p) FROM ({blocks}) AS b{order}").format(
+        blocks=blocks, order=sql.SQL(" ORDER BY block") if grouped else sql.SQL(""))
+
+
+def _row_columns(k: sql.Composable, columns: dict[str, str], algorithm: str,
+                 tally: Tally | None) -> sql.Composed:
+    tallied = (sql.SQL(", {} AS leaf, {} AS tm").format(tally.leaf, tally.time)
+               if tally is not None else sql.SQL(""))
+    return sql.SQL("{} AS k, {} AS h{}").format(k, fingerprint.row_hash(columns, algorithm),
+                                               tallied)
+
+
 def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str],
                    key: tuple[str, ...], algorithm: str,
-                   where: sql.Composable | None = None) -> tuple[str, bool]:
+                   where: sql.Composable | None = None,
+                   tally: Tally | None = None) -> tuple[str, bool]:
     """(the statement that reads `table`'s rows once, in key order, as blocks of BLOCK_ROWS
-    lines "key TAB hash", each with its first key and row count; whether the key is an
-    integer). PostgreSQL hashes and joins the lines: Python receives a few rows a table."""
-    expression, integer = _key_expression(columns, key)
-    text = (sql.SQL("{}::text").format(expression) if integer
-            else ESCAPED.format(expression))
+    lines "key TAB hash", each with its first and last key and row count (and `tally`'s);
+    whether the key is an integer). PostgreSQL hashes and joins the lines: Python receives a
+    few rows a table."""
+    expression, integer = key_expression(columns, key)
+    text = sql.SQL("k::text") if integer else ESCAPED.format(sql.SQL("k"))
     selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
-    statement = sql.SQL(
-        "SELECT min(k), count(*), string_agg(line, E'\\n' ORDER BY k) FROM ("
-        "SELECT {k} AS k, {text} || E'\\t' || {h}::text AS line,"
-        " (row_number() OVER (ORDER BY {k}) - 1) / {n} AS block FROM {t} AS t{w}) AS r"
-        " GROUP BY block ORDER BY block").format(
-        k=expression, text=text, h=fingerprint.row_hash(columns, algorithm),
-        n=sql.Literal(BLOCK_ROWS), t=relation(table), w=selected)
-    return as_text(statement, conn), integer
+    rows = sql.SQL(
+        "SELECT {columns}, (row_number() OVER (ORDER BY {k}) - 1) / {n} AS block"
+        " FROM {t} AS t{w}").format(columns=_row_columns(expression, columns, algorithm, tally),
+                                    k=expression, n=sql.Literal(BLOCK_ROWS), t=relation(table),
+                                    w=selected)
+    return as_text(_blocks(rows, text, tally, grouped=True), conn), integer
 
 
-def _blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, int, str]]:
-    """(first key, rows, lines) of each block, one at a time (a server-side cursor), under
-    pinned output settings."""
+def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
+    """Each block of `statement` (rows_statement's), one at a time (a server-side cursor),
+    under pinned output settings."""
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         with conn.cursor(name="rollbook_row_digests") as cursor:
             cursor.itersize = 1
             cursor.execute(statement)
             yield from cursor
+
+
+def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str], column: str,
+                   algorithm: str, statements: list[str], tally: Tally | None
+                   ) -> Iterator[tuple[Any, ...]]:
+    """Each block of a table whose whole key is one integer `column`: one statement a block,
+    the next BLOCK_ROWS rows after the last block's last key in the key's index order, so that
+    nothing is sorted (the aggregate's ORDER BY is its input's; PostgreSQL 16+ sorts nothing
+    for it)."""
+    k = sql.Identifier("t", column)
+    after = sql.SQL("{} IS NOT NULL").format(k)
+    with conn.transaction():
+        conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
+        while True:
+            rows = sql.SQL("SELECT {columns} FROM {t} AS t WHERE {after} ORDER BY {k}"
+                           " LIMIT {n}").format(
+                columns=_row_columns(k, columns, algorithm, tally), t=relation(table),
+                after=after, k=k, n=sql.Literal(BLOCK_ROWS))
+            statement = as_text(_blocks(rows, sql.SQL("k::text"), tally, grouped=False), conn)
+            statements.append(statement)
+            block = conn.execute(statement).fetchone()
+            if block[1]:
+                yield block
+            if block[1] < BLOCK_ROWS:
+                return
+            after = sql.SQL("{} > {}").format(k, sql.Literal(block[3]))
 
 
 class Writer:
@@ -116,19 +181,29 @@ class Writer:
         self.sql: list[str] = []
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
-            algorithm: str) -> None:
-        """`table`'s key and row hashes (one statement), each block compressed on its own."""
+            algorithm: str, tally: Tally | None = None) -> list[tuple[Any, ...]]:
+        """`table`'s key and row hashes, each block compressed on its own: read by one
+        statement, or, for a key of one integer column, block by block over its index; what
+        `tally` asks of each block, one tuple a block."""
         columns = fingerprint.table_columns(conn, table) or {}
-        statement, integer = rows_statement(conn, table, columns, key, algorithm)
+        _, integer = key_expression(columns, key)
+        if integer:
+            blocks = _ranged_blocks(conn, table, columns, key[0], algorithm, self.sql, tally)
+        else:
+            statement, _ = rows_statement(conn, table, columns, key, algorithm, tally=tally)
+            self.sql.append(statement)
+            blocks = read_blocks(conn, statement)
         layout = self.tables[table] = Layout(key, integer)
-        for first, rows, lines in _blocks(conn, statement):
+        tallied = []
+        for first, rows, lines, _last, *extra in blocks:
+            tallied.append(tuple(extra))
             packed = zlib.compress(lines.encode(), LEVEL)
             layout.blocks.append([first, self.size, len(packed), rows])
             layout.rows += rows
             self.file.write(packed)
             self.sha256.update(packed)
             self.size += len(packed)
-        self.sql.append(statement)
+        return tallied
 
     def facts(self, name: str) -> dict[str, Any]:
         return {"file": name, "sha256": self.sha256.hexdigest(), "bytes": self.size,
@@ -166,90 +241,6 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def _parse(line: str, integer: bool) -> tuple[Any, int]:
+def parse_line(line: str, integer: bool) -> tuple[Any, int]:
     key, _, digest = line.partition("\t")
     return (int(key) if integer else _unescape(key)), int(digest)
-
-
-def _in(key: Any, lo: Any, hi: Any) -> bool:
-    return (lo is None or key >= lo) and (hi is None or key <= hi)
-
-
-def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
-              ) -> Iterator[tuple[Any, int]]:
-    """(key, hash) of the sidecar's rows of one table with lo <= key <= hi, in key order,
-    reading only the blocks that can hold them, one at a time."""
-    firsts = [b[0] for b in layout.blocks]
-    with path.open("rb") as f:
-        for i, (_, offset, length, _rows) in enumerate(layout.blocks):
-            if hi is not None and firsts[i] > hi:
-                return
-            if lo is not None and i + 1 < len(firsts) and firsts[i + 1] <= lo:
-                continue
-            f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = _parse(line, layout.integer)
-                if hi is not None and key > hi:
-                    return
-                if _in(key, lo, hi):
-                    yield key, digest
-
-
-@dataclass
-class Differences:
-    """The keys whose rows differ between the sidecar and the live table, with the statements
-    that read the live rows."""
-
-    changed: list[Any] = field(default_factory=list)
-    missing: list[Any] = field(default_factory=list)
-    added: list[Any] = field(default_factory=list)
-    sql: list[str] = field(default_factory=list)
-    compared: int = 0  # baseline rows compared
-
-    def __len__(self) -> int:
-        return len(self.changed) + len(self.missing) + len(self.added)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"changed": self.changed, "missing": self.missing, "added": self.added,
-                "baseline_rows_compared": self.compared}
-
-
-def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
-            spans: list[tuple[Any, Any]], scope: sql.Composable | None = None,
-            found: Differences | None = None) -> Differences:
-    """Merge the sidecar's rows of each (lo, hi) span (None: unbounded) with the live rows of
-    that span (also within `scope`, the baseline rows' selection), both in key order."""
-    found = found if found is not None else Differences()
-    columns = fingerprint.table_columns(conn, table) or {}
-    expression, _ = _key_expression(columns, layout.key)
-    for lo, hi in spans:
-        bounds = [scope] if scope is not None else []
-        if lo is not None:
-            bounds.append(sql.SQL("{} >= {}").format(expression, sql.Literal(lo)))
-        if hi is not None:
-            bounds.append(sql.SQL("{} <= {}").format(expression, sql.Literal(hi)))
-        where = sql.SQL(" AND ").join(bounds) if bounds else None
-        statement, _ = rows_statement(conn, table, columns, layout.key, algorithm, where)
-        found.sql.append(statement)
-        live = (_parse(line, layout.integer) for _, _, lines in _blocks(conn, statement)
-                for line in lines.split("\n"))
-        _merge(kept_rows(path, layout, lo, hi), live, found)
-    return found
-
-
-def _merge(kept: Iterator[tuple[Any, int]], live: Iterator[tuple[Any, int]],
-           found: Differences) -> None:
-    before, now = next(kept, None), next(live, None)
-    while before is not None or now is not None:
-        if now is None or (before is not None and before[0] < now[0]):
-            found.missing.append(before[0])
-            found.compared += 1
-            before = next(kept, None)
-        elif before is None or now[0] < before[0]:
-            found.added.append(now[0])
-            now = next(live, None)
-        else:
-            if before[1] != now[1]:
-                found.changed.append(before[0])
-            found.compared += 1
-            before, now = next(kept, None), next(live, None)

@@ -1,7 +1,7 @@
 """`rollbook snapshot`: the baseline manifest of a live database, taken read-only.
 
 Each table is read once for its count, digest, key and time range and key-range digests
-(survey.py), and once more, in key order, when row digests are kept.
+(survey.py) and, when row digests are kept, its rows' keys and hashes by that same read.
 On top of what the drill's baseline holds (schema, counts, fingerprints, key maxima, sequences,
 revision) it records what the operator checks compare against: the oldest/newest timestamps,
 the key-range digests that let a content mismatch be narrowed down, and the key queries'
@@ -52,15 +52,11 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
         raise ConfigError(f"snapshot refused: {'; '.join(hidden.values())}", hint=RLS_HINT)
     schema = catalog.snapshot(conn, profile.schemas)
     timed = {t.table: t.column for t in inventory.time_columns(schema, profile)}
-    surveys: dict[str, survey.Survey] = {}
-
-    def read(table: str, key: str | None, algorithm: str) -> tuple[int, str, int | None]:
-        # count, digest, key and time range and leaves: the table read once
-        found = surveys[table] = survey.survey_table(conn, table, algorithm, key,
-                                                     timed.get(table), leaves)
-        return found.rows, found.digest, found.key_range[1] if found.key_range else None
-
-    taken = baseline.capture(conn, current_revisions(conn), schema=schema, read=read)
+    # below row_digests_below rows as the planner's statistics estimate, row digests ride the
+    # survey's read; the exact count decides below
+    writer = (row_digests.Writer() if rows or (rows is None and _estimated_rows(
+        conn, schema) < profile.row_digests_below) else None)
+    taken, surveys = read_tables(conn, schema, timed, leaves, writer)
     found = inventory.build(conn, profile, taken)
     unsurveyed = [(t.table, t.column) for t in found.time_columns
                   if t.table not in surveys or surveys[t.table].time_range is None]
@@ -73,9 +69,13 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
     }
     total = sum(t.rows for t in taken.tables.values())
     if rows or (rows is None and total < profile.row_digests_below):
-        taken.rows_writer = row_digests.Writer()
-        for table in sorted(taken.tables):
-            taken.rows_writer.add(conn, table, taken.whole_key(table), taken.digest_algorithm)
+        if writer is None:  # the estimate was above the bar, the count below: read them now
+            writer = row_digests.Writer()
+            for table in sorted(taken.tables):
+                writer.add(conn, table, taken.whole_key(table), taken.digest_algorithm)
+        taken.rows_writer = writer
+    elif writer is not None:  # the estimate was below the bar, the count above
+        writer.close()
     if before_plans is not None:
         before_plans()
     taken.plans = plans.measure_for_baseline(conn, found.queries, profile.performance)
@@ -92,3 +92,31 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
     if monitored:
         taken.facts["monitoring"] = monitored
     return taken
+
+
+def read_tables(conn: psycopg.Connection, schema: catalog.Schema, timed: dict[str, str],
+                leaves: int, writer: row_digests.Writer | None
+                ) -> tuple[baseline.Baseline, dict[str, survey.Survey]]:
+    """The baseline of `schema`'s tables, each read once (survey.py): its count, digest, key
+    and time range (`timed`: table -> time column) and leaves, and its row digests when a
+    `writer` is given."""
+    surveys: dict[str, survey.Survey] = {}
+    whole_keys = catalog.whole_keys(schema)
+
+    def read(table: str, key: str | None, algorithm: str) -> tuple[int, str, int | None]:
+        kept = (writer, baseline.whole_key_of(schema, table, whole_keys.get(table))
+                ) if writer is not None else None
+        found = surveys[table] = survey.survey_table(conn, table, algorithm, key,
+                                                     timed.get(table), leaves, kept)
+        return found.rows, found.digest, found.key_range[1] if found.key_range else None
+
+    return baseline.capture(conn, current_revisions(conn), schema=schema, read=read), surveys
+
+
+def _estimated_rows(conn: psycopg.Connection, schema: catalog.Schema) -> float:
+    """The planner's estimate of the rows of `schema`'s tables (a table never analyzed: 0)."""
+    return conn.execute(
+        "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)",
+        [list(schema.schemas)]).fetchone()[0]

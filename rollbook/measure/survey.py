@@ -1,9 +1,11 @@
 """`rollbook snapshot`'s one read of a table: its count and digest, its integer key's range,
 its time column's oldest and newest value and the key-range digests ("leaves", content.py's
-bisection) from one GROUP BY over the table. The key's range is read first from the ends of its
-index (two index probes, no table scan), since the leaves' width depends on it. The table's
-digest is the sum of its leaves' (plus the rows whose key is NULL, which no leaf holds), so
-it is exactly fingerprint.measure_table's.
+bisection) from one GROUP BY over the table, or, when row digests are kept, from the blocks the
+row digests are written from (row_digests.py: along the key's index for a key of one integer
+column), each block's rows counted and hashed per leaf. The key's range is read first from the
+ends of its index (two index probes, no table scan), since the leaves' width depends on it.
+The table's digest is the sum of its leaves' (plus the rows whose key is NULL, which no leaf
+holds), so it is exactly fingerprint.measure_table's.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from rollbook.measure import fingerprint
+from rollbook.measure import fingerprint, row_digests
 from rollbook.measure.catalog import relation
 from rollbook.record.evidence import as_text
 
@@ -30,9 +32,11 @@ class Survey:
 
 
 def survey_table(conn: psycopg.Connection, table: str, algorithm: str, key: str | None,
-                 time_column: str | None, leaves: int) -> Survey:
+                 time_column: str | None, leaves: int,
+                 rows: tuple[row_digests.Writer, tuple[str, ...]] | None = None) -> Survey:
     """`table` read once (see the module's docstring); `key` is the first column of its whole
-    key, taken as a range only when it is an integer."""
+    key, taken as a range only when it is an integer. With `rows` (a sidecar being written and
+    the table's whole key) its row digests are written by that same read."""
     rel = relation(table)
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
@@ -51,17 +55,20 @@ def survey_table(conn: psycopg.Connection, table: str, algorithm: str, key: str 
                 if width is not None else sql.SQL("NULL::bigint"))
         timed = time_column is not None and time_column in columns
         tm = sql.Identifier("t", time_column) if timed else sql.SQL("NULL::int")
-        statement = as_text(sql.SQL(
-            "SELECT {leaf} AS leaf, count(*), {digest}, min({tm}), max({tm}) FROM {t} AS t"
-            " GROUP BY 1 ORDER BY 1").format(leaf=leaf, digest=fingerprint.digest_sum(
-                columns, algorithm), tm=tm, t=rel), conn)
-        statements.append(statement)
-        groups = conn.execute(statement).fetchall()
-    rows = sum(g[1] for g in groups)
+        if rows is not None:
+            groups = _with_row_digests(conn, table, algorithm, rows, row_digests.Tally(leaf, tm),
+                                       statements)
+        else:
+            statement = as_text(sql.SQL(
+                "SELECT {leaf} AS leaf, count(*), {digest}, min({tm}), max({tm}) FROM {t} AS t"
+                " GROUP BY 1 ORDER BY 1").format(leaf=leaf, digest=fingerprint.digest_sum(
+                    columns, algorithm), tm=tm, t=rel), conn)
+            statements.append(statement)
+            groups = conn.execute(statement).fetchall()
     total = sum(int(g[2]) for g in groups)
     oldest = [g[3] for g in groups if g[3] is not None]
     newest = [g[4] for g in groups if g[4] is not None]
-    found = Survey(rows, fingerprint.hex_digest(total),
+    found = Survey(sum(g[1] for g in groups), fingerprint.hex_digest(total),
                    key_range=(lo, hi) if integer else None,
                    time_range=(min(oldest, default=None), max(newest, default=None))
                    if timed else None, sql=[fingerprint.PIN_OUTPUT_SETTINGS, *statements])
@@ -70,3 +77,26 @@ def survey_table(conn: psycopg.Connection, table: str, algorithm: str, key: str 
                         "leaves": {str(g[0]): [g[1], fingerprint.hex_digest(g[2])]
                                    for g in groups if g[0] is not None}}
     return found
+
+
+def _with_row_digests(conn: psycopg.Connection, table: str, algorithm: str,
+                      rows: tuple[row_digests.Writer, tuple[str, ...]],
+                      tally: row_digests.Tally, statements: list[str]) -> list[tuple[Any, ...]]:
+    """The survey's groups (leaf, count, hash sum, oldest, newest) from the blocks the row
+    digests are written from: the leaf pieces of every block added up, and each block's oldest
+    and newest time as a group of no rows."""
+    writer, whole_key = rows
+    written = len(writer.sql)
+    leaves: dict[Any, list[int]] = {}
+    times = []
+    for oldest, newest, pieces in writer.add(conn, table, whole_key, algorithm, tally):
+        times.append((None, 0, 0, oldest, newest))
+        for leaf, count, total in pieces:
+            summed = leaves.setdefault(leaf, [0, 0])
+            summed[0] += count
+            summed[1] += int(total)
+    statements.extend(writer.sql[written:])
+    return [(leaf, count, total, None, None)
+            for leaf, (count, total) in sorted(leaves.items(),
+                                               key=lambda kv: (kv[0] is None, kv[0] or 0))
+            ] + times

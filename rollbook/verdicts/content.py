@@ -1,12 +1,8 @@
 """Content after a rollback: the baseline rows' fingerprint, and where they differ.
 
-A table digest is a sum of row hashes modulo 2^64, so the digests of disjoint key ranges add up
-to the digest of their union. `rollbook snapshot` stores, per table with an integer key, the
-digests of up to LEAVES equal-width key ranges ("leaves"), computed by one GROUP BY. When the
-table's digest no longer matches, bisection fingerprints the left half of a differing span (one
-query) and gets the right half by subtraction, recursing only into halves that differ: a few
-queries, each a sum inside PostgreSQL, never a row download. What it finds are the leaf key
-ranges whose rows changed, with their row counts then and now.
+Each table's baseline rows (key <= the baseline's max key) must hash as they did. On a
+mismatch, bisection over the baseline's key-range digests (content_ranges.py) finds the key
+ranges that differ, and the baseline's row digests (content_rows.py), where kept, name the rows.
 
 A large table is compared in chunks: runs of consecutive leaves holding about CHUNK_ROWS
 baseline rows each (sized from the baseline's own per-leaf row counts, identical on every
@@ -20,129 +16,28 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
 from rollbook.measure import fingerprint
 from rollbook.measure.baseline import Baseline
-from rollbook.measure.catalog import Schema, relation
 from rollbook.measure.fingerprint import INTEGER_TYPES, TableMeasurement
 from rollbook.record.evidence import CheckResult
 from rollbook.verdicts import content_rows
+
+# LEAVES, bisect and capture_*: also used as content.* by snapshot, the checks and the bench
+from rollbook.verdicts.content_ranges import (  # noqa: F401
+    LEAVES,
+    Bisection,
+    Span,
+    baseline_leaves,
+    bisect,
+    capture_all,
+    capture_leaves,
+    describe_range,
+    merge_ranges,
+    range_text,
+)
 from rollbook.verdicts.measured import Measured
 
-LEAVES = 256
-MAX_QUERIES = 48
-MAX_RANGES = 10
 CHUNK_ROWS = 250_000  # baseline rows per content chunk
-MOD = fingerprint.MODULUS
-
-
-def capture_leaves(conn: psycopg.Connection, table: str, key: str, algorithm: str,
-                   leaves: int = LEAVES) -> dict[str, Any] | None:
-    """Digests of up to `leaves` equal-width ranges of `key` (an integer column), one query."""
-    rel = relation(table)
-    lo, hi = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
-        k=sql.Identifier(key), t=rel)).fetchone()
-    if lo is None:
-        return None
-    width = max(1, math.ceil((hi - lo + 1) / leaves))
-    with conn.transaction():
-        conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
-        columns = fingerprint.table_columns(conn, table)
-        statement = sql.SQL(
-            "SELECT ({k} - {lo}) / {w} AS leaf, count(*), {digest} FROM {t} AS t"
-            " WHERE {k} BETWEEN {lo} AND {hi} GROUP BY 1 ORDER BY 1").format(
-            k=sql.Identifier("t", key), lo=sql.Literal(lo), hi=sql.Literal(hi),
-            w=sql.Literal(width), digest=fingerprint.digest_sum(columns, algorithm), t=rel)
-        rows = conn.execute(statement).fetchall()
-    return {"key": key, "lo": lo, "hi": hi, "width": width,
-            "leaves": {str(leaf): [count, fingerprint.hex_digest(digest)]
-                       for leaf, count, digest in rows}}
-
-
-def capture_all(conn: psycopg.Connection, baseline: Baseline, schema: Schema,
-                leaves: int = LEAVES) -> dict[str, Any]:
-    """Leaves of every baseline table whose baseline key is an integer column, digested with
-    the baseline's algorithm."""
-    found = {}
-    for table, before in sorted(baseline.tables.items()):
-        column = schema.tables.get(table, {}).get(before.key or "")
-        if column is not None and column.type in INTEGER_TYPES and before.rows:
-            info = capture_leaves(conn, table, before.key, baseline.digest_algorithm, leaves)
-            if info is not None:
-                found[table] = info
-    return found
-
-
-@dataclass
-class _Span:
-    first: int  # leaf index, inclusive
-    last: int  # leaf index, exclusive
-
-
-class _Bisection:
-    def __init__(self, conn: psycopg.Connection, table: str, info: dict[str, Any],
-                 key_max: int | None, algorithm: str, leave_out=None):
-        self.conn, self.table, self.info, self.algorithm = conn, table, info, algorithm
-        self.leave_out = leave_out  # rows written since, by whole key (Measured.leave_out)
-        self.key_max = key_max if key_max is not None else info["hi"]
-        self.count = math.ceil((info["hi"] - info["lo"] + 1) / info["width"])
-        self.queries: list[str] = []
-        self.differing: list[dict[str, Any]] = []
-        self.truncated = False
-
-    def bounds(self, span: _Span) -> tuple[int | None, int]:
-        lo = None if span.first == 0 else self.info["lo"] + span.first * self.info["width"]
-        hi = (self.key_max if span.last >= self.count
-              else self.info["lo"] + span.last * self.info["width"] - 1)
-        return lo, hi
-
-    def expected(self, span: _Span) -> tuple[int, int]:
-        rows = digest = 0
-        for leaf in range(span.first, span.last):
-            count, hexdigest = self.info["leaves"].get(str(leaf), (0, "0"))
-            rows, digest = rows + count, (digest + int(hexdigest, 16)) % MOD
-        return rows, digest
-
-    def measure(self, span: _Span) -> tuple[int, int]:
-        rows, digest, statement = fingerprint.measure_range(
-            self.conn, self.table, self.info["key"], *self.bounds(span), self.algorithm,
-            self.leave_out)
-        self.queries.append(statement)
-        return rows, digest
-
-    def walk(self, span: _Span, now: tuple[int, int]) -> None:
-        if now == self.expected(span):
-            return
-        if span.last - span.first == 1:
-            if len(self.differing) >= MAX_RANGES:
-                self.truncated = True
-                return
-            lo, hi = self.bounds(span)
-            self.differing.append({"from": lo, "to": hi, "baseline_rows": self.expected(span)[0],
-                                   "rows": now[0]})
-            return
-        if len(self.queries) >= MAX_QUERIES:
-            self.truncated = True
-            return
-        middle = (span.first + span.last) // 2
-        left, right = _Span(span.first, middle), _Span(middle, span.last)
-        now_left = self.measure(left)
-        now_right = (now[0] - now_left[0], (now[1] - now_left[1]) % MOD)
-        self.walk(left, now_left)
-        self.walk(right, now_right)
-
-
-def bisect(conn: psycopg.Connection, table: str, leaves: dict[str, Any], key_max: int | None,
-           algorithm: str, now: tuple[int, int], leave_out=None
-           ) -> tuple[_Bisection, list[dict[str, Any]]]:
-    """The key ranges of `table` whose rows differ from the baseline's `leaves`, given the
-    (count, digest) of its baseline rows now (but those `leave_out` names): (the bisection,
-    with its queries, and the merged ranges)."""
-    bisection = _Bisection(conn, table, leaves, key_max, algorithm, leave_out)
-    bisection.walk(_Span(0, bisection.count), now)
-    return bisection, _merge(bisection.differing)
 
 
 @dataclass(frozen=True)
@@ -209,13 +104,13 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
     if unmeasured is not None:
         return CheckResult(name, False, unmeasured, [], {"chunk": vars(chunk),
                                                          "server": run.server})
-    bisection = _Bisection(run.conn, table, leaves, before.key_max, run.algorithm,
+    bisection = Bisection(run.conn, table, leaves, before.key_max, run.algorithm,
                            run.leave_out.get(table))
-    span = _Span(chunk.first, chunk.last)
+    span = Span(chunk.first, chunk.last)
     lo, hi = bisection.bounds(span)
     rows, digest, statement = run.chunk(table, leaves["key"], lo, hi)
     expected = bisection.expected(span)
-    where = _where(leaves["key"], lo, hi)
+    where = range_text(leaves["key"], lo, hi)
     place = f"chunk {chunk.index} of {chunk.of}" + (f", on {run.server}" if run.server else "")
     observed: dict[str, Any] = {"chunk": vars(chunk), "server": run.server, "range": where,
                                 "algorithm": run.algorithm,
@@ -223,7 +118,7 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
                                              "digest": fingerprint.hex_digest(expected[1])},
                                 "now": {"rows": rows, "digest": fingerprint.hex_digest(digest)}}
     if chunk.index == chunk.of:
-        whole = bisection.expected(_Span(0, bisection.count))
+        whole = bisection.expected(Span(0, bisection.count))
         if whole != (before.rows, int(before.digest, 16)):
             return CheckResult(name, False, f"{table}: the baseline's key-range digests do not "
                                f"add up to its table digest ({whole[0]} rows vs {before.rows})."
@@ -234,7 +129,7 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
                            "baseline fingerprint "
                            f"{fingerprint.hex_digest(digest)}", [statement], observed)
     bisection.walk(span, (rows, digest))
-    ranges = _merge(bisection.differing)
+    ranges = merge_ranges(bisection.differing)
     observed.update(differing_ranges=ranges, bisection_queries=len(bisection.queries),
                     truncated=bisection.truncated, leaf_width=leaves["width"])
     summary = (f"{table}: baseline rows ({where}, {place}) changed: {expected[0]} rows then, "
@@ -246,44 +141,21 @@ def compare_chunk(run: Measured, chunk: Chunk) -> CheckResult:
 
 
 def _differs(name: str, summary: str, key: str, ranges: list[dict[str, Any]],
-             bisection: _Bisection | None, named, statements: list[str],
+             bisection: Bisection | None, named, statements: list[str],
              observed: dict[str, Any], whole_key: tuple[str, ...]) -> CheckResult:
     """The failed content result: the rows named by key when the baseline kept row digests,
     else the key ranges bisection found."""
     if named is not None:
         observed["rows"] = named.to_dict()
         return CheckResult(name, False, f"{summary}. {content_rows.describe(named, whole_key)}."
-                           " Hint: compare those rows with the pre-rollback backup",
-                           [*statements, *named.sql], observed)
-    shown = "; ".join(_describe(key, r) for r in ranges[:5])
+                           f" Hint: {content_rows.COLUMNS_HINT}", [*statements, *named.sql],
+                           observed)
+    shown = "; ".join(describe_range(key, r) for r in ranges[:5])
     more = " (and more; bisection stopped early)" if bisection.truncated else ""
     return CheckResult(name, False, f"{summary}. Differs in {len(ranges)} key range(s): "
                        f"{shown}{more}; found with {len(bisection.queries)} bisection queries. "
                        "Hint: compare those rows with the pre-rollback backup", statements,
                        observed)
-
-
-def _merge(ranges: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged: list[dict[str, Any]] = []
-    for r in ranges:
-        if merged and merged[-1]["to"] is not None and r["from"] == merged[-1]["to"] + 1:
-            merged[-1] = {"from": merged[-1]["from"], "to": r["to"],
-                          "baseline_rows": merged[-1]["baseline_rows"] + r["baseline_rows"],
-                          "rows": merged[-1]["rows"] + r["rows"]}
-        else:
-            merged.append(dict(r))
-    return merged
-
-
-def _where(key: str, lo: int | None, hi: int) -> str:
-    return f"{key} <= {hi}" if lo is None else f"{key} {lo}..{hi}"
-
-
-def _describe(key: str, r: dict[str, Any]) -> str:
-    where = _where(key, r["from"], r["to"])
-    change = ("content changed" if r["rows"] == r["baseline_rows"] else
-              f"{r['baseline_rows']} -> {r['rows']} rows")
-    return f"{where} ({change})"
 
 
 def compare_table(run: Measured, table: str) -> CheckResult:
@@ -348,11 +220,3 @@ def _why_unmeasurable(run: Measured, table: str, *, error: str | None, exists: b
                 f" baseline rows ({scope}) cannot be selected. Hint: the rollback did not "
                 "restore this column; see the types and schema checks")
     return None
-
-
-def baseline_leaves(baseline: Baseline, table: str) -> dict[str, Any] | None:
-    """The key-range digests of `table`: only over its whole key, one integer column (an older
-    baseline took them over a composite key's first column, which tells no rows apart)."""
-    leaves = baseline.facts.get("leaves", {}).get(table)
-    by_key = baseline.range_key(table) if table in baseline.tables else None
-    return leaves if leaves and by_key and leaves["key"] == by_key[0] else None

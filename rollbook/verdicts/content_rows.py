@@ -8,15 +8,18 @@ from typing import Any
 
 from psycopg import sql
 
-from rollbook.measure import fingerprint, row_digests
+from rollbook.measure import fingerprint, row_digests_read
 from rollbook.verdicts.measured import Measured
 
 SHOWN = 10  # keys of each kind in the one-line summary
+COLUMNS_HINT = ("`rollbook diff-rows --baseline BASELINE --against DSN` names the columns that "
+                "differ for each changed key, DSN a database holding the rows as they were (the "
+                "pre-rollback backup restored)")
 
 
 def name_rows(run: Measured, table: str, ranges: list[dict[str, Any]] | None,
               span: tuple[int | None, int | None] = (None, None)
-              ) -> row_digests.Differences | None:
+              ) -> row_digests_read.Differences | None:
     """The rows of `table` that differ from its row digests, in the bisection's `ranges` (None:
     every baseline row within `span`); None when the baseline kept no row digests for it."""
     baseline = run.baseline
@@ -36,11 +39,11 @@ def name_rows(run: Measured, table: str, ranges: list[dict[str, Any]] | None,
         spans = [(r["from"], r["to"]) for r in ranges]
     else:
         spans = [span]
-    return row_digests.compare(run.conn, baseline.rows_path, table, layout, run.algorithm,
+    return row_digests_read.compare(run.conn, baseline.rows_path, table, layout, run.algorithm,
                                spans, scope)
 
 
-def describe(found: row_digests.Differences, key: tuple[str, ...]) -> str:
+def describe(found: row_digests_read.Differences, key: tuple[str, ...]) -> str:
     """One line: how many rows of each kind, and the first SHOWN keys of each."""
     parts = []
     for kind, keys in (("changed", found.changed), ("missing", found.missing),

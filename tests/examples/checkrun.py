@@ -31,6 +31,8 @@ STATS_SQL = """\
 SELECT relname, n_tup_ins, n_tup_upd, n_tup_del, n_tup_hot_upd FROM pg_stat_user_tables
 ORDER BY relname"""
 SEQ_SCANS_SQL = "SELECT relname, seq_scan FROM pg_stat_user_tables ORDER BY relname"
+INDEX_SCANS_SQL = ("SELECT relname, coalesce(idx_scan, 0) FROM pg_stat_user_tables"
+                   " ORDER BY relname")
 
 
 def vibes_template(pg_server) -> str:
@@ -172,6 +174,13 @@ def table_scans(dsn: str) -> dict[str, int]:
     _wait_for_other_sessions(dsn)
     with connect(dsn, read_only=True) as conn:
         return dict(conn.execute(SEQ_SCANS_SQL).fetchall())
+
+
+def index_scans(dsn: str) -> dict[str, int]:
+    """Index scans each table has had, once every other session has reported them."""
+    _wait_for_other_sessions(dsn)
+    with connect(dsn, read_only=True) as conn:
+        return dict(conn.execute(INDEX_SCANS_SQL).fetchall())
 
 
 def _wait_for_other_sessions(dsn: str, timeout_s: float = 10.0) -> None:
