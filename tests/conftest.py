@@ -65,6 +65,8 @@ def pytest_configure(config):
         config.option.reports_dir = tempfile.mkdtemp(prefix="rollbook-tests-")
     if not MISSING:
         hypothesis_in_a_temp_folder(config)
+    if getattr(config, "workerinput", None) is None and not informational(config):
+        initdb_once(config)
 
 
 # Drills and tests whose run is a long rehearsal rather than a test of one change: `pytest
@@ -122,6 +124,18 @@ def pytest_pycollect_makemodule(module_path, parent):
     if MISSING:
         return NeedsTheTestExtra.from_parent(parent, path=module_path)
     return None
+
+
+def initdb_once(config) -> None:
+    """Every PostgreSQL server of the session and of the pytest runs it starts copies a cluster
+    initdb made once per installation (rollbook.pg.embedded.CLUSTER_CACHE_ENV), in a temp
+    folder removed with the session (a session inside one uses its folder)."""
+    from rollbook.pg.embedded import CLUSTER_CACHE_ENV
+    if os.environ.get(CLUSTER_CACHE_ENV):
+        return
+    folder = tempfile.mkdtemp(prefix="rollbook-tests-initdb-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ[CLUSTER_CACHE_ENV] = folder
 
 
 def hypothesis_in_a_temp_folder(config) -> None:
