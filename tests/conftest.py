@@ -109,9 +109,13 @@ def pytest_collection_modifyitems(config, items):
 def no_rollbook_settings_from_outside(monkeypatch):
     """A test of tests/ starts from rollbook's defaults, never the settings of the shell or CI
     job around the session (ROLLBOOK_REPORTS_DIR, ROLLBOOK_DSN, PYTEST_ADDOPTS' --junitxml):
-    a pytest run it starts writes where the test says, against the database the test made."""
+    a pytest run it starts writes where the test says, against the database the test made;
+    one default differs: no Allure HTML unless the test asks for it."""
     for name in [n for n in os.environ if n.startswith("ROLLBOOK_") or n == "PYTEST_ADDOPTS"]:
         monkeypatch.delenv(name)
+    # Allure's HTML report (node, about 2 s of CPU a drill run) only where a test asks for it
+    # (--allure-html yes, as tests/test_allure_report.py does)
+    monkeypatch.setenv("ROLLBOOK_ALLURE_HTML", "no")
 
 
 class NeedsTheTestExtra(pytest.Module):
