@@ -78,6 +78,18 @@ LONG = {
 }
 
 
+# The files with the longest tests (pytest -n 2 --durations=40), started first so that the
+# end of the session is short tests both workers share, not one long test one worker runs alone.
+SLOWEST_FIRST = (
+    "tests/test_schema_oracle.py", "tests/test_readme_commands.py", "tests/test_record_prose.py",
+    "tests/test_realworld.py", "tests/test_settings_once.py", "tests/test_schema_mutations.py",
+    "tests/test_allure_report.py", "tests/test_project_startup.py", "tests/test_serve_db.py",
+    "tests/test_releases.py", "tests/test_replicas.py", "tests/test_held_out_schema.py",
+    "tests/test_verdict_parity.py", "tests/test_drill_harness.py", "drills/test_index_dropped.py",
+    "tests/test_performance_verdicts.py", "tests/test_checks_run.py", "tests/test_pg_lifecycle.py",
+)
+
+
 def pytest_report_header(config):
     if not config.option.markexpr:
         return [f"rollbook's tests leave out (run them with -m long): {path}, {why}"
@@ -87,15 +99,17 @@ def pytest_report_header(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Every warning is an error in rollbook's own tests (and only there: a user's drills and
-    checks record the warnings their project raises), put first among the test's marks so any
-    filterwarnings mark of the test, its class or module wins; and the long rehearsals are
-    left out unless -m chooses what runs."""
+    """The slowest files first; every warning is an error in rollbook's own tests (and only
+    there: a user's drills and checks record the warnings their project raises), put first
+    among the test's marks so any filterwarnings mark of the test, its class or module wins;
+    and the long rehearsals are left out unless -m chooses what runs."""
     root = config.rootpath
+    rank = {path: number for number, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(relative(item, root), len(rank)))  # stable
     for item in items:
         if TESTS in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.filterwarnings("error"), append=False)
-        if str(item.path.relative_to(root) if item.path.is_relative_to(root) else "") in LONG:
+        if relative(item, root) in LONG:
             item.add_marker("long")
     if config.option.markexpr:  # -m chose what runs
         return
@@ -103,6 +117,21 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not item.get_closest_marker("long")]
+
+
+def relative(item, root: Path) -> str:
+    return item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own, which picks by --dist
+def pytest_xdist_make_scheduler(config, log):
+    """`-n 2` alone (--dist load) hands each worker long runs of tests it must finish itself,
+    and one worker is left alone with the last slow ones; a worker that runs out of tests here
+    takes half of what the other has left (xdist's worksteal). Another --dist is kept."""
+    if config.getvalue("dist") == "load":
+        from xdist.scheduler import WorkStealingScheduling
+        return WorkStealingScheduling(config, log)
+    return None
 
 
 @pytest.fixture(autouse=True)
