@@ -67,6 +67,7 @@ def pytest_configure(config):
         hypothesis_in_a_temp_folder(config)
     if getattr(config, "workerinput", None) is None and not informational(config):
         initdb_once(config)
+        bytecode_in_a_temp_folder(config)
 
 
 # Drills and tests whose run is a long rehearsal rather than a test of one change: `pytest
@@ -169,6 +170,19 @@ def initdb_once(config) -> None:
     folder = tempfile.mkdtemp(prefix="rollbook-tests-initdb-")
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     os.environ[CLUSTER_CACHE_ENV] = folder
+
+
+def bytecode_in_a_temp_folder(config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, each of the many Python processes the session starts
+    (workers, pytest runs, the CLI) compiled every module again, and pytest rewrote every test
+    module's asserts again; here they keep the bytecode in a temp folder removed with the
+    session instead (PYTHONPYCACHEPREFIX), still writing nothing beside the sources."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    folder = tempfile.mkdtemp(prefix="rollbook-tests-bytecode-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
 
 
 def hypothesis_in_a_temp_folder(config) -> None:
