@@ -82,12 +82,13 @@ LONG = {
 # The files with the longest tests (pytest -n 2 --durations=40), started first so that the
 # end of the session is short tests both workers share, not one long test one worker runs alone.
 SLOWEST_FIRST = (
-    "tests/test_schema_oracle.py", "tests/test_readme_commands.py", "tests/test_record_prose.py",
-    "tests/test_realworld.py", "tests/test_settings_once.py", "tests/test_schema_mutations.py",
-    "tests/test_allure_report.py", "tests/test_project_startup.py", "tests/test_serve_db.py",
-    "tests/test_releases.py", "tests/test_replicas.py", "tests/test_held_out_schema.py",
-    "tests/test_verdict_parity.py", "tests/test_drill_harness.py", "drills/test_index_dropped.py",
-    "tests/test_performance_verdicts.py", "tests/test_checks_run.py", "tests/test_pg_lifecycle.py",
+    "tests/test_schema_oracle.py", "drills/test_uuid_rollback.py", "tests/test_held_out_schema.py",
+    "tests/test_crash_points_engine.py", "drills/test_index_dropped.py", "tests/test_serve_db.py",
+    "tests/test_allure_report.py", "tests/test_record_prose.py", "tests/test_readme_commands.py",
+    "tests/test_checks_run.py", "tests/test_releases.py", "tests/test_replicas.py",
+    "drills/test_writers_during_rollback.py", "tests/test_schema_mutations.py",
+    "tests/test_verdict_parity.py", "tests/test_checks_families.py", "tests/test_realworld.py",
+    "tests/test_settings_once.py", "tests/test_project_startup.py", "tests/test_drill_harness.py",
 )
 
 
