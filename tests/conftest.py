@@ -65,6 +65,9 @@ def pytest_configure(config):
         config.option.reports_dir = tempfile.mkdtemp(prefix="rollbook-tests-")
     if not MISSING:
         hypothesis_in_a_temp_folder(config)
+    if getattr(config, "workerinput", None) is None and not informational(config):
+        initdb_once(config)
+        bytecode_in_a_temp_folder(config)
 
 
 # Drills and tests whose run is a long rehearsal rather than a test of one change: `pytest
@@ -76,6 +79,19 @@ LONG = {
 }
 
 
+# The files with the longest tests (pytest -n 2 --durations=40), started first so that the
+# end of the session is short tests both workers share, not one long test one worker runs alone.
+SLOWEST_FIRST = (
+    "tests/test_schema_oracle.py", "drills/test_uuid_rollback.py", "tests/test_held_out_schema.py",
+    "tests/test_crash_points_engine.py", "drills/test_index_dropped.py", "tests/test_serve_db.py",
+    "tests/test_allure_report.py", "tests/test_record_prose.py", "tests/test_readme_commands.py",
+    "tests/test_checks_run.py", "tests/test_releases.py", "tests/test_replicas.py",
+    "drills/test_writers_during_rollback.py", "tests/test_schema_mutations.py",
+    "tests/test_verdict_parity.py", "tests/test_checks_families.py", "tests/test_realworld.py",
+    "tests/test_settings_once.py", "tests/test_project_startup.py", "tests/test_drill_harness.py",
+)
+
+
 def pytest_report_header(config):
     if not config.option.markexpr:
         return [f"rollbook's tests leave out (run them with -m long): {path}, {why}"
@@ -85,15 +101,17 @@ def pytest_report_header(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Every warning is an error in rollbook's own tests (and only there: a user's drills and
-    checks record the warnings their project raises), put first among the test's marks so any
-    filterwarnings mark of the test, its class or module wins; and the long rehearsals are
-    left out unless -m chooses what runs."""
+    """The slowest files first; every warning is an error in rollbook's own tests (and only
+    there: a user's drills and checks record the warnings their project raises), put first
+    among the test's marks so any filterwarnings mark of the test, its class or module wins;
+    and the long rehearsals are left out unless -m chooses what runs."""
     root = config.rootpath
+    rank = {path: number for number, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(relative(item, root), len(rank)))  # stable
     for item in items:
         if TESTS in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.filterwarnings("error"), append=False)
-        if str(item.path.relative_to(root) if item.path.is_relative_to(root) else "") in LONG:
+        if relative(item, root) in LONG:
             item.add_marker("long")
     if config.option.markexpr:  # -m chose what runs
         return
@@ -103,13 +121,32 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("long")]
 
 
+def relative(item, root: Path) -> str:
+    return item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # before xdist's own, which picks by --dist
+def pytest_xdist_make_scheduler(config, log):
+    """`-n 2` alone (--dist load) hands each worker long runs of tests it must finish itself,
+    and one worker is left alone with the last slow ones; a worker that runs out of tests here
+    takes half of what the other has left (xdist's worksteal). Another --dist is kept."""
+    if config.getvalue("dist") == "load":
+        from xdist.scheduler import WorkStealingScheduling
+        return WorkStealingScheduling(config, log)
+    return None
+
+
 @pytest.fixture(autouse=True)
 def no_rollbook_settings_from_outside(monkeypatch):
     """A test of tests/ starts from rollbook's defaults, never the settings of the shell or CI
     job around the session (ROLLBOOK_REPORTS_DIR, ROLLBOOK_DSN, PYTEST_ADDOPTS' --junitxml):
-    a pytest run it starts writes where the test says, against the database the test made."""
+    a pytest run it starts writes where the test says, against the database the test made;
+    one default differs: no Allure HTML unless the test asks for it."""
     for name in [n for n in os.environ if n.startswith("ROLLBOOK_") or n == "PYTEST_ADDOPTS"]:
         monkeypatch.delenv(name)
+    # Allure's HTML report (node, about 2 s of CPU a drill run) only where a test asks for it
+    # (--allure-html yes, as tests/test_allure_report.py does)
+    monkeypatch.setenv("ROLLBOOK_ALLURE_HTML", "no")
 
 
 class NeedsTheTestExtra(pytest.Module):
@@ -122,6 +159,31 @@ def pytest_pycollect_makemodule(module_path, parent):
     if MISSING:
         return NeedsTheTestExtra.from_parent(parent, path=module_path)
     return None
+
+
+def initdb_once(config) -> None:
+    """Every PostgreSQL server of the session and of the pytest runs it starts copies a cluster
+    initdb made once per installation (rollbook.pg.embedded.CLUSTER_CACHE_ENV), in a temp
+    folder removed with the session (a session inside one uses its folder)."""
+    from rollbook.pg.embedded import CLUSTER_CACHE_ENV
+    if os.environ.get(CLUSTER_CACHE_ENV):
+        return
+    folder = tempfile.mkdtemp(prefix="rollbook-tests-initdb-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ[CLUSTER_CACHE_ENV] = folder
+
+
+def bytecode_in_a_temp_folder(config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, each of the many Python processes the session starts
+    (workers, pytest runs, the CLI) compiled every module again, and pytest rewrote every test
+    module's asserts again; here they keep the bytecode in a temp folder removed with the
+    session instead (PYTHONPYCACHEPREFIX), still writing nothing beside the sources."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    folder = tempfile.mkdtemp(prefix="rollbook-tests-bytecode-")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
 
 
 def hypothesis_in_a_temp_folder(config) -> None:

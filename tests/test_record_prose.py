@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from examples.once import once_per_session
 
 ROOT = Path(__file__).resolve().parents[1]
 REPRS = [re.compile(p) for p in (r"\bNone\b", r"\bTrue\b", r"\bFalse\b", r"\{'", r"\['",
@@ -55,10 +56,8 @@ def dangling(text: str, run_dir: Path) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def drilled(tmp_path_factory) -> tuple[Path, str]:
-    """The main drill run once, as a user runs it, into a temp reports folder."""
-    reports = tmp_path_factory.mktemp("prose") / "reports"
+def drill(folder: Path) -> dict:
+    reports = folder / "reports"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "drills/test_uuid_rollback.py", "-q", "-p",
@@ -66,7 +65,15 @@ def drilled(tmp_path_factory) -> tuple[Path, str]:
          "--allure-html", "no"], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    return (reports / "latest").resolve(), done.stdout
+    return {"run_dir": str((reports / "latest").resolve()), "stdout": done.stdout}
+
+
+@pytest.fixture(scope="module")
+def drilled(tmp_path_factory) -> tuple[Path, str]:
+    """The main drill run once, as a user runs it, into a temp reports folder (once for the
+    session: both tests read it, whichever xdist worker runs them)."""
+    found = once_per_session(tmp_path_factory, "prose-drill", drill)
+    return Path(found["run_dir"]), found["stdout"]
 
 
 def artifacts(run_dir: Path, stdout: str) -> dict[str, str]:

@@ -11,11 +11,13 @@ Work directory (`/tmp/rollbook-pg-*`, mode 0711 when run as root): `owner` (see 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +28,12 @@ from rollbook.pg.install import WHEEL_SOURCE, Installation
 from rollbook.pg.server import Server
 
 SERVICE_USER_CANDIDATES = ("postgres", "rollbook")
+# A folder where the first server of an installation leaves a copy of the cluster initdb made,
+# which later servers copy instead of running initdb (most of a start). rollbook's own test
+# session names a temp folder of its own (tests/conftest.py); not ROLLBOOK_*, which its tests
+# clear for the sessions they start.
+CLUSTER_CACHE_ENV = "RB_INITDB_CACHE"
+INITDB_ARGS = ("--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
 START_TIMEOUT_S = 60
 # A throwaway cluster trades durability for speed; the server process itself is never killed.
 FAST_SETTINGS = {
@@ -102,8 +110,22 @@ class EmbeddedServer(Server):
 
     def _make_cluster(self) -> None:
         """The data directory: a new cluster (a standby copies its primary's instead)."""
-        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, "--auth=trust",
-                  "--encoding=UTF8", "--locale=C", "--no-sync", "--data-checksums")
+        cache = os.environ.get(CLUSTER_CACHE_ENV)
+        made = Path(cache, self._cluster_key()) if cache else None
+        if made is not None and made.is_dir():
+            copied = subprocess.run(["cp", "-a", str(made), str(self.data_dir)],
+                                    capture_output=True)
+            if copied.returncode == 0:
+                return
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        self._run("initdb", "-D", str(self.data_dir), "-U", self.user, *INITDB_ARGS)
+        if made is not None:
+            _keep(self.data_dir, made)
+
+    def _cluster_key(self) -> str:
+        """What a cached cluster depends on: the binaries, the owner, initdb's arguments."""
+        what = f"{self._installation.bin_dir.resolve()}|{self.run_as}|{self.user}|{INITDB_ARGS}"
+        return hashlib.sha256(what.encode()).hexdigest()[:16]
 
     def restart(self, while_stopped: Callable[[], None] | None = None) -> None:
         """Stop and start the same cluster on the same port (shared buffers are emptied),
@@ -167,6 +189,17 @@ class EmbeddedServer(Server):
                 hint="read the server log above; a stale server on the same port or a data "
                      "directory the service user cannot write are the usual causes.")
         return result.stdout
+
+
+def _keep(data_dir: Path, made: Path) -> None:
+    """A copy of a fresh cluster at `made`, whole or not at all (servers start in parallel)."""
+    partial = made.with_name(f"{made.name}.{uuid.uuid4().hex}.partial")
+    try:
+        subprocess.run(["cp", "-a", str(data_dir), str(partial)], check=True,
+                       capture_output=True)
+        partial.rename(made)
+    except (OSError, subprocess.CalledProcessError):  # another server kept its copy first
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _service_user() -> str | None:
