@@ -261,8 +261,8 @@ def connect_failure(exc: BaseException, params: dict[str, str]) -> str:
 
 
 LOCK_HOLDERS_SQL = """
-SELECT format('%s held in %s by pid %s', l.relation::regclass, l.mode, l.pid)
-FROM pg_locks l
+SELECT format('%I.%I held in %s by pid %s', n.nspname, c.relname, l.mode, l.pid)
+FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
   AND l.mode IN ('AccessExclusiveLock', 'ExclusiveLock')
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -275,6 +275,10 @@ def explained(conn: ReadOnlyConnection, exc: psycopg.Error) -> psycopg.Error:
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, psycopg.errors.LockNotAvailable):
         try:
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                # the caller's transaction() block, aborted by the error: nothing more can run
+                # in it, and the statement has no savepoint to go back to
+                psycopg.Cursor(conn).execute("ROLLBACK")
             holders = [row[0] for row in psycopg.Cursor(conn).execute(LOCK_HOLDERS_SQL)]
         except psycopg.Error:
             holders = []
