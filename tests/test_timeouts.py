@@ -85,7 +85,7 @@ def test_a_locked_table_names_lock_timeout_and_who_holds_the_lock(victims):
                 conn.execute("SELECT count(*) FROM victims")
         holder.rollback()
     line = str(caught.value)
-    assert "(lock_timeout 200 ms, profile [database] lock_timeout_ms): victims held in " \
+    assert "(lock_timeout 200 ms, profile [database] lock_timeout_ms): public.victims held in " \
            "AccessExclusiveLock by pid" in line
     assert "\n" not in line
 

@@ -8,17 +8,21 @@ A read-only connection does not trust the session default alone (`set_config(
   first statement, so `SET TRANSACTION READ WRITE` is refused by the server;
 - that first statement also sets `statement_timeout` and `lock_timeout` for the transaction
   (SET LOCAL), so a statement that lifted the session's (`set_config('statement_timeout', '0',
-  false)`) has lifted nothing for the next one;
+  false)`) has lifted nothing for the next one; BEGIN READ ONLY and that statement travel in
+  one round trip, COMMIT in a second, the caller's statement in between (a statement inside
+  the caller's own `conn.transaction()` runs in that READ ONLY transaction, no savepoint);
 - every statement goes over the extended query protocol, which carries exactly one statement:
   `COMMIT; DELETE ...` in one string is refused instead of escaping the transaction;
 - a statement that gets no answer (a frozen backend, a network that drops packets) is cut off
-  on the client side shortly after its statement_timeout, which a stopped server cannot enforce.
+  on the client side shortly after its statement_timeout, which a stopped server cannot enforce
+  (one watchdog thread per connection, armed for each statement).
 """
 from __future__ import annotations
 
 import os
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -43,6 +47,7 @@ DSN_HINT = ("use postgresql://USER@HOST:5432/DBNAME; percent-encode @ : / in a p
             "%3A %2F, or keep the password in PGPASSWORD or ~/.pgpass.")
 
 
+OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 REASSERT_TIMEOUTS = ("SELECT set_config('statement_timeout', %s, true), "
                      "set_config('lock_timeout', %s, true)")
 
@@ -56,6 +61,7 @@ class ReadOnlyConnection(psycopg.Connection):
 
     statement_timeout_ms: int = 0
     lock_timeout_ms: int = 0
+    _watchdog: "Watchdog | None" = None
 
     @contextmanager
     def transaction(self, *args: Any, **kwargs: Any) -> Iterator[psycopg.Transaction]:
@@ -69,6 +75,33 @@ class ReadOnlyConnection(psycopg.Connection):
                     str(self.statement_timeout_ms), str(self.lock_timeout_ms)))
             yield tx
 
+    @contextmanager
+    def statement_alone(self) -> Iterator[None]:
+        """One statement's own READ ONLY transaction, begun with its snapshot and timeouts in
+        one round trip; inside the caller's `transaction()`, that transaction."""
+        if self.info.transaction_status != TransactionStatus.IDLE:
+            yield
+            return
+        # Our own text, sent over the simple protocol so both statements go in one round trip;
+        # the values are ints formatted here, so nothing is interpolated from outside.
+        psycopg.Cursor(self).execute(
+            "BEGIN READ ONLY; SELECT set_config('statement_timeout', '%d', true), "
+            "set_config('lock_timeout', '%d', true)"
+            % (int(self.statement_timeout_ms), int(self.lock_timeout_ms)))
+        try:
+            yield
+        except BaseException:
+            if self.info.transaction_status in OPEN:
+                psycopg.Cursor(self).execute("ROLLBACK")
+            raise
+        if self.info.transaction_status in OPEN:  # unless the statement was a COMMIT
+            psycopg.Cursor(self).execute("COMMIT")
+
+    def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.stop()
+        super().close()
+
 
 class ReadOnlyCursor(psycopg.Cursor):
     """Runs each statement alone, in a READ ONLY transaction, within a client-side deadline."""
@@ -76,19 +109,19 @@ class ReadOnlyCursor(psycopg.Cursor):
     def execute(self, query, params=None, **kwargs) -> "ReadOnlyCursor":
         conn = self.connection
         try:
-            with _deadline(conn), conn.transaction():
+            with _deadline(conn), conn.statement_alone():
                 return super().execute(query, params, **kwargs)
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise explained(conn, exc) from exc
 
     def executemany(self, query, params_seq, **kwargs) -> None:
         conn = self.connection
-        with _deadline(conn), conn.transaction():
+        with _deadline(conn), conn.statement_alone():
             super().executemany(query, params_seq, **kwargs)
 
     def stream(self, query, params=None, **kwargs):
         conn = self.connection
-        with _deadline(conn), conn.transaction():
+        with _deadline(conn), conn.statement_alone():
             yield from super().stream(query, params, **kwargs)
 
     def _execute_send(self, query, *, force_extended: bool = False, binary=None) -> None:
@@ -97,29 +130,69 @@ class ReadOnlyCursor(psycopg.Cursor):
         super()._execute_send(query, force_extended=True, binary=binary)
 
 
+class Watchdog:
+    """One thread per connection that shuts its socket down when the statement it was armed for
+    is still unanswered at its deadline (starting a timer thread per statement cost more than
+    many statements)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.fileno = conn.fileno()
+        self.cond = threading.Condition()
+        self.deadline: float | None = None
+        self.armed = 0  # which arming this is; `fired` holds the one that was cut off
+        self.fired = 0
+        self.stopped = False
+        threading.Thread(target=self._watch, name="rollbook-deadline", daemon=True).start()
+
+    def arm(self, seconds: float) -> int:
+        with self.cond:
+            self.armed += 1
+            self.deadline = time.monotonic() + seconds
+            self.cond.notify()
+            return self.armed
+
+    def disarm(self) -> None:
+        with self.cond:
+            self.deadline = None
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+
+    def _watch(self) -> None:
+        with self.cond:
+            while not self.stopped:
+                if self.deadline is None:
+                    self.cond.wait()
+                    continue
+                left = self.deadline - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                # under the lock, so the statement cannot finish and another begin meanwhile
+                self.fired, self.deadline = self.armed, None
+                try:
+                    with socket.socket(fileno=os.dup(self.fileno)) as sock:
+                        sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
 @contextmanager
 def _deadline(conn: ReadOnlyConnection) -> Iterator[None]:
     """Shut the socket down when the server has not answered well past statement_timeout."""
     if not conn.statement_timeout_ms:
         yield
         return
-    fired = threading.Event()
-
-    def cut_off() -> None:
-        fired.set()
-        try:
-            with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-                sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    timer = threading.Timer(conn.statement_timeout_ms / 1000 + CLIENT_GRACE_S, cut_off)
-    timer.daemon = True
-    timer.start()
+    if conn._watchdog is None:
+        conn._watchdog = Watchdog(conn)
+    watchdog = conn._watchdog
+    arming = watchdog.arm(conn.statement_timeout_ms / 1000 + CLIENT_GRACE_S)
     try:
         yield
     except psycopg.OperationalError as exc:
-        if fired.is_set():
+        if watchdog.fired == arming:
             raise DatabaseUnresponsive(
                 f"the database did not answer within statement_timeout "
                 f"{conn.statement_timeout_ms} ms + {CLIENT_GRACE_S:g} s (profile [database] "
@@ -127,7 +200,7 @@ def _deadline(conn: ReadOnlyConnection) -> Iterator[None]:
                 "backend or a network problem, or raise statement_timeout_ms.") from exc
         raise
     finally:
-        timer.cancel()
+        watchdog.disarm()
 
 
 def check_dsn(dsn: str) -> dict[str, str]:
@@ -188,8 +261,8 @@ def connect_failure(exc: BaseException, params: dict[str, str]) -> str:
 
 
 LOCK_HOLDERS_SQL = """
-SELECT format('%s held in %s by pid %s', l.relation::regclass, l.mode, l.pid)
-FROM pg_locks l
+SELECT format('%I.%I held in %s by pid %s', n.nspname, c.relname, l.mode, l.pid)
+FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
   AND l.mode IN ('AccessExclusiveLock', 'ExclusiveLock')
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -202,6 +275,10 @@ def explained(conn: ReadOnlyConnection, exc: psycopg.Error) -> psycopg.Error:
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if isinstance(exc, psycopg.errors.LockNotAvailable):
         try:
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                # the caller's transaction() block, aborted by the error: nothing more can run
+                # in it, and the statement has no savepoint to go back to
+                psycopg.Cursor(conn).execute("ROLLBACK")
             holders = [row[0] for row in psycopg.Cursor(conn).execute(LOCK_HOLDERS_SQL)]
         except psycopg.Error:
             holders = []
