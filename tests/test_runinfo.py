@@ -12,6 +12,7 @@ GITLAB = {"CI_JOB_ID": "4242", "CI_JOB_NAME": "drill-1m", "CI_PIPELINE_ID": "77"
           "CI_PIPELINE_SOURCE": "schedule", "CI_JOB_URL": "https://gitlab.example/j/4242",
           "GITLAB_USER_LOGIN": "ops-bot", "CI_PIPELINE_SCHEDULE_DESCRIPTION": "weekly drill"}
 UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+STEP_UTC = r"\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \|"
 
 
 def test_a_ci_job_is_named_by_its_job_pipeline_and_url():
@@ -61,8 +62,9 @@ def test_a_person_running_a_drill_is_not_called_a_schedule(pytester, monkeypatch
     assert re.search(rf"- \*\*started \(UTC\)\*\*: {UTC}", record)
     assert re.search(r"- \*\*git commit\*\*: ([0-9a-f]{40}(\+dirty)?|unknown)", record)
     assert re.search(r"- \*\*rollbook version\*\*: \d", record)
+    assert "| Started (UTC) |" in record  # the steps' column says UTC; its cells are for people
     step_row = next(line for line in record.splitlines() if line.startswith("| 1 |"))
-    assert re.search(UTC, step_row), step_row
+    assert re.search(STEP_UTC, step_row), step_row
 
 
 def test_a_scheduled_pipeline_names_its_job_and_its_schedule(pytester, monkeypatch):

@@ -94,6 +94,8 @@ class Baseline:
         """The columns that tell `table`'s rows apart (every column of a table without a key):
         as recorded, or, in a baseline written before whole keys were, read from its schema."""
         key = self.tables[table].key_columns
+        if key:  # as recorded: the schema is parsed only for a baseline without it
+            return tuple(key)
         schema = self.schema_snapshot()
         return whole_key_of(schema, table,
                             catalog.whole_keys(schema).get(table, ()) if key is None else key)
