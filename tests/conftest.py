@@ -111,14 +111,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if TESTS in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.filterwarnings("error"), append=False)
-        if relative(item, root) in LONG:
-            item.add_marker("long")
     if config.option.markexpr:  # -m chose what runs
         return
     dropped = [item for item in items if item.get_closest_marker("long")]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not item.get_closest_marker("long")]
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def pytest_mark_the_long_rehearsals(config, items):
+    """Marked ahead of pytest's own -m selection, which runs before the trylast hook above
+    (marked there, `-m long` selected nothing); a collection hook, not a per-item one, since
+    this file is not drills/' conftest."""
+    for item in items:
+        if relative(item, config.rootpath) in LONG:
+            item.add_marker("long")
 
 
 def relative(item, root: Path) -> str:

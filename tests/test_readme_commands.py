@@ -313,3 +313,15 @@ def test_ci_runs_the_readme_test_command():
               if line.strip() and not line.lstrip().startswith("#")]
     assert shlex.split(script[-2]) == ["python", "-m", "pip", "install", "-q", "-e", ".[test]"]
     assert shlex.split(script[-1]) == ["python", "-m", "pytest", "-n", "2"]
+
+
+def _collected_files(*args: str) -> set[str]:
+    done = run(f"pytest --collect-only -q -p no:cacheprovider {shlex.join(args)}", ROOT)
+    return {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+
+
+def test_m_long_selects_the_long_rehearsals_the_test_command_leaves_out():
+    from conftest import LONG  # tests/conftest.py: what the README's test command leaves out
+
+    assert _collected_files("-m", "long") == set(LONG)
+    assert _collected_files().isdisjoint(LONG)
