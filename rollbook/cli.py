@@ -102,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
                         version=f"rollbook {package_version('rollbook')}")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    def baseline_options(sub: argparse.ArgumentParser, what: str) -> None:
+        sub.add_argument("--baseline", help=f"{what} (env ROLLBOOK_BASELINE)")
+        sub.add_argument("--foreign-baseline", action="store_true", default=None,
+                         help="compare with a baseline taken from another database or "
+                              "cluster (the same data restored elsewhere); said in the output "
+                              "(env ROLLBOOK_FOREIGN_BASELINE, profile foreign_baseline = true)")
+
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--env", help="profile: NAME for envs/NAME.toml or a .toml path "
                          "(env ROLLBOOK_ENV, default local)")
@@ -127,15 +134,10 @@ def _parser() -> argparse.ArgumentParser:
                                 "per the runbook's matrix; exit 3 when an automatic "
                                 "rollback is due")
     common(judge)
-    judge.add_argument("--baseline", help="baseline manifest to compare against (env "
-                       "ROLLBOOK_BASELINE)")
+    baseline_options(judge, "baseline manifest to compare against")
     judge.add_argument("--api-url", help="API to smoke-test instead of the profile's "
                        "[api] base_url (env ROLLBOOK_API_URL)")
     judge.add_argument("--no-api", action="store_true", help="assess the database only")
-    judge.add_argument("--foreign-baseline", action="store_true", default=None,
-                       help="compare with a baseline taken from another database or cluster "
-                            "(the same data restored elsewhere); said in the output (env "
-                            "ROLLBOOK_FOREIGN_BASELINE, profile foreign_baseline = true)")
     judge.add_argument("--output", "-o", type=Path, help="also write the decision as JSON")
     judge.add_argument("--reported", action="append", default=[], metavar="TRIGGER",
                        type=monitoring_signals.reported_argument,
@@ -166,8 +168,7 @@ def _parser() -> argparse.ArgumentParser:
                                "each table against a baseline's row digests, read-only; with "
                                "--against, the columns that differ")
     common(rows)
-    rows.add_argument("--baseline", help="baseline manifest taken with row digests (env "
-                      "ROLLBOOK_BASELINE)")
+    baseline_options(rows, "baseline manifest taken with row digests")
     rows.add_argument("--against", metavar="DSN", help="a database holding the rows as they "
                       "were (e.g. a backup restored): name the columns that differ for each "
                       "changed key; keep its password in PGPASSWORD or ~/.pgpass")
@@ -178,8 +179,6 @@ def _parser() -> argparse.ArgumentParser:
     rows.add_argument("--output", "-o", type=Path, help="also write every key and whole "
                       "values there, in --format")
     rows.add_argument("--force", action="store_true", help="overwrite an existing --output")
-    rows.add_argument("--foreign-baseline", action="store_true", default=None,
-                      help="the baseline comes from another database holding the same data")
 
     grant = _command(commands, "role-sql", "print the CREATE ROLE that is enough for the "
                                 "checks: it reads every table and the statistics, nothing more")
