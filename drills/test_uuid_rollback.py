@@ -4,10 +4,11 @@ Steps follow the runbook: the system before (baseline, pre-migration backup, UUI
 assessment), then the runbook's preparation in its order (maintenance mode, the stakeholder
 notice, the rollback workspace and a backup of the current state), the database rollback, the
 application rollback (its release installed while the database rolls back) and restart,
-validation (the operator checks against the drill's database, performance, monitoring, the
-API), maintenance mode off again, the operator's `pytest checks/` with the steady state of the
-triggers measured beside it, and the users' notice and status page. Notices go for real to a
-local relay and status page.
+validation (the operator checks against the drill's database, performance, the API),
+maintenance mode off again, and the runbook's integration tests (the operator's `pytest
+checks/`) with its post-rollback monitoring (the watch, error logs and rates) and the steady
+state of the triggers measured beside them (they only read), and the users' notice and status
+page. Notices go for real to a local relay and status page.
 Every step is an Allure step; the four runbook phases are timed against the recovery-time
 objectives.
 """
@@ -35,6 +36,7 @@ from rollbook.pytest_plugin.phases import (
     validated,
     validation_testing,
 )
+from rollbook.pytest_plugin.post_rollback import watch_after_rollback
 from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
@@ -67,9 +69,10 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
             drill.checklist.done("Database migration rolled back", step.detail)
         check_lock_footprint(drill, prepared.migrations)
     application_rollback(drill, service, release)
-    validation_testing(drill, prepared, kept=prepared.added, service=service)
+    validation_testing(drill, prepared, kept=prepared.added, service=service, watch=False)
     leave_maintenance(drill, service)
-    with operator_checks(drill, prepared, service.base_url):  # the steady state only reads
+    with operator_checks(drill, prepared, service.base_url):  # beside it, steps that only read
+        watch_after_rollback(drill, prepared, service)  # the runbook's post-rollback monitoring
         steady_state(drill, prepared)
     validated(drill, prepared)
     notify_users_and_status_page(drill, outbox)

@@ -253,10 +253,11 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
 
 
 def validation_testing(drill, prepared: Baselined, *, kept: dict[str, int],
-                       service: ServiceProcess | None = None) -> None:
+                       service: ServiceProcess | None = None, watch: bool = True) -> None:
     """The runbook's validation, timed: the operator checks against the drill's database, with
     counts = baseline + `kept` (the rows written on UUID the way back kept). With a service,
-    the API smoke follows the database checks (its writes come after them)."""
+    the API smoke follows the database checks (its writes come after them). With `watch`, the
+    post-rollback watch ends it (else the drill runs watch_after_rollback later itself)."""
     with drill.phase("Validation Testing") as step:
         families = validation.validate_rollback(
             prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
@@ -270,7 +271,8 @@ def validation_testing(drill, prepared: Baselined, *, kept: dict[str, int],
         performance_and_monitoring(drill, prepared)
         if service is not None:
             api_smoke(drill, service)
-        watch_after_rollback(drill, prepared, service)
+        if watch:
+            watch_after_rollback(drill, prepared, service)
 
 
 def validated(drill, prepared: Baselined) -> None:
