@@ -32,6 +32,7 @@ from rollbook.runbook import backup
 from rollbook.runbook.child import die_with_parent
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
+from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import monitoring, performance, triggers, validation
 from rollbook.verdicts.measured import Measured
@@ -192,13 +193,13 @@ def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
         signals = triggers.database_signals(
             conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
             comparison=measured.schema(),
-            orphan_results=orphans_on_two_connections(drill, prepared, measured, keys))
+            orphan_results=orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken
     return drill.decide(decision, started=started, action_taken=taken)
 
 
-def orphans_on_two_connections(drill, prepared: Baselined, measured: Measured,
+def orphans_on_two_connections(profile: Profile, dsn: str, measured: Measured,
                                 keys) -> list:
     """The orphan search of every key in `keys`, in its order: each search is one statement
     on one backend, so a second checks connection takes the next key whenever it is free
@@ -215,7 +216,7 @@ def orphans_on_two_connections(drill, prepared: Baselined, measured: Measured,
                 index = pending.pop(0)
             results[index] = on.orphans(keys[index])
 
-    with checks_connection(drill.profile, prepared.dsn) as second, \
+    with checks_connection(profile, dsn) as second, \
             ThreadPoolExecutor(1, thread_name_prefix="rollbook-orphans") as helper:
         beside = helper.submit(search, Measured(second, measured.baseline))
         search(measured)
