@@ -4,11 +4,11 @@ Steps follow the runbook: the system before (baseline, pre-migration backup, UUI
 assessment), then the runbook's preparation in its order (maintenance mode, the stakeholder
 notice, the rollback workspace and a backup of the current state), the database rollback, the
 application rollback (its release installed while the database rolls back) and restart,
-validation (the operator checks against the drill's database, performance, the API),
-maintenance mode off again, and the runbook's integration tests (the operator's `pytest
-checks/`) with its post-rollback monitoring (the watch, error logs and rates) and the steady
-state of the triggers measured beside them (they only read), and the users' notice and status
-page. Notices go for real to a local relay and status page.
+validation (the operator checks against the drill's database, then the steady state of the
+triggers on their measurements of the same state, performance, the API), maintenance mode off
+again, and the runbook's integration tests (the operator's `pytest checks/`) with its
+post-rollback monitoring (the watch, error logs and rates) beside them, and the users' notice
+and status page. Notices go for real to a local relay and status page.
 Every step is an Allure step; the four runbook phases are timed against the recovery-time
 objectives.
 """
@@ -32,7 +32,6 @@ from rollbook.pytest_plugin.phases import (
     migration_detail,
     operator_checks,
     prepare_uuid_rollback,
-    steady_state,
     validated,
     validation_testing,
 )
@@ -69,11 +68,11 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
             drill.checklist.done("Database migration rolled back", step.detail)
         check_lock_footprint(drill, prepared.migrations)
     application_rollback(drill, service, release)
-    validation_testing(drill, prepared, kept=prepared.added, service=service, watch=False)
+    validation_testing(drill, prepared, kept=prepared.added, service=service, watch=False,
+                       steady=True)
     leave_maintenance(drill, service)
     with operator_checks(drill, prepared, service.base_url):  # beside it, steps that only read
         watch_after_rollback(drill, prepared, service)  # the runbook's post-rollback monitoring
-        steady_state(drill, prepared)
     validated(drill, prepared)
     notify_users_and_status_page(drill, outbox)
     drill.assert_within_objectives()

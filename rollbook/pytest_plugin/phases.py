@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -179,21 +179,27 @@ def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
 
 
 def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
-                      baseline: Baseline | None, action_taken, extra_signals=()):
+                      baseline: Baseline | None, action_taken, extra_signals=(),
+                      measured: Measured | None = None):
     """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
     With `baseline`, the schema must be the baseline's and its foreign keys are searched for
     orphans too. `action_taken` is a string, or a function of the decision that returns one;
-    `extra_signals` a list, or a function measuring them (then timed as part of deciding)."""
+    `extra_signals` a list, or a function measuring them (then timed as part of deciding).
+    `measured`: the validation's measurements of this same database state (its schema
+    comparison and orphan searches are read from it, not taken again), on its connection."""
     started = time.perf_counter()
     if callable(extra_signals):
         extra_signals = extra_signals()
-    with checks_connection(drill.profile, prepared.dsn) as conn:
-        measured = Measured(conn, baseline)
+    shared = measured is not None
+    with (nullcontext(measured.conn) if shared
+          else checks_connection(drill.profile, prepared.dsn)) as conn:
+        measured = measured if shared else Measured(conn, baseline)
         keys = inventory.build(conn, drill.profile, baseline).foreign_keys
         signals = triggers.database_signals(
             conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
             comparison=measured.schema(),
-            orphan_results=orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
+            orphan_results=[measured.orphans(fk) for fk in keys] if shared else
+            orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken
     return drill.decide(decision, started=started, action_taken=taken)
@@ -232,15 +238,19 @@ def _rows_estimate(conn, fk) -> float:
     return max(float(row[0]), 0.0) if row else 0.0
 
 
-def steady_state(drill, prepared: Baselined, extra_signals=()) -> None:
+def steady_state(drill, prepared: Baselined, extra_signals=(),
+                 measured: Measured | None = None) -> None:
     """After a rollback, the same triggers as before it must all be quiet. `extra_signals` may
-    be a function, called only now (e.g. an API smoke that writes)."""
+    be a function, called only now (e.g. an API smoke that writes). `measured`: validation's
+    measurements of the same database state, shared (see evaluate_triggers)."""
     with drill.step("Steady state: the rollback triggers are quiet again") as step:
         after = evaluate_triggers(drill, prepared, expected_revision=REVISION_INTEGER,
                                   baseline=prepared.baseline,
                                   action_taken="none: the rollback is complete",
-                                  extra_signals=extra_signals)
-        step.detail = after.summary()
+                                  extra_signals=extra_signals, measured=measured)
+        step.detail = after.summary() + (
+            " (the schema comparison and orphan searches: the data checks' own, of this same "
+            "database state)" if measured is not None else "")
         assert not after.fired, after.report()
 
 
@@ -254,21 +264,27 @@ def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
 
 
 def validation_testing(drill, prepared: Baselined, *, kept: dict[str, int],
-                       service: ServiceProcess | None = None, watch: bool = True) -> None:
+                       service: ServiceProcess | None = None, watch: bool = True,
+                       steady: bool = False) -> None:
     """The runbook's validation, timed: the operator checks against the drill's database, with
     counts = baseline + `kept` (the rows written on UUID the way back kept). With a service,
     the API smoke follows the database checks (its writes come after them). With `watch`, the
-    post-rollback watch ends it (else the drill runs watch_after_rollback later itself)."""
+    post-rollback watch ends it (else the drill runs watch_after_rollback later itself). With
+    `steady`, the steady state follows the data checks on their measurements (the same
+    database state: nothing has written since) instead of the drill running it later."""
     with drill.phase("Validation Testing") as step:
-        families = validation.validate_rollback(
-            prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
-            baseline=prepared.baseline, expected_revision=REVISION_INTEGER, added=kept)
-        results = drill.checks_by_family(families)
-        step.detail = f"{len(results)} checks passed: " + ", ".join(
-            f"{family} {len(found)}" for family, found in families.items())
-        drill.checklist.done("Data integrity verified",
-                             f"the operator checks against the drill's database, "
-                             f"{step.detail}; counts = baseline + rows kept")
+        with validation.rollback_checked(
+                prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
+                baseline=prepared.baseline, expected_revision=REVISION_INTEGER,
+                added=kept) as (families, run):
+            results = drill.checks_by_family(families)
+            step.detail = f"{len(results)} checks passed: " + ", ".join(
+                f"{family} {len(found)}" for family, found in families.items())
+            drill.checklist.done("Data integrity verified",
+                                 f"the operator checks against the drill's database, "
+                                 f"{step.detail}; counts = baseline + rows kept")
+            if steady:
+                steady_state(drill, prepared, measured=run.measured)
         performance_and_monitoring(drill, prepared)
         if service is not None:
             api_smoke(drill, service)
