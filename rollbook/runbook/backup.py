@@ -62,17 +62,19 @@ def dump(server: Server, dbname: str, path: Path, *, tables: tuple[str, ...] = (
     backup = Backup(path=path, sha256=sha256_of(path), size_bytes=path.stat().st_size,
                     elapsed_s=run.elapsed_s, tool=server.installation.describe(),
                     command=run.command)
-    verdict = verify(server, backup)
+    verdict = verify(server, backup, sha256_now=backup.sha256)  # hashed a moment ago: once
     if not verdict.ok:
         raise BackupError(verdict.summary)
     backup.toc_entries = verdict.observed["toc_entries"]
     return backup
 
 
-def verify(server: Server, backup: Backup) -> CheckResult:
-    """The archive is readable by pg_restore --list and still has the sha256 it was made with."""
+def verify(server: Server, backup: Backup, *, sha256_now: str | None = None) -> CheckResult:
+    """The archive is readable by pg_restore --list and still has the sha256 it was made with;
+    `sha256_now`: the file's hash when the caller has just read it whole (a dump of hundreds
+    of MB is not read twice in a row)."""
     name = f"backup verified: {backup.path.name}"
-    actual = sha256_of(backup.path)
+    actual = sha256_now or sha256_of(backup.path)
     if actual != backup.sha256:
         return CheckResult(name, False, f"{backup.path} changed since it was written: sha256 "
                            f"{actual} is not {backup.sha256}",
