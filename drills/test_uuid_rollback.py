@@ -3,9 +3,12 @@
 Steps follow the runbook: the system before (baseline, pre-migration backup, UUID upgrade,
 assessment), then the runbook's preparation in its order (maintenance mode, the stakeholder
 notice, the rollback workspace and a backup of the current state), the database rollback, the
-application rollback and restart, validation (the operator checks against the drill's database,
-performance, monitoring, the API), maintenance mode off again, the operator's `pytest checks/`,
-and the users' notice and status page. Notices go for real to a local relay and status page.
+application rollback (its release installed while the database rolls back) and restart,
+validation (the operator checks against the drill's database, then the steady state of the
+triggers on their measurements of the same state, performance, the API), maintenance mode off
+again, and the runbook's integration tests (the operator's `pytest checks/`) with its
+post-rollback monitoring (the watch, error logs and rates) beside them, and the users' notice
+and status page. Notices go for real to a local relay and status page.
 Every step is an Allure step; the four runbook phases are timed against the recovery-time
 objectives.
 """
@@ -19,6 +22,7 @@ from rollbook.pytest_plugin.application import (
     check_live_service,
     enter_maintenance,
     leave_maintenance,
+    release_staged,
 )
 from rollbook.pytest_plugin.communication import notify_stakeholders, notify_users_and_status_page
 from rollbook.pytest_plugin.locks import check_lock_footprint
@@ -28,8 +32,10 @@ from rollbook.pytest_plugin.phases import (
     migration_detail,
     operator_checks,
     prepare_uuid_rollback,
-    validate_after_rollback,
+    validated,
+    validation_testing,
 )
+from rollbook.pytest_plugin.post_rollback import watch_after_rollback
 from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
@@ -54,16 +60,19 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     notify_stakeholders(drill, outbox)
     back_up_current_state(drill, prepared)
 
-    with drill.phase("Database Rollback") as step:
-        run = prepared.migrations.downgrade("-1")
-        drill.attach_json("alembic downgrade -1", run.to_dict())
-        step.detail = migration_detail(run)
-        drill.checklist.done("Database migration rolled back", step.detail)
-    check_lock_footprint(drill, prepared.migrations)
-
-    application_rollback(drill, service, vibes_releases)
-    validate_after_rollback(drill, prepared, kept=prepared.added, service=service)
+    with release_staged(vibes_releases) as release:  # installed while the database rolls back
+        with drill.phase("Database Rollback") as step:
+            run = prepared.migrations.downgrade("-1")
+            drill.attach_json("alembic downgrade -1", run.to_dict())
+            step.detail = migration_detail(run)
+            drill.checklist.done("Database migration rolled back", step.detail)
+        check_lock_footprint(drill, prepared.migrations)
+    application_rollback(drill, service, release)
+    validation_testing(drill, prepared, kept=prepared.added, service=service, watch=False,
+                       steady=True)
     leave_maintenance(drill, service)
-    operator_checks(drill, prepared, service.base_url)
+    with operator_checks(drill, prepared, service.base_url):  # beside it, steps that only read
+        watch_after_rollback(drill, prepared, service)  # the runbook's post-rollback monitoring
+    validated(drill, prepared)
     notify_users_and_status_page(drill, outbox)
     drill.assert_within_objectives()

@@ -58,3 +58,28 @@ def test_keep_dumps_no_keeps_the_facts_without_the_archive(pytester):
     facts = json.loads((kept / "pre-rollback backup.json").read_text())
     assert facts["kept_as"] == "not kept (--keep-dumps no)" and len(facts["sha256"]) == 64
     assert not (kept / "state.dump").exists()
+
+
+def test_a_kept_dump_is_a_second_link_to_it_else_a_copy(tmp_path, monkeypatch):
+    """A dump is kept without being written again where it can be (a link on the same file
+    system), else copied; either way byte for byte, and the file it came from is untouched."""
+    import os
+
+    from rollbook.pytest_plugin.kept import KeptEvidence
+
+    dump = tmp_path / "workspace" / "state.dump"
+    dump.parent.mkdir()
+    dump.write_bytes(os.urandom(1 << 16))
+    kept = KeptEvidence(tmp_path / "run" / "evidence")
+    linked = kept.file("state.dump", dump, link=True)
+    assert linked.read_bytes() == dump.read_bytes()
+    assert os.path.samefile(linked, dump)
+    assert not os.path.samefile(kept.file("copied.dump", dump), dump)  # the default: a copy
+
+    def no_links(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    fallback = kept.file("state.dump", dump, link=True)  # kept again: replaced, not appended
+    assert fallback.read_bytes() == dump.read_bytes()
+    assert not os.path.samefile(fallback, dump)

@@ -218,3 +218,30 @@ def test_an_older_md5_baseline_is_still_read_and_used(copy):
 
     assert failing_families(results) == set()
     assert {r.observed["algorithm"] for r in results["content"]} == {"md5"}
+
+
+def test_the_triggers_read_the_orphan_searches_validation_ran(copy, monkeypatch):
+    """The drill's steady state shares validation's measurements of the same database state:
+    the orphan searches validation ran (on its second connection) are what the orphan trigger
+    reads, none run again, and a planted orphan fires it."""
+    from rollbook.measure import inventory
+    from rollbook.verdicts import orphans, triggers
+
+    dsn, profile, before, _, added = copy
+    with connect(dsn) as conn:
+        conn.execute(ORPHAN)
+    with validation.rollback_checked(
+            dsn, profile=profile, migrations=Migrations(alembic_config(dsn), dsn),
+            baseline=before, expected_revision=expected_revision(profile, before),
+            added=added) as (families, run):
+        def searched_again(conn, fk):
+            raise AssertionError(f"{fk.describe()} searched again")
+
+        monkeypatch.setattr(orphans, "find_orphans", searched_again)
+        keys = inventory.build(run.conn, profile, before).foreign_keys
+        shared = [run.measured.orphans(fk) for fk in keys]
+    found = {r.name: r for r in families["orphans"]}
+    assert [(r.ok, r.summary) for r in shared] == [(found[r.name].ok, found[r.name].summary)
+                                                   for r in shared]
+    signal = triggers.orphans(shared)
+    assert signal.fired and "1 orphans in 1 of" in signal.measured, signal.measured

@@ -140,9 +140,9 @@ class EmbeddedServer(Server):
                   "-l", str(self.log_path))
         self._running = True
 
-    def _pg_ctl_stop(self) -> None:
+    def _pg_ctl_stop(self, mode: str = "fast") -> None:
         try:
-            self._run("pg_ctl", "stop", "-w", "-m", "fast", "-t", "60", "-D", str(self.data_dir))
+            self._run("pg_ctl", "stop", "-w", "-m", mode, "-t", "60", "-D", str(self.data_dir))
         finally:
             self._running = False
 
@@ -151,7 +151,9 @@ class EmbeddedServer(Server):
             return
         try:
             if self._running:
-                self._pg_ctl_stop()
+                # the cluster is removed next: no shutdown checkpoint writing out shared
+                # buffers (up to 512 MB after a 1M drill) only to delete them
+                self._pg_ctl_stop("immediate")
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

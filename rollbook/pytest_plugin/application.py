@@ -3,6 +3,10 @@ restart, API smoke, and leaving maintenance mode. Each step calls the engine and
 evidence on the runbook's checklist."""
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Iterator
+
 from rollbook.measure.api_smoke import LatencyBudget, SmokeAccount, run_smoke
 from rollbook.record.clock import format_duration
 from rollbook.runbook.releases import ReleaseRepo, health_reports_release
@@ -44,12 +48,24 @@ def _switch_maintenance(drill, service: ServiceProcess, *, on: bool) -> None:
         drill.checklist.done(item, verified.summary)
 
 
+@contextmanager
+def release_staged(releases: ReleaseRepo) -> Iterator[Future]:
+    """The release paired with revision 0001 checked out and reinstalled into a fresh
+    virtualenv in the background while the block runs (the database rollback: the install is
+    pip's work on its own core, the rollback the server's), for application_rollback to
+    switch to. A block that fails still waits for the install to end."""
+    with ThreadPoolExecutor(1, thread_name_prefix="rollbook-release") as background:
+        yield background.submit(releases.install, releases.release_for(REVISION_INTEGER),
+                                releases.path.parent / "venvs")
+
+
 def application_rollback(drill, service: ServiceProcess,
-                         releases: ReleaseRepo | None = None) -> None:
+                         releases: ReleaseRepo | Future | None = None) -> None:
     """Stop the UUID build, restore the integer configuration, start it again. With `releases`
     as the runbook writes it: check out the release paired with revision 0001, reinstall it
-    into a fresh virtualenv, take its configuration, and start the service from it; without,
-    the fast way: the same build's integer-id flags."""
+    into a fresh virtualenv (or take the one release_staged installed), take its configuration,
+    and start the service from it; without, the fast way: the same build's integer-id
+    flags."""
     flags, installed = id_mode_env("integer"), None
     with drill.phase("Application Rollback") as step:
         stopped = service.stop()
@@ -57,15 +73,17 @@ def application_rollback(drill, service: ServiceProcess,
         code = ("the Vibes API runs its integer-id code path again "
                 "(one build serves both id modes, chosen by its flags)")
         if releases is not None:
-            installed = releases.install(releases.release_for(REVISION_INTEGER),
-                                         releases.path.parent / "venvs")
+            staged = isinstance(releases, Future)
+            installed = releases.result() if staged else releases.install(
+                releases.release_for(REVISION_INTEGER), releases.path.parent / "venvs")
             flags = id_mode_env(installed.release.id_mode)
             service.use_interpreter(installed.python, cwd=installed.venv)
             drill.attach_json("release checked out and reinstalled", installed.to_dict())
             drill.kept.text("release install log.txt", installed.install_log)
             drill.kept.text("release pip freeze.txt", installed.freeze)
-            drill.fact("application_release", installed.summary())
-            code = installed.summary()
+            code = installed.summary() + (", staged while the database rolled back"
+                                          if staged else "")
+            drill.fact("application_release", code)
         service.env.update(flags)
         step.detail = (f"service stopped in {format_duration(stopped.elapsed_s)}, port closed; "
                        + (f"{code}; " if installed else "")

@@ -49,9 +49,18 @@ class KeptEvidence:
     def json(self, name: str, value) -> Path:
         return self.text(name, json.dumps(value, indent=2, default=str) + "\n")
 
-    def file(self, name: str, source: Path) -> Path:
-        """A copy, byte for byte (a dump, a baseline whose hash the record shows)."""
+    def file(self, name: str, source: Path, *, link: bool = False) -> Path:
+        """A copy, byte for byte (a dump, a baseline whose hash the record shows). With
+        `link`, for a file nothing writes to again (a dump: hundreds of MB at 1M journals), a
+        second link to it where both folders are on one file system, else a copy."""
         path = self._path(name)
+        path.unlink(missing_ok=True)
+        if link:
+            try:
+                os.link(source, path)
+                return path
+            except OSError:  # another file system, or links not allowed there
+                pass
         shutil.copyfile(source, path)
         return path
 
@@ -66,7 +75,7 @@ class KeptEvidence:
         """The backup's facts as JSON and, unless --keep-dumps no, the archive itself."""
         facts = backup.to_dict()
         if self.keep_dumps:
-            facts["kept_as"] = self.file(backup.path.name, backup.path).name
+            facts["kept_as"] = self.file(backup.path.name, backup.path, link=True).name
         else:
             facts["kept_as"] = "not kept (--keep-dumps no)"
         self.json(f"{label}.json", facts)

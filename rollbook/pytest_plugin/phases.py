@@ -7,10 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from rollbook.measure import baseline, inventory, plans, snapshot
 from rollbook.measure.amcheck import enable_amcheck
@@ -24,10 +27,12 @@ from rollbook.pytest_plugin.evidence import attach_json
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
 from rollbook.record import performance_view
 from rollbook.record.clock import format_duration
+from rollbook.record.model import utc_now
 from rollbook.runbook import backup
 from rollbook.runbook.child import die_with_parent
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
+from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import monitoring, performance, triggers, validation
 from rollbook.verdicts.measured import Measured
@@ -161,10 +166,12 @@ def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
     with drill.step("Create rollback workspace and back up the current state",
                     covers=("Backup of current state created",)) as step:
         pre_rollback = backup.dump(prepared.server, prepared.database,
-                                   drill.workspace / "pre_rollback_backup.dump")
+                                   drill.workspace / "pre_rollback_backup.dump",
+                                   compress=backup.IN_WINDOW_COMPRESS_LEVEL)
         drill.attach_json("pre-rollback backup", drill.kept.backup("pre-rollback backup",
                                                                    pre_rollback))
-        step.detail = (f"{pre_rollback.path.name}: {pre_rollback.size_bytes:,} bytes, "
+        step.detail = (f"{pre_rollback.path.name} (pg_dump -Fc "
+                       f"-Z{backup.IN_WINDOW_COMPRESS_LEVEL}): {pre_rollback.size_bytes:,} bytes, "
                        f"sha256 {pre_rollback.sha256}, verified by pg_restore --list "
                        f"({pre_rollback.toc_entries} entries)")
         drill.checklist.done("Backup of current state created", step.detail)
@@ -172,59 +179,121 @@ def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
 
 
 def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
-                      baseline: Baseline | None, action_taken, extra_signals=()):
+                      baseline: Baseline | None, action_taken, extra_signals=(),
+                      measured: Measured | None = None):
     """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
     With `baseline`, the schema must be the baseline's and its foreign keys are searched for
     orphans too. `action_taken` is a string, or a function of the decision that returns one;
-    `extra_signals` a list, or a function measuring them (then timed as part of deciding)."""
+    `extra_signals` a list, or a function measuring them (then timed as part of deciding).
+    `measured`: the validation's measurements of this same database state (its schema
+    comparison and orphan searches are read from it, not taken again), on its connection."""
     started = time.perf_counter()
     if callable(extra_signals):
         extra_signals = extra_signals()
-    with checks_connection(drill.profile, prepared.dsn) as conn:
-        measured = Measured(conn, baseline)
+    shared = measured is not None
+    with (nullcontext(measured.conn) if shared
+          else checks_connection(drill.profile, prepared.dsn)) as conn:
+        measured = measured if shared else Measured(conn, baseline)
         keys = inventory.build(conn, drill.profile, baseline).foreign_keys
         signals = triggers.database_signals(
             conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
             comparison=measured.schema(),
-            orphan_results=[measured.orphans(fk) for fk in keys])
+            orphan_results=[measured.orphans(fk) for fk in keys] if shared else
+            orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken
     return drill.decide(decision, started=started, action_taken=taken)
 
 
-def steady_state(drill, prepared: Baselined, extra_signals=()) -> None:
+def orphans_on_two_connections(profile: Profile, dsn: str, measured: Measured,
+                                keys) -> list:
+    """The orphan search of every key in `keys`, in its order: each search is one statement
+    on one backend, so a second checks connection takes the next key whenever it is free
+    (the machine's second core), the largest tables first."""
+    pending = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
+    results: dict[int, object] = {}
+    taking = threading.Lock()
+
+    def search(on: Measured) -> None:
+        while True:
+            with taking:
+                if not pending:
+                    return
+                index = pending.pop(0)
+            results[index] = on.orphans(keys[index])
+
+    with checks_connection(profile, dsn) as second, \
+            ThreadPoolExecutor(1, thread_name_prefix="rollbook-orphans") as helper:
+        beside = helper.submit(search, Measured(second, measured.baseline))
+        search(measured)
+        beside.result()
+    return [results[i] for i in range(len(keys))]
+
+
+def _rows_estimate(conn, fk) -> float:
+    """The planner's row estimate of the key's referencing table (0 when unknown)."""
+    row = conn.execute("SELECT c.reltuples FROM pg_class c JOIN pg_namespace n "
+                       "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+                       (fk.schema, fk.table)).fetchone()
+    return max(float(row[0]), 0.0) if row else 0.0
+
+
+def steady_state(drill, prepared: Baselined, extra_signals=(),
+                 measured: Measured | None = None) -> None:
     """After a rollback, the same triggers as before it must all be quiet. `extra_signals` may
-    be a function, called only now (e.g. an API smoke that writes)."""
+    be a function, called only now (e.g. an API smoke that writes). `measured`: validation's
+    measurements of the same database state, shared (see evaluate_triggers)."""
     with drill.step("Steady state: the rollback triggers are quiet again") as step:
         after = evaluate_triggers(drill, prepared, expected_revision=REVISION_INTEGER,
                                   baseline=prepared.baseline,
                                   action_taken="none: the rollback is complete",
-                                  extra_signals=extra_signals)
-        step.detail = after.summary()
+                                  extra_signals=extra_signals, measured=measured)
+        step.detail = after.summary() + (
+            " (the schema comparison and orphan searches: the data checks' own, of this same "
+            "database state)" if measured is not None else "")
         assert not after.fired, after.report()
 
 
 def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
                             service: ServiceProcess | None = None,
                             extra_signals=()) -> None:
+    """The runbook's Validation Testing, then the steady state and the record's last facts."""
+    validation_testing(drill, prepared, kept=kept, service=service)
+    steady_state(drill, prepared, extra_signals)
+    validated(drill, prepared)
+
+
+def validation_testing(drill, prepared: Baselined, *, kept: dict[str, int],
+                       service: ServiceProcess | None = None, watch: bool = True,
+                       steady: bool = False) -> None:
     """The runbook's validation, timed: the operator checks against the drill's database, with
     counts = baseline + `kept` (the rows written on UUID the way back kept). With a service,
-    the API smoke follows the database checks (its writes come after them)."""
+    the API smoke follows the database checks (its writes come after them). With `watch`, the
+    post-rollback watch ends it (else the drill runs watch_after_rollback later itself). With
+    `steady`, the steady state follows the data checks on their measurements (the same
+    database state: nothing has written since) instead of the drill running it later."""
     with drill.phase("Validation Testing") as step:
-        families = validation.validate_rollback(
-            prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
-            baseline=prepared.baseline, expected_revision=REVISION_INTEGER, added=kept)
-        results = drill.checks_by_family(families)
-        step.detail = f"{len(results)} checks passed: " + ", ".join(
-            f"{family} {len(found)}" for family, found in families.items())
-        drill.checklist.done("Data integrity verified",
-                             f"the operator checks against the drill's database, "
-                             f"{step.detail}; counts = baseline + rows kept")
+        with validation.rollback_checked(
+                prepared.dsn, profile=drill.profile, migrations=prepared.migrations,
+                baseline=prepared.baseline, expected_revision=REVISION_INTEGER,
+                added=kept) as (families, run):
+            results = drill.checks_by_family(families)
+            step.detail = f"{len(results)} checks passed: " + ", ".join(
+                f"{family} {len(found)}" for family, found in families.items())
+            drill.checklist.done("Data integrity verified",
+                                 f"the operator checks against the drill's database, "
+                                 f"{step.detail}; counts = baseline + rows kept")
+            if steady:
+                steady_state(drill, prepared, measured=run.measured)
         performance_and_monitoring(drill, prepared)
         if service is not None:
             api_smoke(drill, service)
-        watch_after_rollback(drill, prepared, service)
-    steady_state(drill, prepared, extra_signals)
+        if watch:
+            watch_after_rollback(drill, prepared, service)
+
+
+def validated(drill, prepared: Baselined) -> None:
+    """The revision the rollback left, and the record as the rollback's documentation."""
     drill.fact("revision_after", ",".join(prepared.migrations.current()))
     drill.checklist.done("Documentation updated", "this rollback record, written by the drill")
 
@@ -255,25 +324,52 @@ def performance_and_monitoring(drill, prepared: Baselined) -> None:
         drill.checklist.done("Monitoring restored", step.detail)
 
 
-def operator_checks(drill, prepared: Baselined, api_url: str) -> None:
+@contextmanager
+def operator_checks(drill, prepared: Baselined, api_url: str) -> Iterator[None]:
     """The operator's `pytest checks/` against the rolled-back database and its API, with the
-    drill's baseline: the runbook's full test suite after a rollback."""
-    with drill.step("Integration tests: pytest checks/ against the rolled-back system",
-                    covers=("Integration tests successful",)) as step:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
-        env["ROLLBOOK_DSN"] = prepared.dsn  # the environment, not argv: argv shows in `ps`
-        argv = [sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p",
-                "no:cacheprovider", "--env", "prod.example", "--baseline",
-                str(drill.workspace / "baseline.json"), "--api-url", api_url,
-                "--reports-dir", str(drill.workspace / "checks-reports")]
-        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=OPERATOR_CHECKS_TIMEOUT_S, preexec_fn=die_with_parent())
-        drill.attach_text("pytest checks/", done.stdout[-20_000:] + done.stderr[-5_000:])
-        keep_checks_report(drill, drill.workspace / "checks-reports")
-        lines = done.stdout.strip().splitlines()
-        step.detail = lines[-1].strip("= ") if lines else done.stderr.strip()[-300:]
-        assert done.returncode == 0, f"pytest checks/ exited {done.returncode}: {step.detail}"
-        drill.checklist.done("Integration tests successful", f"pytest checks/: {step.detail}")
+    drill's baseline: the runbook's full test suite after a rollback. It starts when the block
+    starts; the block's steps (ones that only read, e.g. the steady state) run beside it, and
+    its own step, after them, waits for it and judges it. A block that fails stops it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
+    env["ROLLBOOK_DSN"] = prepared.dsn  # the environment, not argv: argv shows in `ps`
+    argv = [sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p",
+            "no:cacheprovider", "--env", "prod.example", "--baseline",
+            str(drill.workspace / "baseline.json"), "--api-url", api_url,
+            "--reports-dir", str(drill.workspace / "checks-reports")]
+    out, err = drill.workspace / "pytest-checks.out", drill.workspace / "pytest-checks.err"
+    started, started_utc = time.perf_counter(), utc_now()
+    with out.open("w") as stdout, err.open("w") as stderr:
+        # files, not pipes: a full pipe would stall the checks while the block runs
+        child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
+                                 text=True, preexec_fn=die_with_parent())
+    try:
+        beside = time.perf_counter()
+        yield
+        beside = time.perf_counter() - beside
+        with drill.step("Integration tests: pytest checks/ against the rolled-back system",
+                        covers=("Integration tests successful",)) as step:
+            try:
+                child.wait(timeout=max(0.0, OPERATOR_CHECKS_TIMEOUT_S
+                                       - (time.perf_counter() - started)))
+            except subprocess.TimeoutExpired:
+                step.detail = (f"pytest checks/ still running after "
+                               f"{format_duration(OPERATOR_CHECKS_TIMEOUT_S)}: stopped")
+                raise
+            ran = time.perf_counter() - started
+            stdout_text, stderr_text = out.read_text(), err.read_text()
+            drill.attach_text("pytest checks/", stdout_text[-20_000:] + stderr_text[-5_000:])
+            keep_checks_report(drill, drill.workspace / "checks-reports")
+            lines = stdout_text.strip().splitlines()
+            summary = lines[-1].strip("= ") if lines else stderr_text.strip()[-300:]
+            step.detail = (f"{summary}; started {started_utc[11:19]} UTC, "
+                           f"{format_duration(beside)} of its {format_duration(ran)} beside "
+                           "the steps before this one")
+            assert child.returncode == 0, f"pytest checks/ exited {child.returncode}: {summary}"
+            drill.checklist.done("Integration tests successful", f"pytest checks/: {summary}")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
 
 
 def keep_checks_report(drill, reports_dir: Path) -> None:

@@ -48,6 +48,12 @@ class Measured:
         # no key range tells apart, left out of its baseline rows (fingerprint.measure_table)
         self.leave_out = dict(leave_out or {})
 
+    @property
+    def memo(self) -> InMemory:
+        """Where each measurement is kept: a second Measured of the same database state (on
+        another connection) that shares it takes none twice."""
+        return self._memo
+
     def before(self, table: str) -> TableBaseline | None:
         return self.baseline.tables.get(table) if self.baseline is not None else None
 

@@ -9,8 +9,10 @@ Performance, monitoring and the API run as their own drill steps; the triggers a
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import psycopg
 
@@ -114,7 +116,33 @@ def validate_rollback(dsn: str, *, profile: Profile, migrations: Migrations | No
     baseline; `added` (table -> rows the drill kept since the baseline) makes the counts exact,
     `leave_out` (table -> whole key's columns and key_text of those rows) keeps them out of the
     baseline rows of a table without a one-column integer key."""
-    with checks_connection(profile, dsn) as conn:
+    with rollback_checked(dsn, profile=profile, migrations=migrations, baseline=baseline,
+                          expected_revision=expected_revision, added=added,
+                          leave_out=leave_out) as (families, _):
+        return families
+
+
+@contextmanager
+def rollback_checked(dsn: str, *, profile: Profile, migrations: Migrations | None,
+                     baseline: Baseline, expected_revision: str, added: dict[str, int] | None,
+                     leave_out: LeaveOut | None = None
+                     ) -> Iterator[tuple[dict[str, list[CheckResult]], CheckRun]]:
+    """validate_rollback's families, and the CheckRun that measured them, its connection open
+    while the block runs: what else judges the same state of the database (the triggers'
+    schema comparison and orphan searches) reads its measurements instead of taking them
+    again."""
+    with checks_connection(profile, dsn) as conn, checks_connection(profile, dsn) as second, \
+            ThreadPoolExecutor(1, thread_name_prefix="rollbook-orphans") as helper:
         scripts = migrations.read_scripts() if migrations is not None else None
         run = CheckRun.over(conn, profile, baseline, scripts, expected_revision, leave_out)
-        return {family: checks(run, added) for family, checks in FAMILIES.items()}
+        # the orphan searches (a join per foreign key, none of the other families' reads) run
+        # on a second connection beside the rest (the server's second core), into the same
+        # memo: run.measured.orphans(fk) reads what they found
+        beside = replace(run, conn=second, measured=Measured(
+            second, baseline, run.measured.time_columns, memo=run.measured.memo,
+            leave_out=leave_out))
+        searching = helper.submit(orphans_checks, beside, added)
+        found = {family: checks(run, added) for family, checks in FAMILIES.items()
+                 if checks is not orphans_checks}
+        found["orphans"] = searching.result()
+        yield {family: found[family] for family in FAMILIES}, run

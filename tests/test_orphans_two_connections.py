@@ -1,0 +1,42 @@
+"""The trigger evaluation's orphan searches, shared by two checks connections: the same
+results, in the keys' order, as one connection searching them one after the other."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rollbook.pg.connect import connect
+from rollbook.pytest_plugin.phases import orphans_on_two_connections
+from rollbook.settings.profile import Profile
+from rollbook.settings.target import checks_connection
+from rollbook.verdicts import orphans
+from rollbook.verdicts.measured import Measured
+
+SCHEMA = """
+CREATE TABLE users (id int PRIMARY KEY);
+CREATE TABLE journals (id int PRIMARY KEY, user_id int REFERENCES users);
+CREATE TABLE notes (id int PRIMARY KEY, user_id int, journal_id int);
+CREATE TABLE tags (id int PRIMARY KEY, journal_id int);
+INSERT INTO users SELECT g FROM generate_series(1, 50) g;
+INSERT INTO journals SELECT g, 1 + g % 50 FROM generate_series(1, 2000) g;
+-- notes: 7 orphans by user (ids 51..57), 3 by journal (ids 2001..2003); tags: none
+INSERT INTO notes SELECT g, CASE WHEN g <= 7 THEN 50 + g ELSE 1 END,
+       CASE WHEN g > 7 AND g <= 10 THEN 1993 + g ELSE 1 END FROM generate_series(1, 500) g;
+INSERT INTO tags SELECT g, 1 + g % 2000 FROM generate_series(1, 3000) g;
+ANALYZE;
+"""
+
+
+def test_two_connections_find_what_one_finds_in_the_same_order(scratch_dsn):
+    with connect(scratch_dsn) as conn:
+        conn.execute(SCHEMA)
+    profile = Profile(name="test", path=Path("test.toml"))
+    with checks_connection(profile, scratch_dsn) as conn:
+        keys = [*orphans.foreign_keys(conn),
+                orphans.ForeignKey.soft_key("notes", ["user_id"], "users", ["id"]),
+                orphans.ForeignKey.soft_key("tags", ["journal_id"], "journals", ["id"]),
+                orphans.ForeignKey.soft_key("notes", ["journal_id"], "journals", ["id"])]
+        alone = [Measured(conn, None).orphans(fk) for fk in keys]
+        shared = orphans_on_two_connections(profile, scratch_dsn, Measured(conn, None), keys)
+    assert [(r.name, r.ok, r.summary, r.observed) for r in shared] == \
+        [(r.name, r.ok, r.summary, r.observed) for r in alone]
+    assert [r.observed.get("orphans") for r in shared][-3:] == [7, 0, 3]  # planted above
