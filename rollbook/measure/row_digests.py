@@ -2,23 +2,26 @@
 next to the baseline JSON, so a content mismatch names the rows themselves (changed, missing,
 added) from the baseline alone, after the database they came from is gone.
 
-Each table's rows are read once in key order; PostgreSQL hashes each row and joins them into
-blocks of BLOCK_ROWS lines "key TAB hash" (a key of one integer column: one statement a block,
-over the key's index, nothing sorted; any other key: one statement whose server-side cursor
-hands the blocks over one at a time); each is compressed on its own, and the baseline records
-where each block starts (its first key), its offset and length in the file, and the file's
-sha256. A row's hash is the one the table digest sums (fingerprint.row_hash), so the sidecar's
-hashes add up to it. Reading and comparing them: row_digests_read.py.
+Each table's rows are read once in key order (row_digests_keys.py: a key of integer columns as
+numbers, along its index when it has one in key order, one statement a block, nothing sorted;
+any other key as its row text, one statement whose server-side cursor hands the blocks over one
+at a time). PostgreSQL hashes each row and joins a block of BLOCK_ROWS rows into its keys' lines
+and its hashes' 8 bytes each (big-endian), by key range ("leaf", survey.py) where a key of
+integers orders the leaves; a block is kept as its keys' lines compressed, then the hashes as
+they are (random bytes do not compress), and the baseline records where each block starts (its
+first key), its offset and length in the file, its rows, and the file's sha256. A row's hash is
+the one the table digest sums (fingerprint.row_hash), so the sidecar's hashes add up to it.
+Reading and comparing them: row_digests_read.py.
 
-Keys: a whole key of one integer column is kept as its number and ordered as one; any other
-whole key as its row text (fingerprint.key_text), ordered in the "C" collation, which orders
-as Python orders the strings' code points.
+A sidecar written before this layout (format 1: each block one compressed text of lines
+"key TAB hash", a composite key as its row text) is still read as it was written.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import struct
 import tempfile
 import weakref
 import zlib
@@ -31,10 +34,12 @@ from psycopg import sql
 
 from rollbook.measure import fingerprint
 from rollbook.measure.catalog import relation
+from rollbook.measure.row_digests_keys import KeyForm, ordered_index
 from rollbook.record.evidence import as_text
 
 BLOCK_ROWS = 65_536  # rows per block
-LEVEL = 1  # zlib level: 1 costs a quarter of 6 for 5% more bytes (13 a row of 1M journals)
+LEVEL = 1  # zlib level of the keys' lines
+FORMAT = 2
 SUFFIX = ".rows"
 
 # rows per database below which `rollbook snapshot` keeps row digests unless told
@@ -43,129 +48,161 @@ DEFAULT_BELOW_ROWS = 10_000_000
 
 @dataclass
 class Layout:
-    """How one table's rows are kept: its whole key, whether it is one integer column, and
-    its blocks as [first key, offset, length, rows]."""
+    """How one table's rows are kept: its whole key and its form (row_digests_keys.py), and its
+    blocks as [first key, offset, length, rows]; `format`: the blocks' (1: lines "key TAB
+    hash" compressed whole; 2: the keys' lines compressed, then the hashes)."""
 
     key: tuple[str, ...]
-    integer: bool
+    form: str
     rows: int = 0
     blocks: list[list[Any]] = field(default_factory=list)
+    format: int = FORMAT
+
+    @property
+    def keys(self) -> KeyForm:
+        return KeyForm(self.form, self.key)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": list(self.key), "integer": self.integer, "rows": self.rows,
-                "blocks": self.blocks}
+        return {"key": list(self.key), "form": self.form, "format": self.format,
+                "rows": self.rows, "blocks": self.blocks}
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> "Layout":
-        return cls(tuple(body["key"]), bool(body["integer"]), int(body["rows"]),
-                   [list(b) for b in body["blocks"]])
-
-
-def key_expression(columns: dict[str, str], key: tuple[str, ...]
-                    ) -> tuple[sql.Composable, bool]:
-    if len(key) == 1 and columns.get(key[0]) in fingerprint.INTEGER_TYPES:
-        return sql.Identifier("t", key[0]), True
-    return sql.SQL('{} COLLATE "C"').format(fingerprint.key_text(key)), False
-
-
-# a key's text with the backslash, tab and newline escaped, as one line of a block holds it
-ESCAPED = sql.SQL(r"""replace(replace(replace({}, '\', '\\'), E'\t', '\t'), E'\n', '\n')""")
+        if "format" in body:
+            form, version = body["form"], int(body["format"])
+        else:  # format 1 told a key of one integer column from any other, kept as row text
+            form, version = ("integer" if body["integer"] else "text"), 1
+        keys = KeyForm(form, tuple(body["key"]))
+        return cls(keys.columns, form, int(body["rows"]),
+                   [[keys.from_json(b[0]), *b[1:]] for b in body["blocks"]], version)
 
 
 @dataclass(frozen=True)
 class Tally:
-    """What survey.py reads along with a table's row digests: each block's oldest and newest
-    `time` and, per `leaf` (a key range), its rows' count and hash sum."""
+    """What survey.py reads along with a table's row digests: per `leaf` (a key range) its
+    rows' count and hash sum, and their oldest and newest `time`."""
 
     leaf: sql.Composable
     time: sql.Composable
 
 
-def _blocks(rows: sql.Composable, text: sql.Composable, tally: Tally | None,
-            grouped: bool) -> sql.Composed:
-    """The statement that joins `rows` (k, h[, leaf, tm][, block]: key, hash, in key order) into
-    blocks: (first key, rows, lines "key TAB hash", last key[, oldest, newest, leaf pieces
-    [[leaf, count, hash sum]]])."""
-    group = sql.SQL(" GROUP BY block ORDER BY block") if grouped else sql.SQL("")
-    blocks = sql.SQL(
-        "SELECT min(k) AS first, count(*) AS rows,"
-        " string_agg({text} || E'\t' || h::text, E'\n' ORDER BY k) AS lines, max(k) AS last"
-        "{tallied} FROM ({rows}) AS r{group}").format(
-        text=text, rows=rows, group=group, tallied=sql.SQL(
-            ", min(tm) AS oldest, max(tm) AS newest, array_agg(leaf) AS leafs,"
-            " array_agg(h) AS hashes{}").format(sql.SQL(", block") if grouped else sql.SQL(""))
-        if tally is not None else sql.SQL(""))
-    if tally is None:
-        return blocks
+NO_TALLY = Tally(sql.SQL("NULL::bigint"), sql.SQL("NULL::int"))
+
+
+def _groups(keys: KeyForm, columns: dict[str, str], table: str, algorithm: str,
+            tally: Tally, where: sql.Composable | None, limit: bool) -> sql.Composed:
+    """The statement that reads `table`'s rows (`where`) in key order: with `limit`, the first
+    BLOCK_ROWS of them (one block), else every row, numbered into blocks; and returns per block
+    and leaf (block, leaf, rows, hash sum, oldest, newest, keys' lines, hashes, leaf pieces).
+    A leaf is a range of the key's first column: for a key of integers the leaves of a block
+    follow one another in key order, so each is a group; for a row-text key they do not, so a
+    block is one group and its leaves' (leaf, rows, hash sum) come as its leaf pieces."""
+    ordered = keys.order()
+    names = [sql.Identifier(f"o{i}") for i in range(len(ordered))]
+    by = sql.SQL(", ").join(names)
+    picked = sql.SQL(", ").join(sql.SQL("{} AS {}").format(o, n)
+                                for o, n in zip(ordered, names, strict=True))
+    selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
+    if limit:
+        block = sql.SQL("0")
+        tail = sql.SQL(" ORDER BY {} LIMIT {}").format(sql.SQL(", ").join(ordered),
+                                                       sql.Literal(BLOCK_ROWS))
+    else:
+        block = sql.SQL("(row_number() OVER (ORDER BY {}) - 1) / {}").format(
+            sql.SQL(", ").join(ordered), sql.Literal(BLOCK_ROWS))
+        tail = sql.SQL("")
+    rows = sql.SQL("SELECT {picked}, {h} AS h, {leaf} AS leaf, {tm} AS tm, {block} AS block"
+                   " FROM {t} AS t{where}{tail}").format(
+        picked=picked, h=fingerprint.row_hash(columns, algorithm), leaf=tally.leaf,
+        tm=tally.time, block=block, t=relation(table), where=selected, tail=tail)
+    if keys.numeric:
+        leaf, group, pieces = sql.SQL("leaf"), sql.SQL("block, leaf"), sql.SQL("NULL::json")
+    else:
+        leaf, group = sql.SQL("NULL::bigint"), sql.SQL("block")
+        pieces = sql.SQL(
+            "(SELECT json_agg(json_build_array(l, n, s)) FROM (SELECT l, count(*) AS n,"
+            " sum(x) AS s FROM unnest(array_agg(leaf), array_agg(h)) AS u(l, x) GROUP BY l) AS p)"
+        ) if tally is not NO_TALLY else sql.SQL("NULL::json")
     return sql.SQL(
-        "SELECT first, rows, lines, last, oldest, newest, (SELECT json_agg(json_build_array("
-        "l, n, s)) FROM (SELECT l, count(*) AS n, sum(x) AS s FROM unnest(b.leafs, b.hashes)"
-        " AS u(l, x) GROUP BY l) AS p) FROM ({blocks}) AS b{order}").format(
-        blocks=blocks, order=sql.SQL(" ORDER BY block") if grouped else sql.SQL(""))
-
-
-def _row_columns(k: sql.Composable, columns: dict[str, str], algorithm: str,
-                 tally: Tally | None) -> sql.Composed:
-    tallied = (sql.SQL(", {} AS leaf, {} AS tm").format(tally.leaf, tally.time)
-               if tally is not None else sql.SQL(""))
-    return sql.SQL("{} AS k, {} AS h{}").format(k, fingerprint.row_hash(columns, algorithm),
-                                               tallied)
+        "SELECT block, {leaf}, count(*), sum(h), min(tm), max(tm),"
+        " string_agg({line}, E'\\n' ORDER BY {by}), string_agg(int8send(h), ''::bytea ORDER BY"
+        " {by}), {pieces} FROM ({rows}) AS r GROUP BY {group} ORDER BY {group}").format(
+        leaf=leaf, line=keys.line(names), by=by, pieces=pieces, rows=rows, group=group)
 
 
 def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str],
-                   key: tuple[str, ...], algorithm: str,
-                   where: sql.Composable | None = None,
-                   tally: Tally | None = None) -> tuple[str, bool]:
-    """(the statement that reads `table`'s rows once, in key order, as blocks of BLOCK_ROWS
-    lines "key TAB hash", each with its first and last key and row count (and `tally`'s);
-    whether the key is an integer). PostgreSQL hashes and joins the lines: Python receives a
-    few rows a table."""
-    expression, integer = key_expression(columns, key)
-    text = sql.SQL("k::text") if integer else ESCAPED.format(sql.SQL("k"))
-    selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
-    rows = sql.SQL(
-        "SELECT {columns}, (row_number() OVER (ORDER BY {k}) - 1) / {n} AS block"
-        " FROM {t} AS t{w}").format(columns=_row_columns(expression, columns, algorithm, tally),
-                                    k=expression, n=sql.Literal(BLOCK_ROWS), t=relation(table),
-                                    w=selected)
-    return as_text(_blocks(rows, text, tally, grouped=True), conn), integer
+                   keys: KeyForm, algorithm: str, where: sql.Composable | None = None,
+                   tally: Tally = NO_TALLY) -> str:
+    """The one statement that reads `table`'s rows (`where`) once, in key order, as blocks
+    (_groups'): PostgreSQL hashes and joins them, Python receives a few rows a block."""
+    return as_text(_groups(keys, columns, table, algorithm, tally, where, limit=False), conn)
 
 
-def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
-    """Each block of `statement` (rows_statement's), one at a time (a server-side cursor),
+def read_groups(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
+    """Each group of `statement` (rows_statement's), a few at a time (a server-side cursor),
     under pinned output settings."""
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         with conn.cursor(name="rollbook_row_digests") as cursor:
-            cursor.itersize = 1
+            cursor.itersize = 16
             cursor.execute(statement)
             yield from cursor
 
 
-def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str], column: str,
-                   algorithm: str, statements: list[str], tally: Tally | None
+def _ranged_groups(conn: psycopg.Connection, table: str, columns: dict[str, str],
+                   keys: KeyForm, algorithm: str, statements: list[str], tally: Tally
                    ) -> Iterator[tuple[Any, ...]]:
-    """Each block of a table whose whole key is one integer `column`: one statement a block,
-    the next BLOCK_ROWS rows after the last block's last key in the key's index order, so that
-    nothing is sorted (the aggregate's ORDER BY is its input's; PostgreSQL 16+ sorts nothing
-    for it)."""
-    k = sql.Identifier("t", column)
-    after = sql.SQL("{} IS NOT NULL").format(k)
+    """Each group of a table read along its key's index: one statement a block, the next
+    BLOCK_ROWS rows after the last block's last key, so that nothing is sorted but a block's
+    rows by leaf (the aggregates' ORDER BY is their input's)."""
+    after = None
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         while True:
-            rows = sql.SQL("SELECT {columns} FROM {t} AS t WHERE {after} ORDER BY {k}"
-                           " LIMIT {n}").format(
-                columns=_row_columns(k, columns, algorithm, tally), t=relation(table),
-                after=after, k=k, n=sql.Literal(BLOCK_ROWS))
-            statement = as_text(_blocks(rows, sql.SQL("k::text"), tally, grouped=False), conn)
+            statement = as_text(_groups(keys, columns, table, algorithm, tally, after,
+                                        limit=True), conn)
             statements.append(statement)
-            block = conn.execute(statement).fetchone()
-            if block[1]:
-                yield block
-            if block[1] < BLOCK_ROWS:
+            groups = conn.execute(statement).fetchall()
+            yield from groups
+            yield None  # the block is whole: written before the next one is read
+            if sum(g[2] for g in groups) < BLOCK_ROWS:
                 return
-            after = sql.SQL("{} > {}").format(k, sql.Literal(block[3]))
+            lines = groups[-1][6]
+            after = keys.compared(">", keys.parse(lines[lines.rfind("\n") + 1:]))
+            del groups, lines  # one block held at a time
+
+
+def blocks(groups: Iterator[tuple[Any, ...] | None]
+           ) -> Iterator[tuple[str, bytes, list[tuple]]]:
+    """Each block's (keys' lines, hashes, tallies (leaf, rows, hash sum, oldest, newest)) from
+    its groups, in order (None: the block so far is whole)."""
+    number, lines, hashes, tallies = None, [], [], []
+    for group in groups:
+        if lines and (group is None or group[0] != number):
+            yield "\n".join(lines), b"".join(hashes), tallies
+            lines, hashes, tallies = [], [], []
+        if group is None:
+            continue
+        number, leaf, count, total, oldest, newest, text, digests, pieces = group
+        lines.append(text)
+        hashes.append(digests)
+        if pieces is None:
+            tallies.append((leaf, count, int(total), oldest, newest))
+        else:
+            tallies += [(p[0], p[1], int(p[2]), None, None) for p in pieces]
+            tallies.append((None, 0, 0, oldest, newest))
+    if lines:
+        yield "\n".join(lines), b"".join(hashes), tallies
+
+
+def block_rows(layout: Layout, packed: bytes) -> tuple[list[str], tuple[int, ...]]:
+    """One block of the sidecar as (its keys' lines, their hashes)."""
+    if layout.format == 1:
+        pairs = [line.partition("\t") for line in zlib.decompress(packed).decode().split("\n")]
+        return [p[0] for p in pairs], tuple(int(p[2]) for p in pairs)
+    unpacked = zlib.decompressobj()
+    lines = unpacked.decompress(packed).decode().split("\n")
+    return lines, struct.unpack(f">{len(lines)}q", unpacked.unused_data)
 
 
 class Writer:
@@ -181,28 +218,31 @@ class Writer:
         self.sql: list[str] = []
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
-            algorithm: str, tally: Tally | None = None) -> list[tuple[Any, ...]]:
-        """`table`'s key and row hashes, each block compressed on its own: read by one
-        statement, or, for a key of one integer column, block by block over its index; what
-        `tally` asks of each block, one tuple a block."""
+            algorithm: str, tally: Tally = NO_TALLY) -> list[tuple[Any, ...]]:
+        """`table`'s keys and row hashes, a block at a time: read along its key's index where it
+        has one in key order, else by one statement; what `tally` asks of each block's leaves,
+        as (leaf, rows, hash sum, oldest, newest)."""
         columns = fingerprint.table_columns(conn, table) or {}
-        _, integer = key_expression(columns, key)
-        if integer:
-            blocks = _ranged_blocks(conn, table, columns, key[0], algorithm, self.sql, tally)
+        keys = KeyForm.of(columns, key)
+        if ordered_index(conn, table, keys):
+            groups = _ranged_groups(conn, table, columns, keys, algorithm, self.sql, tally)
         else:
-            statement, _ = rows_statement(conn, table, columns, key, algorithm, tally=tally)
+            statement = rows_statement(conn, table, columns, keys, algorithm, tally=tally)
             self.sql.append(statement)
-            blocks = read_blocks(conn, statement)
-        layout = self.tables[table] = Layout(key, integer)
+            groups = read_groups(conn, statement)
+        layout = self.tables[table] = Layout(keys.columns, keys.form)
         tallied = []
-        for first, rows, lines, _last, *extra in blocks:
-            tallied.append(tuple(extra))
-            packed = zlib.compress(lines.encode(), LEVEL)
-            layout.blocks.append([first, self.size, len(packed), rows])
+        for lines, hashes, tallies in blocks(groups):
+            tallied += tallies
+            packed = zlib.compress(lines.encode(), LEVEL) + hashes
+            rows = len(hashes) // 8
+            layout.blocks.append([keys.parse(lines[:lines.find("\n")] if rows > 1 else lines),
+                                  self.size, len(packed), rows])
             layout.rows += rows
             self.file.write(packed)
             self.sha256.update(packed)
             self.size += len(packed)
+            del lines, hashes, packed  # one block held at a time
         return tallied
 
     def facts(self, name: str) -> dict[str, Any]:
@@ -223,24 +263,3 @@ class Writer:
 
 def sidecar_name(baseline_name: str) -> str:
     return Path(baseline_name).stem + SUFFIX
-
-
-def _unescape(text: str) -> str:
-    """A key's text as ESCAPED wrote it, as its value."""
-    if "\\" not in text:
-        return text
-    escapes = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            out.append(escapes.get(text[i + 1], text[i + 1]))
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def parse_line(line: str, integer: bool) -> tuple[Any, int]:
-    key, _, digest = line.partition("\t")
-    return (int(key) if integer else _unescape(key)), int(digest)

@@ -6,7 +6,7 @@ keys that differ (changed, missing, added). The sidecar is written by row_digest
 from __future__ import annotations
 
 import bisect
-import zlib
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,6 +27,7 @@ def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
     """(key, hash) of the sidecar's rows of one table with lo <= key <= hi, in key order,
     reading only the blocks that can hold them, one at a time."""
     firsts = [b[0] for b in layout.blocks]
+    keys = layout.keys
     with path.open("rb") as f:
         for i, (_, offset, length, _rows) in enumerate(layout.blocks):
             if hi is not None and firsts[i] > hi:
@@ -34,8 +35,9 @@ def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
             if lo is not None and i + 1 < len(firsts) and firsts[i + 1] <= lo:
                 continue
             f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = row_digests.parse_line(line, layout.integer)
+            lines, hashes = row_digests.block_rows(layout, f.read(length))
+            for line, digest in zip(lines, hashes, strict=True):
+                key = keys.parse(line)
                 if hi is not None and key > hi:
                     return
                 if _in(key, lo, hi):
@@ -66,12 +68,13 @@ def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], lay
               statements: list[str] | None = None) -> Iterator[tuple[Any, int]]:
     """(key, hash) of `table`'s live rows matching `where`, in the sidecar's key order, its
     statement appended to `statements`."""
-    statement, _ = row_digests.rows_statement(conn, table, columns, layout.key, algorithm, where)
+    keys = layout.keys
+    statement = row_digests.rows_statement(conn, table, columns, keys, algorithm, where)
     if statements is not None:
         statements.append(statement)
-    for block in row_digests.read_blocks(conn, statement):
-        for line in block[2].split("\n"):
-            yield row_digests.parse_line(line, layout.integer)
+    for lines, hashes, _ in row_digests.blocks(row_digests.read_groups(conn, statement)):
+        yield from zip(map(keys.parse, lines.split("\n")),
+                       struct.unpack(f">{len(hashes) // 8}q", hashes), strict=True)
 
 
 def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
@@ -81,13 +84,13 @@ def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, al
     that span (also within `scope`, the baseline rows' selection), both in key order."""
     found = found if found is not None else Differences()
     columns = fingerprint.table_columns(conn, table) or {}
-    expression, _ = row_digests.key_expression(columns, layout.key)
+    keys = layout.keys
     for lo, hi in spans:
         bounds = [scope] if scope is not None else []
         if lo is not None:
-            bounds.append(sql.SQL("{} >= {}").format(expression, sql.Literal(lo)))
+            bounds.append(keys.compared(">=", lo))
         if hi is not None:
-            bounds.append(sql.SQL("{} <= {}").format(expression, sql.Literal(hi)))
+            bounds.append(keys.compared("<=", hi))
         where = sql.SQL(" AND ").join(bounds) if bounds else None
         live = live_rows(conn, table, columns, layout, algorithm, where, found.sql)
         _merge(kept_rows(path, layout, lo, hi), live, found)
@@ -108,8 +111,8 @@ def kept_hashes(path: Path, layout: Layout, keys: list[Any]) -> dict[Any, int]:
                 continue
             inside = set(wanted[lo:hi])
             f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = row_digests.parse_line(line, layout.integer)
+            for line, digest in zip(*row_digests.block_rows(layout, f.read(length)), strict=True):
+                key = layout.keys.parse(line)
                 if key in inside:
                     found[key] = digest
     return found

@@ -83,20 +83,17 @@ def _with_row_digests(conn: psycopg.Connection, table: str, algorithm: str,
                       rows: tuple[row_digests.Writer, tuple[str, ...]],
                       tally: row_digests.Tally, statements: list[str]) -> list[tuple[Any, ...]]:
     """The survey's groups (leaf, count, hash sum, oldest, newest) from the blocks the row
-    digests are written from: the leaf pieces of every block added up, and each block's oldest
-    and newest time as a group of no rows."""
+    digests are written from: the tallies of every block's leaves added up."""
     writer, whole_key = rows
     written = len(writer.sql)
-    leaves: dict[Any, list[int]] = {}
-    times = []
-    for oldest, newest, pieces in writer.add(conn, table, whole_key, algorithm, tally):
-        times.append((None, 0, 0, oldest, newest))
-        for leaf, count, total in pieces:
-            summed = leaves.setdefault(leaf, [0, 0])
-            summed[0] += count
-            summed[1] += int(total)
+    leaves: dict[Any, list[Any]] = {}
+    for leaf, count, total, oldest, newest in writer.add(conn, table, whole_key, algorithm,
+                                                         tally):
+        summed = leaves.setdefault(leaf, [0, 0, None, None])
+        summed[0] += count
+        summed[1] += total
+        if oldest is not None:
+            summed[2] = oldest if summed[2] is None else min(summed[2], oldest)
+            summed[3] = newest if summed[3] is None else max(summed[3], newest)
     statements.extend(writer.sql[written:])
-    return [(leaf, count, total, None, None)
-            for leaf, (count, total) in sorted(leaves.items(),
-                                               key=lambda kv: (kv[0] is None, kv[0] or 0))
-            ] + times
+    return [(leaf, *summed) for leaf, summed in leaves.items()]
