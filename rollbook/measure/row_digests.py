@@ -18,6 +18,7 @@ A sidecar written before this layout (format 1: each block one compressed text o
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import shutil
@@ -34,7 +35,7 @@ from psycopg import sql
 
 from rollbook.measure import fingerprint
 from rollbook.measure.catalog import relation
-from rollbook.measure.row_digests_keys import KeyForm, ordered_index
+from rollbook.measure.row_digests_keys import KeyForm, read_form
 from rollbook.record.evidence import as_text
 
 BLOCK_ROWS = 65_536  # rows per block
@@ -79,24 +80,27 @@ class Layout:
 
 @dataclass(frozen=True)
 class Tally:
-    """What survey.py reads along with a table's row digests: per `leaf` (a key range) its
-    rows' count and hash sum, and their oldest and newest `time`."""
+    """What survey.py reads along with a table's row digests: per leaf (a range of `width`
+    values of the key's first column `column` from `lo`; `leaf` in SQL) its rows' count and
+    hash sum, and their oldest and newest `time`."""
 
     leaf: sql.Composable
     time: sql.Composable
+    column: str | None = None
+    lo: int | None = None
+    width: int | None = None
 
 
 NO_TALLY = Tally(sql.SQL("NULL::bigint"), sql.SQL("NULL::int"))
 
 
-def _groups(keys: KeyForm, columns: dict[str, str], table: str, algorithm: str,
-            tally: Tally, where: sql.Composable | None, limit: bool) -> sql.Composed:
+def _statement(keys: KeyForm, columns: dict[str, str], table: str, algorithm: str,
+               tally: Tally, where: sql.Composable | None, limit: bool) -> sql.Composed:
     """The statement that reads `table`'s rows (`where`) in key order: with `limit`, the first
     BLOCK_ROWS of them (one block), else every row, numbered into blocks; and returns per block
-    and leaf (block, leaf, rows, hash sum, oldest, newest, keys' lines, hashes, leaf pieces).
-    A leaf is a range of the key's first column: for a key of integers the leaves of a block
-    follow one another in key order, so each is a group; for a row-text key they do not, so a
-    block is one group and its leaves' (leaf, rows, hash sum) come as its leaf pieces."""
+    (block, rows, oldest, newest, keys' lines, hashes, leaf pieces [[leaf, rows, hash sum]]).
+    The leaf pieces are summed in SQL only where Python cannot find a block's leaves by
+    bisecting its keys (_leaf_tallies): a key of row text, or a tally over another column."""
     ordered = keys.order()
     names = [sql.Identifier(f"o{i}") for i in range(len(ordered))]
     by = sql.SQL(", ").join(names)
@@ -104,95 +108,112 @@ def _groups(keys: KeyForm, columns: dict[str, str], table: str, algorithm: str,
                                 for o, n in zip(ordered, names, strict=True))
     selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
     if limit:
-        block = sql.SQL("0")
+        block, group = sql.SQL("0"), sql.SQL("")
         tail = sql.SQL(" ORDER BY {} LIMIT {}").format(sql.SQL(", ").join(ordered),
                                                        sql.Literal(BLOCK_ROWS))
     else:
         block = sql.SQL("(row_number() OVER (ORDER BY {}) - 1) / {}").format(
             sql.SQL(", ").join(ordered), sql.Literal(BLOCK_ROWS))
-        tail = sql.SQL("")
+        group, tail = sql.SQL(" GROUP BY block ORDER BY block"), sql.SQL("")
     rows = sql.SQL("SELECT {picked}, {h} AS h, {leaf} AS leaf, {tm} AS tm, {block} AS block"
                    " FROM {t} AS t{where}{tail}").format(
         picked=picked, h=fingerprint.row_hash(columns, algorithm), leaf=tally.leaf,
         tm=tally.time, block=block, t=relation(table), where=selected, tail=tail)
-    if keys.numeric:
-        leaf, group, pieces = sql.SQL("leaf"), sql.SQL("block, leaf"), sql.SQL("NULL::json")
-    else:
-        leaf, group = sql.SQL("NULL::bigint"), sql.SQL("block")
-        pieces = sql.SQL(
-            "(SELECT json_agg(json_build_array(l, n, s)) FROM (SELECT l, count(*) AS n,"
-            " sum(x) AS s FROM unnest(array_agg(leaf), array_agg(h)) AS u(l, x) GROUP BY l) AS p)"
-        ) if tally is not NO_TALLY else sql.SQL("NULL::json")
+    pieces = sql.SQL(
+        "(SELECT json_agg(json_build_array(l, n, s)) FROM (SELECT l, count(*) AS n,"
+        " sum(x) AS s FROM unnest(array_agg(leaf), array_agg(h)) AS u(l, x) GROUP BY l) AS p)"
+    ) if tally is not NO_TALLY and not _bisected(keys, tally) else sql.SQL("NULL::json")
     return sql.SQL(
-        "SELECT block, {leaf}, count(*), sum(h), min(tm), max(tm),"
-        " string_agg({line}, E'\\n' ORDER BY {by}), string_agg(int8send(h), ''::bytea ORDER BY"
-        " {by}), {pieces} FROM ({rows}) AS r GROUP BY {group} ORDER BY {group}").format(
-        leaf=leaf, line=keys.line(names), by=by, pieces=pieces, rows=rows, group=group)
+        "SELECT {block}, count(*), min(tm), max(tm), string_agg({line}, E'\n' ORDER BY {by}),"
+        " string_agg(int8send(h), ''::bytea ORDER BY {by}), {pieces} FROM ({rows}) AS r{group}"
+    ).format(block=sql.SQL("0") if limit else sql.SQL("block"), line=keys.line(names), by=by,
+             pieces=pieces, rows=rows, group=group)
+
+
+def _bisected(keys: KeyForm, tally: Tally) -> bool:
+    """Whether a block's leaves are found by bisecting its keys: the leaf column is the key's
+    first, and the key of integers (then its leaves follow one another in key order)."""
+    return keys.numeric and tally.width is not None and tally.column == keys.columns[0]
+
+
+def _leaf_tallies(keys: KeyForm, tally: Tally, lines: list[str], hashes: tuple[int, ...]
+                  ) -> list[tuple[Any, int, int, Any, Any]]:
+    """(leaf, rows, hash sum, None, None) of each leaf of a block of a key of integers, its
+    keys' `lines` bisected at the leaves' ends; a leaf is ({column} - lo) / width truncated
+    toward zero, as PostgreSQL divides integers."""
+    lo, width = tally.lo, tally.width
+    first = int if keys.form == "integer" else (lambda line: int(line[:line.index(",")]))
+    found, start = [], 0
+    while start < len(lines):
+        offset = first(lines[start]) - lo
+        leaf = offset // width if offset >= 0 else -(-offset // width)
+        # the first value past the leaf: above (leaf + 1) * width, or for a negative leaf
+        # (rows below lo) above leaf * width
+        past = lo + ((leaf + 1) * width if leaf >= 0 else leaf * width + 1)
+        end = bisect.bisect_left(lines, past, lo=start, key=first)
+        found.append((leaf, end - start, sum(hashes[start:end]), None, None))
+        start = end
+    return found
 
 
 def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str],
                    keys: KeyForm, algorithm: str, where: sql.Composable | None = None,
                    tally: Tally = NO_TALLY) -> str:
     """The one statement that reads `table`'s rows (`where`) once, in key order, as blocks
-    (_groups'): PostgreSQL hashes and joins them, Python receives a few rows a block."""
-    return as_text(_groups(keys, columns, table, algorithm, tally, where, limit=False), conn)
+    (_statement's): PostgreSQL hashes and joins them, Python receives one row a block."""
+    return as_text(_statement(keys, columns, table, algorithm, tally, where, limit=False), conn)
 
 
-def read_groups(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
-    """Each group of `statement` (rows_statement's), a few at a time (a server-side cursor),
+def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
+    """Each block of `statement` (rows_statement's), one at a time (a server-side cursor),
     under pinned output settings."""
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         with conn.cursor(name="rollbook_row_digests") as cursor:
-            cursor.itersize = 16
+            cursor.itersize = 1
             cursor.execute(statement)
             yield from cursor
 
 
-def _ranged_groups(conn: psycopg.Connection, table: str, columns: dict[str, str],
+def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str],
                    keys: KeyForm, algorithm: str, statements: list[str], tally: Tally
                    ) -> Iterator[tuple[Any, ...]]:
-    """Each group of a table read along its key's index: one statement a block, the next
-    BLOCK_ROWS rows after the last block's last key, so that nothing is sorted but a block's
-    rows by leaf (the aggregates' ORDER BY is their input's)."""
+    """Each block of a table read along its key's index: one statement a block, the next
+    BLOCK_ROWS rows after the last block's last key, so that nothing is sorted (the aggregates'
+    ORDER BY is their input's; PostgreSQL 16+ sorts nothing for it)."""
     after = None
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         while True:
-            statement = as_text(_groups(keys, columns, table, algorithm, tally, after,
-                                        limit=True), conn)
+            statement = as_text(_statement(keys, columns, table, algorithm, tally, after,
+                                           limit=True), conn)
             statements.append(statement)
-            groups = conn.execute(statement).fetchall()
-            yield from groups
-            yield None  # the block is whole: written before the next one is read
-            if sum(g[2] for g in groups) < BLOCK_ROWS:
+            block = conn.execute(statement).fetchone()
+            if not block[1]:
                 return
-            lines = groups[-1][6]
+            rows, lines = block[1], block[4]
+            yield block
+            if rows < BLOCK_ROWS:
+                return
             after = keys.compared(">", keys.parse(lines[lines.rfind("\n") + 1:]))
-            del groups, lines  # one block held at a time
+            del block, lines  # one block held at a time
 
 
-def blocks(groups: Iterator[tuple[Any, ...] | None]
+def blocks(keys: KeyForm, tally: Tally, read: Iterator[tuple[Any, ...]]
            ) -> Iterator[tuple[str, bytes, list[tuple]]]:
-    """Each block's (keys' lines, hashes, tallies (leaf, rows, hash sum, oldest, newest)) from
-    its groups, in order (None: the block so far is whole)."""
-    number, lines, hashes, tallies = None, [], [], []
-    for group in groups:
-        if lines and (group is None or group[0] != number):
-            yield "\n".join(lines), b"".join(hashes), tallies
-            lines, hashes, tallies = [], [], []
-        if group is None:
-            continue
-        number, leaf, count, total, oldest, newest, text, digests, pieces = group
-        lines.append(text)
-        hashes.append(digests)
-        if pieces is None:
-            tallies.append((leaf, count, int(total), oldest, newest))
+    """Each block's (keys' lines, hashes, tallies (leaf, rows, hash sum, oldest, newest): none
+    without `tally`)."""
+    for _block, rows, oldest, newest, text, digests, pieces in read:
+        if tally is NO_TALLY:
+            yield text, digests, []
+        elif pieces is not None:
+            yield text, digests, [(p[0], p[1], int(p[2]), None, None) for p in pieces] + [
+                (None, 0, 0, oldest, newest)]
         else:
-            tallies += [(p[0], p[1], int(p[2]), None, None) for p in pieces]
-            tallies.append((None, 0, 0, oldest, newest))
-    if lines:
-        yield "\n".join(lines), b"".join(hashes), tallies
+            hashes = struct.unpack(f">{rows}q", digests)
+            found = (_leaf_tallies(keys, tally, text.split("\n"), hashes)
+                     if _bisected(keys, tally) else [(None, rows, sum(hashes), None, None)])
+            yield text, digests, [*found, (None, 0, 0, oldest, newest)]
 
 
 def block_rows(layout: Layout, packed: bytes) -> tuple[list[str], tuple[int, ...]]:
@@ -223,16 +244,16 @@ class Writer:
         has one in key order, else by one statement; what `tally` asks of each block's leaves,
         as (leaf, rows, hash sum, oldest, newest)."""
         columns = fingerprint.table_columns(conn, table) or {}
-        keys = KeyForm.of(columns, key)
-        if ordered_index(conn, table, keys):
-            groups = _ranged_groups(conn, table, columns, keys, algorithm, self.sql, tally)
+        keys, indexed = read_form(conn, table, columns, key)
+        if indexed:
+            read = _ranged_blocks(conn, table, columns, keys, algorithm, self.sql, tally)
         else:
             statement = rows_statement(conn, table, columns, keys, algorithm, tally=tally)
             self.sql.append(statement)
-            groups = read_groups(conn, statement)
+            read = read_blocks(conn, statement)
         layout = self.tables[table] = Layout(keys.columns, keys.form)
         tallied = []
-        for lines, hashes, tallies in blocks(groups):
+        for lines, hashes, tallies in blocks(keys, tally, read):
             tallied += tallies
             packed = zlib.compress(lines.encode(), LEVEL) + hashes
             rows = len(hashes) // 8

@@ -9,7 +9,7 @@ it as one line of a block, and that line read back as the value Python compares.
   written with the backslash, tab and newline escaped.
 
 A key of either integer form with a unique btree index on exactly its columns, in key order,
-ascending, NOT NULL (ordered_index) is read along that index a block at a time, nothing sorted.
+ascending, is read along that index a block at a time, nothing sorted (read_form).
 """
 from __future__ import annotations
 
@@ -103,22 +103,30 @@ def unescape(text: str) -> str:
     return "".join(out)
 
 
-def ordered_index(conn: psycopg.Connection, table: str, form: KeyForm) -> bool:
-    """Whether `table` has a unique btree index on exactly `form`'s columns, in key order and
-    ascending, every one NOT NULL: then the rows after a key, in key order, are its next entries
-    (no row is skipped or seen twice by reading block after block)."""
+def read_form(conn: psycopg.Connection, table: str, columns: dict[str, str],
+              key: tuple[str, ...]) -> tuple[KeyForm, bool]:
+    """(how `table`'s rows are kept by `key`, whether they are read along an index): a key of
+    integers only when its columns are NOT NULL (a table without a key is told apart by every
+    column, which may be NULL: kept as row text), read along an index when the table has a
+    unique btree index on exactly its columns, in key order and ascending (then the rows after a
+    key, in key order, are its next entries: none is skipped or seen twice block after block)."""
+    form = KeyForm.of(columns, key)
     if not form.numeric:
-        return False
-    found = conn.execute(as_text(sql.SQL(
-        "SELECT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        return form, False
+    not_null, indexed = conn.execute(as_text(sql.SQL(
+        "SELECT (SELECT count(*) FILTER (WHERE a.attnotnull) = {n} FROM pg_attribute a"
+        " WHERE a.attrelid = {t}::regclass AND a.attname = ANY({columns})),"
+        " EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
         " JOIN pg_am am ON am.oid = c.relam"
         " WHERE i.indrelid = {t}::regclass AND am.amname = 'btree' AND i.indisunique"
-        " AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL"
-        " AND i.indnkeyatts = {n} AND array(SELECT a.attname::text FROM unnest(i.indkey::int2[])"
-        " WITH ORDINALITY AS k(attnum, o) JOIN pg_attribute a ON a.attrelid = i.indrelid"
-        " AND a.attnum = k.attnum AND a.attnotnull ORDER BY k.o LIMIT {n}) = {columns}"
+        " AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = {n}"
+        " AND array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY"
+        " AS k(attnum, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+        " ORDER BY k.o LIMIT {n}) = {columns}"
         " AND (i.indoption::int2[])[0:{last}] = array_fill(0::int2, ARRAY[{n}]))").format(
         t=sql.Literal(as_text(relation(table), conn)), n=sql.Literal(len(form.columns)),
         last=sql.Literal(len(form.columns) - 1), columns=sql.Literal(list(form.columns))),
         conn)).fetchone()
-    return bool(found[0])
+    if not not_null:
+        return KeyForm("text", form.columns), False
+    return form, bool(indexed)

@@ -56,8 +56,8 @@ def survey_table(conn: psycopg.Connection, table: str, algorithm: str, key: str 
         timed = time_column is not None and time_column in columns
         tm = sql.Identifier("t", time_column) if timed else sql.SQL("NULL::int")
         if rows is not None:
-            groups = _with_row_digests(conn, table, algorithm, rows, row_digests.Tally(leaf, tm),
-                                       statements)
+            tally = row_digests.Tally(leaf, tm, key if width is not None else None, lo, width)
+            groups = _with_row_digests(conn, table, algorithm, rows, tally, statements)
         else:
             statement = as_text(sql.SQL(
                 "SELECT {leaf} AS leaf, count(*), {digest}, min({tm}), max({tm}) FROM {t} AS t"
