@@ -26,6 +26,7 @@ import struct
 import tempfile
 import weakref
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -199,21 +200,20 @@ def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str]
             del block, lines  # one block held at a time
 
 
-def blocks(keys: KeyForm, tally: Tally, read: Iterator[tuple[Any, ...]]
-           ) -> Iterator[tuple[str, bytes, list[tuple]]]:
-    """Each block's (keys' lines, hashes, tallies (leaf, rows, hash sum, oldest, newest): none
-    without `tally`)."""
-    for _block, rows, oldest, newest, text, digests, pieces in read:
-        if tally is NO_TALLY:
-            yield text, digests, []
-        elif pieces is not None:
-            yield text, digests, [(p[0], p[1], int(p[2]), None, None) for p in pieces] + [
-                (None, 0, 0, oldest, newest)]
-        else:
-            hashes = struct.unpack(f">{rows}q", digests)
-            found = (_leaf_tallies(keys, tally, text.split("\n"), hashes)
-                     if _bisected(keys, tally) else [(None, rows, sum(hashes), None, None)])
-            yield text, digests, [*found, (None, 0, 0, oldest, newest)]
+def tallied_block(keys: KeyForm, tally: Tally, block: tuple[Any, ...]
+                  ) -> tuple[str, bytes, list[tuple]]:
+    """A block as read (its keys' lines, hashes, tallies (leaf, rows, hash sum, oldest, newest):
+    none without `tally`)."""
+    _block, rows, oldest, newest, text, digests, pieces = block
+    if tally is NO_TALLY:
+        return text, digests, []
+    if pieces is not None:
+        found = [(p[0], p[1], int(p[2]), None, None) for p in pieces]
+    else:
+        hashes = struct.unpack(f">{rows}q", digests)
+        found = (_leaf_tallies(keys, tally, text.split("\n"), hashes)
+                 if _bisected(keys, tally) else [(None, rows, sum(hashes), None, None)])
+    return text, digests, [*found, (None, 0, 0, oldest, newest)]
 
 
 def block_rows(layout: Layout, packed: bytes) -> tuple[list[str], tuple[int, ...]]:
@@ -252,19 +252,32 @@ class Writer:
             self.sql.append(statement)
             read = read_blocks(conn, statement)
         layout = self.tables[table] = Layout(keys.columns, keys.form)
-        tallied = []
-        for lines, hashes, tallies in blocks(keys, tally, read):
-            tallied += tallies
-            packed = zlib.compress(lines.encode(), LEVEL) + hashes
-            rows = len(hashes) // 8
-            layout.blocks.append([keys.parse(lines[:lines.find("\n")] if rows > 1 else lines),
-                                  self.size, len(packed), rows])
-            layout.rows += rows
-            self.file.write(packed)
-            self.sha256.update(packed)
-            self.size += len(packed)
-            del lines, hashes, packed  # one block held at a time
+        tallied: list[tuple[Any, ...]] = []
+        # a block is packed and written while the server reads the next; one at a time
+        with ThreadPoolExecutor(1, thread_name_prefix="rollbook-row-digests") as packer:
+            pending = None
+            for block in read:
+                if pending is not None:
+                    tallied += pending.result()
+                pending = packer.submit(self._write, layout, keys, tally, block)
+                del block
+            if pending is not None:
+                tallied += pending.result()
         return tallied
+
+    def _write(self, layout: Layout, keys: KeyForm, tally: Tally, block: tuple[Any, ...]
+               ) -> list[tuple[Any, ...]]:
+        lines, hashes, tallies = tallied_block(keys, tally, block)
+        del block
+        packed = zlib.compress(lines.encode(), LEVEL) + hashes
+        rows = len(hashes) // 8
+        layout.blocks.append([keys.parse(lines[:lines.find("\n")] if rows > 1 else lines),
+                              self.size, len(packed), rows])
+        layout.rows += rows
+        self.file.write(packed)
+        self.sha256.update(packed)
+        self.size += len(packed)
+        return tallies
 
     def facts(self, name: str) -> dict[str, Any]:
         return {"file": name, "sha256": self.sha256.hexdigest(), "bytes": self.size,

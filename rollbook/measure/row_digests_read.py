@@ -72,8 +72,8 @@ def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], lay
     statement = row_digests.rows_statement(conn, table, columns, keys, algorithm, where)
     if statements is not None:
         statements.append(statement)
-    for lines, hashes, _ in row_digests.blocks(keys, row_digests.NO_TALLY,
-                                               row_digests.read_blocks(conn, statement)):
+    for block in row_digests.read_blocks(conn, statement):
+        lines, hashes, _ = row_digests.tallied_block(keys, row_digests.NO_TALLY, block)
         yield from zip(map(keys.parse, lines.split("\n")),
                        struct.unpack(f">{len(hashes) // 8}q", hashes), strict=True)
 
