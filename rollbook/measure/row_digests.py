@@ -3,14 +3,17 @@ next to the baseline JSON, so a content mismatch names the rows themselves (chan
 added) from the baseline alone, after the database they came from is gone.
 
 Each table's rows are read once in key order (row_digests_keys.py: a key of integer columns as
-numbers, along its index when it has one in key order, one statement a block, nothing sorted;
-any other key as its row text, one statement whose server-side cursor hands the blocks over one
-at a time). PostgreSQL hashes each row and joins a block of BLOCK_ROWS rows into its keys' lines
-and its hashes' 8 bytes each (big-endian), by key range ("leaf", survey.py) where a key of
-integers orders the leaves; a block is kept as its keys' lines compressed, then the hashes as
-they are (random bytes do not compress), and the baseline records where each block starts (its
-first key), its offset and length in the file, its rows, and the file's sha256. A row's hash is
-the one the table digest sums (fingerprint.row_hash), so the sidecar's hashes add up to it.
+numbers or tuples, along its unique index when it has one in key order, one statement a block,
+nothing sorted; any other key as its row text, one statement whose server-side cursor hands the
+blocks over one at a time). PostgreSQL hashes each row and joins a block of BLOCK_ROWS rows into
+its keys' lines and its hashes' 8 bytes each (big-endian); Python keeps a block as its keys'
+lines compressed, then the hashes as they are (random bytes do not compress), in a thread while
+the server reads the next block, and the baseline records where each block starts (its first
+key), its offset and length in the file, its rows, and the file's sha256. A row's hash is the
+one the table digest sums (fingerprint.row_hash), so the sidecar's hashes add up to it, and the
+survey's per-leaf counts and sums (survey.py) come from the same blocks: for a key of integers,
+by bisecting a block's keys at the leaves' ends (the leaves follow the key's order), otherwise
+summed in SQL.
 Reading and comparing them: row_digests_read.py.
 
 A sidecar written before this layout (format 1: each block one compressed text of lines

@@ -1,8 +1,8 @@
 """`rollbook snapshot`'s one read of a table: its count and digest, its integer key's range,
 its time column's oldest and newest value and the key-range digests ("leaves", content.py's
 bisection) from one GROUP BY over the table, or, when row digests are kept, from the blocks the
-row digests are written from (row_digests.py: along the key's index for a key of one integer
-column), each block's rows counted and hashed per leaf. The key's range is read first from the
+row digests are written from (row_digests.py: along the key's index for a key of integer
+columns), each block's rows counted and hashed per leaf. The key's range is read first from the
 ends of its index (two index probes, no table scan), since the leaves' width depends on it.
 The table's digest is the sum of its leaves' (plus the rows whose key is NULL, which no leaf
 holds), so it is exactly fingerprint.measure_table's.
