@@ -192,3 +192,23 @@ def test_a_sidecar_of_the_earlier_layout_still_names_rows(pairs):
         with connect(dsn) as conn:
             conn.execute("UPDATE pairs SET body = md5(7::text) WHERE (a, b) = (%s, %s)",
                          _pair(7))
+
+
+def test_changed_composite_keys_rows_are_found_by_their_tuples(pairs):
+    """diff-rows' --against reads the rows of changed tuple keys (a VALUES list): found in
+    both databases (here the same one), the live row told apart from the baseline's."""
+    dsn, before = pairs
+    keys = [_pair(7), _pair(2999)]
+    with connect(dsn) as conn:
+        conn.cursor().executemany("UPDATE pairs SET body = 'x' WHERE (a, b) = (%s, %s)", keys)
+    try:
+        with connect(dsn, read_only=True) as reader:
+            found = row_diff.diff_table(reader, before, "pairs")
+            assert sorted(found.changed) == sorted(keys)
+            row_diff.add_columns(found, reader, reader, before)
+        assert not found.absent_old and found.not_baseline == set(keys)
+        assert set(found.columns) == set(keys)
+    finally:
+        with connect(dsn) as conn:
+            conn.cursor().executemany(
+                "UPDATE pairs SET body = md5((b + 1500)::text) WHERE (a, b) = (%s, %s)", keys)

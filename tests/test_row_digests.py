@@ -174,11 +174,12 @@ def test_snapshot_keeps_row_digests_below_the_profile_size(pg_server, tmp_path):
 
 
 def test_memory_does_not_grow_with_the_table(scratch_dsn):
-    """Python's peak allocation while writing a table's row digests is about one block, not
-    the table: 100,000 rows (2 blocks) and 400,000 rows (7 blocks) peak alike."""
+    """Python's peak allocation while writing a table's row digests is about two blocks (one
+    packed while the next is read), not the table: 200,000 rows (4 blocks) and 400,000 rows
+    (7 blocks) peak alike."""
     with connect(scratch_dsn) as conn:
         conn.execute("CREATE TABLE big (id bigint PRIMARY KEY, body text)")
-        conn.execute("INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 100000) g")
+        conn.execute("INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 200000) g")
         conn.execute("CREATE TABLE bigger (id bigint PRIMARY KEY, body text)")
         conn.execute("INSERT INTO bigger SELECT g, md5(g::text)"
                      " FROM generate_series(1, 400000) g")

@@ -28,7 +28,6 @@ import shutil
 import struct
 import tempfile
 import weakref
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +38,11 @@ from psycopg import sql
 
 from rollbook.measure import fingerprint
 from rollbook.measure.catalog import relation
+from rollbook.measure.row_digests_blocks import Received
 from rollbook.measure.row_digests_keys import KeyForm, read_form
 from rollbook.record.evidence import as_text
 
 BLOCK_ROWS = 65_536  # rows per block
-LEVEL = 1  # zlib level of the keys' lines
 FORMAT = 2
 SUFFIX = ".rows"
 
@@ -102,7 +101,8 @@ def _statement(keys: KeyForm, columns: dict[str, str], table: str, algorithm: st
                tally: Tally, where: sql.Composable | None, limit: bool) -> sql.Composed:
     """The statement that reads `table`'s rows (`where`) in key order: with `limit`, the first
     BLOCK_ROWS of them (one block), else every row, numbered into blocks; and returns per block
-    (block, rows, oldest, newest, keys' lines, hashes, leaf pieces [[leaf, rows, hash sum]]).
+    (block, rows, oldest, newest, keys' lines, hashes (row_digests_blocks.py), leaf pieces
+    [[leaf, rows, hash sum]]).
     The leaf pieces are summed in SQL only where Python cannot find a block's leaves by
     bisecting its keys (_leaf_tallies): a key of row text, or a tally over another column."""
     ordered = keys.order()
@@ -127,10 +127,17 @@ def _statement(keys: KeyForm, columns: dict[str, str], table: str, algorithm: st
         "(SELECT json_agg(json_build_array(l, n, s)) FROM (SELECT l, count(*) AS n,"
         " sum(x) AS s FROM unnest(array_agg(leaf), array_agg(h)) AS u(l, x) GROUP BY l) AS p)"
     ) if tally is not NO_TALLY and not _bisected(keys, tally) else sql.SQL("NULL::json")
+    if keys.numeric:  # no text: each row's key columns and hash, 8 bytes each
+        text = sql.SQL("NULL::text")
+        blob = sql.SQL(" || ").join([*(sql.SQL("int8send({}::bigint)").format(n) for n in names),
+                                     sql.SQL("int8send(h)")])
+    else:
+        text = sql.SQL("string_agg({}, E'\n' ORDER BY {})").format(keys.line(names), by)
+        blob = sql.SQL("int8send(h)")
     return sql.SQL(
-        "SELECT {block}, count(*), min(tm), max(tm), string_agg({line}, E'\n' ORDER BY {by}),"
-        " string_agg(int8send(h), ''::bytea ORDER BY {by}), {pieces} FROM ({rows}) AS r{group}"
-    ).format(block=sql.SQL("0") if limit else sql.SQL("block"), line=keys.line(names), by=by,
+        "SELECT {block}, count(*), min(tm), max(tm), {text}, string_agg({blob}, ''::bytea"
+        " ORDER BY {by}), {pieces} FROM ({rows}) AS r{group}"
+    ).format(block=sql.SQL("0") if limit else sql.SQL("block"), text=text, blob=blob, by=by,
              pieces=pieces, rows=rows, group=group)
 
 
@@ -140,21 +147,20 @@ def _bisected(keys: KeyForm, tally: Tally) -> bool:
     return keys.numeric and tally.width is not None and tally.column == keys.columns[0]
 
 
-def _leaf_tallies(keys: KeyForm, tally: Tally, lines: list[str], hashes: tuple[int, ...]
+def _leaf_tallies(tally: Tally, firsts: tuple[int, ...], hashes: tuple[int, ...]
                   ) -> list[tuple[Any, int, int, Any, Any]]:
-    """(leaf, rows, hash sum, None, None) of each leaf of a block of a key of integers, its
-    keys' `lines` bisected at the leaves' ends; a leaf is ({column} - lo) / width truncated
-    toward zero, as PostgreSQL divides integers."""
+    """(leaf, rows, hash sum, None, None) of each leaf of a block of a key of integers, its key's
+    first column's values (`firsts`, in order) bisected at the leaves' ends; a leaf is
+    (value - lo) / width truncated toward zero, as PostgreSQL divides integers."""
     lo, width = tally.lo, tally.width
-    first = int if keys.form == "integer" else (lambda line: int(line[:line.index(",")]))
     found, start = [], 0
-    while start < len(lines):
-        offset = first(lines[start]) - lo
+    while start < len(firsts):
+        offset = firsts[start] - lo
         leaf = offset // width if offset >= 0 else -(-offset // width)
-        # the first value past the leaf: above (leaf + 1) * width, or for a negative leaf
-        # (rows below lo) above leaf * width
+        # the first value past the leaf: (leaf + 1) * width on, or for a negative leaf (rows
+        # below lo) above leaf * width
         past = lo + ((leaf + 1) * width if leaf >= 0 else leaf * width + 1)
-        end = bisect.bisect_left(lines, past, lo=start, key=first)
+        end = bisect.bisect_left(firsts, past, lo=start)
         found.append((leaf, end - start, sum(hashes[start:end]), None, None))
         start = end
     return found
@@ -195,38 +201,31 @@ def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str]
             block = conn.execute(statement).fetchone()
             if not block[1]:
                 return
-            rows, lines = block[1], block[4]
+            rows, blob = block[1], block[5]
             yield block
             if rows < BLOCK_ROWS:
                 return
-            after = keys.compared(">", keys.parse(lines[lines.rfind("\n") + 1:]))
-            del block, lines  # one block held at a time
+            last = struct.unpack_from(f">{len(keys.columns)}q", blob,
+                                      (rows - 1) * (len(keys.columns) + 1) * 8)
+            after = keys.compared(">", last[0] if keys.form == "integer" else last)
+            del block, blob  # one block held at a time
 
 
-def tallied_block(keys: KeyForm, tally: Tally, block: tuple[Any, ...]
-                  ) -> tuple[str, bytes, list[tuple]]:
-    """A block as read (its keys' lines, hashes, tallies (leaf, rows, hash sum, oldest, newest):
-    none without `tally`)."""
-    _block, rows, oldest, newest, text, digests, pieces = block
+def received(keys: KeyForm, tally: Tally, block: tuple[Any, ...]
+             ) -> tuple[Received, list[tuple]]:
+    """A block as read, and its tallies (leaf, rows, hash sum, oldest, newest): none without
+    `tally`."""
+    _block, rows, oldest, newest, text, blob, pieces = block
+    got = Received(keys, rows, text, blob)
     if tally is NO_TALLY:
-        return text, digests, []
+        return got, []
     if pieces is not None:
         found = [(p[0], p[1], int(p[2]), None, None) for p in pieces]
+    elif _bisected(keys, tally):
+        found = _leaf_tallies(tally, got.columns[0], got.hashes)
     else:
-        hashes = struct.unpack(f">{rows}q", digests)
-        found = (_leaf_tallies(keys, tally, text.split("\n"), hashes)
-                 if _bisected(keys, tally) else [(None, rows, sum(hashes), None, None)])
-    return text, digests, [*found, (None, 0, 0, oldest, newest)]
-
-
-def block_rows(layout: Layout, packed: bytes) -> tuple[list[str], tuple[int, ...]]:
-    """One block of the sidecar as (its keys' lines, their hashes)."""
-    if layout.format == 1:
-        pairs = [line.partition("\t") for line in zlib.decompress(packed).decode().split("\n")]
-        return [p[0] for p in pairs], tuple(int(p[2]) for p in pairs)
-    unpacked = zlib.decompressobj()
-    lines = unpacked.decompress(packed).decode().split("\n")
-    return lines, struct.unpack(f">{len(lines)}q", unpacked.unused_data)
+        found = [(None, rows, sum(got.hashes), None, None)]
+    return got, [*found, (None, 0, 0, oldest, newest)]
 
 
 class Writer:
@@ -270,13 +269,11 @@ class Writer:
 
     def _write(self, layout: Layout, keys: KeyForm, tally: Tally, block: tuple[Any, ...]
                ) -> list[tuple[Any, ...]]:
-        lines, hashes, tallies = tallied_block(keys, tally, block)
+        got, tallies = received(keys, tally, block)
         del block
-        packed = zlib.compress(lines.encode(), LEVEL) + hashes
-        rows = len(hashes) // 8
-        layout.blocks.append([keys.parse(lines[:lines.find("\n")] if rows > 1 else lines),
-                              self.size, len(packed), rows])
-        layout.rows += rows
+        packed = got.packed()
+        layout.blocks.append([got.key(0), self.size, len(packed), got.rows])
+        layout.rows += got.rows
         self.file.write(packed)
         self.sha256.update(packed)
         self.size += len(packed)

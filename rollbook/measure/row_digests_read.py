@@ -6,7 +6,6 @@ keys that differ (changed, missing, added). The sidecar is written by row_digest
 from __future__ import annotations
 
 import bisect
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +15,7 @@ from psycopg import sql
 
 from rollbook.measure import fingerprint, row_digests
 from rollbook.measure.row_digests import Layout
+from rollbook.measure.row_digests_blocks import kept
 
 
 def _in(key: Any, lo: Any, hi: Any) -> bool:
@@ -35,9 +35,7 @@ def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
             if lo is not None and i + 1 < len(firsts) and firsts[i + 1] <= lo:
                 continue
             f.seek(offset)
-            lines, hashes = row_digests.block_rows(layout, f.read(length))
-            for line, digest in zip(lines, hashes, strict=True):
-                key = keys.parse(line)
+            for key, digest in zip(*kept(keys, layout.format, f.read(length)), strict=True):
                 if hi is not None and key > hi:
                     return
                 if _in(key, lo, hi):
@@ -73,9 +71,8 @@ def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], lay
     if statements is not None:
         statements.append(statement)
     for block in row_digests.read_blocks(conn, statement):
-        lines, hashes, _ = row_digests.tallied_block(keys, row_digests.NO_TALLY, block)
-        yield from zip(map(keys.parse, lines.split("\n")),
-                       struct.unpack(f">{len(hashes) // 8}q", hashes), strict=True)
+        got, _ = row_digests.received(keys, row_digests.NO_TALLY, block)
+        yield from zip(got.keys(), got.hashes, strict=True)
 
 
 def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
@@ -112,8 +109,8 @@ def kept_hashes(path: Path, layout: Layout, keys: list[Any]) -> dict[Any, int]:
                 continue
             inside = set(wanted[lo:hi])
             f.seek(offset)
-            for line, digest in zip(*row_digests.block_rows(layout, f.read(length)), strict=True):
-                key = layout.keys.parse(line)
+            for key, digest in zip(*kept(layout.keys, layout.format, f.read(length)),
+                                   strict=True):
                 if key in inside:
                     found[key] = digest
     return found
