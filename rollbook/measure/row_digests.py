@@ -6,18 +6,15 @@ Each table's rows are read once in key order (row_digests_keys.py: a key of inte
 numbers or tuples, along its unique index when it has one in key order, one statement a block,
 nothing sorted; any other key as its row text, one statement whose server-side cursor hands the
 blocks over one at a time). PostgreSQL hashes each row and joins a block of BLOCK_ROWS rows into
-its keys' lines and its hashes' 8 bytes each (big-endian); Python keeps a block as its keys'
-lines compressed, then the hashes as they are (random bytes do not compress), in a thread while
-the server reads the next block, and the baseline records where each block starts (its first
-key), its offset and length in the file, its rows, and the file's sha256. A row's hash is the
-one the table digest sums (fingerprint.row_hash), so the sidecar's hashes add up to it, and the
-survey's per-leaf counts and sums (survey.py) come from the same blocks: for a key of integers,
-by bisecting a block's keys at the leaves' ends (the leaves follow the key's order), otherwise
-summed in SQL.
-Reading and comparing them: row_digests_read.py.
-
-A sidecar written before this layout (format 1: each block one compressed text of lines
-"key TAB hash", a composite key as its row text) is still read as it was written.
+one value: its keys and hashes as 8-byte numbers for a key of integers, else its keys' lines
+and its hashes' bytes; Python packs a block (row_digests_blocks.py: the keys compressed, then the
+hashes as they are) in a thread while the server reads the next block, and the baseline records
+where each block starts (its first key), its offset and length in the file, its rows, and the
+file's sha256. A row's hash is the one the table digest sums (fingerprint.row_hash), so the
+sidecar's hashes add up to it, and the survey's per-leaf counts and sums (survey.py) come from
+the same blocks: for a key of integers, by bisecting a block's keys at the leaves' ends (the
+leaves follow the key's order), otherwise summed in SQL. Reading and comparing them:
+row_digests_read.py.
 """
 from __future__ import annotations
 
@@ -53,8 +50,8 @@ DEFAULT_BELOW_ROWS = 10_000_000
 @dataclass
 class Layout:
     """How one table's rows are kept: its whole key and its form (row_digests_keys.py), and its
-    blocks as [first key, offset, length, rows]; `format`: the blocks' (1: lines "key TAB
-    hash" compressed whole; 2: the keys' lines compressed, then the hashes)."""
+    blocks as [first key, offset, length, rows]; `format`: the blocks' (row_digests_blocks.py;
+    1: lines "key TAB hash" compressed whole)."""
 
     key: tuple[str, ...]
     form: str
