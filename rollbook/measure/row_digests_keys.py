@@ -13,6 +13,7 @@ ascending, is read along that index a block at a time, nothing sorted (read_form
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,19 @@ class KeyForm:
         return sql.SQL("({}) {} ({})").format(
             sql.SQL(", ").join(ordered), sql.SQL(operator),
             sql.SQL(", ").join(sql.Literal(v) for v in values))
+
+    def first_within(self, lo: int | None, hi: int | None, alias: str = "t"
+                     ) -> tuple[list[sql.Composable], Any, Any]:
+        """(the SQL conditions, and the bounds of keys as Python compares them) of the rows
+        whose key's first column, of integers, is within lo..hi (None: unbounded): a key
+        range of content's bisection."""
+        column = sql.Identifier(alias, self.columns[0])
+        conditions = [sql.SQL("{} {} {}").format(column, sql.SQL(op), sql.Literal(bound))
+                      for op, bound in ((">=", lo), ("<=", hi)) if bound is not None]
+        if self.form == "integers":  # (lo, -inf) <= (lo, b, ...) and (hi, b, ...) <= (hi, inf)
+            lo = None if lo is None else (lo, -math.inf)
+            hi = None if hi is None else (hi, math.inf)
+        return conditions, lo, hi
 
     def among(self, keys: list[Any], alias: str = "t") -> sql.Composed:
         """Rows whose key is one of `keys`."""

@@ -78,20 +78,18 @@ def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], lay
 def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
             spans: list[tuple[Any, Any]], scope: sql.Composable | None = None,
             found: Differences | None = None) -> Differences:
-    """Merge the sidecar's rows of each (lo, hi) span (None: unbounded) with the live rows of
-    that span (also within `scope`, the baseline rows' selection), both in key order."""
+    """Merge the sidecar's rows of each (lo, hi) span of the key's first column, of integers
+    (None: unbounded; a key of row text: unbounded only) with the live rows of that span (also
+    within `scope`, the baseline rows' selection), both in key order."""
     found = found if found is not None else Differences()
     columns = fingerprint.table_columns(conn, table) or {}
-    keys = layout.keys
     for lo, hi in spans:
-        bounds = [scope] if scope is not None else []
-        if lo is not None:
-            bounds.append(keys.compared(">=", lo))
-        if hi is not None:
-            bounds.append(keys.compared("<=", hi))
+        bounds, lo_key, hi_key = (layout.keys.first_within(lo, hi) if layout.keys.numeric
+                                  else ([], None, None))
+        bounds = [scope, *bounds] if scope is not None else bounds
         where = sql.SQL(" AND ").join(bounds) if bounds else None
         live = live_rows(conn, table, columns, layout, algorithm, where, found.sql)
-        _merge(kept_rows(path, layout, lo, hi), live, found)
+        _merge(kept_rows(path, layout, lo_key, hi_key), live, found)
     return found
 
 
