@@ -2,26 +2,30 @@
 next to the baseline JSON, so a content mismatch names the rows themselves (changed, missing,
 added) from the baseline alone, after the database they came from is gone.
 
-Each table's rows are read once in key order; PostgreSQL hashes each row and joins them into
-blocks of BLOCK_ROWS lines "key TAB hash" (a key of one integer column: one statement a block,
-over the key's index, nothing sorted; any other key: one statement whose server-side cursor
-hands the blocks over one at a time); each is compressed on its own, and the baseline records
-where each block starts (its first key), its offset and length in the file, and the file's
-sha256. A row's hash is the one the table digest sums (fingerprint.row_hash), so the sidecar's
-hashes add up to it. Reading and comparing them: row_digests_read.py.
-
-Keys: a whole key of one integer column is kept as its number and ordered as one; any other
-whole key as its row text (fingerprint.key_text), ordered in the "C" collation, which orders
-as Python orders the strings' code points.
+Each table's rows are read once in key order (row_digests_keys.py: a key of integer columns as
+numbers or tuples, along its unique index when it has one in key order, one statement a block,
+nothing sorted; any other key as its row text, one statement whose server-side cursor hands the
+blocks over one at a time). PostgreSQL hashes each row and joins a block of BLOCK_ROWS rows into
+one value: its keys and hashes as 8-byte numbers for a key of integers, else its keys' lines
+and its hashes' bytes; Python packs a block (row_digests_blocks.py: the keys compressed, then the
+hashes as they are) in a thread while the server reads the next block, and the baseline records
+where each block starts (its first key), its offset and length in the file, its rows, and the
+file's sha256. A row's hash is the one the table digest sums (fingerprint.row_hash), so the
+sidecar's hashes add up to it, and the survey's per-leaf counts and sums (survey.py) come from
+the same blocks: for a key of integers, by bisecting a block's keys at the leaves' ends (the
+leaves follow the key's order), otherwise summed in SQL. Reading and comparing them:
+row_digests_read.py.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import shutil
+import struct
 import tempfile
 import weakref
-import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -31,10 +35,12 @@ from psycopg import sql
 
 from rollbook.measure import fingerprint
 from rollbook.measure.catalog import relation
+from rollbook.measure.row_digests_blocks import Received
+from rollbook.measure.row_digests_keys import KeyForm, read_form
 from rollbook.record.evidence import as_text
 
 BLOCK_ROWS = 65_536  # rows per block
-LEVEL = 1  # zlib level: 1 costs a quarter of 6 for 5% more bytes (13 a row of 1M journals)
+FORMAT = 2
 SUFFIX = ".rows"
 
 # rows per database below which `rollbook snapshot` keeps row digests unless told
@@ -43,92 +49,126 @@ DEFAULT_BELOW_ROWS = 10_000_000
 
 @dataclass
 class Layout:
-    """How one table's rows are kept: its whole key, whether it is one integer column, and
-    its blocks as [first key, offset, length, rows]."""
+    """How one table's rows are kept: its whole key and its form (row_digests_keys.py), and its
+    blocks as [first key, offset, length, rows]; `format`: the blocks' (row_digests_blocks.py;
+    1: lines "key TAB hash" compressed whole)."""
 
     key: tuple[str, ...]
-    integer: bool
+    form: str
     rows: int = 0
     blocks: list[list[Any]] = field(default_factory=list)
+    format: int = FORMAT
+
+    @property
+    def keys(self) -> KeyForm:
+        return KeyForm(self.form, self.key)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": list(self.key), "integer": self.integer, "rows": self.rows,
-                "blocks": self.blocks}
+        return {"key": list(self.key), "form": self.form, "format": self.format,
+                "rows": self.rows, "blocks": self.blocks}
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> "Layout":
-        return cls(tuple(body["key"]), bool(body["integer"]), int(body["rows"]),
-                   [list(b) for b in body["blocks"]])
-
-
-def key_expression(columns: dict[str, str], key: tuple[str, ...]
-                    ) -> tuple[sql.Composable, bool]:
-    if len(key) == 1 and columns.get(key[0]) in fingerprint.INTEGER_TYPES:
-        return sql.Identifier("t", key[0]), True
-    return sql.SQL('{} COLLATE "C"').format(fingerprint.key_text(key)), False
-
-
-# a key's text with the backslash, tab and newline escaped, as one line of a block holds it
-ESCAPED = sql.SQL(r"""replace(replace(replace({}, '\', '\\'), E'\t', '\t'), E'\n', '\n')""")
+        if "format" in body:
+            form, version = body["form"], int(body["format"])
+        else:  # format 1 told a key of one integer column from any other, kept as row text
+            form, version = ("integer" if body["integer"] else "text"), 1
+        keys = KeyForm(form, tuple(body["key"]))
+        return cls(keys.columns, form, int(body["rows"]),
+                   [[keys.from_json(b[0]), *b[1:]] for b in body["blocks"]], version)
 
 
 @dataclass(frozen=True)
 class Tally:
-    """What survey.py reads along with a table's row digests: each block's oldest and newest
-    `time` and, per `leaf` (a key range), its rows' count and hash sum."""
+    """What survey.py reads along with a table's row digests: per leaf (a range of `width`
+    values of the key's first column `column` from `lo`; `leaf` in SQL) its rows' count and
+    hash sum, and their oldest and newest `time`."""
 
     leaf: sql.Composable
     time: sql.Composable
+    column: str | None = None
+    lo: int | None = None
+    width: int | None = None
 
 
-def _blocks(rows: sql.Composable, text: sql.Composable, tally: Tally | None,
-            grouped: bool) -> sql.Composed:
-    """The statement that joins `rows` (k, h[, leaf, tm][, block]: key, hash, in key order) into
-    blocks: (first key, rows, lines "key TAB hash", last key[, oldest, newest, leaf pieces
-    [[leaf, count, hash sum]]])."""
-    group = sql.SQL(" GROUP BY block ORDER BY block") if grouped else sql.SQL("")
-    blocks = sql.SQL(
-        "SELECT min(k) AS first, count(*) AS rows,"
-        " string_agg({text} || E'\t' || h::text, E'\n' ORDER BY k) AS lines, max(k) AS last"
-        "{tallied} FROM ({rows}) AS r{group}").format(
-        text=text, rows=rows, group=group, tallied=sql.SQL(
-            ", min(tm) AS oldest, max(tm) AS newest, array_agg(leaf) AS leafs,"
-            " array_agg(h) AS hashes{}").format(sql.SQL(", block") if grouped else sql.SQL(""))
-        if tally is not None else sql.SQL(""))
-    if tally is None:
-        return blocks
+NO_TALLY = Tally(sql.SQL("NULL::bigint"), sql.SQL("NULL::int"))
+
+
+def _statement(keys: KeyForm, columns: dict[str, str], table: str, algorithm: str,
+               tally: Tally, where: sql.Composable | None, limit: bool) -> sql.Composed:
+    """The statement that reads `table`'s rows (`where`) in key order: with `limit`, the first
+    BLOCK_ROWS of them (one block), else every row, numbered into blocks; and returns per block
+    (block, rows, oldest, newest, keys' lines, hashes (row_digests_blocks.py), leaf pieces
+    [[leaf, rows, hash sum]]).
+    The leaf pieces are summed in SQL only where Python cannot find a block's leaves by
+    bisecting its keys (_leaf_tallies): a key of row text, or a tally over another column."""
+    ordered = keys.order()
+    names = [sql.Identifier(f"o{i}") for i in range(len(ordered))]
+    by = sql.SQL(", ").join(names)
+    picked = sql.SQL(", ").join(sql.SQL("{} AS {}").format(o, n)
+                                for o, n in zip(ordered, names, strict=True))
+    selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
+    if limit:
+        block, group = sql.SQL("0"), sql.SQL("")
+        tail = sql.SQL(" ORDER BY {} LIMIT {}").format(sql.SQL(", ").join(ordered),
+                                                       sql.Literal(BLOCK_ROWS))
+    else:
+        block = sql.SQL("(row_number() OVER (ORDER BY {}) - 1) / {}").format(
+            sql.SQL(", ").join(ordered), sql.Literal(BLOCK_ROWS))
+        group, tail = sql.SQL(" GROUP BY block ORDER BY block"), sql.SQL("")
+    rows = sql.SQL("SELECT {picked}, {h} AS h, {leaf} AS leaf, {tm} AS tm, {block} AS block"
+                   " FROM {t} AS t{where}{tail}").format(
+        picked=picked, h=fingerprint.row_hash(columns, algorithm), leaf=tally.leaf,
+        tm=tally.time, block=block, t=relation(table), where=selected, tail=tail)
+    pieces = sql.SQL(
+        "(SELECT json_agg(json_build_array(l, n, s)) FROM (SELECT l, count(*) AS n,"
+        " sum(x) AS s FROM unnest(array_agg(leaf), array_agg(h)) AS u(l, x) GROUP BY l) AS p)"
+    ) if tally is not NO_TALLY and not _bisected(keys, tally) else sql.SQL("NULL::json")
+    if keys.numeric:  # no text: each row's key columns and hash, 8 bytes each
+        text = sql.SQL("NULL::text")
+        blob = sql.SQL(" || ").join([*(sql.SQL("int8send({}::bigint)").format(n) for n in names),
+                                     sql.SQL("int8send(h)")])
+    else:
+        text = sql.SQL("string_agg({}, E'\n' ORDER BY {})").format(keys.line(names), by)
+        blob = sql.SQL("int8send(h)")
     return sql.SQL(
-        "SELECT first, rows, lines, last, oldest, newest, (SELECT json_agg(json_build_array("
-        "l, n, s)) FROM (SELECT l, count(*) AS n, sum(x) AS s FROM unnest(b.leafs, b.hashes)"
-        " AS u(l, x) GROUP BY l) AS p) FROM ({blocks}) AS b{order}").format(
-        blocks=blocks, order=sql.SQL(" ORDER BY block") if grouped else sql.SQL(""))
+        "SELECT {block}, count(*), min(tm), max(tm), {text}, string_agg({blob}, ''::bytea"
+        " ORDER BY {by}), {pieces} FROM ({rows}) AS r{group}"
+    ).format(block=sql.SQL("0") if limit else sql.SQL("block"), text=text, blob=blob, by=by,
+             pieces=pieces, rows=rows, group=group)
 
 
-def _row_columns(k: sql.Composable, columns: dict[str, str], algorithm: str,
-                 tally: Tally | None) -> sql.Composed:
-    tallied = (sql.SQL(", {} AS leaf, {} AS tm").format(tally.leaf, tally.time)
-               if tally is not None else sql.SQL(""))
-    return sql.SQL("{} AS k, {} AS h{}").format(k, fingerprint.row_hash(columns, algorithm),
-                                               tallied)
+def _bisected(keys: KeyForm, tally: Tally) -> bool:
+    """Whether a block's leaves are found by bisecting its keys: the leaf column is the key's
+    first, and the key of integers (then its leaves follow one another in key order)."""
+    return keys.numeric and tally.width is not None and tally.column == keys.columns[0]
+
+
+def _leaf_tallies(tally: Tally, firsts: tuple[int, ...], hashes: tuple[int, ...]
+                  ) -> list[tuple[Any, int, int, Any, Any]]:
+    """(leaf, rows, hash sum, None, None) of each leaf of a block of a key of integers, its key's
+    first column's values (`firsts`, in order) bisected at the leaves' ends; a leaf is
+    (value - lo) / width truncated toward zero, as PostgreSQL divides integers."""
+    lo, width = tally.lo, tally.width
+    found, start = [], 0
+    while start < len(firsts):
+        offset = firsts[start] - lo
+        leaf = offset // width if offset >= 0 else -(-offset // width)
+        # the first value past the leaf: (leaf + 1) * width on, or for a negative leaf (rows
+        # below lo) above leaf * width
+        past = lo + ((leaf + 1) * width if leaf >= 0 else leaf * width + 1)
+        end = bisect.bisect_left(firsts, past, lo=start)
+        found.append((leaf, end - start, sum(hashes[start:end]), None, None))
+        start = end
+    return found
 
 
 def rows_statement(conn: psycopg.Connection, table: str, columns: dict[str, str],
-                   key: tuple[str, ...], algorithm: str,
-                   where: sql.Composable | None = None,
-                   tally: Tally | None = None) -> tuple[str, bool]:
-    """(the statement that reads `table`'s rows once, in key order, as blocks of BLOCK_ROWS
-    lines "key TAB hash", each with its first and last key and row count (and `tally`'s);
-    whether the key is an integer). PostgreSQL hashes and joins the lines: Python receives a
-    few rows a table."""
-    expression, integer = key_expression(columns, key)
-    text = sql.SQL("k::text") if integer else ESCAPED.format(sql.SQL("k"))
-    selected = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
-    rows = sql.SQL(
-        "SELECT {columns}, (row_number() OVER (ORDER BY {k}) - 1) / {n} AS block"
-        " FROM {t} AS t{w}").format(columns=_row_columns(expression, columns, algorithm, tally),
-                                    k=expression, n=sql.Literal(BLOCK_ROWS), t=relation(table),
-                                    w=selected)
-    return as_text(_blocks(rows, text, tally, grouped=True), conn), integer
+                   keys: KeyForm, algorithm: str, where: sql.Composable | None = None,
+                   tally: Tally = NO_TALLY) -> str:
+    """The one statement that reads `table`'s rows (`where`) once, in key order, as blocks
+    (_statement's): PostgreSQL hashes and joins them, Python receives one row a block."""
+    return as_text(_statement(keys, columns, table, algorithm, tally, where, limit=False), conn)
 
 
 def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any, ...]]:
@@ -142,30 +182,47 @@ def read_blocks(conn: psycopg.Connection, statement: str) -> Iterator[tuple[Any,
             yield from cursor
 
 
-def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str], column: str,
-                   algorithm: str, statements: list[str], tally: Tally | None
+def _ranged_blocks(conn: psycopg.Connection, table: str, columns: dict[str, str],
+                   keys: KeyForm, algorithm: str, statements: list[str], tally: Tally
                    ) -> Iterator[tuple[Any, ...]]:
-    """Each block of a table whose whole key is one integer `column`: one statement a block,
-    the next BLOCK_ROWS rows after the last block's last key in the key's index order, so that
-    nothing is sorted (the aggregate's ORDER BY is its input's; PostgreSQL 16+ sorts nothing
-    for it)."""
-    k = sql.Identifier("t", column)
-    after = sql.SQL("{} IS NOT NULL").format(k)
+    """Each block of a table read along its key's index: one statement a block, the next
+    BLOCK_ROWS rows after the last block's last key, so that nothing is sorted (the aggregates'
+    ORDER BY is their input's; PostgreSQL 16+ sorts nothing for it)."""
+    after = None
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         while True:
-            rows = sql.SQL("SELECT {columns} FROM {t} AS t WHERE {after} ORDER BY {k}"
-                           " LIMIT {n}").format(
-                columns=_row_columns(k, columns, algorithm, tally), t=relation(table),
-                after=after, k=k, n=sql.Literal(BLOCK_ROWS))
-            statement = as_text(_blocks(rows, sql.SQL("k::text"), tally, grouped=False), conn)
+            statement = as_text(_statement(keys, columns, table, algorithm, tally, after,
+                                           limit=True), conn)
             statements.append(statement)
             block = conn.execute(statement).fetchone()
-            if block[1]:
-                yield block
-            if block[1] < BLOCK_ROWS:
+            if not block[1]:
                 return
-            after = sql.SQL("{} > {}").format(k, sql.Literal(block[3]))
+            rows, blob = block[1], block[5]
+            yield block
+            if rows < BLOCK_ROWS:
+                return
+            last = struct.unpack_from(f">{len(keys.columns)}q", blob,
+                                      (rows - 1) * (len(keys.columns) + 1) * 8)
+            after = keys.compared(">", last[0] if keys.form == "integer" else last)
+            del block, blob  # one block held at a time
+
+
+def received(keys: KeyForm, tally: Tally, block: tuple[Any, ...]
+             ) -> tuple[Received, list[tuple]]:
+    """A block as read, and its tallies (leaf, rows, hash sum, oldest, newest): none without
+    `tally`."""
+    _block, rows, oldest, newest, text, blob, pieces = block
+    got = Received(keys, rows, text, blob)
+    if tally is NO_TALLY:
+        return got, []
+    if pieces is not None:
+        found = [(p[0], p[1], int(p[2]), None, None) for p in pieces]
+    elif _bisected(keys, tally):
+        found = _leaf_tallies(tally, got.columns[0], got.hashes)
+    else:
+        found = [(None, rows, sum(got.hashes), None, None)]
+    return got, [*found, (None, 0, 0, oldest, newest)]
 
 
 class Writer:
@@ -181,29 +238,43 @@ class Writer:
         self.sql: list[str] = []
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
-            algorithm: str, tally: Tally | None = None) -> list[tuple[Any, ...]]:
-        """`table`'s key and row hashes, each block compressed on its own: read by one
-        statement, or, for a key of one integer column, block by block over its index; what
-        `tally` asks of each block, one tuple a block."""
+            algorithm: str, tally: Tally = NO_TALLY) -> list[tuple[Any, ...]]:
+        """`table`'s keys and row hashes, a block at a time: read along its key's index where it
+        has one in key order, else by one statement; what `tally` asks of each block's leaves,
+        as (leaf, rows, hash sum, oldest, newest)."""
         columns = fingerprint.table_columns(conn, table) or {}
-        _, integer = key_expression(columns, key)
-        if integer:
-            blocks = _ranged_blocks(conn, table, columns, key[0], algorithm, self.sql, tally)
+        keys, indexed = read_form(conn, table, columns, key)
+        if indexed:
+            read = _ranged_blocks(conn, table, columns, keys, algorithm, self.sql, tally)
         else:
-            statement, _ = rows_statement(conn, table, columns, key, algorithm, tally=tally)
+            statement = rows_statement(conn, table, columns, keys, algorithm, tally=tally)
             self.sql.append(statement)
-            blocks = read_blocks(conn, statement)
-        layout = self.tables[table] = Layout(key, integer)
-        tallied = []
-        for first, rows, lines, _last, *extra in blocks:
-            tallied.append(tuple(extra))
-            packed = zlib.compress(lines.encode(), LEVEL)
-            layout.blocks.append([first, self.size, len(packed), rows])
-            layout.rows += rows
-            self.file.write(packed)
-            self.sha256.update(packed)
-            self.size += len(packed)
+            read = read_blocks(conn, statement)
+        layout = self.tables[table] = Layout(keys.columns, keys.form)
+        tallied: list[tuple[Any, ...]] = []
+        # a block is packed and written while the server reads the next; one at a time
+        with ThreadPoolExecutor(1, thread_name_prefix="rollbook-row-digests") as packer:
+            pending = None
+            for block in read:
+                if pending is not None:
+                    tallied += pending.result()
+                pending = packer.submit(self._write, layout, keys, tally, block)
+                del block
+            if pending is not None:
+                tallied += pending.result()
         return tallied
+
+    def _write(self, layout: Layout, keys: KeyForm, tally: Tally, block: tuple[Any, ...]
+               ) -> list[tuple[Any, ...]]:
+        got, tallies = received(keys, tally, block)
+        del block
+        packed = got.packed()
+        layout.blocks.append([got.key(0), self.size, len(packed), got.rows])
+        layout.rows += got.rows
+        self.file.write(packed)
+        self.sha256.update(packed)
+        self.size += len(packed)
+        return tallies
 
     def facts(self, name: str) -> dict[str, Any]:
         return {"file": name, "sha256": self.sha256.hexdigest(), "bytes": self.size,
@@ -223,24 +294,3 @@ class Writer:
 
 def sidecar_name(baseline_name: str) -> str:
     return Path(baseline_name).stem + SUFFIX
-
-
-def _unescape(text: str) -> str:
-    """A key's text as ESCAPED wrote it, as its value."""
-    if "\\" not in text:
-        return text
-    escapes = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text):
-            out.append(escapes.get(text[i + 1], text[i + 1]))
-            i += 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def parse_line(line: str, integer: bool) -> tuple[Any, int]:
-    key, _, digest = line.partition("\t")
-    return (int(key) if integer else _unescape(key)), int(digest)

@@ -6,7 +6,6 @@ keys that differ (changed, missing, added). The sidecar is written by row_digest
 from __future__ import annotations
 
 import bisect
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +15,7 @@ from psycopg import sql
 
 from rollbook.measure import fingerprint, row_digests
 from rollbook.measure.row_digests import Layout
+from rollbook.measure.row_digests_blocks import kept
 
 
 def _in(key: Any, lo: Any, hi: Any) -> bool:
@@ -27,6 +27,7 @@ def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
     """(key, hash) of the sidecar's rows of one table with lo <= key <= hi, in key order,
     reading only the blocks that can hold them, one at a time."""
     firsts = [b[0] for b in layout.blocks]
+    keys = layout.keys
     with path.open("rb") as f:
         for i, (_, offset, length, _rows) in enumerate(layout.blocks):
             if hi is not None and firsts[i] > hi:
@@ -34,8 +35,7 @@ def kept_rows(path: Path, layout: Layout, lo: Any = None, hi: Any = None
             if lo is not None and i + 1 < len(firsts) and firsts[i + 1] <= lo:
                 continue
             f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = row_digests.parse_line(line, layout.integer)
+            for key, digest in zip(*kept(keys, layout.format, f.read(length)), strict=True):
                 if hi is not None and key > hi:
                     return
                 if _in(key, lo, hi):
@@ -66,31 +66,30 @@ def live_rows(conn: psycopg.Connection, table: str, columns: dict[str, str], lay
               statements: list[str] | None = None) -> Iterator[tuple[Any, int]]:
     """(key, hash) of `table`'s live rows matching `where`, in the sidecar's key order, its
     statement appended to `statements`."""
-    statement, _ = row_digests.rows_statement(conn, table, columns, layout.key, algorithm, where)
+    keys = layout.keys
+    statement = row_digests.rows_statement(conn, table, columns, keys, algorithm, where)
     if statements is not None:
         statements.append(statement)
     for block in row_digests.read_blocks(conn, statement):
-        for line in block[2].split("\n"):
-            yield row_digests.parse_line(line, layout.integer)
+        got, _ = row_digests.received(keys, row_digests.NO_TALLY, block)
+        yield from zip(got.keys(), got.hashes, strict=True)
 
 
 def compare(conn: psycopg.Connection, path: Path, table: str, layout: Layout, algorithm: str,
             spans: list[tuple[Any, Any]], scope: sql.Composable | None = None,
             found: Differences | None = None) -> Differences:
-    """Merge the sidecar's rows of each (lo, hi) span (None: unbounded) with the live rows of
-    that span (also within `scope`, the baseline rows' selection), both in key order."""
+    """Merge the sidecar's rows of each (lo, hi) span of the key's first column, of integers
+    (None: unbounded; a key of row text: unbounded only) with the live rows of that span (also
+    within `scope`, the baseline rows' selection), both in key order."""
     found = found if found is not None else Differences()
     columns = fingerprint.table_columns(conn, table) or {}
-    expression, _ = row_digests.key_expression(columns, layout.key)
     for lo, hi in spans:
-        bounds = [scope] if scope is not None else []
-        if lo is not None:
-            bounds.append(sql.SQL("{} >= {}").format(expression, sql.Literal(lo)))
-        if hi is not None:
-            bounds.append(sql.SQL("{} <= {}").format(expression, sql.Literal(hi)))
+        bounds, lo_key, hi_key = (layout.keys.first_within(lo, hi) if layout.keys.numeric
+                                  else ([], None, None))
+        bounds = [scope, *bounds] if scope is not None else bounds
         where = sql.SQL(" AND ").join(bounds) if bounds else None
         live = live_rows(conn, table, columns, layout, algorithm, where, found.sql)
-        _merge(kept_rows(path, layout, lo, hi), live, found)
+        _merge(kept_rows(path, layout, lo_key, hi_key), live, found)
     return found
 
 
@@ -108,8 +107,8 @@ def kept_hashes(path: Path, layout: Layout, keys: list[Any]) -> dict[Any, int]:
                 continue
             inside = set(wanted[lo:hi])
             f.seek(offset)
-            for line in zlib.decompress(f.read(length)).decode().split("\n"):
-                key, digest = row_digests.parse_line(line, layout.integer)
+            for key, digest in zip(*kept(layout.keys, layout.format, f.read(length)),
+                                   strict=True):
                 if key in inside:
                     found[key] = digest
     return found

@@ -1,8 +1,8 @@
 """`rollbook snapshot`'s one read of a table: its count and digest, its integer key's range,
 its time column's oldest and newest value and the key-range digests ("leaves", content.py's
 bisection) from one GROUP BY over the table, or, when row digests are kept, from the blocks the
-row digests are written from (row_digests.py: along the key's index for a key of one integer
-column), each block's rows counted and hashed per leaf. The key's range is read first from the
+row digests are written from (row_digests.py: along the key's index for a key of integer
+columns), each block's rows counted and hashed per leaf. The key's range is read first from the
 ends of its index (two index probes, no table scan), since the leaves' width depends on it.
 The table's digest is the sum of its leaves' (plus the rows whose key is NULL, which no leaf
 holds), so it is exactly fingerprint.measure_table's.
@@ -56,8 +56,8 @@ def survey_table(conn: psycopg.Connection, table: str, algorithm: str, key: str 
         timed = time_column is not None and time_column in columns
         tm = sql.Identifier("t", time_column) if timed else sql.SQL("NULL::int")
         if rows is not None:
-            groups = _with_row_digests(conn, table, algorithm, rows, row_digests.Tally(leaf, tm),
-                                       statements)
+            tally = row_digests.Tally(leaf, tm, key if width is not None else None, lo, width)
+            groups = _with_row_digests(conn, table, algorithm, rows, tally, statements)
         else:
             statement = as_text(sql.SQL(
                 "SELECT {leaf} AS leaf, count(*), {digest}, min({tm}), max({tm}) FROM {t} AS t"
@@ -83,20 +83,17 @@ def _with_row_digests(conn: psycopg.Connection, table: str, algorithm: str,
                       rows: tuple[row_digests.Writer, tuple[str, ...]],
                       tally: row_digests.Tally, statements: list[str]) -> list[tuple[Any, ...]]:
     """The survey's groups (leaf, count, hash sum, oldest, newest) from the blocks the row
-    digests are written from: the leaf pieces of every block added up, and each block's oldest
-    and newest time as a group of no rows."""
+    digests are written from: the tallies of every block's leaves added up."""
     writer, whole_key = rows
     written = len(writer.sql)
-    leaves: dict[Any, list[int]] = {}
-    times = []
-    for oldest, newest, pieces in writer.add(conn, table, whole_key, algorithm, tally):
-        times.append((None, 0, 0, oldest, newest))
-        for leaf, count, total in pieces:
-            summed = leaves.setdefault(leaf, [0, 0])
-            summed[0] += count
-            summed[1] += int(total)
+    leaves: dict[Any, list[Any]] = {}
+    for leaf, count, total, oldest, newest in writer.add(conn, table, whole_key, algorithm,
+                                                         tally):
+        summed = leaves.setdefault(leaf, [0, 0, None, None])
+        summed[0] += count
+        summed[1] += total
+        if oldest is not None:
+            summed[2] = oldest if summed[2] is None else min(summed[2], oldest)
+            summed[3] = newest if summed[3] is None else max(summed[3], newest)
     statements.extend(writer.sql[written:])
-    return [(leaf, count, total, None, None)
-            for leaf, (count, total) in sorted(leaves.items(),
-                                               key=lambda kv: (kv[0] is None, kv[0] or 0))
-            ] + times
+    return [(leaf, *summed) for leaf, summed in leaves.items()]

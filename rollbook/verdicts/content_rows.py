@@ -33,7 +33,7 @@ def name_rows(run: Measured, table: str, ranges: list[dict[str, Any]] | None,
         scope = sql.SQL("{} <= {}").format(sql.Identifier("t", by_key[0]),
                                            sql.Literal(by_key[1]))
     scope = fingerprint.without(scope, run.leave_out.get(table), columns)
-    if not layout.integer:
+    if not layout.keys.numeric:  # bisection's ranges are of the key's first column
         spans = [(None, None)]
     elif ranges is not None:
         spans = [(r["from"], r["to"]) for r in ranges]

@@ -118,17 +118,17 @@ def _rows(conn: psycopg.Connection, table: str, layout: row_digests.Layout, algo
     """key -> (the row as JSON, its hash) of each of `keys` the table holds, under pinned output
     settings."""
     columns = fingerprint.table_columns(conn, table) or {}
-    expression, _ = row_digests.key_expression(columns, layout.key)
+    form = layout.keys
     found = {}
     with conn.transaction():
         conn.execute(fingerprint.PIN_OUTPUT_SETTINGS)
         for start in range(0, len(keys), BATCH):
-            batch = keys[start:start + BATCH]
-            statement = sql.SQL("SELECT {k}, to_jsonb(t), {h} FROM {t} AS t WHERE {k} = ANY({v})"
-                                ).format(k=expression, h=fingerprint.row_hash(columns, algorithm),
-                                         t=relation(table), v=sql.Literal(batch))
-            for key, row, digest in conn.execute(as_text(statement, conn)).fetchall():
-                found[key] = (row, int(digest))
+            statement = sql.SQL("SELECT {k}, to_jsonb(t), {h} FROM {t} AS t WHERE {among}"
+                                ).format(k=form.line(form.order()), among=form.among(
+                                    keys[start:start + BATCH]), t=relation(table),
+                                    h=fingerprint.row_hash(columns, algorithm))
+            for line, row, digest in conn.execute(as_text(statement, conn)).fetchall():
+                found[form.parse(line)] = (row, int(digest))
     return found
 
 
