@@ -1,6 +1,6 @@
 """The measurements started at session start (rollbook/pytest_plugin/measure_ahead.py): taken
-over read-only checks connections, each once, read by the checks, and not taken at all for a
-family no collected check reads."""
+over read-only checks connections, each once, read by the checks (those that read none of them
+first), and not taken at all for a family no collected check reads."""
 from __future__ import annotations
 
 import json
@@ -76,6 +76,11 @@ def test_measured_ahead_once_on_read_only_connections(vibes, pytester, monkeypat
     foreign_keys = [t for t in found if t.startswith("test_orphans::test_no_orphans[")]
     assert searches == len(foreign_keys) == 9
     assert 1 <= explains <= 7  # [performance] repeats: one measurement, not one per reader
+    # the checks that read nothing measured ahead ran first, while the key queries were timed
+    order = list(found)
+    last_preflight = max(i for i, t in enumerate(order) if t.startswith("test_preflight::"))
+    first_performance = min(i for i, t in enumerate(order) if t.startswith("test_performance::"))
+    assert last_preflight < first_performance
 
 
 def test_a_family_no_collected_check_reads_is_not_measured(vibes, pytester, monkeypatch):

@@ -3,7 +3,6 @@ read it; a key reserved ahead is waited for."""
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -98,27 +97,3 @@ def test_a_released_or_failed_reservation_leaves_the_asker_to_measure():
     released.join(timeout=10)
     failed.join(timeout=10)
     assert got_released == got_failed == ["the asker's"]
-
-
-def _ask_reserved(folder: str, queue) -> None:
-    queue.put(SharedFolder(Path(folder)).get(("table", "t"), lambda: "measured by the worker"))
-
-
-def test_a_key_reserved_in_one_process_is_read_by_another():
-    """The xdist controller measures ahead; a worker asking meanwhile waits and reads it."""
-    folder = private_folder()
-    try:
-        ahead = SharedFolder(folder)
-        assert ahead.reserve(("table", "t"))
-        # spawned, as xdist's workers are: a forked child would share the held lock's file
-        context = multiprocessing.get_context("spawn")
-        queue = context.Queue()
-        worker = context.Process(target=_ask_reserved, args=(str(folder), queue))
-        worker.start()
-        worker.join(timeout=3)
-        assert worker.is_alive()  # waiting on the controller's reservation
-        ahead.fill(("table", "t"), lambda: "measured ahead")
-        assert queue.get(timeout=30) == "measured ahead"
-        worker.join(timeout=30)
-    finally:
-        shutil.rmtree(folder)

@@ -9,10 +9,10 @@ result. One process alone keeps them in memory (`InMemory`); its threads (the ch
 measurements started ahead of them, rollbook/pytest_plugin/measure_ahead.py) measure each key
 once too.
 
-A key can be reserved ahead (`reserve`): whoever asks for it then waits until the reserving
-side measures it (`fill`) or gives it up (`release`, and the asker measures it itself). That is
-how the measurements started at session start keep the checks from measuring the same thing
-at the same time on another connection.
+A key can be reserved ahead in one process (`reserve`): whoever asks for it then waits until
+the reserving side measures it (`fill`) or gives it up (`release`, and the asker measures it
+itself). That is how the measurements started at session start keep the checks from
+measuring the same thing at the same time on another connection.
 
 The folder is private to the run (mode 0700, made by the run's controller and removed at its
 end), and only this run's own processes write into it: what is read back was written by the
@@ -27,7 +27,7 @@ import pickle
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
@@ -98,19 +98,12 @@ class SharedFolder(InMemory):
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
-        self._held: dict[tuple, IO] = {}  # reserved keys' lock files, held across processes
-
-    def _paths(self, key: tuple) -> tuple[Path, Path]:
-        name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-        return self.folder / f"{name}.pickle", self.folder / f"{name}.lock"
 
     def _measure(self, key: tuple, measure: Callable[[], T]) -> T:
-        value_path, lock_path = self._paths(key)
-        held = self._held.get(key)
-        lock = held if held is not None else open(lock_path, "w")
-        try:
-            if held is None:
-                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        name = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        value_path = self.folder / f"{name}.pickle"
+        with open(self.folder / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             if value_path.exists():
                 return pickle.loads(value_path.read_bytes())
             value = measure()
@@ -118,23 +111,6 @@ class SharedFolder(InMemory):
             partial.write_bytes(pickle.dumps(value))
             os.replace(partial, value_path)
             return value
-        finally:
-            if held is None:
-                lock.close()
-
-    def reserve(self, key: tuple) -> bool:
-        if not super().reserve(key):
-            return False
-        lock = open(self._paths(key)[1], "w")
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        self._held[key] = lock
-        return True
-
-    def release(self, key: tuple) -> None:
-        lock = self._held.pop(key, None)
-        if lock is not None:
-            lock.close()
-        super().release(key)
 
 
 def private_folder(parent: Path | None = None) -> Path:

@@ -124,36 +124,23 @@ def checks_inventory(pytestconfig) -> Inventory:
     return inventory_for(pytestconfig)
 
 
-def memo_folder(config) -> Path:
-    """The xdist controller's folder of measurements shared by the run's processes, made
-    when first needed and removed at the end of the run."""
-    if MEMO_DIR not in config.stash:
-        folder = memo.private_folder()
-        config.stash[MEMO_DIR] = folder
-        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
-    return config.stash[MEMO_DIR]
-
-
 def pytest_configure_node(node):
     """xdist controller hook: the workers share one folder of measurements, so what one
     worker measured (an orphan search, a key query's runs) the others read instead of
     measuring again."""
-    node.workerinput[MEMO_WORKER_KEY] = str(memo_folder(node.config))
-
-
-def distributed(config) -> bool:
-    """Is this process an xdist controller, whose workers run the tests?"""
-    return config.pluginmanager.has_plugin("dsession")
+    config = node.config
+    if MEMO_DIR not in config.stash:
+        folder = memo.private_folder()
+        config.stash[MEMO_DIR] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    node.workerinput[MEMO_WORKER_KEY] = str(config.stash[MEMO_DIR])
 
 
 def run_memo_for(config) -> memo.InMemory:
-    """Where this run keeps its measurements: shared with the other xdist processes on this
-    host (a worker's, or a controller's that measures ahead for its workers), else (one
-    process, or a remote worker) in this process, for all its threads."""
+    """Where this run keeps its measurements: shared with the other xdist workers on this
+    host, else (one process, or a remote worker) in this process, for all its threads."""
     if RUN_MEMO not in config.stash:
         folder = getattr(config, "workerinput", {}).get(MEMO_WORKER_KEY)
-        if folder is None and distributed(config):
-            folder = str(memo_folder(config))
         shared = folder is not None and Path(folder).is_dir()
         config.stash[RUN_MEMO] = memo.SharedFolder(Path(folder)) if shared else memo.InMemory()
     return config.stash[RUN_MEMO]

@@ -1,12 +1,13 @@
 """The checks' database measurements started at session start, ahead of the checks that read them.
 
 Python imports, pytest collects and runs ~160 items; the database has nothing to do meanwhile,
-and the machine has more than one core. So once the target is open, the process that keeps the
-run's measurements (this one, or the xdist controller for its workers) reserves the keys the
-checks will ask for (rollbook/measure/memo.py) and measures them over AHEAD_CONNECTIONS
-read-only connections of its own (the checks' own `checks_connection`: READ ONLY, the
-profile's timeouts). A check that asks for a key waits for its value instead of measuring it
-again; the verdict functions decide exactly as before, on the same measurements.
+and the machine has more than one core. So once the target is open, a run in one process (not
+under xdist: there the workers' start-up already keeps every core busy, and a key query timed
+beside it is timed slow) reserves the keys the checks will ask for (rollbook/measure/memo.py)
+and measures them over AHEAD_CONNECTIONS read-only connections of its own (the checks' own
+`checks_connection`: READ ONLY, the profile's timeouts). A check that asks for a key waits for
+its value instead of measuring it again; the verdict functions decide exactly as before, on the
+same measurements.
 
 The key queries are timed first, on one connection while the others wait, as the baseline
 timed them: never beside a scan of ours. Then, once collection has given up the families no
@@ -30,7 +31,7 @@ import pytest
 from rollbook.measure import plans
 from rollbook.measure.memo import InMemory
 from rollbook.pytest_plugin.api import given_api_url
-from rollbook.pytest_plugin.checks import content_chunks, distributed, measured_on, run_memo_for
+from rollbook.pytest_plugin.checks import content_chunks, measured_on, run_memo_for
 from rollbook.pytest_plugin.monitoring import OBSERVATION_KEY, observation_taker
 from rollbook.pytest_plugin.profile import TARGET, inventory_for
 from rollbook.verdicts.content_ranges import Bisection, Span, baseline_leaves
@@ -170,13 +171,12 @@ class Ahead:
             thread.start()
 
     def _watch_ahead(self) -> None:
-        """One process alone: the post-rollback watch starts now, its window passing while
-        pytest collects and runs, instead of from the first check (the API smoke then falls
-        in its window, and its traffic in the window's counters). Not for an xdist controller,
-        which calls no API, nor for a service the checks start themselves."""
+        """The post-rollback watch starts now, its window passing while pytest collects and
+        runs, instead of from the first check (the API smoke then falls in its window, and its
+        traffic in the window's counters). Not for a service the checks start themselves."""
         config = self.config
         base_url = given_api_url(config)
-        if distributed(config) or (base_url is None and target(config).profile.api.service):
+        if base_url is None and target(config).profile.api.service:
             return
         if not self.memo.reserve(OBSERVATION_KEY):
             return
@@ -253,6 +253,11 @@ class Ahead:
         self.stack.close()
 
 
+def distributed(config) -> bool:
+    """Is this process an xdist controller, whose workers run the tests?"""
+    return config.pluginmanager.has_plugin("dsession")
+
+
 def target(config):
     return config.stash[TARGET]
 
@@ -272,22 +277,38 @@ def pytest_sessionstart(session):
     """Once the target is open (rollbook.pytest_plugin.profile), the measurements start."""
     config = session.config
     if (TARGET not in config.stash or getattr(config, "workerinput", None) is not None
-            or config.option.collectonly):
-        return
+            or distributed(config) or config.option.collectonly):
+        return  # under xdist the workers' start-up already keeps every core busy
     ahead = Ahead(config, run_memo_for(config))
     config.stash[AHEAD] = ahead
     config.add_cleanup(ahead.stop)
-    if distributed(config):  # the workers collect: every family is measured
-        ahead.collected.set()
     try:
         ahead.start(target(config).connect)
     except Exception:  # noqa: BLE001 - the checks connect themselves and say why
         ahead.stop()
 
 
+# what the checks that run first must not read: the families measured ahead, and the unique
+# keys' own scans (which would run beside the key queries' timing)
+READ_LATER = set().union(*READERS.values(), {"unique_key", "post_rollback"})
+
+
+def pytest_collection_modifyitems(session, items):
+    """One process measuring ahead: the checks that read nothing measured ahead run first
+    (pre-flight, key types, sequences, the API), while the key queries are timed; their
+    order is otherwise kept."""
+    ahead = session.config.stash.get(AHEAD, None)
+    if ahead is None:
+        return
+    first = [item for item in items if not READ_LATER & set(getattr(item, "fixturenames", ()))]
+    if first:
+        chosen = {id(item) for item in first}
+        items[:] = first + [item for item in items if id(item) not in chosen]
+
+
 def pytest_collection_finish(session):
     ahead = session.config.stash.get(AHEAD, None)
-    if ahead is not None and not distributed(session.config):  # (a controller collects none)
+    if ahead is not None:
         ahead.drop_unread(session.items)
 
 
