@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 
 from rollbook.measure import plans
 from rollbook.measure.memo import InMemory
@@ -244,8 +245,11 @@ class Ahead:
         self.watch_stop.set()
         self.collected.set()
         for conn in self.connections:
-            if not conn.closed:
-                conn.cancel_safe(timeout=5)
+            if not conn.closed and conn.info.transaction_status == TransactionStatus.ACTIVE:
+                try:  # a statement still running
+                    conn.cancel_safe(timeout=5)
+                except psycopg.Error:  # the server went away: nothing runs there any more
+                    pass
         for thread in self.threads:
             thread.join(timeout=30)
         for key in list(self.reserved):
