@@ -56,7 +56,13 @@ NOTES = {
               "(not those of rollbook's test tools: hypothesis, pytest-benchmark); -n 2 adds "
               "two xdist workers on the same server. Peak RSS is the "
               "largest single process of the run (wait4's ru_maxrss of the child and what it "
-              "waited for), not a sum over workers.",
+              "waited for), not a sum over workers. In one process the checks' database "
+              "measurements start at session start on two read-only connections "
+              "(rollbook/pytest_plugin/measure_ahead.py), and so does the post-rollback "
+              "watch, whose window (3 s in prod.example) the runbook's commands do not have: "
+              "pytest's start-up plus that window is the serial run's floor. The runbook's "
+              "commands start 20 processes, so a loaded machine slows them more than the "
+              "checks: compare ratios of quiet runs.",
     "compare": "Same pair of databases on one server: `vibes` and a copy (FILE_COPY template) "
                "with nothing or one journal's title changed. rollbook's verdict digests both "
                "tables; its naming adds the reference's key-range digests (what `rollbook "

@@ -1,10 +1,13 @@
-"""Measurements taken once per run: one process measures a key, the others of the run read it."""
+"""Measurements taken once per run: one process (or thread) measures a key, the others of the run
+read it; a key reserved ahead is waited for."""
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,3 +64,36 @@ def test_in_memory_measures_once_per_key():
     memo, calls = InMemory(), []
     values = [memo.get(("k", n % 2), lambda n=n: calls.append(n) or n) for n in range(4)]
     assert calls == [0, 1] and values == [0, 1, 0, 1]
+
+
+def _asked_in_a_thread(memo: InMemory, key: tuple, value) -> tuple[threading.Thread, list]:
+    got: list = []
+    asker = threading.Thread(target=lambda: got.append(memo.get(key, lambda: value)))
+    asker.start()
+    return asker, got
+
+
+def test_an_asker_waits_for_the_reserved_key_and_reads_what_was_filled():
+    memo = InMemory()
+    assert memo.reserve(("orphans", "a.b"))
+    asker, got = _asked_in_a_thread(memo, ("orphans", "a.b"), "measured by the asker")
+    asker.join(timeout=0.3)
+    assert asker.is_alive() and got == []  # waiting, not measuring
+    assert memo.fill(("orphans", "a.b"), lambda: "measured ahead") == "measured ahead"
+    asker.join(timeout=10)
+    assert got == ["measured ahead"]
+    assert not memo.reserve(("orphans", "a.b"))  # measured: nothing left to reserve
+
+
+def test_a_released_or_failed_reservation_leaves_the_asker_to_measure():
+    memo = InMemory()
+    memo.reserve(("released",))
+    memo.reserve(("failed",))
+    released, got_released = _asked_in_a_thread(memo, ("released",), "the asker's")
+    failed, got_failed = _asked_in_a_thread(memo, ("failed",), "the asker's")
+    memo.release(("released",))
+    with pytest.raises(ZeroDivisionError):
+        memo.fill(("failed",), lambda: 1 / 0)
+    released.join(timeout=10)
+    failed.join(timeout=10)
+    assert got_released == got_failed == ["the asker's"]

@@ -10,6 +10,7 @@ When none can be read, the LogText says why.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -91,14 +92,15 @@ def observe(conn: psycopg.Connection | None, limits: Monitoring, *, health_url: 
             metrics_url: str | None, app_log: Path | None = None,
             postgres_log: Path | None = None, baseline_at: dt.datetime | None = None,
             since_watch: bool = False,
-            on_sample: Callable[[watch.Sample], None] | None = None) -> Observation:
+            on_sample: Callable[[watch.Sample], None] | None = None,
+            stop: threading.Event | None = None) -> Observation:
     """Watch for the profile's window, then read the logs up to the watch's end (from the
     watch's start only, with `since_watch`: a drill's own faults before it are not the
     rolled-back system's)."""
     started = dt.datetime.now(dt.timezone.utc)
     watched = watch.run(health_url=health_url, metrics_url=metrics_url, conn=conn,
                         window_s=limits.window_s, interval_s=limits.interval_s,
-                        on_sample=on_sample)
+                        on_sample=on_sample, stop=stop)
     texts = log_texts(conn, limits, app_log=app_log, postgres_log=postgres_log)
     return Observation(read_logs(texts, limits.log_window_s,
                                  now=dt.datetime.now(dt.timezone.utc), baseline_at=baseline_at,

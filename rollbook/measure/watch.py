@@ -10,6 +10,7 @@ on a lock, pg_stat_database's deadlocks and rolled-back transactions). Every sam
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -90,8 +91,10 @@ def activity(conn: psycopg.Connection) -> dict[str, Any]:
 
 def run(*, health_url: str | None, metrics_url: str | None, conn: psycopg.Connection | None,
         window_s: float, interval_s: float, timeout_s: float = 5.0,
-        on_sample: Callable[[Sample], None] | None = None) -> Watch:
-    """Sample health, metrics and database activity every interval_s over window_s."""
+        on_sample: Callable[[Sample], None] | None = None,
+        stop: threading.Event | None = None) -> Watch:
+    """Sample health, metrics and database activity every interval_s over window_s (until
+    `stop` is set: then the window is cut short)."""
     watch = Watch(window_s, interval_s, health_url, metrics_url)
     started = time.monotonic()
     with client_for(health_url or metrics_url or "http://127.0.0.1",
@@ -112,4 +115,8 @@ def run(*, health_url: str | None, metrics_url: str | None, conn: psycopg.Connec
             next_at = len(watch.samples) * interval_s
             if next_at > window_s + 1e-9:
                 return watch
-            time.sleep(max(0.0, next_at - (time.monotonic() - started)))
+            left = max(0.0, next_at - (time.monotonic() - started))
+            if stop is None:
+                time.sleep(left)
+            elif stop.wait(left):
+                return watch

@@ -19,9 +19,9 @@ def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
     the profile's [api] base_url, or the service a disposable profile names), smoke account,
     whether writes run (disposable profile or a dedicated smoke account), latency budgets."""
     api = checks_profile.api
-    settings = settings_for(pytestconfig)  # --api-url and ROLLBOOK_API_URL, already checked
-    if settings.api_url and not settings.api_url_source.startswith("profile"):
-        yield plan_for(checks_profile, settings.api_url)
+    given = given_api_url(pytestconfig)
+    if given is not None:
+        yield plan_for(checks_profile, given)
     elif api.service:
         service = load_ref(api.service)(checks_target.dsn)
         pytestconfig.stash[SERVICE] = service
@@ -32,10 +32,18 @@ def checks_api(pytestconfig, checks_target, checks_profile) -> ApiPlan:
                         pytrace=False)
         yield plan_for(checks_profile, service.base_url)
         service.stop()
-    elif api.base_url:
-        yield plan_for(checks_profile, api.base_url)
     else:
         pytest.skip("the profile names no API: set [api] base_url to check it")
+
+
+def given_api_url(config) -> str | None:
+    """The API's base URL when it is given (--api-url, ROLLBOOK_API_URL, then the profile's
+    [api] base_url unless the profile names a service to start), else None."""
+    settings = settings_for(config)  # --api-url and ROLLBOOK_API_URL, already checked
+    if settings.api_url and not settings.api_url_source.startswith("profile"):
+        return settings.api_url
+    api = settings.profile.api
+    return api.base_url if api.base_url and not api.service else None
 
 
 @pytest.fixture(scope="session")

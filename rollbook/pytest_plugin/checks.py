@@ -26,11 +26,13 @@ from rollbook.record.redact import redact_text
 from rollbook.verdicts import content
 from rollbook.verdicts.measured import Measured
 
-# the content chunks spread over the primary and its replicas
-pytest_plugins = ("rollbook.pytest_plugin.content_servers",)
+# the content chunks spread over the primary and its replicas; the measurements started at
+# session start, ahead of the checks that read them
+pytest_plugins = ("rollbook.pytest_plugin.content_servers", "rollbook.pytest_plugin.measure_ahead")
 # lines the checks' report (checks.md) carries under the target's description
 CHECKS_NOTES = pytest.StashKey[list[str]]()
 MEMO_DIR = pytest.StashKey[Path]()
+RUN_MEMO = pytest.StashKey[memo.InMemory]()
 MEMO_WORKER_KEY = "rollbook_memo"
 
 # fixture name -> (values from the inventory, test id of a value)
@@ -134,27 +136,37 @@ def pytest_configure_node(node):
     node.workerinput[MEMO_WORKER_KEY] = str(config.stash[MEMO_DIR])
 
 
+def run_memo_for(config) -> memo.InMemory:
+    """Where this run keeps its measurements: shared with the other xdist workers on this
+    host, else (one process, or a remote worker) in this process, for all its threads."""
+    if RUN_MEMO not in config.stash:
+        folder = getattr(config, "workerinput", {}).get(MEMO_WORKER_KEY)
+        shared = folder is not None and Path(folder).is_dir()
+        config.stash[RUN_MEMO] = memo.SharedFolder(Path(folder)) if shared else memo.InMemory()
+    return config.stash[RUN_MEMO]
+
+
 @pytest.fixture(scope="session")
 def run_memo(pytestconfig) -> memo.InMemory:
-    """Where this run keeps its measurements: shared with the other xdist workers on this
-    host, else (one process, or a remote worker) in this process."""
-    folder = getattr(pytestconfig, "workerinput", {}).get(MEMO_WORKER_KEY)
-    if folder is not None and Path(folder).is_dir():
-        return memo.SharedFolder(Path(folder))
-    return memo.InMemory()
+    """Where this run keeps its measurements (run_memo_for)."""
+    return run_memo_for(pytestconfig)
+
+
+def measured_on(conn, config, measurements: memo.InMemory) -> Measured:
+    """The session's measurements over `conn`, kept in `measurements`: one statement per
+    table (count, baseline rows' count and digest, key range, time range) read by the counts
+    and content checks, and one orphan search per foreign key read by the orphan checks and
+    the orphan trigger, whichever worker (or connection measuring ahead) takes them."""
+    baseline = target_for(config).baseline
+    time_columns = {t.table: t.column for t in inventory_for(config).time_columns}
+    return Measured(conn, baseline, time_columns,
+                    content.chunked_tables(baseline, chunk_rows(config)), memo=measurements)
 
 
 @pytest.fixture(scope="session")
-def measured(pytestconfig, checks_inventory, checks_conn, checks_baseline,
-             run_memo) -> Measured:
-    """This run's measurements, each taken once and shared: one statement per table
-    (count, baseline rows' count and digest, key range, time range) read by the counts and
-    content checks, and one orphan search per foreign key read by the orphan checks and the
-    orphan trigger, whichever worker judges them."""
-    time_columns = {t.table: t.column for t in checks_inventory.time_columns}
-    return Measured(checks_conn, checks_baseline, time_columns,
-                    content.chunked_tables(checks_baseline, chunk_rows(pytestconfig)),
-                    memo=run_memo)
+def measured(pytestconfig, checks_conn, run_memo) -> Measured:
+    """This run's measurements, each taken once and shared (measured_on)."""
+    return measured_on(checks_conn, pytestconfig, run_memo)
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,9 @@ def api_report(request) -> SmokeReport | None:
         return None
 
 
+OBSERVATION_KEY = ("post-rollback observation",)
 # what _observer takes, besides the request
-OBSERVER_FIXTURES = ("pytestconfig", "checks_target", "checks_profile", "checks_baseline",
-                     "api_report", "run_memo")
+OBSERVER_FIXTURES = ("pytestconfig", "checks_target", "api_report", "run_memo")
 
 
 class _Watch(threading.Thread):
@@ -44,30 +44,34 @@ class _Watch(threading.Thread):
             self.error = exc
 
 
-def _observer(pytestconfig, request, checks_target, checks_profile, checks_baseline,
-              api_report, run_memo):
-    """What takes the session's Observation: the watch over the profile's window, then the
-    error logs read up to its end, from the profile's paths, else the service and server this
-    run started, else PostgreSQL's own log through SQL."""
-    limits = checks_profile.monitoring
+def _observer(pytestconfig, request, checks_target, api_report, run_memo):
+    """What takes the session's Observation (observation_taker, with the API the checks call),
+    once per run: under xdist the first worker's, the others wait and read it."""
     base_url = request.getfixturevalue("checks_api").base_url if api_report else None
-    service = pytestconfig.stash.get(SERVICE, None)
+    take = observation_taker(pytestconfig, checks_target, base_url)
+    return lambda: run_memo.get(OBSERVATION_KEY, take)
+
+
+def observation_taker(config, target, base_url: str | None):
+    """What takes the session's Observation: the watch over the profile's window (the API's
+    /health at `base_url`), then the error logs read up to its end, from the profile's paths,
+    else the service and server this run started, else PostgreSQL's own log through SQL. A
+    `stop` event set ends the watch early (rollbook/pytest_plugin/measure_ahead.py)."""
+    limits = target.profile.monitoring
+    service = config.stash.get(SERVICE, None)
     metrics_url = limits.metrics_url or (f"{base_url}/metrics" if service is not None
                                          else None)
+    baseline = target.baseline
 
-    def observe() -> observation.Observation:
-        # one watch per run: under xdist the first worker's, the others wait and read it
-        return run_memo.get(("post-rollback observation",), observe_here)
-
-    def observe_here() -> observation.Observation:
-        with checks_target.connect() as conn:
+    def take(stop: threading.Event | None = None) -> observation.Observation:
+        with target.connect() as conn:
             return observation.observe(
                 conn, limits, health_url=f"{base_url}/health" if base_url else None,
                 metrics_url=metrics_url, app_log=getattr(service, "app_log", None),
-                postgres_log=checks_target.server_log,
-                baseline_at=observation.baseline_time(checks_baseline.created_at
-                                                      if checks_baseline else None))
-    return observe
+                postgres_log=target.server_log,
+                baseline_at=observation.baseline_time(baseline.created_at
+                                                      if baseline else None), stop=stop)
+    return take
 
 
 @pytest.hookimpl(trylast=True)
