@@ -14,11 +14,11 @@ from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.application import application_rollback, check_live_service
 from rollbook.pytest_plugin.phases import (
     back_up_current_state,
-    evaluate_triggers,
     migration_detail,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
 from rollbook.verdicts import triggers
 from rollbook_vibes.faults import break_logins, repair_logins
 from rollbook_vibes.seed import SEED_PASSWORD

@@ -12,10 +12,10 @@ import pytest
 from rollbook.pytest_plugin.application import check_live_service
 from rollbook.pytest_plugin.phases import (
     count_rows_a_restore_discards,
-    evaluate_triggers,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
 from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
 from rollbook.runbook.corrupt import scribble_on_page

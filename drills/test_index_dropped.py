@@ -13,12 +13,12 @@ from rollbook.measure import plans
 from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.phases import (
     back_up_current_state,
-    evaluate_triggers,
     migration_detail,
     prepare_integer_baseline,
     upgrade_and_write_on_uuid,
     validate_after_rollback,
 )
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
 from rollbook.settings.profile import KeyQuery, Performance
 from rollbook.verdicts import performance, triggers
 from rollbook_vibes.faults import drop_index

@@ -11,11 +11,11 @@ import allure
 import pytest
 
 from rollbook.pytest_plugin.phases import (
-    evaluate_triggers,
     full_restore,
     prepare_integer_baseline,
     validate_after_rollback,
 )
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
 from rollbook.runbook.migrations import Migrations
 from rollbook_vibes.faults import FAIL_AFTER_TABLE, copy_failing_halfway
 from rollbook_vibes.migrations_config import REVISION_UUID, alembic_config

@@ -14,11 +14,11 @@ from rollbook.pg.connect import connect
 from rollbook.pytest_plugin.phases import (
     back_up_current_state,
     count_rows_a_restore_discards,
-    evaluate_triggers,
     full_restore,
     prepare_uuid_rollback,
     validate_after_rollback,
 )
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
 from rollbook.verdicts import triggers
 from rollbook_vibes.faults import plant_orphans
 from rollbook_vibes.migrations_config import REVISION_UUID

@@ -26,16 +26,16 @@ from rollbook.pytest_plugin.application import (
 )
 from rollbook.pytest_plugin.communication import notify_stakeholders, notify_users_and_status_page
 from rollbook.pytest_plugin.locks import check_lock_footprint
+from rollbook.pytest_plugin.operator_checks import operator_checks
 from rollbook.pytest_plugin.phases import (
     back_up_current_state,
-    evaluate_triggers,
     migration_detail,
-    operator_checks,
     prepare_uuid_rollback,
     validated,
     validation_testing,
 )
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
 from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rollbook.pytest_plugin import phases
+from rollbook.pytest_plugin.operator_checks import operator_checks
 
 
 def test_a_failed_step_beside_them_stops_the_operator_checks(tmp_path, monkeypatch):
@@ -23,7 +23,7 @@ def test_a_failed_step_beside_them_stops_the_operator_checks(tmp_path, monkeypat
     drill = SimpleNamespace(workspace=tmp_path)
     prepared = SimpleNamespace(dsn="host=127.0.0.1 port=9 dbname=nothing")
     with pytest.raises(RuntimeError, match="the steady state failed"):
-        with phases.operator_checks(drill, prepared, "http://127.0.0.1:9"):
+        with operator_checks(drill, prepared, "http://127.0.0.1:9"):
             raise RuntimeError("the steady state failed")
     assert len(children) == 1
     assert children[0].returncode == -signal.SIGKILL  # stopped while it still ran

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rollbook.pg.connect import connect
-from rollbook.pytest_plugin.phases import orphans_on_two_connections
+from rollbook.pytest_plugin.trigger_steps import orphans_on_two_connections
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import orphans

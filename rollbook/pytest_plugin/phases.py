@@ -4,20 +4,11 @@ Each drill calls these from its test body, so every step shows in runbook order 
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
 
-from rollbook.measure import baseline, inventory, plans, snapshot
+from rollbook.measure import baseline, plans, snapshot
 from rollbook.measure.amcheck import enable_amcheck
-from rollbook.measure.baseline import Baseline
 from rollbook.measure.discard import rows_written_since
 from rollbook.measure.impact import assess
 from rollbook.pg.connect import connect
@@ -25,25 +16,19 @@ from rollbook.pg.server import Server
 from rollbook.pytest_plugin.application import api_smoke
 from rollbook.pytest_plugin.evidence import attach_json
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
+from rollbook.pytest_plugin.trigger_steps import steady_state
 from rollbook.record import performance_view
 from rollbook.record.clock import format_duration
-from rollbook.record.model import utc_now
 from rollbook.runbook import backup
-from rollbook.runbook.child import die_with_parent
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook.runbook.service import ServiceProcess
-from rollbook.settings.profile import Profile
-from rollbook.settings.target import checks_connection
-from rollbook.verdicts import monitoring, performance, triggers, validation
-from rollbook.verdicts.measured import Measured
+from rollbook.verdicts import monitoring, performance, validation
 from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
 from rollbook_vibes.runbook import IMPACT_QUERIES
 from rollbook_vibes.seed import plan_for, seed
 from rollbook_vibes.traffic import write_on_uuid
 
 LONG_SEED_JOURNALS = 100_000  # seeds this big print progress lines
-OPERATOR_CHECKS_TIMEOUT_S = 900
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -178,82 +163,6 @@ def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:
     return pre_rollback
 
 
-def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
-                      baseline: Baseline | None, action_taken, extra_signals=(),
-                      measured: Measured | None = None):
-    """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
-    With `baseline`, the schema must be the baseline's and its foreign keys are searched for
-    orphans too. `action_taken` is a string, or a function of the decision that returns one;
-    `extra_signals` a list, or a function measuring them (then timed as part of deciding).
-    `measured`: the validation's measurements of this same database state (its schema
-    comparison and orphan searches are read from it, not taken again), on its connection."""
-    started = time.perf_counter()
-    if callable(extra_signals):
-        extra_signals = extra_signals()
-    shared = measured is not None
-    with (nullcontext(measured.conn) if shared
-          else checks_connection(drill.profile, prepared.dsn)) as conn:
-        measured = measured if shared else Measured(conn, baseline)
-        keys = inventory.build(conn, drill.profile, baseline).foreign_keys
-        signals = triggers.database_signals(
-            conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
-            comparison=measured.schema(),
-            orphan_results=[measured.orphans(fk) for fk in keys] if shared else
-            orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
-    decision = triggers.decide([*signals, *extra_signals])
-    taken = action_taken(decision) if callable(action_taken) else action_taken
-    return drill.decide(decision, started=started, action_taken=taken)
-
-
-def orphans_on_two_connections(profile: Profile, dsn: str, measured: Measured,
-                                keys) -> list:
-    """The orphan search of every key in `keys`, in its order: each search is one statement
-    on one backend, so a second checks connection takes the next key whenever it is free
-    (the machine's second core), the largest tables first."""
-    pending = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
-    results: dict[int, object] = {}
-    taking = threading.Lock()
-
-    def search(on: Measured) -> None:
-        while True:
-            with taking:
-                if not pending:
-                    return
-                index = pending.pop(0)
-            results[index] = on.orphans(keys[index])
-
-    with checks_connection(profile, dsn) as second, \
-            ThreadPoolExecutor(1, thread_name_prefix="rollbook-orphans") as helper:
-        beside = helper.submit(search, Measured(second, measured.baseline))
-        search(measured)
-        beside.result()
-    return [results[i] for i in range(len(keys))]
-
-
-def _rows_estimate(conn, fk) -> float:
-    """The planner's row estimate of the key's referencing table (0 when unknown)."""
-    row = conn.execute("SELECT c.reltuples FROM pg_class c JOIN pg_namespace n "
-                       "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
-                       (fk.schema, fk.table)).fetchone()
-    return max(float(row[0]), 0.0) if row else 0.0
-
-
-def steady_state(drill, prepared: Baselined, extra_signals=(),
-                 measured: Measured | None = None) -> None:
-    """After a rollback, the same triggers as before it must all be quiet. `extra_signals` may
-    be a function, called only now (e.g. an API smoke that writes). `measured`: validation's
-    measurements of the same database state, shared (see evaluate_triggers)."""
-    with drill.step("Steady state: the rollback triggers are quiet again") as step:
-        after = evaluate_triggers(drill, prepared, expected_revision=REVISION_INTEGER,
-                                  baseline=prepared.baseline,
-                                  action_taken="none: the rollback is complete",
-                                  extra_signals=extra_signals, measured=measured)
-        step.detail = after.summary() + (
-            " (the schema comparison and orphan searches: the data checks' own, of this same "
-            "database state)" if measured is not None else "")
-        assert not after.fired, after.report()
-
-
 def validate_after_rollback(drill, prepared: Baselined, *, kept: dict[str, int],
                             service: ServiceProcess | None = None,
                             extra_signals=()) -> None:
@@ -322,65 +231,6 @@ def performance_and_monitoring(drill, prepared: Baselined) -> None:
                 monitoring.long_transactions(conn, limits.max_transaction_age_s)])
         step.detail = "; ".join(r.summary for r in results)
         drill.checklist.done("Monitoring restored", step.detail)
-
-
-@contextmanager
-def operator_checks(drill, prepared: Baselined, api_url: str) -> Iterator[None]:
-    """The operator's `pytest checks/` against the rolled-back database and its API, with the
-    drill's baseline: the runbook's full test suite after a rollback. It starts when the block
-    starts; the block's steps (ones that only read, e.g. the steady state) run beside it, and
-    its own step, after them, waits for it and judges it. A block that fails stops it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLBOOK_")}
-    env["ROLLBOOK_DSN"] = prepared.dsn  # the environment, not argv: argv shows in `ps`
-    argv = [sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p",
-            "no:cacheprovider", "--env", "prod.example", "--baseline",
-            str(drill.workspace / "baseline.json"), "--api-url", api_url,
-            "--reports-dir", str(drill.workspace / "checks-reports")]
-    out, err = drill.workspace / "pytest-checks.out", drill.workspace / "pytest-checks.err"
-    started, started_utc = time.perf_counter(), utc_now()
-    with out.open("w") as stdout, err.open("w") as stderr:
-        # files, not pipes: a full pipe would stall the checks while the block runs
-        child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
-                                 text=True, preexec_fn=die_with_parent())
-    try:
-        beside = time.perf_counter()
-        yield
-        beside = time.perf_counter() - beside
-        with drill.step("Integration tests: pytest checks/ against the rolled-back system",
-                        covers=("Integration tests successful",)) as step:
-            try:
-                child.wait(timeout=max(0.0, OPERATOR_CHECKS_TIMEOUT_S
-                                       - (time.perf_counter() - started)))
-            except subprocess.TimeoutExpired:
-                step.detail = (f"pytest checks/ still running after "
-                               f"{format_duration(OPERATOR_CHECKS_TIMEOUT_S)}: stopped")
-                raise
-            ran = time.perf_counter() - started
-            stdout_text, stderr_text = out.read_text(), err.read_text()
-            drill.attach_text("pytest checks/", stdout_text[-20_000:] + stderr_text[-5_000:])
-            keep_checks_report(drill, drill.workspace / "checks-reports")
-            lines = stdout_text.strip().splitlines()
-            summary = lines[-1].strip("= ") if lines else stderr_text.strip()[-300:]
-            step.detail = (f"{summary}; started {started_utc[11:19]} UTC, "
-                           f"{format_duration(beside)} of its {format_duration(ran)} beside "
-                           "the steps before this one")
-            assert child.returncode == 0, f"pytest checks/ exited {child.returncode}: {summary}"
-            drill.checklist.done("Integration tests successful", f"pytest checks/: {summary}")
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-
-
-def keep_checks_report(drill, reports_dir: Path) -> None:
-    """The operator checks' own report, record and JUnit file, kept with the drill's
-    evidence."""
-    for kept_as, name in (("checks-report.md", "checks.md"), ("checks-junit.xml", "junit.xml"),
-                          ("checks-record.md", "checks-record.md"),
-                          ("checks-record.html", "checks-record.html")):
-        found = sorted(reports_dir.glob(f"*/{name}"))
-        if found:
-            drill.kept.file(kept_as, found[-1])
 
 
 def count_rows_a_restore_discards(drill, prepared: Baselined, expected: dict[str, int]) -> None:

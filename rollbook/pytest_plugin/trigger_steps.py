@@ -1,0 +1,98 @@
+"""The rollback triggers measured in a drill: before the rollback, the decision and its trail;
+after it, the steady state (the same triggers quiet again)."""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
+
+from rollbook.measure import inventory
+from rollbook.measure.baseline import Baseline
+from rollbook.settings.profile import Profile
+from rollbook.settings.target import checks_connection
+from rollbook.verdicts import triggers
+from rollbook.verdicts.measured import Measured
+from rollbook_vibes.migrations_config import REVISION_INTEGER
+
+if TYPE_CHECKING:
+    from rollbook.pytest_plugin.phases import Baselined
+
+
+def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
+                      baseline: Baseline | None, action_taken, extra_signals=(),
+                      measured: Measured | None = None):
+    """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
+    With `baseline`, the schema must be the baseline's and its foreign keys are searched for
+    orphans too. `action_taken` is a string, or a function of the decision that returns one;
+    `extra_signals` a list, or a function measuring them (then timed as part of deciding).
+    `measured`: the validation's measurements of this same database state (its schema
+    comparison and orphan searches are read from it, not taken again), on its connection."""
+    started = time.perf_counter()
+    if callable(extra_signals):
+        extra_signals = extra_signals()
+    shared = measured is not None
+    with (nullcontext(measured.conn) if shared
+          else checks_connection(drill.profile, prepared.dsn)) as conn:
+        measured = measured if shared else Measured(conn, baseline)
+        keys = inventory.build(conn, drill.profile, baseline).foreign_keys
+        signals = triggers.database_signals(
+            conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
+            comparison=measured.schema(),
+            orphan_results=[measured.orphans(fk) for fk in keys] if shared else
+            orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
+    decision = triggers.decide([*signals, *extra_signals])
+    taken = action_taken(decision) if callable(action_taken) else action_taken
+    return drill.decide(decision, started=started, action_taken=taken)
+
+
+def orphans_on_two_connections(profile: Profile, dsn: str, measured: Measured,
+                                keys) -> list:
+    """The orphan search of every key in `keys`, in its order: each search is one statement
+    on one backend, so a second checks connection takes the next key whenever it is free
+    (the machine's second core), the largest tables first."""
+    pending = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
+    results: dict[int, object] = {}
+    taking = threading.Lock()
+
+    def search(on: Measured) -> None:
+        while True:
+            with taking:
+                if not pending:
+                    return
+                index = pending.pop(0)
+            results[index] = on.orphans(keys[index])
+
+    with checks_connection(profile, dsn) as second, \
+            ThreadPoolExecutor(1, thread_name_prefix="rollbook-orphans") as helper:
+        beside = helper.submit(search, Measured(second, measured.baseline))
+        search(measured)
+        beside.result()
+    return [results[i] for i in range(len(keys))]
+
+
+def _rows_estimate(conn, fk) -> float:
+    """The planner's row estimate of the key's referencing table (0 when unknown)."""
+    row = conn.execute("SELECT c.reltuples FROM pg_class c JOIN pg_namespace n "
+                       "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+                       (fk.schema, fk.table)).fetchone()
+    return max(float(row[0]), 0.0) if row else 0.0
+
+
+def steady_state(drill, prepared: Baselined, extra_signals=(),
+                 measured: Measured | None = None) -> None:
+    """After a rollback, the same triggers as before it must all be quiet. `extra_signals` may
+    be a function, called only now (e.g. an API smoke that writes). `measured`: validation's
+    measurements of the same database state, shared (see evaluate_triggers)."""
+    with drill.step("Steady state: the rollback triggers are quiet again") as step:
+        after = evaluate_triggers(drill, prepared, expected_revision=REVISION_INTEGER,
+                                  baseline=prepared.baseline,
+                                  action_taken="none: the rollback is complete",
+                                  extra_signals=extra_signals, measured=measured)
+        step.detail = after.summary() + (
+            " (the schema comparison and orphan searches: the data checks' own, of this same "
+            "database state)" if measured is not None else "")
+        assert not after.fired, after.report()
+
+
