@@ -122,8 +122,10 @@ class Interleaved:
         """`name`'s seconds as `benchmark`'s rounds (pytest-benchmark's own statistics and
         JSON), its seconds and each round's order in extra_info, where bench/results.py divides
         figures round by round; `name`'s results, round by round."""
+        # what benchmark.pedantic sets and fills, one iteration per round
+        benchmark._mode = "interleaved rounds (bench/conftest.py)"
         if not benchmark.disabled:
-            stats = benchmark._make_stats(1)  # what benchmark.pedantic fills, one round each
+            stats = benchmark._make_stats(1)
             for this in measured:
                 stats.update(this[name][0])
         benchmark.extra_info["interleaved"] = {
