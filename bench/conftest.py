@@ -7,8 +7,10 @@ Run through `bench/run`, which turns pytest-benchmark's JSON into bench/RESULTS.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 from psycopg import sql
@@ -86,6 +88,55 @@ def pair(pytestconfig) -> Pair:
                          .format(sql.Identifier(CHANGED_TABLE)), (key,))
         yield Pair(server, scale, seeded, dsn, server.dsn("vibes_same"),
                    server.dsn("vibes_changed"), key, version)
+
+
+class Interleaved:
+    """Figures measured in the same rounds: each round runs every figure of a group once, in the
+    group's order on even rounds and reversed on odd ones (A B, B A, ...), so a change in the
+    machine's load lands on both sides of a ratio and neither always goes first. A group is
+    measured once, by the first of its tests to ask; each test then records its own figure."""
+
+    def __init__(self, repeats: int):
+        self.repeats = repeats
+        self._groups: dict[tuple[str, ...], list[dict[str, tuple[float, Any]]]] = {}
+
+    def rounds(self, figures: dict[str, Callable[[], Any]]) -> list[dict[str, tuple[float, Any]]]:
+        """Per round, each figure's (seconds, result); `figures` maps test names to what each
+        measures, in the group's order."""
+        group = tuple(figures)
+        if group not in self._groups:
+            measured = []
+            for number in range(self.repeats):
+                order = group if number % 2 == 0 else group[::-1]
+                this = {}
+                for name in order:
+                    started = time.perf_counter()
+                    result = figures[name]()
+                    this[name] = (time.perf_counter() - started, result)
+                measured.append(this)
+            self._groups[group] = measured
+        return self._groups[group]
+
+    @staticmethod
+    def record(benchmark, name: str, measured: list[dict[str, tuple[float, Any]]]) -> list[Any]:
+        """`name`'s seconds as `benchmark`'s rounds (pytest-benchmark's own statistics and
+        JSON), its seconds and each round's order in extra_info, where bench/results.py divides
+        figures round by round; `name`'s results, round by round."""
+        # what benchmark.pedantic sets and fills, one iteration per round
+        benchmark._mode = "interleaved rounds (bench/conftest.py)"
+        if not benchmark.disabled:
+            stats = benchmark._make_stats(1)
+            for this in measured:
+                stats.update(this[name][0])
+        benchmark.extra_info["interleaved"] = {
+            "rounds_s": [this[name][0] for this in measured],
+            "orders": [list(this) for this in measured]}
+        return [this[name][1] for this in measured]
+
+
+@pytest.fixture(scope="session")
+def interleaved(repeats) -> Interleaved:
+    return Interleaved(repeats)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 of figures measured in the same run."""
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import growth_table
@@ -60,9 +61,13 @@ NOTES = {
               "measurements start at session start on two read-only connections "
               "(rollbook/pytest_plugin/measure_ahead.py), and so does the post-rollback "
               "watch, whose window (3 s in prod.example) the runbook's commands do not have: "
-              "pytest's start-up plus that window is the serial run's floor. The runbook's "
-              "commands start 20 processes, so a loaded machine slows them more than the "
-              "checks: compare ratios of quiet runs.",
+              "pytest's start-up plus that window is the serial run's floor. The three "
+              "figures are measured in the same rounds: each round runs the runbook's "
+              "commands, `pytest checks/` and -n 2, the next round in the reverse order, so "
+              "each ratio is the median of the per-round ratios, each round measuring both, "
+              "alternating which goes first. The runbook's commands start 20 processes, so a "
+              "loaded machine still slows them more than the checks: compare ratios of quiet "
+              "runs.",
     "compare": "Same pair of databases on one server: `vibes` and a copy (FILE_COPY template) "
                "with nothing or one journal's title changed. rollbook's verdict digests both "
                "tables; its naming adds the reference's key-range digests (what `rollbook "
@@ -77,8 +82,9 @@ NOTES = {
             "sidecar's, and the rows beyond the baseline's largest key; against reladiff "
             "naming it with both databases live (every column, its defaults), measured in this "
             "section. `rollbook snapshot` of `vibes` (profile prod.example) with and without "
-            "row digests; the sidecar's bytes per row, every table and journals, from the "
-            "snapshot the bench took (the bar: 20).",
+            "row digests, in the same rounds: its ratio is the median of the per-round ratios, "
+            "each round measuring both, alternating which goes first; the sidecar's bytes per "
+            "row, every table and journals, from the snapshot the bench took (the bar: 20).",
     "floors": "One table, one database: rollbook's digest (one statement: count, digest, key "
               "range) against `count(*)` and against `sum(length(t::text))`.",
     "parallel": "The same statements and checks with the server's default "
@@ -143,11 +149,26 @@ def _drill_timeline(found: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _ratio(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """a ÷ b: the median of the per-round ratios and their range when both were measured in the
+    same rounds (bench/conftest.py's Interleaved), else the ratio of the two medians."""
+    rounds = [f["extra_info"].get("interleaved", {}) for f in (a, b)]
+    if rounds[0].get("orders") and rounds[0].get("orders") == rounds[1].get("orders"):
+        ratios = [x / y for x, y in zip(rounds[0]["rounds_s"], rounds[1]["rounds_s"],
+                                        strict=True)]
+        return (f"{statistics.median(ratios):.2f}x (per round {min(ratios):.2f}x–"
+                f"{max(ratios):.2f}x, {len(ratios)} rounds)")
+    return f"{a['stats']['median'] / b['stats']['median']:.2f}x"
+
+
 def render(report: dict[str, Any], run: dict[str, str]) -> str:
     """The Markdown of one run: `run` holds the command, machine and versions."""
     found = _by_name(report)
     lines = ["# rollbook benchmarks", "",
-             "Written by `bench/run`; every ratio divides two medians measured in the same run.",
+             "Written by `bench/run`. A ratio marked \"per round\" is the median of the "
+             "per-round ratios, each round measuring both figures, alternating which goes first "
+             "(their range beside it); every other ratio divides two medians measured in the "
+             "same run.",
              "", "## Machine and versions", ""]
     lines += [f"- {key}: {value}" for key, value in run.items()]
     for section, (title, names) in SECTIONS.items():
@@ -156,13 +177,13 @@ def render(report: dict[str, Any], run: dict[str, str]) -> str:
                   "| figure | median s | spread s: min–max (IQR) | rounds | notes |",
                   "| --- | --- | --- | --- | --- |"]
         lines += [_figure_row(found[name]) for name in names if name in found]
-        ratios = [(what, found[a]["stats"]["median"] / found[b]["stats"]["median"])
+        ratios = [(what, _ratio(found[a], found[b]))
                   for s, what, a, b in RATIOS if s == section and a in found and b in found]
         measures = [m for name in names if name in found
                     for m in found[name]["extra_info"].get("measures", [])]
         if ratios or measures:
             lines += ["", "| ratio (same run) | value |", "| --- | --- |"]
-            lines += [f"| {what} | {value:.2f}x |" for what, value in ratios]
+            lines += [f"| {what} | {value} |" for what, value in ratios]
             lines += [f"| {what} | {value} |" for what, value in measures]
         if section == "drill":
             lines += _drill_timeline(found)

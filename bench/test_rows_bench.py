@@ -61,9 +61,13 @@ def test_reladiff_rows_named(benchmark, repeats, pair):
 
 
 @pytest.mark.parametrize("rows", ["with", "without"])
-def test_snapshot(benchmark, repeats, pair, rows):
-    taken = _bench(benchmark, repeats, f"rollbook snapshot, {rows} row digests", _take,
-                   pair.dsn, rows == "with")
+def test_snapshot(benchmark, interleaved, pair, rows):
+    """With and without row digests in the same rounds, alternating which goes first."""
+    name = f"test_snapshot[{rows}]"
+    measured = interleaved.rounds({"test_snapshot[with]": lambda: _take(pair.dsn, True),
+                                   "test_snapshot[without]": lambda: _take(pair.dsn, False)})
+    taken = interleaved.record(benchmark, name, measured)[-1]
+    benchmark.extra_info["figure"] = f"rollbook snapshot, {rows} row digests"
     total = sum(t.rows for t in taken.tables.values())
     benchmark.extra_info["rows"] = total
     if rows == "with":

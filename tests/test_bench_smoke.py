@@ -3,6 +3,8 @@ every section, every figure and every ratio, the growth table's row at tiny amon
 growth table's goals are read right from a planted report."""
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -40,7 +42,44 @@ def test_every_section_and_ratio(results):
     for title, _ in SECTIONS.values():
         assert f"## {title}\n" in results
     for _, what, _, _ in RATIOS:
-        assert re.search(rf"\| {re.escape(what)} \| \d+\.\d\dx \|", results), what
+        assert re.search(rf"\| {re.escape(what)} \| \d+\.\d\dx( \(per round [^|]*\))? \|",
+                         results), what
+
+
+PER_ROUND = ("pytest checks/ ÷ the runbook's commands", "pytest checks/ -n 2 ÷ -n 0",
+             "rollbook snapshot: with row digests ÷ without")
+
+
+def test_interleaved_ratios_are_per_round(results):
+    """The paired figures' ratios are medians of per-round ratios, with their range."""
+    for what in PER_ROUND:
+        assert re.search(rf"\| {re.escape(what)} \| \d+\.\d\dx \(per round \d+\.\d\dx–"
+                         rf"\d+\.\d\dx, 1 rounds\) \|", results), what
+
+
+def test_interleaved_figures_keep_pytest_benchmarks_shape(output):
+    """A figure measured in shared rounds has pytest-benchmark's statistics of its own rounds'
+    seconds, and those seconds and each round's order in extra_info."""
+    report = json.loads((output / "benchmark-tiny.json").read_text())
+    found = {b["name"]: b for b in report["benchmarks"]}
+    for name in ("test_snapshot[with]", "test_checks_serial", "test_runbook_commands"):
+        rounds = found[name]["extra_info"]["interleaved"]
+        assert found[name]["stats"]["data"] == rounds["rounds_s"]
+        assert found[name]["stats"]["rounds"] == len(rounds["orders"]) == 1
+        assert name in rounds["orders"][0]
+
+
+def test_interleaved_rounds_alternate_which_goes_first(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_conftest", ROOT / "bench" / "conftest.py")
+    bench_conftest = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench_conftest)  # its dataclass looks it up
+    spec.loader.exec_module(bench_conftest)
+    ran = []
+    rounds = bench_conftest.Interleaved(4).rounds(
+        {name: lambda name=name: ran.append(name) or name.upper() for name in "abc"})
+    assert "".join(ran) == "abccbaabccba"
+    assert [list(r) for r in rounds] == [list("abc"), list("cba")] * 2
+    assert all(r[name][1] == name.upper() and r[name][0] >= 0 for r in rounds for name in "abc")
 
 
 def test_machine_versions_and_counts(results):
