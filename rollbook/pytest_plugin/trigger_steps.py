@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
@@ -22,33 +22,65 @@ if TYPE_CHECKING:
 
 def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
                       baseline: Baseline | None, action_taken, extra_signals=(),
-                      measured: Measured | None = None):
+                      measured: Measured | None = None, measuring: Future | None = None):
     """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
     With `baseline`, the schema must be the baseline's and its foreign keys are searched for
     orphans too. `action_taken` is a string, or a function of the decision that returns one;
     `extra_signals` a list, or a function measuring them (then timed as part of deciding).
     `measured`: the validation's measurements of this same database state (its schema
-    comparison and orphan searches are read from it, not taken again), on its connection."""
+    comparison and orphan searches are read from it, not taken again), on its connection.
+    `measuring`: the database triggers already being measured (triggers_measured_beside),
+    read from it, their time to decide counted from when that measurement started."""
     started = time.perf_counter()
     if callable(extra_signals):
         extra_signals = extra_signals()
-    shared = measured is not None
-    with (nullcontext(measured.conn) if shared
-          else checks_connection(drill.profile, prepared.dsn)) as conn:
-        measured = measured if shared else Measured(conn, baseline)
-        keys = inventory.build(conn, drill.profile, baseline).foreign_keys
-        indexes = amcheck.btree_indexes(conn) if amcheck.amcheck_available(conn) else []
-        orphan_results, index_results = searched_on_two_connections(
-            drill.profile, prepared.dsn, measured, () if shared else keys, indexes)
-        if shared:  # the validation's own searches, already taken
-            orphan_results = [measured.orphans(fk) for fk in keys]
-        signals = triggers.database_signals(
-            conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
-            comparison=measured.schema(), orphan_results=orphan_results,
-            index_results=index_results)
+    if measuring is not None:
+        started, signals = measuring.result()
+    else:
+        signals = database_triggers(drill.profile, prepared.dsn,
+                                    prepared.migrations.read_scripts(),
+                                    expected_revision=expected_revision, baseline=baseline,
+                                    measured=measured)
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken
     return drill.decide(decision, started=started, action_taken=taken)
+
+
+def triggers_measured_beside(drill, *, expected_revision: str, baseline: Baseline | None):
+    """For upgrade_and_write_on_uuid's `beside`: the database triggers of the database it
+    prepared, measured in a thread beside the pre-rollback assessment (both only read the same
+    state of the database), for evaluate_triggers' `measuring`. The migration scripts are read
+    first, in the drill's thread; the measurement returns (its start, its signals)."""
+    def start(prepared: Baselined):
+        scripts = prepared.migrations.read_scripts()
+
+        def measure() -> tuple[float, list]:
+            began = time.perf_counter()
+            return began, database_triggers(drill.profile, prepared.dsn, scripts,
+                                            expected_revision=expected_revision,
+                                            baseline=baseline)
+        return measure
+    return start
+
+
+def database_triggers(profile: Profile, dsn: str, scripts, *, expected_revision: str,
+                      baseline: Baseline | None, measured: Measured | None = None) -> list:
+    """The database's rollback triggers (triggers.database_signals): the orphan searches and
+    amcheck's index checks on two checks connections, or with `measured` its own orphan
+    searches and schema comparison (see evaluate_triggers)."""
+    shared = measured is not None
+    with (nullcontext(measured.conn) if shared
+          else checks_connection(profile, dsn)) as conn:
+        measured = measured if shared else Measured(conn, baseline)
+        keys = inventory.build(conn, profile, baseline).foreign_keys
+        indexes = amcheck.btree_indexes(conn) if amcheck.amcheck_available(conn) else []
+        orphan_results, index_results = searched_on_two_connections(
+            profile, dsn, measured, () if shared else keys, indexes)
+        if shared:  # the validation's own searches, already taken
+            orphan_results = [measured.orphans(fk) for fk in keys]
+        return triggers.database_signals(
+            conn, scripts, expected_revision=expected_revision, comparison=measured.schema(),
+            orphan_results=orphan_results, index_results=index_results)
 
 
 def searched_on_two_connections(profile: Profile, dsn: str, measured: Measured, keys,
