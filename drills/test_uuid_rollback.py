@@ -1,8 +1,9 @@
 """Drill: roll back the Vibes UUID primary-key migration with `alembic downgrade -1`.
 
 Steps follow the runbook: the system before (baseline, pre-migration backup, UUID upgrade,
-assessment), then the runbook's preparation in its order (maintenance mode, the stakeholder
-notice, the rollback workspace and a backup of the current state), the database rollback, the
+assessment, with the rollback triggers measured beside it: both only read), then the
+runbook's preparation in its order (maintenance mode, the stakeholder notice, the rollback
+workspace and a backup of the current state), the database rollback, the
 application rollback (its release installed while the database rolls back) and restart,
 validation (the operator checks against the drill's database, then the steady state of the
 triggers on their measurements of the same state, performance, the API), maintenance mode off
@@ -35,7 +36,7 @@ from rollbook.pytest_plugin.phases import (
     validation_testing,
 )
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
-from rollbook.pytest_plugin.trigger_steps import evaluate_triggers
+from rollbook.pytest_plugin.trigger_steps import evaluate_triggers, triggers_measured_beside
 from rollbook_vibes.migrations_config import REVISION_UUID
 
 pytestmark = pytest.mark.drill
@@ -46,14 +47,20 @@ pytestmark = pytest.mark.drill
 def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, seed_scale,
                                               vibes_releases, start_vibes_api, outbox):
     """UUID primary-key migration rolled back with alembic downgrade -1."""
-    prepared = prepare_uuid_rollback(drill, pg_server, drill_database, seed_scale)
+    # the triggers are measured beside the pre-rollback assessment (both only read)
+    prepared = prepare_uuid_rollback(
+        drill, pg_server, drill_database, seed_scale,
+        beside_assessment=triggers_measured_beside(drill, expected_revision=REVISION_UUID,
+                                                   baseline=None))
     service = start_vibes_api(prepared.dsn, id_mode="uuid")
     check_live_service(drill, service, "uuid")
     with drill.step("Rollback trigger: the run's reason; the measured triggers recorded",
-                    covers=("Rollback trigger identified and documented",)):
+                    covers=("Rollback trigger identified and documented",)) as step:
         decision = evaluate_triggers(drill, prepared, expected_revision=REVISION_UUID,
                                      baseline=None,
-                                     action_taken="rehearsal: roll back as planned")
+                                     action_taken="rehearsal: roll back as planned",
+                                     measuring=prepared.beside_assessment)
+        step.detail = f"measured beside the pre-rollback assessment: {decision.summary()}"
         drill.checklist.done("Rollback trigger identified and documented",
                              f"{drill.reason}; measured: {decision.summary()}")
     enter_maintenance(drill, service)

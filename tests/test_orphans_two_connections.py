@@ -1,14 +1,18 @@
-"""The trigger evaluation's orphan searches, shared by two checks connections: the same
-results, in the keys' order, as one connection searching them one after the other."""
+"""The trigger evaluation's orphan searches and amcheck's index checks, shared by two checks
+connections: the same results, in the keys' and the indexes' order, as one connection taking
+them one after the other; a corrupted index still fires the corruption trigger."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from rollbook.measure import amcheck
 from rollbook.pg.connect import connect
-from rollbook.pytest_plugin.trigger_steps import orphans_on_two_connections
+from rollbook.pg.server import start_server
+from rollbook.pytest_plugin.trigger_steps import searched_on_two_connections
+from rollbook.runbook.corrupt import scribble_on_page
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
-from rollbook.verdicts import orphans
+from rollbook.verdicts import orphans, triggers
 from rollbook.verdicts.measured import Measured
 
 SCHEMA = """
@@ -36,7 +40,38 @@ def test_two_connections_find_what_one_finds_in_the_same_order(scratch_dsn):
                 orphans.ForeignKey.soft_key("tags", ["journal_id"], "journals", ["id"]),
                 orphans.ForeignKey.soft_key("notes", ["journal_id"], "journals", ["id"])]
         alone = [Measured(conn, None).orphans(fk) for fk in keys]
-        shared = orphans_on_two_connections(profile, scratch_dsn, Measured(conn, None), keys)
-    assert [(r.name, r.ok, r.summary, r.observed) for r in shared] == \
-        [(r.name, r.ok, r.summary, r.observed) for r in alone]
+        shared, checked = searched_on_two_connections(profile, scratch_dsn,
+                                                      Measured(conn, None), keys)
+    assert [_seen(r) for r in shared] == [_seen(r) for r in alone]
     assert [r.observed.get("orphans") for r in shared][-3:] == [7, 0, 3]  # planted above
+    assert checked == []
+
+
+def test_a_corrupted_index_checked_beside_the_orphan_searches_fires_the_trigger():
+    profile = Profile(name="test", path=Path("test.toml"))
+    with start_server("embedded") as server:
+        dsn = server.dsn()
+        with connect(dsn) as conn:
+            conn.execute("CREATE EXTENSION amcheck")
+            conn.execute(SCHEMA)
+        with checks_connection(profile, dsn) as conn:
+            keys = orphans.foreign_keys(conn)
+            indexes = amcheck.btree_indexes(conn)
+            clean = searched_on_two_connections(profile, dsn, Measured(conn, None), keys,
+                                                indexes)[1]
+            assert [_seen(r) for r in clean] == [_seen(r) for r in amcheck.check_indexes(conn)]
+            assert not triggers.corruption(clean, available=True).fired
+        scribble_on_page(server, dsn, "journals_pkey")
+        with checks_connection(profile, dsn) as conn:
+            alone = amcheck.check_indexes(conn)
+            found, checked = searched_on_two_connections(profile, dsn, Measured(conn, None),
+                                                         keys, indexes)
+    assert [_seen(r) for r in checked] == [_seen(r) for r in alone]
+    assert [r.name for r in checked] == [f"amcheck: {index}" for index, _ in indexes]
+    signal = triggers.corruption(checked, available=True)
+    assert signal.fired and "journals_pkey on journals is corrupt" in signal.detail
+    assert [r.ok for r in found] == [True]  # the one catalog key, searched beside
+
+
+def _seen(result) -> tuple:
+    return result.name, result.ok, result.summary, result.observed

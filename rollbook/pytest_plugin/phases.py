@@ -4,7 +4,7 @@ Each drill calls these from its test body, so every step shows in runbook order 
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rollbook.measure import baseline, plans, snapshot
@@ -49,6 +49,8 @@ class Prepared(Baselined):
     on UUID since."""
 
     added: dict[str, int]
+    # what ran beside the pre-rollback assessment (upgrade_and_write_on_uuid's `beside`)
+    beside_assessment: Future | None = None
 
 
 def migration_detail(run: MigrationRun) -> str:
@@ -59,12 +61,15 @@ def migration_detail(run: MigrationRun) -> str:
     return detail
 
 
-def prepare_uuid_rollback(drill, server: Server, database: str, scale: str) -> Prepared:
+def prepare_uuid_rollback(drill, server: Server, database: str, scale: str,
+                          beside_assessment=None) -> Prepared:
     """Integer baseline, seed, baseline manifest, pre-migration backup, UUID upgrade, writes on
     UUID and the pre-rollback assessment: the system a rollback starts from. The runbook's own
-    preparation (maintenance mode, notices, workspace and backup) is the drill's to run."""
+    preparation (maintenance mode, notices, workspace and backup) is the drill's to run.
+    `beside_assessment`: see upgrade_and_write_on_uuid's `beside`."""
     return upgrade_and_write_on_uuid(drill, prepare_integer_baseline(drill, server, database,
-                                                                      scale))
+                                                                      scale),
+                                     beside=beside_assessment)
 
 
 def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -> Baselined:
@@ -122,8 +127,11 @@ def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -
                      baseline=before, pre_migration=pre_migration)
 
 
-def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
-    """UUID upgrade, writes while on UUID, pre-rollback assessment."""
+def upgrade_and_write_on_uuid(drill, start: Baselined, beside=None) -> Prepared:
+    """UUID upgrade, writes while on UUID, pre-rollback assessment. `beside`: a function of
+    `start` (called in the drill's thread when the assessment starts) that returns work which
+    only reads; that work runs in a thread beside the assessment and on past it, and its
+    Future is the Prepared's `beside_assessment`."""
     server, database, dsn, migrations = start.server, start.database, start.dsn, start.migrations
     with drill.step(f"Upgrade to the UUID schema ({REVISION_UUID})") as step:
         step.detail = migration_detail(migrations.upgrade(REVISION_UUID))
@@ -135,6 +143,7 @@ def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
         step.detail = ", ".join(f"{table} +{n}" for table, n in added.items())
 
     with drill.step("Pre-rollback assessment", covers=("Impact assessment completed",)) as step:
+        running = run_in_thread(beside(start)) if beside is not None else None
         with connect(dsn, read_only=True) as conn:
             assessment = drill.check(assess(conn, migrations, IMPACT_QUERIES))
         drill.checklist.done("Impact assessment completed", assessment.summary)
@@ -142,7 +151,17 @@ def upgrade_and_write_on_uuid(drill, start: Baselined) -> Prepared:
         step.detail = assessment.summary
 
     return Prepared(server=server, database=database, dsn=dsn, migrations=migrations,
-                    baseline=start.baseline, pre_migration=start.pre_migration, added=added)
+                    baseline=start.baseline, pre_migration=start.pre_migration, added=added,
+                    beside_assessment=running)
+
+
+def run_in_thread(work) -> Future:
+    """`work` started in a thread of its own, which ends when the work does."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="rollbook-beside")
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def back_up_current_state(drill, prepared: Baselined) -> backup.Backup:

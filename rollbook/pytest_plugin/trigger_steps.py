@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
-from rollbook.measure import inventory
+from rollbook.measure import amcheck, inventory
 from rollbook.measure.baseline import Baseline
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
@@ -22,54 +22,103 @@ if TYPE_CHECKING:
 
 def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,
                       baseline: Baseline | None, action_taken, extra_signals=(),
-                      measured: Measured | None = None):
+                      measured: Measured | None = None, measuring: Future | None = None):
     """Measure the rollback triggers, decide per the matrix, and log it in the decision trail.
     With `baseline`, the schema must be the baseline's and its foreign keys are searched for
     orphans too. `action_taken` is a string, or a function of the decision that returns one;
     `extra_signals` a list, or a function measuring them (then timed as part of deciding).
     `measured`: the validation's measurements of this same database state (its schema
-    comparison and orphan searches are read from it, not taken again), on its connection."""
+    comparison and orphan searches are read from it, not taken again), on its connection.
+    `measuring`: the database triggers already being measured (triggers_measured_beside),
+    read from it, their time to decide counted from when that measurement started."""
     started = time.perf_counter()
     if callable(extra_signals):
         extra_signals = extra_signals()
-    shared = measured is not None
-    with (nullcontext(measured.conn) if shared
-          else checks_connection(drill.profile, prepared.dsn)) as conn:
-        measured = measured if shared else Measured(conn, baseline)
-        keys = inventory.build(conn, drill.profile, baseline).foreign_keys
-        signals = triggers.database_signals(
-            conn, prepared.migrations.read_scripts(), expected_revision=expected_revision,
-            comparison=measured.schema(),
-            orphan_results=[measured.orphans(fk) for fk in keys] if shared else
-            orphans_on_two_connections(drill.profile, prepared.dsn, measured, keys))
+    if measuring is not None:
+        started, signals = measuring.result()
+    else:
+        signals = database_triggers(drill.profile, prepared.dsn,
+                                    prepared.migrations.read_scripts(),
+                                    expected_revision=expected_revision, baseline=baseline,
+                                    measured=measured)
     decision = triggers.decide([*signals, *extra_signals])
     taken = action_taken(decision) if callable(action_taken) else action_taken
     return drill.decide(decision, started=started, action_taken=taken)
 
 
-def orphans_on_two_connections(profile: Profile, dsn: str, measured: Measured,
-                                keys) -> list:
-    """The orphan search of every key in `keys`, in its order: each search is one statement
-    on one backend, so a second checks connection takes the next key whenever it is free
-    (the machine's second core), the largest tables first."""
-    pending = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
-    results: dict[int, object] = {}
+def triggers_measured_beside(drill, *, expected_revision: str, baseline: Baseline | None):
+    """For upgrade_and_write_on_uuid's `beside`: the database triggers of the database it
+    prepared, measured in a thread beside the pre-rollback assessment (both only read the same
+    state of the database), for evaluate_triggers' `measuring`. The migration scripts are read
+    first, in the drill's thread; the measurement returns (its start, its signals)."""
+    def start(prepared: Baselined):
+        scripts = prepared.migrations.read_scripts()
+
+        def measure() -> tuple[float, list]:
+            began = time.perf_counter()
+            return began, database_triggers(drill.profile, prepared.dsn, scripts,
+                                            expected_revision=expected_revision,
+                                            baseline=baseline)
+        return measure
+    return start
+
+
+def database_triggers(profile: Profile, dsn: str, scripts, *, expected_revision: str,
+                      baseline: Baseline | None, measured: Measured | None = None) -> list:
+    """The database's rollback triggers (triggers.database_signals): the orphan searches and
+    amcheck's index checks on two checks connections, or with `measured` its own orphan
+    searches and schema comparison (see evaluate_triggers)."""
+    shared = measured is not None
+    with (nullcontext(measured.conn) if shared
+          else checks_connection(profile, dsn)) as conn:
+        measured = measured if shared else Measured(conn, baseline)
+        keys = inventory.build(conn, profile, baseline).foreign_keys
+        indexes = amcheck.btree_indexes(conn) if amcheck.amcheck_available(conn) else []
+        orphan_results, index_results = searched_on_two_connections(
+            profile, dsn, measured, () if shared else keys, indexes)
+        if shared:  # the validation's own searches, already taken
+            orphan_results = [measured.orphans(fk) for fk in keys]
+        return triggers.database_signals(
+            conn, scripts, expected_revision=expected_revision, comparison=measured.schema(),
+            orphan_results=orphan_results, index_results=index_results)
+
+
+def searched_on_two_connections(profile: Profile, dsn: str, measured: Measured, keys,
+                                indexes=()) -> tuple[list, list]:
+    """The orphan search of every key in `keys` and amcheck's check of every (index, table) in
+    `indexes`, each list in its order: each search or check is one statement on one backend,
+    so a second checks connection takes the next one whenever it is free (the machine's second
+    core): the orphan searches first, the largest tables first, then the indexes, the largest
+    first."""
+    searches = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
+    checks = sorted(range(len(indexes)), key=lambda i: -_pages(measured.conn, indexes[i][0]))
+    pending = [("orphans", i) for i in searches] + [("amcheck", i) for i in checks]
+    results: dict[tuple[str, int], object] = {}
     taking = threading.Lock()
 
-    def search(on: Measured) -> None:
+    def work(on: Measured) -> None:
         while True:
             with taking:
                 if not pending:
                     return
-                index = pending.pop(0)
-            results[index] = on.orphans(keys[index])
+                kind, index = pending.pop(0)
+            results[kind, index] = (on.orphans(keys[index]) if kind == "orphans" else
+                                    amcheck.check_index(on.conn, *indexes[index]))
 
-    with checks_connection(profile, dsn) as second, \
-            ThreadPoolExecutor(1, thread_name_prefix="rollbook-orphans") as helper:
-        beside = helper.submit(search, Measured(second, measured.baseline))
-        search(measured)
-        beside.result()
-    return [results[i] for i in range(len(keys))]
+    if pending:
+        with checks_connection(profile, dsn) as second, \
+                ThreadPoolExecutor(1, thread_name_prefix="rollbook-searches") as helper:
+            beside = helper.submit(work, Measured(second, measured.baseline))
+            work(measured)
+            beside.result()
+    return ([results["orphans", i] for i in range(len(keys))],
+            [results["amcheck", i] for i in range(len(indexes))])
+
+
+def _pages(conn, index: str) -> int:
+    """The index's size in pages, as the catalog last recorded it."""
+    return conn.execute("SELECT relpages FROM pg_class WHERE oid = %s::regclass",
+                        (index,)).fetchone()[0]
 
 
 def _rows_estimate(conn, fk) -> float:

@@ -216,10 +216,13 @@ def corruption(index_results: list, available: bool) -> Signal:
 
 def database_signals(conn, scripts: Scripts | None, *, expected_revision: str | None,
                      comparison: schema.Comparison | None,
-                     orphan_results: list) -> list[Signal]:
+                     orphan_results: list,
+                     index_results: list | None = None) -> list[Signal]:
     """Measure the database-side triggers: migration state, corruption; and judge the orphan
     searches already run over the inventory's foreign keys (the orphan checks' own results)
-    and the schema comparison with the baseline (the schema checks' own; None without one)."""
+    and the schema comparison with the baseline (the schema checks' own; None without one).
+    `index_results`: amcheck's results of every index (amcheck.check_indexes), already taken
+    beside the orphan searches; None: taken here, on `conn`."""
     differences = [str(d) for d in comparison.differences] if comparison is not None else []
     available = amcheck.amcheck_available(conn)
     if scripts is None:
@@ -232,7 +235,8 @@ def database_signals(conn, scripts: Scripts | None, *, expected_revision: str | 
     return [
         migration,
         orphans(orphan_results),
-        corruption(amcheck.check_indexes(conn) if available else [], available),
+        corruption(([] if not available else index_results if index_results is not None
+                    else amcheck.check_indexes(conn)), available),
     ]
 
 
