@@ -5,15 +5,17 @@ revisions and scale. Each with the defect it guards against planted."""
 from __future__ import annotations
 
 import json
+import time
 
 from rollbook.measure.lock_footprint import Footprint, Hold
-from rollbook.pytest_plugin.drill import Drill
+from rollbook.pytest_plugin.drill import NO_ACTION, Drill
 from rollbook.pytest_plugin.locks import footprint_rows
 from rollbook.record import layout, trend
 from rollbook.record.evidence import CheckResult
 from rollbook.record.html import render_html
 from rollbook.record.markdown import render_markdown
 from rollbook.record.model import DrillRecord
+from rollbook.verdicts import triggers
 
 DRILL = '''
 import pytest
@@ -75,6 +77,18 @@ def test_difference_lines_are_one_per_schema_line_else_the_summary(tmp_path):
                               CheckResult("d", True, "fine")]})
     assert record.findings == {"schema": ["a", "b"], "counts": ["c: off by one"]}
 
+
+def test_a_decision_for_no_rollback_is_recorded_as_none_and_renders(tmp_path):
+    """rollback_path gives no action when no rollback is due; the record said nothing and its
+    HTML raised AttributeError (escape(None)), hiding the drill's own failure."""
+    record = DrillRecord(title="t", test_id="x::t", verdict="failed")
+    quiet = triggers.decide([triggers.error_rate(1.0, 1.0, 10)])
+    Drill(record, workspace=tmp_path).decide(
+        quiet, action_taken=triggers.rollback_path(quiet), started=time.perf_counter())
+    assert triggers.rollback_path(quiet) is None
+    assert record.decisions[0].action_taken == NO_ACTION
+    assert f"taken: *{NO_ACTION}*" in render_markdown({"run_id": "r"}, [record])
+    assert NO_ACTION in render_html({"run_id": "r"}, [record])
 
 def hold(relation: str, mode: str = "AccessExclusiveLock", held_s: float = 0.2) -> Hold:
     return Hold(relation, "r", mode, 1, "ALTER TABLE x", first_seen=0.0, granted_at=0.0,

@@ -78,6 +78,9 @@ class Heartbeat:
                 self.spoke()
 
 
+NO_ACTION = "none: the matrix calls for no rollback"
+
+
 class Drill:
     """Runs a drill's steps in runbook order and keeps what the record needs."""
 
@@ -207,14 +210,17 @@ class Drill:
                 self.record.findings.setdefault(family, []).extend(redact_text(line)
                                                                    for line in lines)
 
-    def decide(self, decision: Decision, *, action_taken: str, started: float) -> Decision:
+    def decide(self, decision: Decision, *, action_taken: str | None,
+               started: float) -> Decision:
         """Record a trigger evaluation in the decision trail; `started` is perf_counter() at
-        the moment the signals began to be measured."""
+        the moment the signals began to be measured. No action (e.g. `triggers.rollback_path`
+        when no rollback is due) is recorded as NO_ACTION."""
         elapsed = time.perf_counter() - started
         impact, response, action = decision.row
         self.record.decisions.append(DecisionLog(
             severity=decision.severity, impact=impact, response_time=response,
-            matrix_action=action, action_taken=action_taken, time_to_decide_s=elapsed,
+            matrix_action=action, action_taken=action_taken or NO_ACTION,
+            time_to_decide_s=elapsed,
             signals=[s.line() for s in decision.signals]))
         self.attach_text("rollback triggers", decision.report())
         self.attach_json("decision", decision.to_dict())
