@@ -15,6 +15,7 @@ from rollbook.verdicts.orphans import (
     find_orphans,
     foreign_keys,
     invalid_indexes,
+    join_choice,
     not_valid_constraints,
     owned_sequences,
     sequence_ahead,
@@ -203,3 +204,26 @@ def test_every_check_runs_on_a_read_only_operator_connection(conn, scratch_dsn):
 
     assert [r.summary for r in results if not r.ok] == []
     assert len(results) == 1 + 2 + 4 + 4 + 1 + 1
+
+
+def test_a_parent_larger_than_a_hash_may_take_is_merged_a_small_one_hashed(conn):
+    """The orphan search turns hash joins off only for a parent that outgrows work_mem x
+    hash_mem_multiplier: merging a huge child with a small parent outran the statement timeout
+    at 5M journals."""
+    conn.execute("SET work_mem = '64kB'")
+    conn.execute("CREATE TABLE small_parent (id int PRIMARY KEY);"
+                 "CREATE TABLE big_parent (id int PRIMARY KEY, pad text);"
+                 "INSERT INTO big_parent SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;"
+                 "CREATE TABLE kid (s int REFERENCES small_parent, b int REFERENCES big_parent)")
+    keys = {fk.ref_table: fk for fk in foreign_keys(conn) if fk.table == "kid"}
+
+    def hash_join_after_choice(fk):
+        with conn.transaction():
+            conn.execute(join_choice(fk))
+            return conn.execute("SHOW enable_hashjoin").fetchone()[0]
+
+    assert hash_join_after_choice(keys["small_parent"]) == "on"
+    assert hash_join_after_choice(keys["big_parent"]) == "off"
+    assert conn.execute("SHOW enable_hashjoin").fetchone()[0] == "on"  # for its transaction only
+    result = find_orphans(conn, keys["big_parent"])
+    assert result.ok and "enable_hashjoin" in result.sql[0], result.sql

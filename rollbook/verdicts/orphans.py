@@ -15,10 +15,24 @@ from rollbook.measure.catalog import CONSTRAINT_ENDS_SQL, display_name
 from rollbook.record.evidence import CheckResult, as_text
 
 SAMPLE_SIZE = 5
-# The anti-join merges the child's key and the parent's unique key in order (their indexes, or
-# a sort) instead of hashing the parent: at 1M rows the hash of a parent's keys outgrows
-# work_mem and spills in batches, 2-5x slower than the merge, with or without a child index.
-NO_HASH_JOIN = "SELECT set_config('enable_hashjoin', 'off', true)"
+# A parent larger than the memory a hash may take (work_mem x hash_mem_multiplier) is merged
+# with the child's key in order (their indexes, or a sort) instead of hashed: at 1M rows its
+# hash spills in batches, 2-5x slower than the merge. A smaller parent is hashed as the planner
+# likes: merging a 7.5M-row child's key with a small parent sorted or walked the child's index
+# (heap fetches after a rewrite) and outran the 30 s statement timeout at 5M.
+JOIN_CHOICE = """\
+SELECT set_config('enable_hashjoin', CASE
+  WHEN pg_relation_size((quote_ident({schema}) || '.' || quote_ident({table}))::regclass)
+       > pg_size_bytes(current_setting('work_mem'))
+         * current_setting('hash_mem_multiplier')::float8 THEN 'off'
+  ELSE current_setting('enable_hashjoin') END, true)"""
+
+
+def join_choice(fk: ForeignKey) -> sql.Composed:
+    """For its transaction: no hash join when `fk`'s parent outgrows a hash's memory."""
+    return sql.SQL(JOIN_CHOICE).format(schema=sql.Literal(fk.ref_schema),
+                                       table=sql.Literal(fk.ref_table))
+
 
 FOREIGN_KEYS_SQL = f"""\
 SELECT con.conname, n.nspname, t.relname,
@@ -138,36 +152,37 @@ def find_orphans(conn: psycopg.Connection, fk: ForeignKey) -> CheckResult:
     """Count child rows of `fk` whose non-null key has no parent row (NOT EXISTS anti-join)."""
     name = f"orphans: {fk.describe()}"
     statement = as_text(orphans_statement(fk), conn)
+    choice = as_text(join_choice(fk), conn)
     observed: dict[str, Any] = {"foreign_key": fk.name, "soft": fk.soft,
                                 "validated": fk.validated}
     try:
         with conn.transaction():
-            conn.execute(NO_HASH_JOIN)
+            conn.execute(choice)
             count, samples = conn.execute(statement).fetchone()
     except (psycopg.ProgrammingError, psycopg.DataError) as exc:
         first = str(exc).strip().splitlines()[0]
         observed["error"] = str(exc)
         return CheckResult(name, False, f"cannot look for orphans of {fk.describe()}: {first}."
                            " Hint: the key columns may be missing or of different types",
-                           [NO_HASH_JOIN, statement], observed)
+                           [choice, statement], observed)
     except psycopg.InternalError as exc:  # class XX: data or index corrupted
         first = str(exc).strip().splitlines()[0]
         observed["error"] = str(exc)
         return CheckResult(name, False, f"cannot look for orphans of {fk.describe()}: the "
                            f"server reports corruption ({exc.sqlstate}: {first}). Hint: run "
-                           "amcheck and restore the damaged relation", [NO_HASH_JOIN, statement],
+                           "amcheck and restore the damaged relation", [choice, statement],
                            observed)
     observed.update(orphans=count, samples=samples or [])
     if count == 0:
         return CheckResult(name, True, f"no orphans: every non-null"
                            f" {fk.describe().replace(' -> ', ' has a matching ')}",
-                           [NO_HASH_JOIN, statement], observed)
+                           [choice, statement], observed)
     example = ", ".join(f"{k}={v}" for k, v in (samples or [{}])[0].items())
     rows = "row" if count == 1 else "rows"
     return CheckResult(name, False, f"{count} orphan {rows} in"
                        f" {display_name(fk.schema, fk.table)}: {fk.describe()} has no parent"
                        f" (e.g. {example}). Hint: see observed.samples; re-run the sql to list"
-                       " them all", [NO_HASH_JOIN, statement], observed)
+                       " them all", [choice, statement], observed)
 
 
 class OwnedSequence(NamedTuple):
