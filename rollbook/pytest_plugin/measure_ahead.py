@@ -9,10 +9,11 @@ and measures them over AHEAD_CONNECTIONS read-only connections of its own (the c
 its value instead of measuring it again; the verdict functions decide exactly as before, on the
 same measurements.
 
-The key queries are timed first, on one connection while the others wait, as the baseline
-timed them: never beside a scan of ours. Then, once collection has given up the families no
-collected item reads (their keys released), the content chunks, the tables, the orphan
-searches and the schema comparison, over every connection. The post-rollback watch starts
+Once collection has given up the families no collected item reads (their keys released: a
+run of some checks measures only what they read), the key queries are timed first, on one
+connection while the others wait, as the baseline timed them: never beside a scan of ours.
+Then the content chunks, the tables, the orphan searches and the schema comparison, over
+every connection. The post-rollback watch starts
 at once too, on a thread and connection of its own (monitoring.observation_taker), so that
 its window passes while the rest runs. At the end of the session what is left
 is given up and the connections are closed (a statement still running is cancelled).
@@ -200,6 +201,7 @@ class Ahead:
         try:
             if timer:
                 try:
+                    self.collected.wait()  # a run that reads no key query times none
                     for job in self.first:
                         self._do(job, conn)
                 finally:

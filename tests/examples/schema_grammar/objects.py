@@ -68,7 +68,8 @@ def privileges(draw) -> Mutation:
         m(f"ALTER {draw(st.sampled_from(ROUTINES))} OWNER TO {role}", role),
         m(f"ALTER TYPE order_status OWNER TO {role}", "order_status"),
         m(f"ALTER SCHEMA reporting OWNER TO {role}", "reporting"),
-        m(f"GRANT SELECT ON {q(table)} TO {role}; REVOKE SELECT ON {q(table)} FROM {role}",
+        m(f"GRANT SELECT ON {q(table)} TO {role}; REVOKE SELECT ON {q(table)} FROM {role} "
+          "CASCADE",  # products: shop_app granted it on to shop_reporting
           table),
     ]))
 
