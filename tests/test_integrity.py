@@ -206,24 +206,31 @@ def test_every_check_runs_on_a_read_only_operator_connection(conn, scratch_dsn):
     assert len(results) == 1 + 2 + 4 + 4 + 1 + 1
 
 
-def test_a_parent_larger_than_a_hash_may_take_is_merged_a_small_one_hashed(conn):
+def test_hash_joins_are_off_only_where_a_merge_reads_the_child_in_heap_order(conn):
     """The orphan search turns hash joins off only for a parent that outgrows work_mem x
-    hash_mem_multiplier: merging a huge child with a small parent outran the statement timeout
-    at 5M journals."""
+    hash_mem_multiplier and a child whose key follows its heap order (pg_stats correlation):
+    merging a child in random heap order (uuid keys, a rewritten table) outran the statement
+    timeout at 5M journals."""
     conn.execute("SET work_mem = '64kB'")
     conn.execute("CREATE TABLE small_parent (id int PRIMARY KEY);"
+                 "INSERT INTO small_parent VALUES (1);"
                  "CREATE TABLE big_parent (id int PRIMARY KEY, pad text);"
                  "INSERT INTO big_parent SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;"
-                 "CREATE TABLE kid (s int REFERENCES small_parent, b int REFERENCES big_parent)")
-    keys = {fk.ref_table: fk for fk in foreign_keys(conn) if fk.table == "kid"}
+                 "CREATE TABLE kid (s int REFERENCES small_parent, b int REFERENCES big_parent,"
+                 " r int REFERENCES big_parent);"
+                 "INSERT INTO kid SELECT 1, g, 1 + (g * 7919) % 5000 FROM generate_series(1, 5000) g")
+    keys = {fk.columns[0]: fk for fk in foreign_keys(conn) if fk.table == "kid"}
 
     def hash_join_after_choice(fk):
         with conn.transaction():
             conn.execute(join_choice(fk))
             return conn.execute("SHOW enable_hashjoin").fetchone()[0]
 
-    assert hash_join_after_choice(keys["small_parent"]) == "on"
-    assert hash_join_after_choice(keys["big_parent"]) == "off"
-    assert conn.execute("SHOW enable_hashjoin").fetchone()[0] == "on"  # for its transaction only
-    result = find_orphans(conn, keys["big_parent"])
+    assert hash_join_after_choice(keys["b"]) == "on"  # not analyzed: its order is unknown
+    conn.execute("ANALYZE kid")
+    assert hash_join_after_choice(keys["b"]) == "off"  # in heap order, a big parent
+    assert hash_join_after_choice(keys["r"]) == "on"  # in random heap order
+    assert hash_join_after_choice(keys["s"]) == "on"  # a parent a hash holds
+    assert conn.execute("SHOW enable_hashjoin").fetchone()[0] == "on"  # for its transaction
+    result = find_orphans(conn, keys["b"])
     assert result.ok and "enable_hashjoin" in result.sql[0], result.sql

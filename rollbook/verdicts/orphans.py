@@ -15,23 +15,31 @@ from rollbook.measure.catalog import CONSTRAINT_ENDS_SQL, display_name
 from rollbook.record.evidence import CheckResult, as_text
 
 SAMPLE_SIZE = 5
-# A parent larger than the memory a hash may take (work_mem x hash_mem_multiplier) is merged
-# with the child's key in order (their indexes, or a sort) instead of hashed: at 1M rows its
-# hash spills in batches, 2-5x slower than the merge. A smaller parent is hashed as the planner
-# likes: merging a 7.5M-row child's key with a small parent sorted or walked the child's index
-# (heap fetches after a rewrite) and outran the 30 s statement timeout at 5M.
+# Hash joins are turned off (the child's key merged with the parent's in order) only where a
+# merge reads the child in heap order: a parent larger than a hash may take (work_mem x
+# hash_mem_multiplier, which spills in batches: at 1M integer keys 2-5x slower than the merge)
+# and a child whose key columns follow its heap order (pg_stats correlation >= 0.9). Otherwise
+# the planner hashes as it likes: merging along a child index in random heap order (uuid keys,
+# or a table just rewritten and not analyzed) was 2-5x slower than the hash at 1M, and outran
+# the 30 s statement timeout at 5M.
 JOIN_CHOICE = """\
 SELECT set_config('enable_hashjoin', CASE
-  WHEN pg_relation_size((quote_ident({schema}) || '.' || quote_ident({table}))::regclass)
+  WHEN pg_relation_size((quote_ident({ref_schema}) || '.' || quote_ident({ref_table}))::regclass)
        > pg_size_bytes(current_setting('work_mem'))
-         * current_setting('hash_mem_multiplier')::float8 THEN 'off'
+         * current_setting('hash_mem_multiplier')::float8
+   AND (SELECT count(*) = cardinality({columns}::name[]) AND min(abs(s.correlation)) >= 0.9
+        FROM pg_stats s WHERE s.schemaname = {schema} AND s.tablename = {table}
+         AND s.attname = ANY({columns}::name[])) THEN 'off'
   ELSE current_setting('enable_hashjoin') END, true)"""
 
 
 def join_choice(fk: ForeignKey) -> sql.Composed:
-    """For its transaction: no hash join when `fk`'s parent outgrows a hash's memory."""
-    return sql.SQL(JOIN_CHOICE).format(schema=sql.Literal(fk.ref_schema),
-                                       table=sql.Literal(fk.ref_table))
+    """For its transaction: no hash join where merging `fk`'s keys reads the child in heap
+    order and the parent outgrows a hash's memory."""
+    return sql.SQL(JOIN_CHOICE).format(
+        ref_schema=sql.Literal(fk.ref_schema), ref_table=sql.Literal(fk.ref_table),
+        schema=sql.Literal(fk.schema), table=sql.Literal(fk.table),
+        columns=sql.Literal(list(fk.columns)))
 
 
 FOREIGN_KEYS_SQL = f"""\
