@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -243,3 +244,29 @@ def test_a_budget_below_the_footprint_fails_the_main_drill_naming_what_held_the_
     assert "### Lock footprint" in record
     assert re.search(r"\| alembic downgrade -1 \| public\.journals \| [\d,]+ ms \| #\d+ DROP "
                      r"TRIGGER journals_touch_updated_at ON journals \| rewritten \|", record)
+
+
+def test_a_concurrent_index_build_waiting_on_an_open_snapshot_is_observed(scratch_dsn):
+    """CREATE INDEX CONCURRENTLY waits for every older snapshot of its database: the wait is a
+    virtualxid lock of the migration's own backend, with no relation (CI at 9e91e15 raised
+    AttributeError on it in the 0004 drill)."""
+    with psycopg.connect(scratch_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE diary (id int PRIMARY KEY, mood text)")
+    engine = sa.create_engine(sqlalchemy_url(scratch_dsn), poolclass=sa.pool.NullPool)
+    reader = psycopg.connect(scratch_dsn)
+    try:
+        reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("SELECT count(*) FROM diary")  # a snapshot the build must outwait
+        releaser = threading.Timer(HELD_S, reader.commit)
+        with observe(scratch_dsn, "index the diary") as footprint, \
+                engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            releaser.start()
+            conn.execute(sa.text("CREATE INDEX CONCURRENTLY ix_diary_mood ON diary (mood)"))
+        releaser.join()
+    finally:
+        reader.close()
+        engine.dispose()
+    assert footprint.samples > 1  # the sampler ran while the build waited
+    build = [h for h in footprint.holds if h.relation == "public.diary"]
+    assert build and all(h.mode == "ShareUpdateExclusiveLock" for h in build)
+    assert all(isinstance(h.relation, str) for h in footprint.holds)

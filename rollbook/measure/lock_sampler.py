@@ -88,7 +88,8 @@ class _Sampler:
             if oid is not None and relation is None and oid in self.known:
                 relation, kind = self.known[oid][0], self.known[oid][1]
             if pid in self.pids:
-                holds[(pid, oid, mode)] = (granted, relation or oid, kind or "")
+                if locktype == "relation":  # not its own wait for others' snapshots (CIC)
+                    holds[(pid, oid, mode)] = (granted, relation or oid, kind or "")
             elif not granted:
                 waits[(pid, locktype, oid, mode)] = relation or locktype
         number, sql = (statement.number, statement.sql) if statement else (0, "")
