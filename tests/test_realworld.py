@@ -16,7 +16,6 @@ import psycopg
 import pytest
 
 from realworld import oracle, pgdump
-from rollbook.runbook.revisions import clone
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +28,7 @@ def parent_and_copy(pg_server):
     with psycopg.connect(pg_server.dsn(parent), autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id serial PRIMARY KEY, v text NOT NULL)")
         conn.execute("INSERT INTO t (v) SELECT 'row ' || g FROM generate_series(1, 5) g")
-    clone(pg_server, parent, copy)
+    pg_server.copy_database(parent, copy)
     yield parent, copy
     for name in (parent, copy):
         pg_server.drop_database(name)

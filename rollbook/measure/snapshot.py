@@ -38,19 +38,22 @@ RLS_HINT = ("give the role what is said above, or pass --visible-rows-only to re
 
 def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVES,
          rows: bool | None = None, *, visible_rows_only: bool = False,
-         before_plans: Callable[[], object] | None = None) -> baseline.Baseline:
+         before_plans: Callable[[], object] | None = None,
+         schema: catalog.Schema | None = None) -> baseline.Baseline:
     """Capture everything over `conn` (which should be a read-only checks connection); the
     profile's key queries are judged on its server before anything is read. Tables whose
     row-level security may hide rows from the role refuse the snapshot, unless
     `visible_rows_only` says to record what the role sees (the baseline names them). Row
     digests are kept when `rows` says so, or (None) below the profile's row_digests_below rows.
     `before_plans` is called before the key queries are timed (a drill waits there for work it
-    ran alongside the reads, so the baseline's query times are not shared with it)."""
+    ran alongside the reads, so the baseline's query times are not shared with it). `schema`:
+    the catalog already read of the database `conn` is a file copy of (the drill reads the
+    original's schema, then its rows from the copy while the original is upgraded)."""
     query_guard.refuse(conn, profile.queries)
     hidden = role.rls_hidden(conn)
     if hidden and not visible_rows_only:
         raise ConfigError(f"snapshot refused: {'; '.join(hidden.values())}", hint=RLS_HINT)
-    schema = catalog.snapshot(conn, profile.schemas)
+    schema = schema or catalog.snapshot(conn, profile.schemas)
     timed = {t.table: t.column for t in inventory.time_columns(schema, profile)}
     # below row_digests_below rows as the planner's statistics estimate, row digests ride the
     # survey's read; the exact count decides below

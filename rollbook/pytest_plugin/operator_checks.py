@@ -15,7 +15,7 @@ from rollbook.record.model import utc_now
 from rollbook.runbook.child import die_with_parent
 
 if TYPE_CHECKING:
-    from rollbook.pytest_plugin.phases import Baselined
+    from rollbook.pytest_plugin.baseline_steps import Baselined
 
 OPERATOR_CHECKS_TIMEOUT_S = 900
 ROOT = Path(__file__).resolve().parents[2]

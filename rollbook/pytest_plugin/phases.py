@@ -7,40 +7,29 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from rollbook.measure import baseline, plans, snapshot
-from rollbook.measure.amcheck import enable_amcheck
+from rollbook.measure import plans
 from rollbook.measure.discard import rows_written_since
 from rollbook.measure.impact import assess
 from rollbook.pg.connect import connect
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.application import api_smoke
-from rollbook.pytest_plugin.evidence import attach_json
+from rollbook.pytest_plugin.baseline_steps import (
+    Baselined,
+    baseline_and_backup,
+    migration_detail,
+    seeded_at_integer,
+)
 from rollbook.pytest_plugin.post_rollback import watch_after_rollback
 from rollbook.pytest_plugin.trigger_steps import steady_state
 from rollbook.record import performance_view
 from rollbook.record.clock import format_duration
 from rollbook.runbook import backup
-from rollbook.runbook.migrations import MigrationRun, Migrations
+from rollbook.runbook.migrations import Migrations
 from rollbook.runbook.service import ServiceProcess
 from rollbook.verdicts import monitoring, performance, validation
-from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID, alembic_config
+from rollbook_vibes.migrations_config import REVISION_INTEGER, REVISION_UUID
 from rollbook_vibes.runbook import IMPACT_QUERIES
-from rollbook_vibes.seed import plan_for, seed
 from rollbook_vibes.traffic import write_on_uuid
-
-LONG_SEED_JOURNALS = 100_000  # seeds this big print progress lines
-
-
-@dataclass
-class Baselined:
-    """A seeded Vibes database at the integer revision, its baseline and pre-migration backup."""
-
-    server: Server
-    database: str
-    dsn: str
-    migrations: Migrations
-    baseline: baseline.Baseline
-    pre_migration: backup.Backup
 
 
 @dataclass
@@ -53,89 +42,43 @@ class Prepared(Baselined):
     beside_assessment: Future | None = None
 
 
-def migration_detail(run: MigrationRun) -> str:
-    """The step's one line; the run's timing and output go to the report too."""
-    detail = (f"{run.command}: {run.from_revision or '<base>'} -> "
-              f"{run.to_revision or '<base>'} in {format_duration(run.elapsed_s)}")
-    attach_json(f"migration timing: {detail}", run.to_dict())
-    return detail
-
-
 def prepare_uuid_rollback(drill, server: Server, database: str, scale: str,
                           beside_assessment=None) -> Prepared:
-    """Integer baseline, seed, baseline manifest, pre-migration backup, UUID upgrade, writes on
-    UUID and the pre-rollback assessment: the system a rollback starts from. The runbook's own
-    preparation (maintenance mode, notices, workspace and backup) is the drill's to run.
-    `beside_assessment`: see upgrade_and_write_on_uuid's `beside`."""
-    return upgrade_and_write_on_uuid(drill, prepare_integer_baseline(drill, server, database,
-                                                                      scale),
-                                     beside=beside_assessment)
+    """Integer baseline, seed, baseline manifest and pre-migration backup (read from a file
+    copy beside the UUID upgrade), writes on UUID and the pre-rollback assessment: the system
+    a rollback starts from. The runbook's own preparation (maintenance mode, notices,
+    workspace and backup) is the drill's to run. `beside_assessment`: see
+    upgrade_and_write_on_uuid's `beside`."""
+    migrations = seeded_at_integer(drill, server, database, scale)
+    start = baseline_and_backup(drill, server, database, migrations,
+                                during=lambda: upgrade_to_uuid(drill, migrations))
+    return write_on_uuid_and_assess(drill, start, beside=beside_assessment)
 
 
 def prepare_integer_baseline(drill, server: Server, database: str, scale: str) -> Baselined:
     """The Vibes database before the UUID migration: revision 0001, seeded, remembered in a
     baseline manifest and a verified pre-migration backup."""
-    dsn = server.dsn(database)
-    migrations = Migrations(alembic_config(dsn), dsn, locks=True)  # the lock footprint
-    drill.fact("server", server.describe())
-    drill.fact("server_version", server.version)
-    drill.fact("client_tools", server.installation.describe())
-    drill.fact("scale", scale)
-    drill.checklist.out_of_scope("Rollback team assembled", "automated drill, no people paged")
-    drill.checklist.out_of_scope("Root cause analysis initiated",
-                                 "rehearsal: there is no incident to analyse")
-
-    with drill.step(f"Migrate to the integer baseline ({REVISION_INTEGER})") as step:
-        step.detail = migration_detail(migrations.upgrade(REVISION_INTEGER))
-        with connect(dsn) as conn:
-            enable_amcheck(conn)  # so the corruption trigger can be evaluated
-
-    with drill.step(f"Seed Vibes data (scale {scale})") as step:
-        long_seed = plan_for(scale).journals >= LONG_SEED_JOURNALS
-        seeded = seed(dsn, scale, progress=drill.progress if long_seed else None)
-        drill.attach_json("rows seeded", seeded)
-        step.detail = f"{sum(seeded.values()):,} rows"
-
-    # the backup's pg_dump reads the same unchanging database as the baseline: it runs
-    # alongside the baseline's reads (both only read) but not its key queries' timing, and the
-    # upgrade starts once both are done and the backup verified
-    with ThreadPoolExecutor(1, thread_name_prefix="rollbook-pg_dump") as background:
-        dumping = background.submit(backup.dump, server, database,
-                                    drill.workspace / "pre_migration_backup.dump")
-        with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") \
-                as step:
-            with connect(dsn, read_only=True) as conn:
-                # as `rollbook snapshot` takes it
-                before = snapshot.take(conn, drill.profile, before_plans=dumping.exception)
-            path = before.save(drill.workspace / "baseline.json")
-            drill.attach_file("baseline.json", path)
-            drill.kept.file("baseline.json", path)
-            if before.rows_path is not None:  # its row digests, which it names by sha256
-                drill.kept.file(before.rows_path.name, before.rows_path)
-            step.detail = f"sha256 {before.sha256}"
-
-        with drill.step(f"Pre-migration backup (pg_dump -Fc -Z{backup.COMPRESS_LEVEL}, "
-                        "verified)") as step:
-            pre_migration = dumping.result()
-            drill.attach_json("pre-migration backup", drill.kept.backup("pre-migration backup",
-                                                                        pre_migration))
-            step.detail = (f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} "
-                           f"entries, sha256 {pre_migration.sha256}; pg_dump took "
-                           f"{format_duration(pre_migration.elapsed_s)}, alongside the baseline")
-
-    return Baselined(server=server, database=database, dsn=dsn, migrations=migrations,
-                     baseline=before, pre_migration=pre_migration)
+    return baseline_and_backup(drill, server, database,
+                               seeded_at_integer(drill, server, database, scale))
 
 
-def upgrade_and_write_on_uuid(drill, start: Baselined, beside=None) -> Prepared:
-    """UUID upgrade, writes while on UUID, pre-rollback assessment. `beside`: a function of
-    `start` (called in the drill's thread when the assessment starts) that returns work which
-    only reads; that work runs in a thread beside the assessment and on past it, and its
-    Future is the Prepared's `beside_assessment`."""
-    server, database, dsn, migrations = start.server, start.database, start.dsn, start.migrations
+def upgrade_to_uuid(drill, migrations: Migrations) -> None:
     with drill.step(f"Upgrade to the UUID schema ({REVISION_UUID})") as step:
         step.detail = migration_detail(migrations.upgrade(REVISION_UUID))
 
+
+def upgrade_and_write_on_uuid(drill, start: Baselined, beside=None) -> Prepared:
+    """UUID upgrade, then write_on_uuid_and_assess."""
+    upgrade_to_uuid(drill, start.migrations)
+    return write_on_uuid_and_assess(drill, start, beside)
+
+
+def write_on_uuid_and_assess(drill, start: Baselined, beside=None) -> Prepared:
+    """Writes while on UUID, pre-rollback assessment. `beside`: a function of `start` (called
+    in the drill's thread when the assessment starts) that returns work which only reads; that
+    work runs in a thread beside the assessment and on past it, and its Future is the
+    Prepared's `beside_assessment`."""
+    server, database, dsn, migrations = start.server, start.database, start.dsn, start.migrations
     with drill.step("Write new rows while on UUID") as step:
         with connect(dsn) as conn:
             added = write_on_uuid(conn)

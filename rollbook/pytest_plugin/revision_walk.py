@@ -30,7 +30,6 @@ from rollbook.runbook.revisions import (
     RevisionStep,
     Templates,
     chosen,
-    clone,
     migration_raised,
 )
 from rollbook.settings.profile import Profile
@@ -88,7 +87,7 @@ def copy_of_parent(drill, templates: Templates, step: RevisionStep) -> tuple[str
         except RollbookError as exc:  # a seed that failed, a migration refused: one line
             raise DrillFailure(f"{step.revision}: {exc.one_line()}") from None
         name = f"rb_rev_{uuid.uuid4().hex[:10]}"
-        clone(templates.server, template.name, name)
+        templates.server.copy_database(template.name, name)
         rows = sum(template.baseline.tables[t].rows for t in template.baseline.tables)
         log.detail = (f"copy of template {template.name} ({rows:,} rows, baseline sha256 "
                       f"{template.baseline.sha256[:12]}); "

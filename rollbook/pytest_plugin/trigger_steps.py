@@ -17,7 +17,7 @@ from rollbook.verdicts.measured import Measured
 from rollbook_vibes.migrations_config import REVISION_INTEGER
 
 if TYPE_CHECKING:
-    from rollbook.pytest_plugin.phases import Baselined
+    from rollbook.pytest_plugin.baseline_steps import Baselined
 
 
 def evaluate_triggers(drill, prepared: Baselined, *, expected_revision: str,

@@ -69,11 +69,6 @@ def chosen(migrations: Migrations, spec: str | tuple[str, ...]) -> list[Revision
     return steps[-int(match.group(1)):]
 
 
-def clone(server: Server, template: str, name: str) -> None:
-    """CREATE DATABASE name TEMPLATE template: a copy of the files, no re-seeding."""
-    with connect(server.dsn("postgres")) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template)))
 
 
 def filled(dsn: str) -> tuple[bool, bool]:
@@ -190,14 +185,14 @@ class Templates:
         order = self.order()
         previous = None
         if order[parent] <= order[origin_revision]:
-            clone(self.server, origin, name)
+            self.server.copy_database(origin, name)
             if parent != origin_revision:
                 self._migrate(dsn, "downgrade", parent, origin_revision)
         else:
             # made from the template one revision back (made first when missing), so rows are
             # seeded once, where the history starts, and migrated forward as production's were
             previous = self.at(self.parent_of(parent))[0]
-            clone(self.server, previous.name, name)
+            self.server.copy_database(previous.name, name)
             self._migrate(dsn, "upgrade", parent, self.parent_of(parent))
         tables, rows = filled(dsn)
         seeded = {} if not tables else (
