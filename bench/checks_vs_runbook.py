@@ -157,6 +157,21 @@ def runbook_commands(server, env: dict[str, str]) -> list[tuple[str, list[str], 
     return commands
 
 
+def runbook_monitoring(api_url: str, window_s: float, interval_s: float
+                       ) -> tuple[str, list[str], dict]:
+    """The runbook's post-rollback monitoring, `watch -n 30 'curl -s .../health | jq'`, over the
+    window and at the interval the checks' watch keeps (their profile's [monitoring] window_s
+    and interval_s: the first sample at once, the last at the window's end): a person watches
+    until they have seen enough, the checks stop at the window, so this does too. The
+    runbook's log tails (`tail -f ... | grep -i error`) run in other terminals over the same
+    minutes, adding no time. (name, argv, environment), as runbook_commands gives them."""
+    health = f"curl -s {api_url}/health | jq -c ."
+    script = (f"{health}; for i in $(seq {round(window_s / interval_s)}); do "
+              f"sleep {interval_s:g}; {health}; done")
+    return (f"watch -n {interval_s:g} 'curl -s .../health | jq' for {window_s:g} s",
+            ["sh", "-c", script], dict(os.environ))
+
+
 def prepare(server, scale: str | int, database: str = "vibes") -> tuple[str, dict[str, int]]:
     """`database` at revision 0001 (where a rollback of the UUID migration lands), seeded at
     `scale`, vacuumed and analyzed, with the extensions the runbook's commands use: (its DSN,

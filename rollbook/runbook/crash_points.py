@@ -28,7 +28,7 @@ from rollbook.record.redact import redact_text
 from rollbook.runbook import crash_child
 from rollbook.runbook.alembic_process import AlembicProcess, wait_for_backend_gone
 from rollbook.runbook.migrations import Migrations, current_revisions
-from rollbook.runbook.revisions import BASE, clone
+from rollbook.runbook.revisions import BASE
 from rollbook.settings.profile import Alembic
 from rollbook.settings.target import project_config
 from rollbook.verdicts import content, counts, orphans, schema
@@ -165,7 +165,7 @@ class Rehearsal:
 
     def copy(self) -> str:
         name = f"rb_crash_{uuid.uuid4().hex[:10]}"
-        clone(self.server, self.template, name)
+        self.server.copy_database(self.template, name)
         return name
 
     def run(self, database: str, crash_at: int | None) -> tuple[int, str, list[Sent]]:
