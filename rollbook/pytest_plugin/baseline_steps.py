@@ -22,7 +22,6 @@ from rollbook_vibes.migrations_config import REVISION_INTEGER, alembic_config
 from rollbook_vibes.seed import plan_for, seed
 
 LONG_SEED_JOURNALS = 100_000  # seeds this big print progress lines
-BASELINE_STEP = "Take the baseline manifest (schema, counts, fingerprints, plans)"
 
 
 @dataclass
@@ -125,7 +124,8 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
                 during()
         finally:
             ended.set()
-        with drill.step(BASELINE_STEP) as step:
+        with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") \
+                as step:
             before = taking.result() if taking is not None else baseline_of_copy()
             before.database = identity
             path = before.save(drill.workspace / "baseline.json")
