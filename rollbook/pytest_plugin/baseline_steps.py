@@ -83,11 +83,12 @@ def baseline_and_backup(drill, server: Server, database: str, migrations: Migrat
         schema = catalog.snapshot(conn, drill.profile.schemas) if during else None
     copy = f"rb_baseline_{uuid.uuid4().hex[:10]}" if during else database
     if during is not None:
-        with drill.step(f"Copy the seeded database for the baseline (CREATE DATABASE "
-                        f"... TEMPLATE {database} STRATEGY FILE_COPY)") as step:
+        with drill.step("Copy the seeded database for the baseline (CREATE DATABASE ... "
+                        "TEMPLATE ... STRATEGY FILE_COPY)") as step:
             server.copy_database(database, copy, file_copy=True)
-            step.detail = (f"{copy}: the baseline and the pre-migration backup read it beside "
-                           "the next step; the schema was read from the database itself")
+            step.detail = (f"CREATE DATABASE {copy} TEMPLATE {database}: the baseline and the "
+                           "pre-migration backup read it beside the next step; the schema was "
+                           "read from the database itself")
     try:
         return _taken(drill, server, database, copy, migrations, identity, schema, during)
     finally:
