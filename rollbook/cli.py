@@ -215,7 +215,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     with checks_connection(settings.profile, settings.dsn) as conn:
         warning = role.write_warning(conn)
         taken = snapshot.take(conn, settings.profile, rows=args.row_digests,
-                              visible_rows_only=args.visible_rows_only)
+                              visible_rows_only=args.visible_rows_only,
+                              second=lambda: checks_connection(settings.profile, settings.dsn))
     if warning:
         _warn(warning)
     output_mod.write_atomically(output, lambda partial: taken.save(partial, output.name),

@@ -254,3 +254,24 @@ def test_integer_key_blocks_cover_every_row_once(scratch_dsn, tmp_path, monkeypa
     assert [k for k, _ in kept] == expected and layout.rows == rows
     assert [b[3] for b in layout.blocks] == [100] * (rows // 100) + [rows % 100] * (rows % 100 > 0)
     assert fingerprint.hex_digest(sum(h for _, h in kept)) == digest
+
+
+def test_tables_read_over_two_connections_keep_what_one_connection_keeps(
+        scratch_dsn, tmp_path, monkeypatch):
+    """`rollbook snapshot` reads the tables over two connections at once, both writing blocks
+    into one sidecar: every table's count, digest and kept rows are those of one connection's
+    read (small blocks, so the two tables' blocks lie interleaved in the file)."""
+    monkeypatch.setattr(row_digests, "BLOCK_ROWS", 97)
+    with connect(scratch_dsn) as conn:
+        conn.execute(NOTES + COMPOSITE + "CREATE TABLE pairs (a int, b bigint, PRIMARY KEY (a, b));"
+                     " INSERT INTO pairs SELECT g % 50, g FROM generate_series(1, 5000) g;")
+    one = take(scratch_dsn, tmp_path / "one")
+    two = take(scratch_dsn, tmp_path / "two", two_connections=True)
+    assert two.tables == one.tables and two.facts["leaves"] == one.facts["leaves"]
+    for table in ("notes", "models", "audit", "pairs"):
+        kept = list(row_digests_read.kept_rows(one.rows_path, one.row_layout(table)))
+        assert kept and list(row_digests_read.kept_rows(two.rows_path,
+                                                        two.row_layout(table))) == kept
+    offsets = sorted((block[1], table) for table in ("notes", "pairs")
+                     for block in two.row_layout(table).blocks)
+    assert len({table for _, table in offsets[:len(offsets) // 2]}) == 2  # read at once

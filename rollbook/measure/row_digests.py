@@ -24,6 +24,7 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -236,19 +237,23 @@ class Writer:
         self.size = 0
         self.tables: dict[str, Layout] = {}
         self.sql: list[str] = []
+        self.writing = threading.Lock()  # tables may be added from two threads at once
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
-            algorithm: str, tally: Tally = NO_TALLY) -> list[tuple[Any, ...]]:
+            algorithm: str, tally: Tally = NO_TALLY, statements: list[str] | None = None
+            ) -> list[tuple[Any, ...]]:
         """`table`'s keys and row hashes, a block at a time: read along its key's index where it
         has one in key order, else by one statement; what `tally` asks of each block's leaves,
-        as (leaf, rows, hash sum, oldest, newest)."""
+        as (leaf, rows, hash sum, oldest, newest). Its statements are added to `statements`
+        too. Two tables may be added at once, from two threads on two connections."""
+        statements = [] if statements is None else statements
         columns = fingerprint.table_columns(conn, table) or {}
         keys, indexed = read_form(conn, table, columns, key)
         if indexed:
-            read = _ranged_blocks(conn, table, columns, keys, algorithm, self.sql, tally)
+            read = _ranged_blocks(conn, table, columns, keys, algorithm, statements, tally)
         else:
             statement = rows_statement(conn, table, columns, keys, algorithm, tally=tally)
-            self.sql.append(statement)
+            statements.append(statement)
             read = read_blocks(conn, statement)
         layout = self.tables[table] = Layout(keys.columns, keys.form)
         tallied: list[tuple[Any, ...]] = []
@@ -262,6 +267,7 @@ class Writer:
                 del block
             if pending is not None:
                 tallied += pending.result()
+        self.sql += statements
         return tallied
 
     def _write(self, layout: Layout, keys: KeyForm, tally: Tally, block: tuple[Any, ...]
@@ -269,11 +275,12 @@ class Writer:
         got, tallies = received(keys, tally, block)
         del block
         packed = got.packed()
-        layout.blocks.append([got.key(0), self.size, len(packed), got.rows])
-        layout.rows += got.rows
-        self.file.write(packed)
-        self.sha256.update(packed)
-        self.size += len(packed)
+        with self.writing:  # each block lies where its layout says; a table's blocks in order
+            layout.blocks.append([got.key(0), self.size, len(packed), got.rows])
+            layout.rows += got.rows
+            self.file.write(packed)
+            self.sha256.update(packed)
+            self.size += len(packed)
         return tallies
 
     def facts(self, name: str) -> dict[str, Any]:

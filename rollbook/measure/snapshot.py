@@ -11,7 +11,10 @@ in a sidecar file (row_digests.py), so a content mismatch names its rows.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
 import psycopg
 
@@ -19,12 +22,14 @@ from rollbook.errors import ConfigError
 from rollbook.measure import (
     baseline,
     catalog,
+    fingerprint,
     inventory,
     observation,
     plans,
     row_digests,
     survey,
 )
+from rollbook.measure.catalog import relation
 from rollbook.measure.catalog.base import display_name
 from rollbook.pg import query_guard, role
 from rollbook.runbook.migrations import current_revisions
@@ -39,7 +44,9 @@ RLS_HINT = ("give the role what is said above, or pass --visible-rows-only to re
 def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVES,
          rows: bool | None = None, *, visible_rows_only: bool = False,
          before_plans: Callable[[], object] | None = None,
-         schema: catalog.Schema | None = None) -> baseline.Baseline:
+         schema: catalog.Schema | None = None,
+         second: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None
+         ) -> baseline.Baseline:
     """Capture everything over `conn` (which should be a read-only checks connection); the
     profile's key queries are judged on its server before anything is read. Tables whose
     row-level security may hide rows from the role refuse the snapshot, unless
@@ -48,7 +55,10 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
     `before_plans` is called before the key queries are timed (a drill waits there for work it
     ran alongside the reads, so the baseline's query times are not shared with it). `schema`:
     the catalog already read of the database `conn` is a file copy of (the drill reads the
-    original's schema, then its rows from the copy while the original is upgraded)."""
+    original's schema, then its rows from the copy while the original is upgraded). `second`
+    opens another connection to the same database: with row digests the tables are read over
+    both, each on whichever is free, the largest first (a table's row digests are read along
+    its index by one backend, where a scan without them has PostgreSQL's parallel workers)."""
     query_guard.refuse(conn, profile.queries)
     hidden = role.rls_hidden(conn)
     if hidden and not visible_rows_only:
@@ -59,7 +69,8 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
     # survey's read; the exact count decides below
     writer = (row_digests.Writer() if rows or (rows is None and _estimated_rows(
         conn, schema) < profile.row_digests_below) else None)
-    taken, surveys = read_tables(conn, schema, timed, leaves, writer)
+    taken, surveys = read_tables(conn, schema, timed, leaves, writer,
+                                 second if writer is not None else None)
     found = inventory.build(conn, profile, taken)
     unsurveyed = [(t.table, t.column) for t in found.time_columns
                   if t.table not in surveys or surveys[t.table].time_range is None]
@@ -98,22 +109,67 @@ def take(conn: psycopg.Connection, profile: Profile, leaves: int = content.LEAVE
 
 
 def read_tables(conn: psycopg.Connection, schema: catalog.Schema, timed: dict[str, str],
-                leaves: int, writer: row_digests.Writer | None
+                leaves: int, writer: row_digests.Writer | None,
+                second: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None
                 ) -> tuple[baseline.Baseline, dict[str, survey.Survey]]:
     """The baseline of `schema`'s tables, each read once (survey.py): its count, digest, key
     and time range (`timed`: table -> time column) and leaves, and its row digests when a
-    `writer` is given."""
+    `writer` is given; with `second`, over `conn` and a second connection at once."""
     surveys: dict[str, survey.Survey] = {}
     whole_keys = catalog.whole_keys(schema)
 
-    def read(table: str, key: str | None, algorithm: str) -> tuple[int, str, int | None]:
+    def surveyed(on: psycopg.Connection, table: str, key: str | None, algorithm: str
+                 ) -> survey.Survey:
         kept = (writer, baseline.whole_key_of(schema, table, whole_keys.get(table))
                 ) if writer is not None else None
-        found = surveys[table] = survey.survey_table(conn, table, algorithm, key,
-                                                     timed.get(table), leaves, kept)
+        return survey.survey_table(on, table, algorithm, key, timed.get(table), leaves, kept)
+
+    if second is not None:
+        surveys.update(_on_two_connections(conn, second, schema, whole_keys, surveyed))
+
+    def read(table: str, key: str | None, algorithm: str) -> tuple[int, str, int | None]:
+        if table not in surveys:
+            surveys[table] = surveyed(conn, table, key, algorithm)
+        found = surveys[table]
         return found.rows, found.digest, found.key_range[1] if found.key_range else None
 
     return baseline.capture(conn, current_revisions(conn), schema=schema, read=read), surveys
+
+
+def _on_two_connections(conn: psycopg.Connection,
+                        second: Callable[[], AbstractContextManager[psycopg.Connection]],
+                        schema: catalog.Schema, whole_keys: dict,
+                        surveyed: Callable[..., survey.Survey]) -> dict[str, survey.Survey]:
+    """Every table of `schema` surveyed, the largest first (by pg_class.relpages), each on
+    whichever of `conn` and a second connection is free."""
+    algorithm = fingerprint.algorithm_for(conn)
+    names = sorted(schema.tables)
+    pages = conn.execute("SELECT coalesce(c.relpages, 0) FROM unnest(%s::text[]) WITH ORDINALITY"
+                         " AS t(name, n) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)"
+                         " ORDER BY t.n",
+                         [[relation(t).as_string(conn) for t in names]]).fetchall()
+    pending = [t for _, t in sorted(zip((-p for (p,) in pages), names, strict=True))]
+    found: dict[str, survey.Survey] = {}
+    taking = threading.Lock()
+
+    def work(on: psycopg.Connection) -> None:
+        while True:
+            with taking:
+                if not pending:
+                    return
+                table = pending.pop(0)
+            whole = whole_keys.get(table) or ()
+            found[table] = surveyed(on, table, whole[0] if whole else None, algorithm)
+
+    with second() as other, ThreadPoolExecutor(1, thread_name_prefix="rollbook-survey") as pool:
+        beside = pool.submit(work, other)
+        try:
+            work(conn)
+        finally:
+            with taking:
+                pending.clear()  # a failure on one side stops the other at its next table
+            beside.result()
+    return found
 
 
 def _estimated_rows(conn: psycopg.Connection, schema: catalog.Schema) -> float:

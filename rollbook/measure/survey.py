@@ -85,15 +85,13 @@ def _with_row_digests(conn: psycopg.Connection, table: str, algorithm: str,
     """The survey's groups (leaf, count, hash sum, oldest, newest) from the blocks the row
     digests are written from: the tallies of every block's leaves added up."""
     writer, whole_key = rows
-    written = len(writer.sql)
     leaves: dict[Any, list[Any]] = {}
     for leaf, count, total, oldest, newest in writer.add(conn, table, whole_key, algorithm,
-                                                         tally):
+                                                         tally, statements):
         summed = leaves.setdefault(leaf, [0, 0, None, None])
         summed[0] += count
         summed[1] += total
         if oldest is not None:
             summed[2] = oldest if summed[2] is None else min(summed[2], oldest)
             summed[3] = newest if summed[3] is None else max(summed[3], newest)
-    statements.extend(writer.sql[written:])
     return [(leaf, *summed) for leaf, summed in leaves.items()]

@@ -112,9 +112,12 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
             dumping.exception()
             ended.wait()
 
-        with connect(server.dsn(read_from), read_only=True) as conn:
-            # as `rollbook snapshot` takes it
-            return snapshot.take(conn, drill.profile, before_plans=before_plans, schema=schema)
+        def second():
+            return connect(server.dsn(read_from), read_only=True)
+
+        with second() as conn:  # as `rollbook snapshot` takes it
+            return snapshot.take(conn, drill.profile, before_plans=before_plans, schema=schema,
+                                 second=second)
 
     with ThreadPoolExecutor(2, thread_name_prefix="rollbook-baseline") as background:
         dumping = background.submit(backup.dump, server, read_from,
