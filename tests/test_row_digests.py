@@ -145,6 +145,20 @@ def test_tampered_sidecar_is_refused_in_one_line(notes, tmp_path):
     assert "\n" not in message and "baseline.rows do not match the sha256" in message
 
 
+def test_a_sidecar_format_newer_than_this_rollbook_is_refused_in_one_line(notes, tmp_path):
+    _, before = notes
+    before.facts["row_digests"]["tables"]["notes"]["format"] = row_digests.FORMAT + 1
+    newer = before.save(before.rows_path.parent / "newer.json")  # its sha256 made anew
+    with pytest.raises(BaselineError) as refused:
+        baseline.load(newer)
+    assert refused.value.message == (f"baseline {newer} keeps row digests in format "
+                                     f"{row_digests.FORMAT + 1}, newer than this rollbook reads "
+                                     f"(up to {row_digests.FORMAT}).")
+    assert "Hint: upgrade rollbook" in refused.value.one_line()
+    before.facts["row_digests"]["tables"]["notes"]["format"] = row_digests.FORMAT
+    assert baseline.load(before.save(newer)).rows_path.is_file()  # the same file, readable
+
+
 def test_missing_sidecar_is_refused_in_one_line(notes, tmp_path, capsys):
     dsn, before = notes
     before.rows_path.unlink()

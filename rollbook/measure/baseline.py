@@ -219,8 +219,20 @@ def load(path: Path) -> Baseline:
                             f"one ({type(exc).__name__}: {exc}).",
                             hint="use the original file, or take a new snapshot.") from None
     if kept:
+        _readable_format(path, kept)
         loaded.rows_path = _sidecar(path, kept)
     return loaded
+
+
+def _readable_format(path: Path, kept: dict[str, Any]) -> None:
+    """Row digests in a sidecar format newer than this rollbook's are refused, not misread."""
+    newest = max((int(layout.get("format", 1)) for layout in kept.get("tables", {}).values()),
+                 default=row_digests.FORMAT)
+    if newest > row_digests.FORMAT:
+        raise BaselineError(f"baseline {path} keeps row digests in format {newest}, newer than "
+                            f"this rollbook reads (up to {row_digests.FORMAT}).",
+                            hint="upgrade rollbook to the version that took it, or take a new "
+                            "snapshot with this one.")
 
 
 def _sidecar(path: Path, kept: dict[str, Any]) -> Path:
