@@ -6,7 +6,9 @@ the end of the transaction, so that extra sample sees every relation lock a stat
 however short it was. A lock is attributed to the statement during which it first appeared
 and held from the first sample that showed it granted to the first that no longer shows it
 (the transaction's end): the resolution is the sampling interval. Sessions that wait on the
-migration's backend (pg_blocking_pids) are recorded too, with how long each waited; "rewritten"
+migration's backend (pg_blocking_pids) are recorded too, with how long each waited (the
+migration's own waits on others, such as CREATE INDEX CONCURRENTLY's on older snapshots, name
+no relation and are not holds); "rewritten"
 compares each table's relfilenode before and after.
 """
 from __future__ import annotations
@@ -35,7 +37,7 @@ WITH seen AS MATERIALIZED (
     SELECT pid, locktype, relation, mode, granted FROM pg_locks
     WHERE (pid = ANY(%(pids)s::int[]) AND locktype = 'relation'
            AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-       OR (NOT granted AND pid <> pg_backend_pid()))
+       OR (NOT granted AND pid <> pg_backend_pid() AND pid <> ALL(%(pids)s::int[])))
 SELECT s.pid, s.locktype, s.relation::bigint, s.mode, s.granted, n.nspname, c.relname, c.relkind
 FROM seen s
 LEFT JOIN pg_class c ON c.oid = s.relation
@@ -88,8 +90,7 @@ class _Sampler:
             if oid is not None and relation is None and oid in self.known:
                 relation, kind = self.known[oid][0], self.known[oid][1]
             if pid in self.pids:
-                if locktype == "relation":  # not its own wait for others' snapshots (CIC)
-                    holds[(pid, oid, mode)] = (granted, relation or oid, kind or "")
+                holds[(pid, oid, mode)] = (granted, relation or oid, kind or "")
             elif not granted:
                 waits[(pid, locktype, oid, mode)] = relation or locktype
         number, sql = (statement.number, statement.sql) if statement else (0, "")

@@ -236,7 +236,6 @@ class Writer:
         self.sha256 = hashlib.sha256()
         self.size = 0
         self.tables: dict[str, Layout] = {}
-        self.sql: list[str] = []
         self.writing = threading.Lock()  # tables may be added from two threads at once
 
     def add(self, conn: psycopg.Connection, table: str, key: tuple[str, ...],
@@ -244,8 +243,8 @@ class Writer:
             ) -> list[tuple[Any, ...]]:
         """`table`'s keys and row hashes, a block at a time: read along its key's index where it
         has one in key order, else by one statement; what `tally` asks of each block's leaves,
-        as (leaf, rows, hash sum, oldest, newest). Its statements are added to `statements`
-        too. Two tables may be added at once, from two threads on two connections."""
+        as (leaf, rows, hash sum, oldest, newest); the statements it sent are added to
+        `statements`. Two tables may be added at once, from two threads on two connections."""
         statements = [] if statements is None else statements
         columns = fingerprint.table_columns(conn, table) or {}
         keys, indexed = read_form(conn, table, columns, key)
@@ -267,7 +266,6 @@ class Writer:
                 del block
             if pending is not None:
                 tallied += pending.result()
-        self.sql += statements
         return tallied
 
     def _write(self, layout: Layout, keys: KeyForm, tally: Tally, block: tuple[Any, ...]

@@ -11,9 +11,7 @@ in a sidecar file (row_digests.py), so a content mismatch names its rows.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 
 import psycopg
@@ -32,6 +30,7 @@ from rollbook.measure import (
 from rollbook.measure.catalog import relation
 from rollbook.measure.catalog.base import display_name
 from rollbook.pg import query_guard, role
+from rollbook.pg.two_connections import each_on_two
 from rollbook.runbook.migrations import current_revisions
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import content, counts
@@ -148,28 +147,13 @@ def _on_two_connections(conn: psycopg.Connection,
                          " AS t(name, n) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)"
                          " ORDER BY t.n",
                          [[relation(t).as_string(conn) for t in names]]).fetchall()
-    pending = [t for _, t in sorted(zip((-p for (p,) in pages), names, strict=True))]
-    found: dict[str, survey.Survey] = {}
-    taking = threading.Lock()
+    largest_first = [t for _, t in sorted(zip((-p for (p,) in pages), names, strict=True))]
 
-    def work(on: psycopg.Connection) -> None:
-        while True:
-            with taking:
-                if not pending:
-                    return
-                table = pending.pop(0)
-            whole = whole_keys.get(table) or ()
-            found[table] = surveyed(on, table, whole[0] if whole else None, algorithm)
+    def work(on: psycopg.Connection, table: str) -> survey.Survey:
+        whole = whole_keys.get(table) or ()
+        return surveyed(on, table, whole[0] if whole else None, algorithm)
 
-    with second() as other, ThreadPoolExecutor(1, thread_name_prefix="rollbook-survey") as pool:
-        beside = pool.submit(work, other)
-        try:
-            work(conn)
-        finally:
-            with taking:
-                pending.clear()  # a failure on one side stops the other at its next table
-            beside.result()
-    return found
+    return dict(zip(largest_first, each_on_two(largest_first, conn, second, work), strict=True))
 
 
 def _estimated_rows(conn: psycopg.Connection, schema: catalog.Schema) -> float:

@@ -77,28 +77,30 @@ def baseline_and_backup(drill, server: Server, database: str, migrations: Migrat
     read a file copy of `database` made first, its schema and identity read from `database`
     itself, while `during` runs in the drill's thread; the key queries are timed once `during`
     and pg_dump have ended, so their times are nobody else's."""
-    dsn = server.dsn(database)
-    with connect(dsn, read_only=True) as conn:
+    if during is None:
+        return _taken(drill, server, database, database, migrations, None, None, None)
+    with connect(server.dsn(database), read_only=True) as conn:
         identity = baseline.database_identity(conn)
-        schema = catalog.snapshot(conn, drill.profile.schemas) if during else None
-    copy = f"rb_baseline_{uuid.uuid4().hex[:10]}" if during else database
-    if during is not None:
-        with drill.step("Copy the seeded database for the baseline (CREATE DATABASE ... "
-                        "TEMPLATE ... STRATEGY FILE_COPY)") as step:
-            server.copy_database(database, copy, file_copy=True)
-            step.detail = (f"CREATE DATABASE {copy} TEMPLATE {database}: the baseline and the "
-                           "pre-migration backup read it beside the next step; the schema was "
-                           "read from the database itself")
+        schema = catalog.snapshot(conn, drill.profile.schemas)
+    copy = f"rb_baseline_{uuid.uuid4().hex[:10]}"
+    with drill.step("Copy the seeded database for the baseline (CREATE DATABASE ... "
+                    "TEMPLATE ... STRATEGY FILE_COPY)") as step:
+        server.copy_database(database, copy, file_copy=True)
+        step.detail = (f"CREATE DATABASE {copy} TEMPLATE {database}: the baseline and the "
+                       "pre-migration backup read it beside the next step; the schema was "
+                       "read from the database itself")
     try:
         return _taken(drill, server, database, copy, migrations, identity, schema, during)
     finally:
-        if copy != database:
-            server.drop_database(copy)
+        server.drop_database(copy)
 
 
 def _taken(drill, server: Server, database: str, read_from: str, migrations: Migrations,
-           identity: dict, schema: catalog.Schema | None,
+           identity: dict | None, schema: catalog.Schema | None,
            during: Callable[[], object] | None) -> Baselined:
+    """As baseline_and_backup says, reading `read_from` (`database` itself, or its copy with
+    `identity`, `schema` and `during`)."""
+    copied = read_from != database
     timed: dict[str, float] = {}
     ended = threading.Event()
     if during is None:
@@ -131,7 +133,8 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
         with drill.step("Take the baseline manifest (schema, counts, fingerprints, plans)") \
                 as step:
             before = taking.result() if taking is not None else baseline_of_copy()
-            before.database = identity
+            if copied:
+                before.database = identity
             path = before.save(drill.workspace / "baseline.json")
             drill.attach_file("baseline.json", path)
             drill.kept.file("baseline.json", path)
@@ -140,19 +143,18 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
             step.detail = f"sha256 {before.sha256}" + (
                 f"; of the file copy {read_from}: its rows read in "
                 f"{format_duration(timed['rows'])} beside the step before, the key queries "
-                "timed after it" if read_from != database else "")
+                "timed after it" if copied else "")
 
         with drill.step(f"Pre-migration backup (pg_dump -Fc -Z{backup.COMPRESS_LEVEL}, "
                         "verified)") as step:
             pre_migration = dumping.result()
             drill.attach_json("pre-migration backup", drill.kept.backup("pre-migration backup",
                                                                         pre_migration))
-            beside = "the step before" if read_from != database else "the baseline"
+            beside = "the step before" if copied else "the baseline"
             step.detail = (f"{pre_migration.size_bytes:,} bytes, {pre_migration.toc_entries} "
                            f"entries, sha256 {pre_migration.sha256}; pg_dump took "
                            f"{format_duration(pre_migration.elapsed_s)}, alongside {beside}"
-                           + (f" (of the file copy {read_from})" if read_from != database
-                              else ""))
+                           + (f" (of the file copy {read_from})" if copied else ""))
 
     return Baselined(server=server, database=database, dsn=server.dsn(database),
                      migrations=migrations, baseline=before, pre_migration=pre_migration)

@@ -2,14 +2,15 @@
 after it, the steady state (the same triggers quiet again)."""
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 from rollbook.measure import amcheck, inventory
 from rollbook.measure.baseline import Baseline
+from rollbook.pg.two_connections import each_on_two
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import triggers
@@ -92,25 +93,19 @@ def searched_on_two_connections(profile: Profile, dsn: str, measured: Measured, 
     first."""
     searches = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
     checks = sorted(range(len(indexes)), key=lambda i: -_pages(measured.conn, indexes[i][0]))
-    pending = [("orphans", i) for i in searches] + [("amcheck", i) for i in checks]
-    results: dict[tuple[str, int], object] = {}
-    taking = threading.Lock()
+    order = [("orphans", i) for i in searches] + [("amcheck", i) for i in checks]
 
-    def work(on: Measured) -> None:
-        while True:
-            with taking:
-                if not pending:
-                    return
-                kind, index = pending.pop(0)
-            results[kind, index] = (on.orphans(keys[index]) if kind == "orphans" else
-                                    amcheck.check_index(on.conn, *indexes[index]))
+    @contextmanager
+    def second() -> Iterator[Measured]:
+        with checks_connection(profile, dsn) as conn:
+            yield Measured(conn, measured.baseline)
 
-    if pending:
-        with checks_connection(profile, dsn) as second, \
-                ThreadPoolExecutor(1, thread_name_prefix="rollbook-searches") as helper:
-            beside = helper.submit(work, Measured(second, measured.baseline))
-            work(measured)
-            beside.result()
+    def work(on: Measured, job: tuple[str, int]) -> object:
+        kind, index = job
+        return (on.orphans(keys[index]) if kind == "orphans" else
+                amcheck.check_index(on.conn, *indexes[index]))
+
+    results = dict(zip(order, each_on_two(order, measured, second, work), strict=True))
     return ([results["orphans", i] for i in range(len(keys))],
             [results["amcheck", i] for i in range(len(indexes))])
 
