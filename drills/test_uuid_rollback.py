@@ -7,9 +7,10 @@ workspace and a backup of the current state), the database rollback, the
 application rollback (its release installed while the database rolls back) and restart,
 validation (the operator checks against the drill's database, then the steady state of the
 triggers on their measurements of the same state, performance, the API), maintenance mode off
-again, and the runbook's integration tests (the operator's `pytest checks/`) with its
-post-rollback monitoring (the watch, error logs and rates) beside them, and the users' notice
-and status page. Notices go for real to a local relay and status page.
+again, and the runbook's integration tests (the operator's `pytest checks/`, its process loaded
+while the database rolls back) with its post-rollback monitoring (the watch, error logs and
+rates) beside them, and the users' notice and status page. Notices go for real to a local
+relay and status page.
 Every step is an Allure step; the four runbook phases are timed against the recovery-time
 objectives.
 """
@@ -67,18 +68,22 @@ def test_uuid_rollback_with_alembic_downgrade(drill, pg_server, drill_database, 
     notify_stakeholders(drill, outbox)
     back_up_current_state(drill, prepared)
 
-    with release_staged(vibes_releases) as release:  # installed while the database rolls back
-        with drill.phase("Database Rollback") as step:
-            run = prepared.migrations.downgrade("-1")
-            drill.attach_json("alembic downgrade -1", run.to_dict())
-            step.detail = migration_detail(run)
-            drill.checklist.done("Database migration rolled back", step.detail)
-        check_lock_footprint(drill, prepared.migrations)
-    application_rollback(drill, service, release)
-    validation_testing(drill, prepared, kept=prepared.added, service=service, watch=False,
-                       steady=True)
-    leave_maintenance(drill, service)
-    with operator_checks(drill, prepared, service.base_url):  # beside it, steps that only read
+    # the operator's `pytest checks/` loads while the database rolls back, and starts once
+    # maintenance mode is off, beside the post-rollback watch (both only read)
+    with operator_checks(drill, prepared, service.base_url) as checks:
+        # the release installed while the database rolls back
+        with release_staged(vibes_releases) as release:
+            with drill.phase("Database Rollback") as step:
+                run = prepared.migrations.downgrade("-1")
+                drill.attach_json("alembic downgrade -1", run.to_dict())
+                step.detail = migration_detail(run)
+                drill.checklist.done("Database migration rolled back", step.detail)
+            check_lock_footprint(drill, prepared.migrations)
+        application_rollback(drill, service, release)
+        validation_testing(drill, prepared, kept=prepared.added, service=service, watch=False,
+                           steady=True)
+        leave_maintenance(drill, service)
+        checks.start()
         watch_after_rollback(drill, prepared, service)  # the runbook's post-rollback monitoring
     validated(drill, prepared)
     notify_users_and_status_page(drill, outbox)

@@ -8,11 +8,13 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from rollbook.measure import baseline, catalog, snapshot
 from rollbook.measure.amcheck import enable_amcheck
 from rollbook.pg.connect import connect
+from rollbook.pg.cpu_priority import lowest_priority
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.evidence import attach_json
 from rollbook.record.clock import format_duration
@@ -121,9 +123,11 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
             return snapshot.take(conn, drill.profile, before_plans=before_plans, schema=schema,
                                  second=second)
 
-    with ThreadPoolExecutor(2, thread_name_prefix="rollbook-baseline") as background:
+    with ThreadPoolExecutor(2, thread_name_prefix="rollbook-baseline") as background, \
+            lowest_priority(server, read_from) if copied else nullcontext():
         dumping = background.submit(backup.dump, server, read_from,
-                                    drill.workspace / "pre_migration_backup.dump")
+                                    drill.workspace / "pre_migration_backup.dump",
+                                    lowest_priority=copied)
         taking = background.submit(baseline_of_copy) if during is not None else None
         try:
             if during is not None:

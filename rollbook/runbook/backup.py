@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from rollbook.errors import BackupError
+from rollbook.pg.cpu_priority import lowest_for_child
 from rollbook.pg.server import Server
 from rollbook.record.evidence import CheckResult
 from rollbook.record.redact import redact_text
@@ -50,15 +52,15 @@ class ToolRun:
 
 
 def dump(server: Server, dbname: str, path: Path, *, tables: tuple[str, ...] = (),
-         compress: int = COMPRESS_LEVEL) -> Backup:
+         compress: int = COMPRESS_LEVEL, lowest_priority: bool = False) -> Backup:
     """pg_dump -Fc -Z`compress` of dbname into path (parents created), then verify it and hash
-    it."""
+    it. `lowest_priority`: pg_dump runs at the lowest CPU priority (beside a timed step)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     argv = [str(server.installation.tool("pg_dump")), "--format=custom",
             f"--compress={compress}", "--no-password",
             f"--file={path}", f"--dbname={server.client_dsn(dbname)}"]
     argv += [f"--table={table}" for table in tables]
-    run = _run(server, argv)
+    run = _run(server, argv, preexec_fn=lowest_for_child if lowest_priority else None)
     backup = Backup(path=path, sha256=sha256_of(path), size_bytes=path.stat().st_size,
                     elapsed_s=run.elapsed_s, tool=server.installation.describe(),
                     command=run.command)
@@ -124,10 +126,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _run(server: Server, argv: list[str]) -> ToolRun:
+def _run(server: Server, argv: list[str],
+         preexec_fn: Callable[[], None] | None = None) -> ToolRun:
     shown = [redact_text(arg) for arg in argv]
     started = time.perf_counter()
-    result = subprocess.run(argv, capture_output=True, text=True, env=server.client_env())
+    result = subprocess.run(argv, capture_output=True, text=True, env=server.client_env(),
+                            preexec_fn=preexec_fn)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         tool = Path(argv[0]).name
