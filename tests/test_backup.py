@@ -7,6 +7,7 @@ from psycopg import sql
 
 from rollbook.errors import BackupError, ServerError
 from rollbook.pg.install import client_installation_for
+from rollbook.record.manifest import sha256_file
 from rollbook.runbook import backup
 
 
@@ -44,7 +45,7 @@ def test_tampered_archive_fails_verification(pg_server, small_db, tmp_path):
 def test_truncated_archive_is_unreadable(pg_server, small_db, tmp_path):
     made = backup.dump(pg_server, small_db, tmp_path / "pre.dump")
     made.path.write_bytes(made.path.read_bytes()[:40])
-    made.sha256 = backup.sha256_of(made.path)
+    made.sha256 = sha256_file(made.path)
     verdict = backup.verify(pg_server, made)
     assert not verdict.ok and "pg_restore --list cannot read" in verdict.summary
 

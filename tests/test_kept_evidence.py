@@ -35,8 +35,8 @@ def test_a_drill_keeps_its_dump_facts_log_and_junit_sealed(pytester):
     kept = run_dir / "evidence" / "test_drill.py_test_drill"
     facts = json.loads((kept / "pre-rollback backup.json").read_text())
     assert len(facts["sha256"]) == 64 and facts["kept_as"] == "state.dump"
-    from rollbook.runbook.backup import sha256_of
-    assert sha256_of(kept / "state.dump") == facts["sha256"]
+    from rollbook.record.manifest import sha256_file
+    assert sha256_file(kept / "state.dump") == facts["sha256"]
     assert "database system is ready" in (kept / "postgresql.log").read_text()
     assert "testcase" in (run_dir / "junit.xml").read_text()
     record = (run_dir / "rollback-record.md").read_text()

@@ -249,3 +249,35 @@ def test_a_symlinked_manifest_is_not_read(run, tmp_path):
 def test_the_oracle_and_verify_agree_on_a_clean_run(run):
     manifest.seal(run)
     assert _sha256sum_check(run) == 0 and manifest.verify(run).ok
+
+
+def test_a_dump_hashed_when_written_and_linked_into_the_run_is_listed_unread(run, tmp_path):
+    """A drill's dump, hashed once when written and kept by a second link, is listed with that
+    hash (sha256sum agrees); written again afterwards, it is hashed anew."""
+    dump = tmp_path / "state.dump"
+    dump.write_bytes(b"archive " * 1000)
+    manifest.hashed_once(dump)
+    os.link(dump, run / "state.dump")
+    manifest.seal(run)
+    assert _sha256sum_check(run) == 0 and manifest.verify(run).ok
+    with dump.open("ab") as handle:  # a new size and modification time: not what was hashed
+        handle.write(b"more")
+    manifest.seal(run)
+    assert _sha256sum_check(run) == 0 and manifest.verify(run).ok
+
+
+def test_a_remembered_hash_goes_stale_only_where_verify_sees_it(run, tmp_path):
+    """The remembered hash is trusted while size and modification time stay; bytes changed
+    behind them are not hidden: the manifest lists the old hash and verify names the file."""
+    dump = tmp_path / "state.dump"
+    dump.write_bytes(b"archive " * 1000)
+    manifest.hashed_once(dump)
+    os.link(dump, run / "state.dump")
+    stat = dump.stat()
+    with dump.open("r+b") as handle:  # same size, and the modification time put back
+        handle.write(b"ARCHIVE")
+    os.utime(dump, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    manifest.seal(run)
+    found = manifest.verify(run)
+    assert not found.ok and "state.dump" in "\n".join(found.lines())
+    assert _sha256sum_check(run) != 0

@@ -26,12 +26,35 @@ class VerifyError(RollbookError):
     """A run folder cannot be checked at all (missing, no manifest, manifest unreadable)."""
 
 
+# files this process wrote and hashed (a drill's dumps, hundreds of MB at 1M journals), by
+# what identifies their bytes unchanged: device, inode, size and modification time
+_REMEMBERED: dict[tuple[int, int, int, int], str] = {}
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def hashed_once(path: Path) -> str:
+    """sha256_file of a file this process writes once and keeps (a dump), remembered so the
+    manifest of the run folder that links it lists it without reading it again; a file
+    changed since (another size or modification time) is hashed anew."""
+    identity = _identity(path)
+    _REMEMBERED[identity] = sha256_file(path)
+    return _REMEMBERED[identity]
+
+
+def _manifest_digest(path: Path) -> str:
+    return _REMEMBERED.get(_identity(path)) or sha256_file(path)
 
 
 def _walk(run_dir: Path) -> tuple[list[str], list[str]]:
@@ -63,7 +86,7 @@ def _line(digest: str, name: str) -> str:
 
 def write_manifest(run_dir: Path) -> Path:
     """Hash every file of the run folder into run_dir/SHA256SUMS (a stale signature goes)."""
-    lines = [_line(sha256_file(run_dir / name), name) for name in _walk(run_dir)[0]]
+    lines = [_line(_manifest_digest(run_dir / name), name) for name in _walk(run_dir)[0]]
     (run_dir / SIGNATURE).unlink(missing_ok=True)
     manifest = run_dir / MANIFEST
     partial = run_dir / f".{MANIFEST}.partial"

@@ -1,7 +1,6 @@
 """pg_dump / pg_restore: custom-format archives, verified, with the tools matched to the server."""
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from rollbook.errors import BackupError
 from rollbook.pg.cpu_priority import lowest_for_child
 from rollbook.pg.server import Server
 from rollbook.record.evidence import CheckResult
+from rollbook.record.manifest import hashed_once, sha256_file
 from rollbook.record.redact import redact_text
 
 # zlib's fastest level: at 1M journals pg_dump -Fc -Z1 takes 0.46x the default level's (6)
@@ -61,7 +61,7 @@ def dump(server: Server, dbname: str, path: Path, *, tables: tuple[str, ...] = (
             f"--file={path}", f"--dbname={server.client_dsn(dbname)}"]
     argv += [f"--table={table}" for table in tables]
     run = _run(server, argv, preexec_fn=lowest_for_child if lowest_priority else None)
-    backup = Backup(path=path, sha256=sha256_of(path), size_bytes=path.stat().st_size,
+    backup = Backup(path=path, sha256=hashed_once(path), size_bytes=path.stat().st_size,
                     elapsed_s=run.elapsed_s, tool=server.installation.describe(),
                     command=run.command)
     verdict = verify(server, backup, sha256_now=backup.sha256)  # hashed a moment ago: once
@@ -76,7 +76,7 @@ def verify(server: Server, backup: Backup, *, sha256_now: str | None = None) -> 
     `sha256_now`: the file's hash when the caller has just read it whole (a dump of hundreds
     of MB is not read twice in a row)."""
     name = f"backup verified: {backup.path.name}"
-    actual = sha256_now or sha256_of(backup.path)
+    actual = sha256_now or sha256_file(backup.path)
     if actual != backup.sha256:
         return CheckResult(name, False, f"{backup.path} changed since it was written: sha256 "
                            f"{actual} is not {backup.sha256}",
@@ -116,14 +116,6 @@ def restore(server: Server, dbname: str, backup: Backup, *, clean: bool = False,
     run.command.append(f"&& {statement.as_string(None)}")
     run.elapsed_s += time.perf_counter() - started
     return run
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _run(server: Server, argv: list[str],
