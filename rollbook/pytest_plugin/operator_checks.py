@@ -94,8 +94,8 @@ def operator_checks(drill, prepared: Baselined, api_url: str) -> Iterator[Ahead]
             lines = stdout_text.strip().splitlines()
             summary = lines[-1].strip("= ") if lines else stderr_text.strip()[-300:]
             step.detail = (f"{summary}; started {ahead.started_utc[11:19]} UTC (its process "
-                           f"loaded {format_duration(ahead.started - loading)} ahead, then "
-                           f"waited), {format_duration(beside)} of its {format_duration(ran)} "
+                           f"{format_duration(ahead.started - loading)} before, loaded and "
+                           f"waiting), {format_duration(beside)} of its {format_duration(ran)} "
                            "beside the steps before this one")
             assert child.returncode == 0, f"pytest checks/ exited {child.returncode}: {summary}"
             drill.checklist.done("Integration tests successful", f"pytest checks/: {summary}")
