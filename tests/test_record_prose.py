@@ -111,6 +111,17 @@ def test_every_artifact_of_a_drill_reads_as_prose_and_cites_what_stays(drilled):
     assert "| 0002 → 0001 |" in record  # both revisions read: nothing "not recorded"
 
 
+def test_the_record_says_what_ran_beside_the_timed_steps_and_how(drilled):
+    """The baseline read beside the upgrade, at the lowest CPU priority on the embedded server;
+    the operator's checks loaded ahead and started when maintenance mode went off."""
+    run_dir, _ = drilled
+    record = (run_dir / "rollback-record.md").read_text()
+    assert re.search(r"its rows read in [\d.]+ m?s beside the step before, its backends and "
+                     r"pg_dump at the lowest CPU priority \(nice 19\)", record), record[:3000]
+    assert re.search(r"passed.*; started \d\d:\d\d:\d\d UTC \(its process [\d.]+ m?s before, "
+                     r"loaded and waiting\)", record)
+
+
 def test_a_checks_run_has_a_checks_record(drilled):
     run_dir, _ = drilled
     (nested,) = run_dir.glob("evidence/*/checks-record.md")

@@ -124,7 +124,7 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
                                  second=second)
 
     with ThreadPoolExecutor(2, thread_name_prefix="rollbook-baseline") as background, \
-            lowest_priority(server, read_from) if copied else nullcontext():
+            lowest_priority(server, read_from) if copied else nullcontext(False) as lowered:
         dumping = background.submit(backup.dump, server, read_from,
                                     drill.workspace / "pre_migration_backup.dump",
                                     lowest_priority=copied)
@@ -144,10 +144,13 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
             drill.kept.file("baseline.json", path)
             if before.rows_path is not None:  # its row digests, which it names by sha256
                 drill.kept.file(before.rows_path.name, before.rows_path)
-            step.detail = f"sha256 {before.sha256}" + (
-                f"; of the file copy {read_from}: its rows read in "
-                f"{format_duration(timed['rows'])} beside the step before, the key queries "
-                "timed after it" if copied else "")
+            step.detail = f"sha256 {before.sha256}"
+            if copied:
+                priority = (", its backends and pg_dump at the lowest CPU priority (nice 19)"
+                            if lowered else "")
+                step.detail += (f"; of the file copy {read_from}: its rows read in "
+                                f"{format_duration(timed['rows'])} beside the step before"
+                                f"{priority}, the key queries timed after it")
 
         with drill.step(f"Pre-migration backup (pg_dump -Fc -Z{backup.COMPRESS_LEVEL}, "
                         "verified)") as step:
