@@ -8,6 +8,7 @@ from pathlib import Path
 from rollbook.measure import amcheck
 from rollbook.pg.connect import connect
 from rollbook.pg.server import start_server
+from rollbook.pg.two_connections import largest_first
 from rollbook.pytest_plugin.trigger_steps import searched_on_two_connections
 from rollbook.runbook.corrupt import scribble_on_page
 from rollbook.settings.profile import Profile
@@ -75,3 +76,15 @@ def test_a_corrupted_index_checked_beside_the_orphan_searches_fires_the_trigger(
 
 def _seen(result) -> tuple:
     return result.name, result.ok, result.summary, result.observed
+
+
+def test_the_largest_relation_is_taken_first_ties_in_their_given_order(scratch_dsn):
+    with connect(scratch_dsn) as conn:
+        conn.execute("CREATE TABLE small (id int); CREATE TABLE big (id int);"
+                     " CREATE TABLE empty_a (id int); CREATE TABLE empty_b (id int);"
+                     " INSERT INTO small SELECT generate_series(1, 1000);"
+                     " INSERT INTO big SELECT generate_series(1, 50000); ANALYZE")
+        named = ["empty_a", "small", '"no such table"', "big", "empty_b"]
+        assert [named[i] for i in largest_first(conn, named)] == [
+            "big", "small", "empty_a", '"no such table"', "empty_b"]
+        assert largest_first(conn, []) == []

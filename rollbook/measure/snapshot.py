@@ -30,7 +30,7 @@ from rollbook.measure import (
 from rollbook.measure.catalog import relation
 from rollbook.measure.catalog.base import display_name
 from rollbook.pg import query_guard, role
-from rollbook.pg.two_connections import each_on_two
+from rollbook.pg.two_connections import each_on_two, largest_first
 from rollbook.runbook.migrations import current_revisions
 from rollbook.settings.profile import Profile
 from rollbook.verdicts import content, counts
@@ -143,17 +143,14 @@ def _on_two_connections(conn: psycopg.Connection,
     whichever of `conn` and a second connection is free."""
     algorithm = fingerprint.algorithm_for(conn)
     names = sorted(schema.tables)
-    pages = conn.execute("SELECT coalesce(c.relpages, 0) FROM unnest(%s::text[]) WITH ORDINALITY"
-                         " AS t(name, n) LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)"
-                         " ORDER BY t.n",
-                         [[relation(t).as_string(conn) for t in names]]).fetchall()
-    largest_first = [t for _, t in sorted(zip((-p for (p,) in pages), names, strict=True))]
+    ordered = [names[i] for i in largest_first(conn, [relation(t).as_string(conn)
+                                                      for t in names])]
 
     def work(on: psycopg.Connection, table: str) -> survey.Survey:
         whole = whole_keys.get(table) or ()
         return surveyed(on, table, whole[0] if whole else None, algorithm)
 
-    return dict(zip(largest_first, each_on_two(largest_first, conn, second, work), strict=True))
+    return dict(zip(ordered, each_on_two(ordered, conn, second, work), strict=True))
 
 
 def _estimated_rows(conn: psycopg.Connection, schema: catalog.Schema) -> float:

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+import psycopg
+
 On = TypeVar("On")
 
 
@@ -42,3 +44,20 @@ def each_on_two(items: Iterable[Any], first: On,
                 pending.clear()
             beside.result()
     return results
+
+
+LARGEST_FIRST_SQL = """
+SELECT t.n FROM unnest(%s::text[]) WITH ORDINALITY AS t(name, n)
+LEFT JOIN pg_class c ON c.oid = to_regclass(t.name)
+ORDER BY coalesce(c.relpages, 0) DESC, t.n
+"""
+
+
+def largest_first(conn: psycopg.Connection, relations: list[str]) -> list[int]:
+    """The positions of `relations` (names as SQL writes them) ordered by their size in pages
+    as the catalog last recorded it, the largest first, ties in their given order (one not
+    found counts as empty): the order two connections take them in, so neither is left with a
+    big one at the end."""
+    if not relations:
+        return []
+    return [n - 1 for (n,) in conn.execute(LARGEST_FIRST_SQL, [relations]).fetchall()]

@@ -61,7 +61,7 @@ def operator_checks(drill, prepared: Baselined, api_url: str) -> Iterator[Ahead]
             str(drill.workspace / "baseline.json"), "--api-url", api_url,
             "--reports-dir", str(drill.workspace / "checks-reports")]
     out, err = drill.workspace / "pytest-checks.out", drill.workspace / "pytest-checks.err"
-    loading = time.perf_counter()
+    spawned = time.perf_counter()
     ahead = Ahead(write_end)
     try:
         with out.open("w") as stdout, err.open("w") as stderr:
@@ -94,7 +94,7 @@ def operator_checks(drill, prepared: Baselined, api_url: str) -> Iterator[Ahead]
             lines = stdout_text.strip().splitlines()
             summary = lines[-1].strip("= ") if lines else stderr_text.strip()[-300:]
             step.detail = (f"{summary}; started {ahead.started_utc[11:19]} UTC (its process "
-                           f"{format_duration(ahead.started - loading)} before, loaded and "
+                           f"{format_duration(ahead.started - spawned)} before, loaded and "
                            f"waiting), {format_duration(beside)} of its {format_duration(ran)} "
                            "beside the steps before this one")
             assert child.returncode == 0, f"pytest checks/ exited {child.returncode}: {summary}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rollbook.measure import amcheck, inventory
 from rollbook.measure.baseline import Baseline
-from rollbook.pg.two_connections import each_on_two
+from rollbook.pg.two_connections import each_on_two, largest_first
 from rollbook.settings.profile import Profile
 from rollbook.settings.target import checks_connection
 from rollbook.verdicts import triggers
@@ -92,7 +92,7 @@ def searched_on_two_connections(profile: Profile, dsn: str, measured: Measured, 
     core): the orphan searches first, the largest tables first, then the indexes, the largest
     first."""
     searches = sorted(range(len(keys)), key=lambda i: -_rows_estimate(measured.conn, keys[i]))
-    checks = sorted(range(len(indexes)), key=lambda i: -_pages(measured.conn, indexes[i][0]))
+    checks = largest_first(measured.conn, [index for index, _ in indexes])
     order = [("orphans", i) for i in searches] + [("amcheck", i) for i in checks]
 
     @contextmanager
@@ -108,12 +108,6 @@ def searched_on_two_connections(profile: Profile, dsn: str, measured: Measured, 
     results = dict(zip(order, each_on_two(order, measured, second, work), strict=True))
     return ([results["orphans", i] for i in range(len(keys))],
             [results["amcheck", i] for i in range(len(indexes))])
-
-
-def _pages(conn, index: str) -> int:
-    """The index's size in pages, as the catalog last recorded it."""
-    return conn.execute("SELECT relpages FROM pg_class WHERE oid = %s::regclass",
-                        (index,)).fetchone()[0]
 
 
 def _rows_estimate(conn, fk) -> float:
