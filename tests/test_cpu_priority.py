@@ -12,7 +12,7 @@ import uuid
 import psycopg
 
 from rollbook.pg.cpu_priority import LOWEST, lowest_for_child, lowest_priority
-from rollbook.pg.server import UrlServer
+from rollbook.pg.server import Server, UrlServer
 
 
 def backend_pid(conn: psycopg.Connection) -> int:
@@ -33,8 +33,8 @@ def test_the_backends_of_one_database_are_lowered_and_no_others(pg_server, scrat
     try:
         with psycopg.connect(pg_server.dsn(beside)) as reading, \
                 psycopg.connect(scratch_dsn) as migrating:
-            with lowest_priority(pg_server, beside) as lowered:
-                assert lowered
+            with lowest_priority(pg_server, beside) as lowering:
+                assert lowering.ok
                 # a backend that connects while the block runs is lowered too
                 with psycopg.connect(pg_server.dsn(beside)) as late:
                     assert wait_for_nice(backend_pid(late), LOWEST) == LOWEST
@@ -48,8 +48,8 @@ def test_a_server_elsewhere_is_left_alone(pg_server, scratch_dsn):
     # the same server, reached as a URL: rollbook cannot know its processes are on this host
     elsewhere = UrlServer(scratch_dsn)
     with psycopg.connect(scratch_dsn) as conn:
-        with lowest_priority(elsewhere, conn.info.dbname) as lowered:
-            assert not lowered
+        with lowest_priority(elsewhere, conn.info.dbname) as lowering:
+            assert not lowering.ok and "url server" in lowering.failure
             time.sleep(0.3)
             assert os.getpriority(os.PRIO_PROCESS, backend_pid(conn)) == 0
 
@@ -59,3 +59,14 @@ def test_a_child_started_with_it_runs_at_the_lowest_priority():
                            capture_output=True, text=True, check=True,
                            preexec_fn=lowest_for_child)
     assert int(shown.stdout) == LOWEST
+
+
+def test_a_server_whose_activity_cannot_be_read_says_why_and_the_work_goes_on():
+    unreachable = Server(host="127.0.0.1", port=9, user="rollbook", password=None,
+                         dbname="postgres")
+    unreachable.kind = "embedded"  # on this machine, but nothing answers on its port
+    with lowest_priority(unreachable, "vibes") as lowering:
+        deadline = time.monotonic() + 15
+        while lowering.ok and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert not lowering.ok and "127.0.0.1" in lowering.failure, lowering.failure

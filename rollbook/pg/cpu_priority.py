@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 
@@ -20,14 +21,23 @@ ON_THIS_MACHINE = ("embedded", "local")
 BACKENDS_SQL = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
 
 
+@dataclass
+class Lowering:
+    """Whether the backends were being lowered, and if that stopped, why."""
+
+    ok: bool
+    failure: str = ""
+
+
 @contextmanager
-def lowest_priority(server: Server, database: str) -> Iterator[bool]:
+def lowest_priority(server: Server, database: str) -> Iterator[Lowering]:
     """While the block runs, each backend connected to `database` runs at nice LOWEST. Yields
-    whether it could (a server on this machine)."""
+    whether it does (a server on this machine, and its activity readable)."""
     if server.kind not in ON_THIS_MACHINE:
-        yield False
+        yield Lowering(False, f"a {server.kind} server is not this machine's to renice")
         return
     done = threading.Event()
+    lowering = Lowering(True)
 
     def renice() -> None:
         lowered: set[int] = set()
@@ -40,13 +50,14 @@ def lowest_priority(server: Server, database: str) -> Iterator[bool]:
                     lowered = pids
                     if done.wait(POLL_S):
                         return
-        except psycopg.Error:  # the work beside it runs at its usual priority, no slower
-            return
+        except psycopg.Error as exc:  # the work beside it goes on at its usual priority
+            lowering.ok = False
+            lowering.failure = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
     thread = threading.Thread(target=renice, name="rollbook-lowest-priority", daemon=True)
     thread.start()
     try:
-        yield True
+        yield lowering
     finally:
         done.set()
         thread.join()

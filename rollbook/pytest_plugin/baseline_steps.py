@@ -18,6 +18,7 @@ from rollbook.pg.cpu_priority import lowest_priority
 from rollbook.pg.server import Server
 from rollbook.pytest_plugin.evidence import attach_json
 from rollbook.record.clock import format_duration
+from rollbook.record.redact import redact_text
 from rollbook.runbook import backup
 from rollbook.runbook.migrations import MigrationRun, Migrations
 from rollbook_vibes.migrations_config import REVISION_INTEGER, alembic_config
@@ -124,7 +125,7 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
                                  second=second)
 
     with ThreadPoolExecutor(2, thread_name_prefix="rollbook-baseline") as background, \
-            lowest_priority(server, read_from) if copied else nullcontext(False) as lowered:
+            lowest_priority(server, read_from) if copied else nullcontext(None) as lowered:
         dumping = background.submit(backup.dump, server, read_from,
                                     drill.workspace / "pre_migration_backup.dump",
                                     lowest_priority=copied)
@@ -147,7 +148,8 @@ def _taken(drill, server: Server, database: str, read_from: str, migrations: Mig
             step.detail = f"sha256 {before.sha256}"
             if copied:
                 priority = (", its backends and pg_dump at the lowest CPU priority (nice 19)"
-                            if lowered else "")
+                            if lowered.ok else f", its backends at their usual CPU priority "
+                            f"({redact_text(lowered.failure)})")
                 step.detail += (f"; of the file copy {read_from}: its rows read in "
                                 f"{format_duration(timed['rows'])} beside the step before"
                                 f"{priority}, the key queries timed after it")
